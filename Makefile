@@ -1,0 +1,44 @@
+# A thin wrapper over meson for the two commands of the README:
+#   make run     build vmwire and start it on its built-in default setup
+#   make check   install what is missing, build with ASan+UBSan, run all tests
+# Everything else goes through meson/ninja directly (see docs/development.md).
+
+BUILD      ?= build
+MESON_OPTS ?= -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true
+ARGS       ?=
+VALGRIND_BUILD ?= build-valgrind
+
+# Debian packages needed to build and test (real QEMU and a tiny guest).
+BUILD_DEPS = meson ninja-build pkg-config gcc libglib2.0-dev
+TEST_DEPS  = $(BUILD_DEPS) python3 qemu-system-x86 busybox-static \
+             linux-image-amd64 cpio kmod valgrind
+
+.PHONY: all deps build-deps build run check clean valgrind
+
+all: build
+
+build-deps:
+	@./scripts/install-deps.sh $(BUILD_DEPS)
+
+deps:
+	@./scripts/install-deps.sh $(TEST_DEPS)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+build: build-deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	./$(BUILD)/vmwire $(ARGS)
+
+check: deps
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) $(MESON_OPTS)
+	ninja -C $(BUILD)
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2 $(TESTS)
+
+valgrind: deps
+	VALGRIND_BUILD=$(VALGRIND_BUILD) ./scripts/valgrind-check.sh
+
+clean:
+	rm -rf $(BUILD)

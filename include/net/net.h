@@ -1,0 +1,183 @@
+/*
+ * DOC: the net-client core
+ *
+ * Every endpoint of the network layer is a NetClientState: a backend (a
+ * socket, later a hub port or slirp) or a frontend (an emulated NIC).  A
+ * backend and a NIC are *peers*: a frame one of them sends goes into the
+ * other's incoming queue (net/queue.c) and from there to the receiver's
+ * NetClientInfo.receive hook.
+ *
+ * Each kind of client embeds NetClientState as the *first* member of its own
+ * state and describes itself with one static NetClientInfo table.  The core
+ * never switches over client types; it only calls the table.
+ *
+ * THE FLOW-CONTROL RULE (every backend and device honours it):
+ *
+ *   A receive hook that returns 0 has not taken the frame and PROMISES to
+ *   call net_client_flush_queued() on itself as soon as it can take frames
+ *   again.  Until then the core queues whatever is sent to it.
+ *
+ *   A sender that passes a completion callback to net_client_send_async()
+ *   and gets 0 back must stop producing frames (stop reading its socket)
+ *   until that callback fires.  This makes NIC <-> backend transfer lossless
+ *   under backpressure.  Frames sent without a callback are queued only
+ *   while the queue has room and are dropped (and counted) beyond that.
+ *
+ * A frame sent while either end's link is down, or by a client without a
+ * peer, is dropped and reported as sent, as QEMU does.  Frames longer than
+ * NET_BUFSIZE are refused, empty frames are dropped; both are counted.
+ *
+ * Nothing on the send/receive path allocates memory: queues copy frames into
+ * storage allocated when the client is created.
+ */
+#ifndef NET_NET_H
+#define NET_NET_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/* Largest frame QEMU (and therefore vmwire) carries: 4096 + 64 KiB. */
+#define NET_BUFSIZE (4096 + 65536)
+
+#ifndef container_of
+#define container_of(ptr, type, member) \
+    ((type *)((char *)(ptr) - offsetof(type, member)))
+#endif
+
+typedef struct NetClientState NetClientState;
+typedef struct NetQueue NetQueue;
+
+/* Completion callback of an async send: @len is what the receiver took. */
+typedef void NetPacketSent(NetClientState *sender, ssize_t len);
+
+typedef enum NetClientDriver {
+    NET_CLIENT_DRIVER_NIC,
+    NET_CLIENT_DRIVER_SOCKET,
+} NetClientDriver;
+
+typedef struct NetClientInfo {
+    NetClientDriver type;
+    const char *type_name;      /* "socket", "nic-stub": shown to users */
+    size_t size;                /* size of the outer struct to allocate */
+    /*
+     * Take one frame.  Returns the number of bytes taken (the frame size),
+     * 0 if it cannot take it now (see the flow-control rule above) or a
+     * negative errno to drop it.
+     */
+    ssize_t (*receive)(NetClientState *nc, const uint8_t *buf, size_t size);
+    /* Optional scatter-gather variant; the core gathers if it is absent. */
+    ssize_t (*receive_iov)(NetClientState *nc, const struct iovec *iov,
+                           int iovcnt);
+    /* Optional; absent means "always". */
+    bool (*can_receive)(NetClientState *nc);
+    /* Optional; called once from net_client_free() before memory goes. */
+    void (*cleanup)(NetClientState *nc);
+    /* Optional; called after nc->link_down changed. */
+    void (*link_status_changed)(NetClientState *nc);
+} NetClientInfo;
+
+/* Per-client counters, as seen from this client. */
+typedef struct NetClientStats {
+    uint64_t rx_frames, rx_bytes;   /* delivered to this client */
+    uint64_t tx_frames, tx_bytes;   /* sent by this client */
+    /*
+     * Frames lost here: sent by this client while a link was down or
+     * without a peer, or sent to it and lost to a full incoming queue.
+     */
+    uint64_t dropped;
+    uint64_t oversized;             /* frames refused for their size */
+    uint64_t resets;                /* connections cut for bad input */
+} NetClientStats;
+
+struct NetClientState {
+    const NetClientInfo *info;
+    NetClientState *peer;
+    NetQueue *incoming_queue;       /* frames waiting for this client */
+    char *model;                    /* type_name of the kind, owned */
+    char *name;                     /* the user's id=, owned */
+    char info_str[256];             /* status line shown by info network */
+    bool link_down;
+    bool receive_disabled;          /* receive returned 0; waiting to flush */
+    NetClientStats stats;
+};
+
+/*
+ * Create a client of the kind @info, zero-filled to info->size, with
+ * NetClientState first.  @peer may be NULL or a client without a peer; the
+ * two become peers.  The client is listed under @name (ownership stays with
+ * the caller; the string is copied).
+ */
+NetClientState *net_client_new(const NetClientInfo *info,
+                               NetClientState *peer,
+                               const char *model, const char *name);
+
+/*
+ * Detach from the peer (whose queued frames from @nc are dropped and whose
+ * link hook sees the link go down), call info->cleanup and free.  NULL is
+ * fine.
+ */
+void net_client_free(NetClientState *nc);
+
+/* Free every client (at exit). */
+void net_cleanup(void);
+
+/* Look a client up by id; NULL if none. */
+NetClientState *net_client_find(const char *name);
+
+/* Call @fn for every client, in creation order. */
+void net_client_foreach(void (*fn)(NetClientState *nc, void *opaque),
+                        void *opaque);
+
+/* Set the status string shown by info network (printf-style). */
+void net_client_set_info_str(NetClientState *nc, const char *fmt, ...)
+    G_GNUC_PRINTF(2, 3);
+
+/* Make @a and @b peers; both must be without a peer. */
+void net_client_set_peer(NetClientState *a, NetClientState *b);
+
+/*
+ * Send one frame from @sender to its peer.  Returns the frame size (> 0)
+ * if it was delivered or dropped, 0 if it was queued, a negative errno if
+ * it was refused (-EMSGSIZE over NET_BUFSIZE, -EINVAL if empty; counted).  If @sent_cb is not NULL and
+ * 0 is returned, the callback fires once the frame has been delivered (or
+ * purged), and the sender must not send more until then.
+ */
+ssize_t net_client_send_async(NetClientState *sender, const uint8_t *buf,
+                              size_t size, NetPacketSent *sent_cb);
+ssize_t net_client_send_iov_async(NetClientState *sender,
+                                  const struct iovec *iov, int iovcnt,
+                                  NetPacketSent *sent_cb);
+/* The same without a callback: what does not fit the queue is dropped. */
+ssize_t net_client_send(NetClientState *sender, const uint8_t *buf,
+                        size_t size);
+
+/* True if a frame sent to @nc now would be delivered at once. */
+bool net_client_can_receive(NetClientState *nc);
+
+/*
+ * The receiver @nc can take frames again: deliver what is queued for it, in
+ * order, until it refuses one or the queue is empty.  Returns true if the
+ * queue was emptied.
+ */
+bool net_client_flush_queued(NetClientState *nc);
+
+/* Set link state on @nc and on its peer, calling both link hooks. */
+void net_client_set_link(NetClientState *nc, bool up);
+
+/*
+ * Write QEMU's "info network" line for one client, e.g.
+ * "n0: index=0,type=socket,socket: connection from 127.0.0.1:4000".
+ */
+void net_client_format_info(NetClientState *nc, GString *out);
+
+/* iovec helpers. */
+size_t iov_size_total(const struct iovec *iov, int iovcnt);
+/* Copy at most @len bytes of the iovec into @buf; returns bytes copied. */
+size_t iov_to_buf(const struct iovec *iov, int iovcnt, uint8_t *buf,
+                  size_t len);
+
+#endif /* NET_NET_H */

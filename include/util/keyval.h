@@ -1,0 +1,81 @@
+/*
+ * DOC: QEMU's key=value,... option strings
+ *
+ * `-netdev socket,id=n0,listen=:5555` and `-device nic-stub,id=s0,...` are
+ * parsed into an ordered list of key/value pairs.  The first element may
+ * omit its key ("socket" stands for "type=socket"): the caller names that
+ * implied key.  ",," inside a value stands for one comma.  A key given twice
+ * is an error, as is an empty key.
+ *
+ * Parsing only splits; what keys mean and which are allowed is checked by
+ * the code that consumes them (keyval_check_keys, keyval_get_*), with
+ * QEMU's wording.
+ */
+#ifndef UTIL_KEYVAL_H
+#define UTIL_KEYVAL_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct KeyValList KeyValList;
+
+/* The GError domain of every error set here (all KEYVAL_ERROR_INVALID). */
+#define KEYVAL_ERROR (keyval_error_quark())
+typedef enum {
+    KEYVAL_ERROR_INVALID,
+} KeyValError;
+GQuark keyval_error_quark(void);
+
+/*
+ * Parse @str.  @implied_key names the key of a leading bare word (NULL: none
+ * allowed).  Returns a new list (caller owns) or NULL with @errp set.
+ * "" gives an empty list; a trailing ',' is ignored.  Keys never contain
+ * escapes, so the bare word ends at the first ',' (QEMU: "val,,ue" is an
+ * error).  Errors:
+ *   Parameter '<key>' is given more than once   (also the implied key)
+ *   Expected '=' after parameter '<word>'       (bare word not first, or
+ *                                                no implied key)
+ *   Invalid parameter ''                        (empty key: "=x", ",a=1",
+ *                                                "a=1,,,=x", ",")
+ */
+KeyValList *keyval_parse(const char *str, const char *implied_key,
+                         GError **errp);
+void keyval_free(KeyValList *list);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KeyValList, keyval_free)
+
+/* The value of @key (borrowed), or NULL if absent. */
+const char *keyval_get(const KeyValList *list, const char *key);
+bool keyval_has(const KeyValList *list, const char *key);
+
+/*
+ * Fail with "Invalid parameter '<key>'" on the first key not in the
+ * NULL-terminated @allowed.
+ */
+bool keyval_check_keys(const KeyValList *list, const char *const *allowed,
+                       GError **errp);
+
+/*
+ * Booleans take on/off/yes/no/true/false; absent keys give @def.
+ * Errors: "Parameter '<key>' expects 'on' or 'off'".
+ */
+bool keyval_get_bool(const KeyValList *list, const char *key, bool def,
+                     bool *out, GError **errp);
+
+/*
+ * Unsigned decimal within [@min, @max]; absent keys give @def (not range
+ * checked).  Plain digits only: no sign, space, 0x prefix, trailing junk
+ * or leading zero (QEMU would read "010" as octal 8).
+ * Errors: "Parameter '<key>' expects a number" /
+ * "Parameter '<key>' is out of range (<min>..<max>)".
+ */
+bool keyval_get_uint(const KeyValList *list, const char *key, uint64_t def,
+                     uint64_t min, uint64_t max, uint64_t *out,
+                     GError **errp);
+
+/* Number of pairs, and the i-th key/value (borrowed). */
+unsigned keyval_count(const KeyValList *list);
+const char *keyval_key_at(const KeyValList *list, unsigned i);
+const char *keyval_value_at(const KeyValList *list, unsigned i);
+
+#endif /* UTIL_KEYVAL_H */

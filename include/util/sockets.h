@@ -1,0 +1,53 @@
+/*
+ * DOC: socket address parsing and setup helpers
+ *
+ * The address syntax of `-netdev socket` (`host:port`, host optional for
+ * listen=) with QEMU's error messages, plus the small fd settings every
+ * backend needs.  Configuration helpers take GError **errp; fd helpers
+ * return -errno.
+ */
+#ifndef UTIL_SOCKETS_H
+#define UTIL_SOCKETS_H
+
+#include <glib.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+/* The GError domain of inet_parse_host_port(). */
+#define INET_ERROR (inet_error_quark())
+typedef enum {
+    INET_ERROR_INVALID,         /* malformed host, port or separator */
+    INET_ERROR_RESOLVE,         /* the host name did not resolve */
+} InetError;
+GQuark inet_error_quark(void);
+
+/*
+ * Parse "host:port" into @sa.  An empty host means INADDR_ANY.  A host
+ * starting with a digit must be a dotted IPv4 address, anything else is
+ * resolved (IPv4).  Errors, in QEMU's words:
+ *   host address '<s>' doesn't contain ':' separating host from port
+ *   host address '<host>' is not a valid IPv4 address
+ *   can't resolve host address '<host>'
+ *   port number '<port>' is invalid     (also for ports outside 1..65535
+ *                                        and trailing garbage: vmwire is
+ *                                        stricter than QEMU here)
+ * The string is split at the first ':' (as QEMU does).  The port must be
+ * plain decimal digits without a leading zero (QEMU reads "010" as 8).
+ */
+bool inet_parse_host_port(struct sockaddr_in *sa, const char *str,
+                          GError **errp);
+
+/* "a.b.c.d:port" of @sa into @buf (at least INET_HOST_PORT_STRLEN bytes). */
+#define INET_HOST_PORT_STRLEN (INET_ADDRSTRLEN + 8)
+const char *inet_format_host_port(const struct sockaddr_in *sa, char *buf);
+
+/*
+ * fd settings; return 0 or -errno.  socket_set_nodelay() goes through
+ * sockops and fails (-EOPNOTSUPP) on a socket that is not TCP.
+ */
+int fd_set_nonblock(int fd);
+int fd_set_cloexec(int fd);
+int socket_set_nodelay(int fd);
+
+#endif /* UTIL_SOCKETS_H */

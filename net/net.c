@@ -1,0 +1,284 @@
+/*
+ * DOC: the net-client core (see include/net/net.h for the rules)
+ *
+ * Owns the list of clients.  A frame sent by a client goes through checks
+ * (size, peer, link) into the peer's incoming NetQueue, which either hands
+ * it to the peer's receive hook at once or keeps it until the peer flushes.
+ * Counters are kept here, once, for every kind of client.
+ */
+#include "net/net.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "net/queue.h"
+
+static GQueue net_clients = G_QUEUE_INIT;
+
+/* Gather buffer for receivers without receive_iov; the loop is one thread. */
+static uint8_t net_gather_buf[NET_BUFSIZE];
+
+static bool net_client_queue_can_receive(void *opaque)
+{
+    return net_client_can_receive(opaque);
+}
+
+static ssize_t net_client_deliver(NetClientState *sender,
+                                  const struct iovec *iov, int iovcnt,
+                                  void *opaque)
+{
+    NetClientState *receiver = opaque;
+    size_t size = iov_size_total(iov, iovcnt);
+    ssize_t ret;
+
+    if (receiver->link_down) {      /* went down while this was queued */
+        receiver->stats.dropped++;
+        return (ssize_t)size;
+    }
+    if (receiver->info->receive_iov) {
+        ret = receiver->info->receive_iov(receiver, iov, iovcnt);
+    } else if (iovcnt == 1) {
+        ret = receiver->info->receive(receiver, iov[0].iov_base, size);
+    } else {
+        iov_to_buf(iov, iovcnt, net_gather_buf, sizeof(net_gather_buf));
+        ret = receiver->info->receive(receiver, net_gather_buf, size);
+    }
+    if (ret == 0) {
+        receiver->receive_disabled = true;
+        return 0;
+    }
+    if (ret < 0) {
+        receiver->stats.dropped++;
+        return (ssize_t)size;
+    }
+    receiver->stats.rx_frames++;
+    receiver->stats.rx_bytes += size;
+    if (sender) {
+        sender->stats.tx_frames++;
+        sender->stats.tx_bytes += size;
+    }
+    return ret;
+}
+
+NetClientState *net_client_new(const NetClientInfo *info,
+                               NetClientState *peer,
+                               const char *model, const char *name)
+{
+    NetClientState *nc;
+
+    g_assert(info->size >= sizeof(NetClientState));
+    nc = g_malloc0(info->size);
+    nc->info = info;
+    nc->model = g_strdup(model);
+    nc->name = g_strdup(name);
+    nc->incoming_queue = net_queue_new(net_client_deliver,
+                                       net_client_queue_can_receive, nc,
+                                       NET_QUEUE_DEFAULT_FRAMES,
+                                       NET_QUEUE_DEFAULT_BYTES);
+    if (peer) {
+        net_client_set_peer(nc, peer);
+    }
+    g_queue_push_tail(&net_clients, nc);
+    return nc;
+}
+
+void net_client_set_peer(NetClientState *a, NetClientState *b)
+{
+    g_assert(!a->peer && !b->peer && a != b);
+    a->peer = b;
+    b->peer = a;
+    /* Peers share one link: a NIC put on a down backend starts down. */
+    if (a->link_down || b->link_down) {
+        net_client_set_link(a, false);
+    }
+}
+
+static void net_client_detach(NetClientState *nc)
+{
+    NetClientState *peer = nc->peer;
+
+    if (!peer) {
+        return;
+    }
+    net_queue_purge(peer->incoming_queue, nc);
+    peer->peer = NULL;
+    nc->peer = NULL;
+    if (!peer->link_down) {
+        peer->link_down = true;
+        if (peer->info->link_status_changed) {
+            peer->info->link_status_changed(peer);
+        }
+    }
+}
+
+void net_client_free(NetClientState *nc)
+{
+    NetQueue *queue;
+
+    if (!nc) {
+        return;
+    }
+    g_queue_remove(&net_clients, nc);
+    net_client_detach(nc);
+    /* Frames queued for us: their senders' callbacks release them. */
+    queue = g_steal_pointer(&nc->incoming_queue);
+    net_queue_free(queue);
+    if (nc->info->cleanup) {
+        nc->info->cleanup(nc);
+    }
+    g_free(nc->model);
+    g_free(nc->name);
+    g_free(nc);
+}
+
+void net_cleanup(void)
+{
+    NetClientState *nc;
+
+    while ((nc = g_queue_peek_tail(&net_clients))) {
+        net_client_free(nc);
+    }
+}
+
+NetClientState *net_client_find(const char *name)
+{
+    for (GList *l = net_clients.head; l; l = l->next) {
+        NetClientState *nc = l->data;
+
+        if (g_strcmp0(nc->name, name) == 0) {
+            return nc;
+        }
+    }
+    return NULL;
+}
+
+void net_client_foreach(void (*fn)(NetClientState *nc, void *opaque),
+                        void *opaque)
+{
+    for (GList *l = net_clients.head, *next; l; l = next) {
+        next = l->next;
+        fn(l->data, opaque);
+    }
+}
+
+void net_client_set_info_str(NetClientState *nc, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    g_vsnprintf(nc->info_str, sizeof(nc->info_str), fmt, ap);
+    va_end(ap);
+}
+
+bool net_client_can_receive(NetClientState *nc)
+{
+    if (nc->receive_disabled) {
+        return false;
+    }
+    return !nc->info->can_receive || nc->info->can_receive(nc);
+}
+
+ssize_t net_client_send_iov_async(NetClientState *sender,
+                                  const struct iovec *iov, int iovcnt,
+                                  NetPacketSent *sent_cb)
+{
+    size_t size = iov_size_total(iov, iovcnt);
+    NetClientState *peer = sender->peer;
+    uint64_t dropped;
+    ssize_t ret;
+
+    if (size > NET_BUFSIZE) {
+        sender->stats.oversized++;
+        return -EMSGSIZE;
+    }
+    if (size == 0) {
+        sender->stats.dropped++;
+        return -EINVAL;
+    }
+    if (sender->link_down || !peer || peer->link_down) {
+        sender->stats.dropped++;
+        return (ssize_t)size;
+    }
+    if (!peer->incoming_queue) {    /* peer is being torn down */
+        return (ssize_t)size;
+    }
+    dropped = net_queue_dropped(peer->incoming_queue);
+    ret = net_queue_send_iov(peer->incoming_queue, sender, iov, iovcnt, size,
+                             sent_cb);
+    peer->stats.dropped += net_queue_dropped(peer->incoming_queue) - dropped;
+    return ret;
+}
+
+ssize_t net_client_send_async(NetClientState *sender, const uint8_t *buf,
+                              size_t size, NetPacketSent *sent_cb)
+{
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = size };
+
+    return net_client_send_iov_async(sender, &iov, 1, sent_cb);
+}
+
+ssize_t net_client_send(NetClientState *sender, const uint8_t *buf,
+                        size_t size)
+{
+    return net_client_send_async(sender, buf, size, NULL);
+}
+
+bool net_client_flush_queued(NetClientState *nc)
+{
+    nc->receive_disabled = false;
+    if (!nc->incoming_queue) {
+        return true;
+    }
+    return net_queue_flush(nc->incoming_queue);
+}
+
+static void net_client_set_link_one(NetClientState *nc, bool up)
+{
+    if (nc->link_down == !up) {
+        return;
+    }
+    nc->link_down = !up;
+    if (nc->info->link_status_changed) {
+        nc->info->link_status_changed(nc);
+    }
+}
+
+void net_client_set_link(NetClientState *nc, bool up)
+{
+    net_client_set_link_one(nc, up);
+    if (nc->peer) {
+        net_client_set_link_one(nc->peer, up);
+    }
+}
+
+void net_client_format_info(NetClientState *nc, GString *out)
+{
+    g_string_append_printf(out, "%s: index=0,type=%s,%s", nc->name,
+                           nc->info->type_name, nc->info_str);
+}
+
+size_t iov_size_total(const struct iovec *iov, int iovcnt)
+{
+    size_t size = 0;
+
+    for (int i = 0; i < iovcnt; i++) {
+        size += iov[i].iov_len;
+    }
+    return size;
+}
+
+size_t iov_to_buf(const struct iovec *iov, int iovcnt, uint8_t *buf,
+                  size_t len)
+{
+    size_t done = 0;
+
+    for (int i = 0; i < iovcnt && done < len; i++) {
+        size_t n = MIN(iov[i].iov_len, len - done);
+
+        memcpy(buf + done, iov[i].iov_base, n);
+        done += n;
+    }
+    return done;
+}

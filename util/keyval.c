@@ -1,0 +1,313 @@
+/*
+ * DOC: QEMU's key=value,... option strings (see include/util/keyval.h)
+ *
+ * keyval_parse() walks the string once, element by element.  An element is
+ * a key up to the first '=' or ',' and, after '=', a value up to the first
+ * single ','; a ",," inside a value is unescaped into one ','.  Keys never
+ * contain escapes (as in QEMU: "val,,ue" is the bare word "val" followed by
+ * an element with an empty key).  A bare word (no '=') is accepted only as
+ * the first element and only when the caller names an implied key.
+ *
+ * The list owns a GArray of KeyValPair, each owning its key and value
+ * strings, kept in the order given.  Lookups are linear: option strings have
+ * a handful of keys and are parsed at setup, never on the frame path.
+ */
+#include "util/keyval.h"
+
+#include <errno.h>
+#include <string.h>
+
+typedef struct KeyValPair {
+    char *key;
+    char *value;
+} KeyValPair;
+
+struct KeyValList {
+    GArray *pairs;              /* of KeyValPair, owned */
+};
+
+G_DEFINE_QUARK(vmwire-keyval-error-quark, keyval_error)
+
+static void keyval_pair_clear(gpointer data)
+{
+    KeyValPair *pair = data;
+
+    g_free(pair->key);
+    g_free(pair->value);
+}
+
+static KeyValList *keyval_new(void)
+{
+    KeyValList *list = g_new0(KeyValList, 1);
+
+    list->pairs = g_array_new(FALSE, TRUE, sizeof(KeyValPair));
+    g_array_set_clear_func(list->pairs, keyval_pair_clear);
+    return list;
+}
+
+void keyval_free(KeyValList *list)
+{
+    if (!list) {
+        return;
+    }
+    g_array_unref(list->pairs);
+    g_free(list);
+}
+
+static const KeyValPair *keyval_find(const KeyValList *list, const char *key)
+{
+    for (guint i = 0; i < list->pairs->len; i++) {
+        const KeyValPair *pair = &g_array_index(list->pairs, KeyValPair, i);
+
+        if (strcmp(pair->key, key) == 0) {
+            return pair;
+        }
+    }
+    return NULL;
+}
+
+/* Add @key=@value, taking ownership of both strings. */
+static bool keyval_add(KeyValList *list, char *key, char *value,
+                       GError **errp)
+{
+    KeyValPair pair = { .key = key, .value = value };
+
+    if (keyval_find(list, key)) {
+        g_set_error(errp, KEYVAL_ERROR, KEYVAL_ERROR_INVALID,
+                    "Parameter '%s' is given more than once", key);
+        keyval_pair_clear(&pair);
+        return false;
+    }
+    g_array_append_val(list->pairs, pair);
+    return true;
+}
+
+/*
+ * Read a value starting at *@pos, unescaping ",,", up to a single ',' or
+ * the end.  *@pos is left after the terminating ',' (if any).
+ */
+static char *keyval_fetch_value(const char **pos)
+{
+    GString *value = g_string_new(NULL);
+    const char *p = *pos;
+
+    while (*p) {
+        if (*p == ',') {
+            if (p[1] != ',') {
+                p++;
+                break;
+            }
+            p++;                /* ",," stands for one ',' */
+        }
+        g_string_append_c(value, *p);
+        p++;
+    }
+    *pos = p;
+    return g_string_free(value, FALSE);
+}
+
+/*
+ * A bare word (no '=') at *@pos, @len bytes long: the implied key's value
+ * if allowed, else an error.
+ */
+static bool keyval_parse_bare(KeyValList *list, const char **pos, size_t len,
+                              const char *implied_key, GError **errp)
+{
+    const char *word = *pos;
+
+    if (!implied_key) {
+        g_set_error(errp, KEYVAL_ERROR, KEYVAL_ERROR_INVALID,
+                    "Expected '=' after parameter '%.*s'", (int)len, word);
+        return false;
+    }
+    *pos = word[len] == ',' ? word + len + 1 : word + len;
+    return keyval_add(list, g_strdup(implied_key), g_strndup(word, len),
+                      errp);
+}
+
+/*
+ * Parse the element at *@pos and advance past it and its ','.
+ * @implied_key is non-NULL only for the first element.
+ */
+static bool keyval_parse_one(KeyValList *list, const char **pos,
+                             const char *implied_key, GError **errp)
+{
+    const char *key = *pos;
+    size_t len = strcspn(key, "=,");
+    char *value;
+
+    if (len == 0) {
+        g_set_error_literal(errp, KEYVAL_ERROR, KEYVAL_ERROR_INVALID,
+                            "Invalid parameter ''");
+        return false;
+    }
+    if (key[len] != '=') {
+        return keyval_parse_bare(list, pos, len, implied_key, errp);
+    }
+    *pos = key + len + 1;
+    value = keyval_fetch_value(pos);
+    return keyval_add(list, g_strndup(key, len), value, errp);
+}
+
+KeyValList *keyval_parse(const char *str, const char *implied_key,
+                         GError **errp)
+{
+    g_autoptr(KeyValList) list = keyval_new();
+    const char *pos = str;
+
+    g_return_val_if_fail(str != NULL, NULL);
+
+    while (*pos) {
+        if (!keyval_parse_one(list, &pos, implied_key, errp)) {
+            return NULL;
+        }
+        implied_key = NULL;     /* only the first element may be bare */
+    }
+    return g_steal_pointer(&list);
+}
+
+const char *keyval_get(const KeyValList *list, const char *key)
+{
+    const KeyValPair *pair = keyval_find(list, key);
+
+    return pair ? pair->value : NULL;
+}
+
+bool keyval_has(const KeyValList *list, const char *key)
+{
+    return keyval_find(list, key) != NULL;
+}
+
+static bool keyval_key_allowed(const char *key, const char *const *allowed)
+{
+    for (; *allowed; allowed++) {
+        if (strcmp(key, *allowed) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool keyval_check_keys(const KeyValList *list, const char *const *allowed,
+                       GError **errp)
+{
+    for (guint i = 0; i < list->pairs->len; i++) {
+        const char *key = g_array_index(list->pairs, KeyValPair, i).key;
+
+        if (!keyval_key_allowed(key, allowed)) {
+            g_set_error(errp, KEYVAL_ERROR, KEYVAL_ERROR_INVALID,
+                        "Invalid parameter '%s'", key);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* QEMU's qapi_bool_parse() spellings; -1 if @str is none of them. */
+static int keyval_bool_from_string(const char *str)
+{
+    static const char *const yes[] = { "on", "yes", "true", NULL };
+    static const char *const no[] = { "off", "no", "false", NULL };
+
+    if (g_strv_contains(yes, str)) {
+        return 1;
+    }
+    if (g_strv_contains(no, str)) {
+        return 0;
+    }
+    return -1;
+}
+
+bool keyval_get_bool(const KeyValList *list, const char *key, bool def,
+                     bool *out, GError **errp)
+{
+    const char *str = keyval_get(list, key);
+    int val;
+
+    if (!str) {
+        *out = def;
+        return true;
+    }
+    val = keyval_bool_from_string(str);
+    if (val < 0) {
+        g_set_error(errp, KEYVAL_ERROR, KEYVAL_ERROR_INVALID,
+                    "Parameter '%s' expects 'on' or 'off'", key);
+        return false;
+    }
+    *out = val;
+    return true;
+}
+
+/*
+ * Plain decimal digits only: no sign, no space, no base prefix, no trailing
+ * junk, and no leading zero (QEMU reads "010" as octal 8; we refuse it
+ * rather than read it differently).  Returns -EINVAL for anything else,
+ * -ERANGE above UINT64_MAX.
+ */
+static int keyval_parse_decimal(const char *str, uint64_t *out)
+{
+    uint64_t val = 0;
+
+    if (!*str || (str[0] == '0' && str[1])) {
+        return -EINVAL;
+    }
+    for (const char *p = str; *p; p++) {
+        unsigned digit;
+
+        if (!g_ascii_isdigit(*p)) {
+            return -EINVAL;
+        }
+        digit = *p - '0';
+        if (val > (UINT64_MAX - digit) / 10) {
+            return -ERANGE;
+        }
+        val = val * 10 + digit;
+    }
+    *out = val;
+    return 0;
+}
+
+bool keyval_get_uint(const KeyValList *list, const char *key, uint64_t def,
+                     uint64_t min, uint64_t max, uint64_t *out,
+                     GError **errp)
+{
+    const char *str = keyval_get(list, key);
+    uint64_t val = 0;
+    int ret;
+
+    if (!str) {
+        *out = def;
+        return true;
+    }
+    ret = keyval_parse_decimal(str, &val);
+    if (ret == -EINVAL) {
+        g_set_error(errp, KEYVAL_ERROR, KEYVAL_ERROR_INVALID,
+                    "Parameter '%s' expects a number", key);
+        return false;
+    }
+    if (ret == -ERANGE || val < min || val > max) {
+        g_set_error(errp, KEYVAL_ERROR, KEYVAL_ERROR_INVALID,
+                    "Parameter '%s' is out of range (%" G_GUINT64_FORMAT
+                    "..%" G_GUINT64_FORMAT ")", key, min, max);
+        return false;
+    }
+    *out = val;
+    return true;
+}
+
+unsigned keyval_count(const KeyValList *list)
+{
+    return list->pairs->len;
+}
+
+const char *keyval_key_at(const KeyValList *list, unsigned i)
+{
+    g_return_val_if_fail(i < list->pairs->len, NULL);
+    return g_array_index(list->pairs, KeyValPair, i).key;
+}
+
+const char *keyval_value_at(const KeyValList *list, unsigned i)
+{
+    g_return_val_if_fail(i < list->pairs->len, NULL);
+    return g_array_index(list->pairs, KeyValPair, i).value;
+}
