@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
 # Builds vmwire without sanitizers in $VALGRIND_BUILD (default build-valgrind)
-# and runs the unit tests and the command-line/stream qtests with every
-# program under valgrind's memcheck: any leak or memory error fails the test.
+# and runs there the allocation-counting test (it needs the plain malloc),
+# then, under valgrind's memcheck, every unit test and the qtests that
+# drive the daemon without a guest.  A leak (definite or indirect) or a
+# memory error makes valgrind exit 99, which fails the test.
+#   alloc test -> meson-logs/alloc.json
+#   unit tests -> meson-logs/valgrind-unit.json
+#   qtests     -> meson-logs/valgrind-qtest.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${VALGRIND_BUILD:-build-valgrind}
 [ -f "$dir/build.ninja" ] || meson setup "$dir" -Dwerror=true -Dbuildtype=debug
 ninja -C "$dir"
-export VMWIRE_VALGRIND=1
-exec meson test -C "$dir" --print-errorlogs --num-processes 2 \
-    --timeout-multiplier 4 \
-    --wrap='valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --track-fds=no' \
-    --suite unit "$@"
+
+vg="valgrind --quiet --leak-check=full --show-leak-kinds=definite,indirect"
+vg="$vg --errors-for-leak-kinds=definite,indirect --error-exitcode=99"
+
+rc=0
+meson test -C "$dir" --print-errorlogs --logbase alloc --suite alloc || rc=1
+meson test -C "$dir" --print-errorlogs --num-processes 2 \
+    --timeout-multiplier 5 --logbase valgrind-unit --wrap="$vg" \
+    --suite unit || rc=1
+VMWIRE_WRAPPER="$vg" VMWIRE_TIMEOUT_SCALE=6 \
+meson test -C "$dir" --print-errorlogs --num-processes 2 \
+    --timeout-multiplier 5 --logbase valgrind-qtest \
+    test-cmdline test-stream-peers || rc=1
+exit $rc

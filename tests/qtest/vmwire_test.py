@@ -379,6 +379,16 @@ def vmwire_binary():
     return os.path.abspath(path)
 
 
+def vmwire_command():
+    """argv prefix that starts vmwire: $VMWIRE_WRAPPER (e.g. valgrind), then
+    the binary. Under a wrapper every timeout of this module is scaled by
+    $VMWIRE_TIMEOUT_SCALE (default 1)."""
+    return shlex.split(os.environ.get('VMWIRE_WRAPPER', '')) + [vmwire_binary()]
+
+
+TIMEOUT_SCALE = float(os.environ.get('VMWIRE_TIMEOUT_SCALE', '1'))
+
+
 def run_vmwire(args, timeout=10.0):
     """Run vmwire to completion (e.g. bad options, --help).
 
@@ -387,9 +397,9 @@ def run_vmwire(args, timeout=10.0):
     """
     with tempdir('run') as d:
         log_path = os.path.join(d, 'out.log')
-        proc = _spawn([vmwire_binary()] + [str(a) for a in args], log_path)
+        proc = _spawn(vmwire_command() + [str(a) for a in args], log_path)
         try:
-            rc = proc.wait(timeout)
+            rc = proc.wait(timeout * TIMEOUT_SCALE)
         except subprocess.TimeoutExpired:
             rc = None
         _kill_and_reap(proc)
@@ -430,7 +440,8 @@ class Vmwire:
                               '(set VMWIRE_BIN)' % binary)
         self._dir = _make_temp_dir('vmwire')
         self._log_path = os.path.join(self._dir, 'vmwire.log')
-        self.proc = _spawn([binary] + self.args, self._log_path, self.env)
+        self.proc = _spawn(vmwire_command() + self.args, self._log_path,
+                           self.env)
         if not self.wait_log(r'^vmwire: ready$', self.ready_timeout):
             rc = self.proc.poll()
             self.stop()
@@ -453,7 +464,7 @@ class Vmwire:
         printing it. len(v.log()) is the offset for "from now on".
         """
         pattern = re.compile(regex, re.MULTILINE)
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * TIMEOUT_SCALE
         while True:
             exited = self.proc.poll() is not None
             match = pattern.search(self.log(), since)
@@ -468,7 +479,8 @@ class Vmwire:
         -9 means vmwire ignored SIGTERM for timeout seconds.
         """
         if self.proc is not None and self.returncode is None:
-            self.returncode = _kill_and_reap(self.proc, timeout)
+            self.returncode = _kill_and_reap(self.proc,
+                                             timeout * TIMEOUT_SCALE)
         return self.returncode
 
     def problems(self):
@@ -673,7 +685,7 @@ class Guest:
         """Wait until regex (re.MULTILINE) matches the console from offset
         since; returns the match, or None on timeout or QEMU exit."""
         pattern = re.compile(regex, re.MULTILINE)
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * TIMEOUT_SCALE
         while True:
             exited = self.proc.poll() is not None
             match = pattern.search(self.console(), since)

@@ -1,0 +1,228 @@
+/*
+ * DOC: "the frame path allocates nothing", measured
+ *
+ * This program defines malloc, calloc, realloc and friends itself (they
+ * forward to glibc's __libc_* entry points), which interposes them for the
+ * whole process, GLib included, and counts every call.  It sets up a real
+ * `-netdev socket,listen=` with a nic-stub at 10.0.2.100, connects a
+ * loopback TCP client speaking QEMU's stream framing, warms up, and then
+ * pushes thousands of ICMP echo requests and ARP requests through (socket
+ * -> framing -> queue -> NIC ring -> tiny host -> reply -> queue -> tx
+ * ring -> socket), pumping the GLib main loop, while the counter must stay
+ * at zero.  Setup and teardown may allocate; the frames may not.
+ *
+ * Built only without sanitizers (they own malloc); CI runs it in the plain
+ * build under `make valgrind`.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "hw/nic-stub-guest.h"
+#include "hw/nic-stub.h"
+#include "net/net.h"
+#include "net/netdev.h"
+#include "util/keyval.h"
+
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *ptr, size_t size);
+extern void *__libc_memalign(size_t align, size_t size);
+
+static unsigned long alloc_calls;
+
+void *malloc(size_t size)
+{
+    alloc_calls++;
+    return __libc_malloc(size);
+}
+
+void *calloc(size_t n, size_t size)
+{
+    alloc_calls++;
+    return __libc_calloc(n, size);
+}
+
+void *realloc(void *ptr, size_t size)
+{
+    alloc_calls++;
+    return __libc_realloc(ptr, size);
+}
+
+int posix_memalign(void **out, size_t align, size_t size)
+{
+    alloc_calls++;
+    *out = __libc_memalign(align, size);
+    return *out ? 0 : ENOMEM;
+}
+
+void *aligned_alloc(size_t align, size_t size)
+{
+    alloc_calls++;
+    return __libc_memalign(align, size);
+}
+
+#define FRAMES_PER_BATCH 64
+#define BATCHES 100
+
+static const uint8_t stub_mac[6] = { 0x52, 0x54, 0x00, 0x00, 0x02, 0x64 };
+static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+/* One framed ICMP echo request (payload bytes) or ARP request; length. */
+static size_t build_request(uint8_t *out, bool arp, size_t payload)
+{
+    uint8_t *f = out + 4, *ip = f + 14;
+    size_t len;
+
+    memcpy(f, arp ? (const uint8_t *)"\xff\xff\xff\xff\xff\xff" : stub_mac, 6);
+    memcpy(f + 6, guest_mac, 6);
+    if (arp) {
+        static const uint8_t body[28] = { 0, 1, 8, 0, 6, 4, 0, 1,
+            0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 10, 0, 2, 15,
+            0, 0, 0, 0, 0, 0, 10, 0, 2, 100 };
+        f[12] = 0x08; f[13] = 0x06;
+        memcpy(f + 14, body, sizeof(body));
+        len = 42;
+    } else {
+        size_t total = 28 + payload;
+        uint16_t sum;
+
+        f[12] = 0x08; f[13] = 0x00;
+        memset(ip, 0, total);
+        ip[0] = 0x45; ip[2] = total >> 8; ip[3] = total & 0xff;
+        ip[8] = 64; ip[9] = 1;
+        memcpy(ip + 12, "\x0a\x00\x02\x0f", 4);
+        memcpy(ip + 16, "\x0a\x00\x02\x64", 4);
+        sum = inet_checksum(ip, 20);
+        ip[10] = sum >> 8; ip[11] = sum & 0xff;
+        ip[20] = 8;
+        sum = inet_checksum(ip + 20, 8 + payload);
+        ip[22] = sum >> 8; ip[23] = sum & 0xff;
+        len = 14 + total;
+    }
+    out[0] = 0; out[1] = 0; out[2] = (len >> 8) & 0xff; out[3] = len & 0xff;
+    return len + 4;
+}
+
+static int connect_client(unsigned port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons(port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int one = 1;
+
+    g_assert_cmpint(fd, >=, 0);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    g_assert_true(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
+                  errno == EINPROGRESS);
+    return fd;
+}
+
+/* Send @n requests and pump until @n framed replies came back. */
+static void exchange(int fd, unsigned n, bool arp)
+{
+    static uint8_t out[FRAMES_PER_BATCH * 1200], in[1 << 16];
+    size_t out_len = 0, out_done = 0, in_len = 0;
+    unsigned replies = 0;
+
+    g_assert_cmpuint(n, <=, FRAMES_PER_BATCH);
+    for (unsigned i = 0; i < n; i++) {
+        out_len += build_request(out + out_len, arp, 1000);
+    }
+    for (unsigned spin = 0; replies < n && spin < 200000; spin++) {
+        ssize_t r;
+
+        if (out_done < out_len) {
+            r = send(fd, out + out_done, out_len - out_done, MSG_NOSIGNAL);
+            out_done += r > 0 ? (size_t)r : 0;
+        }
+        g_main_context_iteration(NULL, false);
+        r = recv(fd, in + in_len, sizeof(in) - in_len, 0);
+        in_len += r > 0 ? (size_t)r : 0;
+        while (in_len >= 4) {           /* count whole framed replies */
+            size_t flen = (size_t)in[2] << 8 | in[3];
+
+            if (in_len < 4 + flen) {
+                break;
+            }
+            g_assert_cmpmem(in + 4, 6, guest_mac, 6);
+            memmove(in, in + 4 + flen, in_len - 4 - flen);
+            in_len -= 4 + flen;
+            replies++;
+        }
+    }
+    g_assert_cmpuint(replies, ==, n);
+}
+
+static unsigned listen_port(void)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    unsigned port;
+
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+static void test_stream_ping_no_alloc(void)
+{
+    unsigned port = listen_port();
+    g_autofree char *nd = g_strdup_printf(
+        "socket,id=n0,listen=127.0.0.1:%u", port);
+    g_autoptr(KeyValList) netdev = keyval_parse(nd, "type", NULL);
+    g_autoptr(KeyValList) dev = keyval_parse(
+        "nic-stub,id=s0,netdev=n0,mac=52:54:00:00:02:64,ip=10.0.2.100/24",
+        "driver", NULL);
+    unsigned long before, allocs;
+    int fd;
+
+    g_assert_true(netdev_add(netdev, NULL));
+    g_assert_true(nic_stub_device_add(dev, NULL));
+    fd = connect_client(port);
+    for (int i = 0; i < 4; i++) {       /* warm-up: accept, first frames */
+        exchange(fd, FRAMES_PER_BATCH, i & 1);
+    }
+
+    before = alloc_calls;
+    for (int i = 0; i < BATCHES; i++) {
+        exchange(fd, FRAMES_PER_BATCH, i % 3 == 0);
+    }
+    allocs = alloc_calls - before;
+    g_test_message("%lu allocations for %u frames each way", allocs,
+                   BATCHES * FRAMES_PER_BATCH);
+    g_assert_cmpuint(allocs, ==, 0);
+    g_assert_cmpuint(net_client_find("s0")->stats.rx_frames, >=,
+                     BATCHES * FRAMES_PER_BATCH);
+    close(fd);
+    net_cleanup();
+}
+
+/* The counter itself works: a test that cannot fail is a defect. */
+static void test_counter_counts(void)
+{
+    unsigned long before = alloc_calls;
+    g_autofree char *s = g_strdup("x");
+
+    g_assert_cmpuint(alloc_calls, >, before);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/alloc-free/counter-counts", test_counter_counts);
+    g_test_add_func("/alloc-free/stream-ping", test_stream_ping_no_alloc);
+    return g_test_run();
+}
