@@ -448,6 +448,7 @@ static void net_socket_connect_done(NetSocketState *s)
         return;
     }
     s->connecting = false;
+    net_socket_log(s, "connected to %s", s->remote);
     socket_set_nodelay(s->fd);
     fd_handler_set_read(s->fd_handler, true);
     fd_handler_set_write(s->fd_handler, false);
@@ -866,8 +867,9 @@ static int net_socket_mcast_create(const struct sockaddr_in *group,
  * given), loopback on so other processes on this host hear us, TTL 1.  Its
  * bound address goes to @self for filtering our own frames.
  */
-static int net_socket_mcast_sender(const struct in_addr *localaddr,
-                                   struct sockaddr_in *self, GError **errp)
+static int net_socket_mcast_sender_open(const struct in_addr *localaddr,
+                                        struct sockaddr_in *self,
+                                        GError **errp)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET };
     socklen_t len = sizeof(*self);
@@ -901,6 +903,26 @@ static int net_socket_mcast_sender(const struct in_addr *localaddr,
     return fd;
 }
 
+/*
+ * The sending socket of a group.  Should the kernel pick the group's own
+ * port for it, peers sending from that port (QEMU does) would look like us
+ * and be filtered: take another port while holding the first.
+ */
+static int net_socket_mcast_sender(const struct in_addr *localaddr,
+                                   in_port_t group_port,
+                                   struct sockaddr_in *self, GError **errp)
+{
+    int fd = net_socket_mcast_sender_open(localaddr, self, errp);
+
+    if (fd >= 0 && self->sin_port == group_port) {
+        int other = net_socket_mcast_sender_open(localaddr, self, errp);
+
+        net_socket_close_fd(fd);
+        fd = other;
+    }
+    return fd;
+}
+
 /* Both sockets of a group; on success the client exists. */
 static NetSocketState *net_socket_mcast_open(const char *id,
                                              const struct sockaddr_in *group,
@@ -915,7 +937,8 @@ static NetSocketState *net_socket_mcast_open(const char *id,
     if (fd < 0) {
         return NULL;
     }
-    send_fd = net_socket_mcast_sender(localaddr, &self, errp);
+    send_fd = net_socket_mcast_sender(localaddr, group->sin_port, &self,
+                                      errp);
     if (send_fd < 0) {
         net_socket_close_fd(fd);
         return NULL;

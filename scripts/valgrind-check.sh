@@ -5,7 +5,8 @@
 # drive the daemon without a guest.  A leak (definite or indirect) or a
 # memory error makes valgrind exit 99, which fails the test.
 #   alloc test -> meson-logs/alloc.json
-#   unit tests -> meson-logs/valgrind-unit.json
+#   unit tests -> meson-logs/valgrind-unit-valgrind.json (meson adds the
+#                 wrapper name)
 #   qtests     -> meson-logs/valgrind-qtest.json
 set -euo pipefail
 cd "$(dirname "$0")/.."

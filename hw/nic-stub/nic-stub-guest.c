@@ -3,7 +3,7 @@
  *
  * Frames are parsed with explicit offsets and bounds checks: Ethernet (no
  * VLAN tag), then ARP for IPv4 over Ethernet, or IPv4 (any header length,
- * no fragments) carrying ICMP type 8.  Replies reuse the request's payload,
+ * no fragments) sent to our MAC carrying ICMP type 8.  Replies reuse the request's payload,
  * so a ping of any size that fits a frame is echoed whole.
  */
 #include "hw/nic-stub-guest.h"
@@ -93,6 +93,9 @@ static NicStubReplyKind icmp_respond(const NicStubAddr *self,
     }
     ihl = (size_t)(ip[0] & 0x0f) * 4;
     total = get_be16(ip + 2);
+    if (memcmp(frame, self->mac, ETH_ALEN_BYTES) != 0) {
+        return NIC_STUB_REPLY_NONE;             /* not addressed to us */
+    }
     if (ihl < 20 || total < ihl + 8 || ETH_HDR_LEN + total > len ||
         ETH_HDR_LEN + total > cap || ip[9] != IP_PROTO_ICMP ||
         (get_be16(ip + 6) & 0x3fff) != 0 ||       /* fragment */

@@ -4,16 +4,14 @@
 Everything joins `mcast=GROUP:PORT,localaddr=127.0.0.1` (a random group in
 239.255.0.0/16 and a free UDP port, so parallel runs do not meet):
 
-    vmwire #1  nic-stub 10.0.2.100
-    vmwire #2  nic-stub 10.0.2.101     (several vmwire processes on a group)
+    vmwire 1   nic-stub 10.0.2.100
+    vmwire 2   nic-stub 10.0.2.101     (several vmwire processes on a group)
     guest A    10.0.2.15               (stock qemu-system-x86_64, virtio-net)
     guest B    10.0.2.16
 
 Each guest pings both stubs and the other guest; every echo request must be
-answered and no reply may come twice (busybox ping marks those "DUP!"): a
-stub that heard its own frames again, or two stubs answering for one
-address, would show up there. Each stub must also be reached at its own
-mac=.
+answered, exactly once (busybox ping marks a second reply "DUP!"), and each
+stub must be found at its own mac= in the guests' ARP tables.
 
 The guests boot at the same time but not in step, so each first waits
 (bounded) until the stub and the other guest answer, and before powering
@@ -45,28 +43,32 @@ GUEST_RUN = r'''
 timeout 75 nc -l -p %(done_port)d > /tmp/peer_done &
 listener=$!
 rc=0
+fail() { echo "FAILED: $*"; rc=1; }
 wait_for() {    # wait_for IP TRIES: until IP answers one ping (~1 s a try)
     i=0
     until ping -c 1 -W 1 "$1" > /dev/null 2>&1; do
-        i=$((i + 1)); [ $i -ge "$2" ] && { echo "$1 never answered"; return 1; }
+        i=$((i + 1))
+        [ $i -lt "$2" ] || return 1
     done
+    return 0    # not the status of the loop's last [ ] test
 }
-wait_for %(stub1)s 20 || rc=1
+wait_for %(stub1)s 20 || fail "%(stub1)s never answered"
 echo "== stub1"
-%(ping_stub1)s || rc=1
-wait_for %(peer)s 40 || rc=1
+%(ping_stub1)s || fail "ping %(stub1)s"
+wait_for %(peer)s 40 || fail "%(peer)s never answered"
 echo "== peer"
-%(ping_peer)s || rc=1
+%(ping_peer)s || fail "ping %(peer)s"
 echo "== stub2"
-%(ping_stub2)s || rc=1
+%(ping_stub2)s || fail "ping %(stub2)s"
 echo "== done"
 i=0
 until echo done | nc -w 3 %(peer)s %(done_port)d; do
-    i=$((i + 1)); [ $i -ge 10 ] && { echo "cannot tell the peer"; rc=1; break; }
+    i=$((i + 1))
+    [ $i -lt 10 ] || { fail "cannot tell %(peer)s we are done"; break; }
     sleep 1
 done
 wait $listener
-[ "$(cat /tmp/peer_done)" = done ] || { echo "no word from the peer"; rc=1; }
+[ "$(cat /tmp/peer_done)" = done ] || fail "no word from %(peer)s"
 echo "== arp"
 cat /proc/net/arp
 exit $rc
@@ -75,7 +77,8 @@ exit $rc
 
 def guest_run(peer):
     return GUEST_RUN % {
-        'done_port': DONE_PORT, 'stub1': STUB1_IP, 'peer': peer,
+        'done_port': DONE_PORT, 'stub1': STUB1_IP, 'stub2': STUB2_IP,
+        'peer': peer,
         'ping_stub1': ping_cmd(STUB1_IP, PINGS),
         'ping_peer': ping_cmd(peer, PINGS),
         'ping_stub2': ping_cmd(STUB2_IP, PINGS),
@@ -92,9 +95,9 @@ def section(console, name):
 def check_guest(t, name, rc, console, peer_ip):
     t.ok(rc == 0, 'guest %s: command exits 0 (rc=%s)' % (name, rc),
          diag=console)
-    for sec, target in (('stub1', 'vmwire #1\'s stub %s' % STUB1_IP),
+    for sec, target in (('stub1', 'vmwire 1\'s stub %s' % STUB1_IP),
                         ('peer', 'the other guest %s' % peer_ip),
-                        ('stub2', 'vmwire #2\'s stub %s' % STUB2_IP)):
+                        ('stub2', 'vmwire 2\'s stub %s' % STUB2_IP)):
         stats = ping_stats(section(console, sec))
         t.ok(stats == (PINGS, PINGS), 'guest %s: all %d pings to %s '
              'answered (got %s)' % (name, PINGS, target, stats),
@@ -141,8 +144,8 @@ def main(t):
         t.ok(v1.proc.poll() is None and v2.proc.poll() is None,
              'both vmwire processes still run after the guests left',
              diag=lambda: v1.log() + v2.log())
-        check_exit(t, 'vmwire #1', v1)
-        check_exit(t, 'vmwire #2', v2)
+        check_exit(t, 'vmwire 1', v1)
+        check_exit(t, 'vmwire 2', v2)
     t.diag('two guests, two vmwire: %.1fs' % (time.monotonic() - start))
 
 

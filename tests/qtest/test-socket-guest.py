@@ -45,7 +45,8 @@ GUEST_TIMEOUT = 90
 WAIT_STUB = r'''
 i=0
 until ping -c 1 -W 1 %(ip)s > /dev/null 2>&1; do
-    i=$((i + 1)); [ $i -ge 20 ] && { echo "stub never answered"; break; }
+    i=$((i + 1))
+    [ $i -lt 20 ] || { echo "FAILED: %(ip)s never answered"; break; }
 done
 ''' % {'ip': STUB_IP}
 
@@ -54,9 +55,9 @@ done
 PING_BOTH = r'''
 rc=0
 echo "== small"
-%(small)s || rc=1
+%(small)s || { echo "FAILED: small ping"; rc=1; }
 echo "== large"
-%(large)s || rc=1
+%(large)s || { echo "FAILED: large ping"; rc=1; }
 echo "== arp"
 cat /proc/net/arp
 exit $rc

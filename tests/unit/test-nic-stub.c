@@ -110,6 +110,18 @@ static void test_echo_reply(void)
     g_assert_cmpmem(icmp + 4, len - 38, req + 38, len - 38);  /* id..data */
 }
 
+/* An echo request for our IP sent to another MAC is not ours to answer. */
+static void test_echo_other_mac_ignored(void)
+{
+    static uint8_t req[2048], reply[2048];
+    size_t len = build_echo_request(req, 56), reply_len;
+
+    req[5] ^= 1;
+    g_assert_cmpint(nic_stub_guest_respond(&stub_addr, req, len, reply,
+                                           sizeof(reply), &reply_len),
+                    ==, NIC_STUB_REPLY_NONE);
+}
+
 static void test_no_ip_no_reply(void)
 {
     NicStubAddr silent = stub_addr;
@@ -283,6 +295,8 @@ int main(int argc, char **argv)
     g_test_add_func("/nic-stub/guest/arp-reply", test_arp_reply);
     g_test_add_func("/nic-stub/guest/arp-other-ip", test_arp_other_ip_ignored);
     g_test_add_func("/nic-stub/guest/echo-reply", test_echo_reply);
+    g_test_add_func("/nic-stub/guest/echo-other-mac",
+                    test_echo_other_mac_ignored);
     g_test_add_func("/nic-stub/guest/no-ip", test_no_ip_no_reply);
     g_test_add_func("/nic-stub/guest/garbage", test_garbage_frames);
     g_test_add_func("/nic-stub/device/backpressure-lossless",
