@@ -3,8 +3,9 @@
  *
  * Frames are parsed with explicit offsets and bounds checks: Ethernet (no
  * VLAN tag), then ARP for IPv4 over Ethernet, or IPv4 (any header length,
- * no fragments) sent to our MAC carrying ICMP type 8.  Replies reuse the request's payload,
- * so a ping of any size that fits a frame is echoed whole.
+ * no fragments) sent to our MAC carrying ICMP type 8.  Replies reuse the
+ * request's payload, so a ping of any size that fits a frame is echoed
+ * whole.
  */
 #include "hw/nic-stub-guest.h"
 

@@ -200,7 +200,8 @@ static bool nic_stub_parse_addr(const KeyValList *opts, NicStubAddr *addr,
     const char *ip = keyval_get(opts, "ip");
 
     if (mac && !nic_stub_parse_mac(mac, addr->mac)) {
-        error_setg(errp, "Property 'nic-stub.mac' doesn't take value '%s'", mac);
+        error_setg(errp, "Property 'nic-stub.mac' doesn't take value '%s'",
+                   mac);
         return false;
     }
     if (!mac) {     /* QEMU's default: 52:54:00:12:34:56 plus an index */
@@ -209,7 +210,8 @@ static bool nic_stub_parse_addr(const KeyValList *opts, NicStubAddr *addr,
         memcpy(addr->mac, def, 6);
     }
     if (ip && !nic_stub_parse_ip(ip, addr)) {
-        error_setg(errp, "Property 'nic-stub.ip' doesn't take value '%s'", ip);
+        error_setg(errp, "Property 'nic-stub.ip' doesn't take value '%s'",
+                   ip);
         return false;
     }
     return true;
@@ -227,7 +229,8 @@ static bool nic_stub_find_netdev(const KeyValList *opts,
     }
     *backend = net_client_find(name);
     if (!*backend || (*backend)->info->type == NET_CLIENT_DRIVER_NIC) {
-        error_setg(errp, "Property 'nic-stub.netdev' can't find value '%s'", name);
+        error_setg(errp,
+                   "Property 'nic-stub.netdev' can't find value '%s'", name);
         return false;
     }
     if ((*backend)->peer) {
@@ -242,8 +245,8 @@ static void nic_stub_set_info(NicStub *s)
 {
     const uint8_t *m = s->addr.mac;
 
-    net_client_set_info_str(&s->nc,
-                            "model=nic-stub,macaddr=%02x:%02x:%02x:%02x:%02x:%02x",
+    net_client_set_info_str(&s->nc, "model=nic-stub,macaddr="
+                            "%02x:%02x:%02x:%02x:%02x:%02x",
                             m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 

@@ -136,15 +136,19 @@ void net_client_foreach(void (*fn)(NetClientState *nc, void *opaque),
 void net_client_set_info_str(NetClientState *nc, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);
 
-/* Make @a and @b peers; both must be without a peer. */
+/*
+ * Make @a and @b peers; both must be without a peer.  If either link is
+ * down, both are (a NIC put on an unconnected listener starts down).
+ */
 void net_client_set_peer(NetClientState *a, NetClientState *b);
 
 /*
  * Send one frame from @sender to its peer.  Returns the frame size (> 0)
  * if it was delivered or dropped, 0 if it was queued, a negative errno if
- * it was refused (-EMSGSIZE over NET_BUFSIZE, -EINVAL if empty; counted).  If @sent_cb is not NULL and
- * 0 is returned, the callback fires once the frame has been delivered (or
- * purged), and the sender must not send more until then.
+ * it was refused (-EMSGSIZE over NET_BUFSIZE, -EINVAL if empty; counted).
+ * If @sent_cb is not NULL and 0 is returned, the callback fires once the
+ * frame has been delivered (or its receiver went away), never inside this
+ * call, and the sender must not send more until then.
  */
 ssize_t net_client_send_async(NetClientState *sender, const uint8_t *buf,
                               size_t size, NetPacketSent *sent_cb);
