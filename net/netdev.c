@@ -7,8 +7,6 @@
  */
 #include "net/netdev.h"
 
-#include <string.h>
-
 #include "util/error.h"
 
 typedef struct NetdevType {
@@ -30,26 +28,16 @@ static const NetdevType *netdev_type_find(const char *name)
     return NULL;
 }
 
-/* QEMU's identifier rule: a letter, then letters, digits, '-', '.', '_'. */
-static bool netdev_id_valid(const char *id)
-{
-    if (!g_ascii_isalpha(id[0])) {
-        return false;
-    }
-    for (const char *p = id + 1; *p; p++) {
-        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 bool netdev_add(const KeyValList *opts, GError **errp)
 {
     const char *type = keyval_get(opts, "type");
     const char *id = keyval_get(opts, "id");
     const NetdevType *kind;
 
+    /* QEMU's order: the id first, then the type. */
+    if (!id_check(id, errp)) {
+        return false;
+    }
     if (!type) {
         error_setg(errp, "Parameter 'type' is missing");
         return false;
@@ -57,14 +45,6 @@ bool netdev_add(const KeyValList *opts, GError **errp)
     kind = netdev_type_find(type);
     if (!kind) {
         error_setg(errp, "Parameter 'type' does not accept value '%s'", type);
-        return false;
-    }
-    if (!id) {
-        error_setg(errp, "Parameter 'id' is missing");
-        return false;
-    }
-    if (!netdev_id_valid(id)) {
-        error_setg(errp, "Parameter 'id' expects an identifier");
         return false;
     }
     if (net_client_find(id)) {

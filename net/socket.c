@@ -1132,8 +1132,9 @@ bool net_init_socket(const KeyValList *opts, const char *id, GError **errp)
         return false;
     }
     if (!!fd + !!listen_addr + !!connect_addr + !!mcast + !!udp != 1) {
-        error_setg(errp, "exactly one of fd=, listen=, connect=, mcast= or "
-                   "udp= is required");
+        /* QEMU 7.2's words: fd= counts but is not named. */
+        error_setg(errp, "exactly one of listen=, connect=, mcast= or udp= "
+                   "is required");
         return false;
     }
     if (localaddr && !mcast && !udp) {

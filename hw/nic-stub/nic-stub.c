@@ -129,6 +129,23 @@ static GSourceFuncs nic_stub_drain_funcs = {
     .dispatch = nic_stub_drain,
 };
 
+/*
+ * Link down: frames still in the ring came from a peer that is gone; their
+ * answers must not go to the next one.  Drop them, counted.
+ */
+static void nic_stub_link_status_changed(NetClientState *nc)
+{
+    NicStub *s = nic_stub_from_nc(nc);
+
+    if (!nc->link_down) {
+        return;
+    }
+    while (!frame_ring_is_empty(&s->rx_ring)) {
+        frame_ring_pop(&s->rx_ring);
+        nc->stats.dropped++;
+    }
+}
+
 static void nic_stub_cleanup(NetClientState *nc)
 {
     NicStub *s = nic_stub_from_nc(nc);
@@ -145,11 +162,26 @@ static const NetClientInfo nic_stub_info = {
     .receive = nic_stub_receive,
     .can_receive = nic_stub_can_receive,
     .cleanup = nic_stub_cleanup,
+    .link_status_changed = nic_stub_link_status_changed,
 };
 
 static const char *const nic_stub_keys[] = {
     "driver", "id", "netdev", "mac", "ip", NULL
 };
+
+/* QEMU's wording for an unknown device property. */
+static bool nic_stub_check_properties(const KeyValList *opts, GError **errp)
+{
+    for (unsigned i = 0; i < keyval_count(opts); i++) {
+        const char *key = keyval_key_at(opts, i);
+
+        if (!g_strv_contains(nic_stub_keys, key)) {
+            error_setg(errp, "Property 'nic-stub.%s' not found", key);
+            return false;
+        }
+    }
+    return true;
+}
 
 static bool nic_stub_parse_mac(const char *str, uint8_t *mac)
 {
@@ -258,7 +290,8 @@ bool nic_stub_device_add(const KeyValList *opts, GError **errp)
     NicStub *s;
     GSource *source;
 
-    if (!keyval_check_keys(opts, nic_stub_keys, errp) ||
+    if ((id && !id_check(id, errp)) ||
+        !nic_stub_check_properties(opts, errp) ||
         !nic_stub_parse_addr(opts, &addr, errp) ||
         !nic_stub_find_netdev(opts, &backend, errp)) {
         return false;

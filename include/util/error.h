@@ -10,6 +10,7 @@
 #define UTIL_ERROR_H
 
 #include <glib.h>
+#include <stdbool.h>
 
 #define VMWIRE_ERROR (vmwire_error_quark())
 GQuark vmwire_error_quark(void);
@@ -21,5 +22,12 @@ typedef enum VmwireErrorCode {
 
 #define error_setg(errp, ...) \
     g_set_error((errp), VMWIRE_ERROR, VMWIRE_ERROR_FAILED, __VA_ARGS__)
+
+/*
+ * QEMU's rule for id= of netdevs and devices: present, a letter, then
+ * letters, digits, '-', '.', '_'.  Errors: "Parameter 'id' is missing",
+ * "Parameter 'id' expects an identifier".
+ */
+bool id_check(const char *id, GError **errp);
 
 #endif /* UTIL_ERROR_H */

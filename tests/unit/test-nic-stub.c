@@ -258,7 +258,8 @@ static void test_device_errors(void)
           "Property 'nic-stub.ip' doesn't take value '10.0.2.300'" },
         { "nic-stub,ip=10.0.2.1/33",
           "Property 'nic-stub.ip' doesn't take value '10.0.2.1/33'" },
-        { "nic-stub,speed=10", "Invalid parameter 'speed'" },
+        { "nic-stub,speed=10", "Property 'nic-stub.speed' not found" },
+        { "nic-stub,id=9s", "Parameter 'id' expects an identifier" },
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {

@@ -1359,10 +1359,10 @@ static void test_option_errors(void)
     g_autofree char *msg = NULL;
 
     test_begin();
-    assert_netdev_error("socket,id=e0", "exactly one of fd=, listen=, "
+    assert_netdev_error("socket,id=e0", "exactly one of listen=, "
                         "connect=, mcast= or udp= is required");
     assert_netdev_error("socket,id=e0,listen=:5000,connect=127.0.0.1:5000",
-                        "exactly one of fd=, listen=, connect=, mcast= or "
+                        "exactly one of listen=, connect=, mcast= or "
                         "udp= is required");
     assert_netdev_error("socket,id=e0,foo=1", "Invalid parameter 'foo'");
     assert_netdev_error("socket,id=e0,listen=127.0.0.1:5000,"
