@@ -26,6 +26,8 @@
  * errors close it too.  A closed connection takes the link down; listen=
  * then accepts the next peer (one at a time, as QEMU), connect= and fd= stay
  * down (no reconnect, as QEMU).  Nothing a peer sends aborts the daemon.
+ * An accept() that fails for lack of fds or memory is logged and retried
+ * after NET_SOCKET_ACCEPT_RETRY_MS instead of spinning on the ready fd.
  * Frames the NIC sends while connect= is still in progress wait in the
  * transmit ring and go out once connected.
  *
@@ -67,6 +69,7 @@
 #define NET_SOCKET_STREAM_READS 4       /* recv() calls per wake-up */
 #define NET_SOCKET_DGRAM_READS 32       /* datagrams per wake-up */
 #define NET_SOCKET_WRITES 16            /* send calls per attempt */
+#define NET_SOCKET_ACCEPT_RETRY_MS 1000 /* after accept() ran out of fds */
 /* A frame as it goes on a stream: header and the largest frame. */
 #define NET_SOCKET_MAX_RECORD (STREAM_FRAMING_HEADER_LEN + NET_BUFSIZE)
 #define NET_SOCKET_TX_SIZE (256 * 1024 + NET_SOCKET_MAX_RECORD)
@@ -98,6 +101,7 @@ typedef struct NetSocketState {
     FdHandler *fd_handler;
     int listen_fd;              /* listen= only */
     FdHandler *listen_handler;
+    guint accept_retry_id;      /* back-off timer after accept() failed */
     int send_fd;                /* datagrams: == fd, or mcast's sender */
     FdHandler *send_handler;    /* set only if send_fd != fd */
     bool connecting;            /* connect= still in progress */
@@ -541,6 +545,31 @@ static void net_socket_stream_attach(NetSocketState *s, int fd)
 
 /* ---- listen= ------------------------------------------------------------- */
 
+static gboolean net_socket_listen_retry(gpointer opaque)
+{
+    NetSocketState *s = opaque;
+
+    s->accept_retry_id = 0;
+    if (s->fd < 0) {
+        fd_handler_set_read(s->listen_handler, true);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * accept() failed for lack of resources (out of fds, memory): the pending
+ * connection stays and the listen fd stays readable, so polling it now
+ * would spin.  Log, stop watching it, try again in a while.
+ */
+static void net_socket_listen_back_off(NetSocketState *s, int err)
+{
+    net_socket_log(s, "can't accept a connection (%s), retrying in %u ms",
+                   g_strerror(err), NET_SOCKET_ACCEPT_RETRY_MS);
+    fd_handler_set_read(s->listen_handler, false);
+    s->accept_retry_id = g_timeout_add(NET_SOCKET_ACCEPT_RETRY_MS,
+                                       net_socket_listen_retry, s);
+}
+
 static void net_socket_listen_accept(void *opaque)
 {
     NetSocketState *s = opaque;
@@ -549,6 +578,10 @@ static void net_socket_listen_accept(void *opaque)
     int fd = sockops->accept(s->listen_fd, (struct sockaddr *)&sa, &len);
 
     if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+            errno == ENOMEM) {
+            net_socket_listen_back_off(s, errno);
+        }
         return;     /* EAGAIN, EINTR, an aborted connection: next wake-up */
     }
     fd_handler_set_read(s->listen_handler, false);
@@ -1085,6 +1118,7 @@ static void net_socket_cleanup(NetClientState *nc)
     g_clear_pointer(&s->fd_handler, fd_handler_free);
     g_clear_pointer(&s->send_handler, fd_handler_free);
     g_clear_pointer(&s->listen_handler, fd_handler_free);
+    g_clear_handle_id(&s->accept_retry_id, g_source_remove);
     if (s->send_fd != s->fd) {
         net_socket_close_fd(s->send_fd);
     }

@@ -1428,6 +1428,47 @@ static void test_option_errors(void)
  * refusing), in its transmit ring (far end not reading) and in its
  * incoming queue (NIC blocked on it).  Nothing leaks; the NIC is released.
  */
+static unsigned accept_calls, accept_failures;
+
+static int fault_accept_emfile(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    accept_calls++;
+    if (accept_failures) {
+        accept_failures--;
+        errno = EMFILE;
+        return -1;
+    }
+    return sockops_system.accept(fd, addr, len);
+}
+
+/*
+ * accept() out of fds: the listener backs off instead of spinning on its
+ * readable fd, and accepts the waiting peer once the retry comes.
+ */
+static void test_listen_accept_emfile(void)
+{
+    unsigned port = free_port(SOCK_STREAM), p1;
+    NetClientState *nc;
+    FarEnd *c1;
+
+    test_begin();
+    fault_ops.accept = fault_accept_emfile;
+    accept_calls = 0;
+    accept_failures = 1;
+    nc = netdev_new_ok("socket,id=l0,listen=127.0.0.1:%u", port);
+    fake_nic_new(nc, "nic0");
+    c1 = far_new(tcp_connect(port, &p1));
+    WAIT_FOR(accept_calls == 1);
+    loop_settle(200);
+    g_assert_cmpuint(accept_calls, ==, 1);      /* no busy loop */
+    g_assert_true(nc->link_down);
+    WAIT_FOR(!nc->link_down);                   /* retried, accepted */
+    g_assert_cmpuint(accept_calls, ==, 2);
+    assert_info_from(nc, p1);
+    far_free(c1);
+    test_end();
+}
+
 static void test_free_busy(void)
 {
     FarEnd *far = NULL;
@@ -1477,6 +1518,8 @@ int main(int argc, char **argv)
                     test_stream_eof_under_backpressure);
     g_test_add_func("/net/socket/listen/oversized-next-peer",
                     test_listen_oversized_next_peer);
+    g_test_add_func("/net/socket/listen/accept-emfile",
+                    test_listen_accept_emfile);
     g_test_add_func("/net/socket/connect/closed-by-peer", test_connect);
     g_test_add_func("/net/socket/connect/refused", test_connect_refused);
     g_test_add_func("/net/socket/dgram/fd", test_dgram_fd);
