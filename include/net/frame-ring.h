@@ -7,8 +7,9 @@
  * frames, never inside one) and described by a slot; frames leave in FIFO
  * order.  The ring is bounded both in frames and in bytes.
  *
- * Used by the incoming queue of every client (net/queue.c), the RX ring of
- * the NIC model and the transmit buffer of stream sockets.
+ * Used by the incoming queue of every client (net/queue.c) and the RX ring
+ * of the NIC model.  (A stream socket's transmit buffer is a byte ring of
+ * its own: partial writes cut frames anywhere.)
  */
 #ifndef NET_FRAME_RING_H
 #define NET_FRAME_RING_H
@@ -22,7 +23,6 @@
 typedef struct FrameSlot {
     uint8_t *data;      /* points into the arena */
     uint32_t len;
-    uint32_t consumed;  /* bytes of this frame already used (partial I/O) */
     void *owner;        /* for the ring's user: e.g. the sender */
     void (*cb)(void);   /* for the ring's user: e.g. a completion callback */
 } FrameSlot;
