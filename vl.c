@@ -1,17 +1,23 @@
 /*
  * DOC: vmwire's command line and process lifetime
  *
- *   vmwire [-netdev OPTS]... [-device OPTS]... [-h|--help] [--version]
+ *   vmwire [-netdev OPTS]... [-device OPTS]... [-qmp SPEC]...
+ *          [-chardev OPTS -mon OPTS]... [-daemonize] [-pidfile FILE]
+ *          [-D LOGFILE] [-h|--help] [--version]
  *
- * Options are collected first, then every netdev is created, then every
- * device (so `-device nic-stub,netdev=n0` may come before `-netdev ...,id=n0`
- * as in QEMU).  A bad option prints "vmwire: -netdev OPTS: message" and exits
- * 1, leaving nothing behind.  With no -netdev and no -device, a built-in
- * default network is started and the QEMU options to reach it are printed.
+ * Options are read in one pass (cmdline_options[] says what each takes):
+ * -netdev and -device are collected, the others are handed to their module
+ * at once.  Then, in order: daemonize, pidfile, log file, every netdev,
+ * every device (so `-device nic-stub,netdev=n0` may come before
+ * `-netdev ...,id=n0` as in QEMU), every monitor.  A bad option prints
+ * "vmwire: -netdev OPTS: message" and exits 1, leaving nothing behind.  With
+ * no -netdev and no -device, a built-in default network is started and the
+ * QEMU options to reach it are printed.
  *
- * Once everything exists "vmwire: ready" goes to stderr; the GLib main loop
- * then runs until SIGINT or SIGTERM, and every client is freed on the way
- * out.
+ * Once everything exists "vmwire: ready" goes to stderr (and the daemonized
+ * parent exits, and systemd hears READY=1); the GLib main loop then runs
+ * until SIGINT, SIGTERM or QMP quit, and everything is freed on the way
+ * out.  SIGHUP reopens the log file.
  */
 #include <glib.h>
 #include <glib-unix.h>
@@ -21,8 +27,10 @@
 #include <string.h>
 
 #include "hw/nic-stub.h"
+#include "monitor/monitor.h"
 #include "net/net.h"
 #include "net/netdev.h"
+#include "system/os.h"
 #include "util/error.h"
 #include "util/keyval.h"
 
@@ -61,6 +69,13 @@ static void usage(FILE *out)
         "With no -netdev and no -device, vmwire listens on %s for one\n"
         "QEMU VM and puts a nic-stub answering ping at %s on its wire.\n"
         "\n"
+        "  -qmp unix:PATH,server=on,wait=off  a QMP monitor "
+        "(or tcp:HOST:PORT,...)\n"
+        "  -chardev socket,id=C,path=PATH,server=on,wait=off\n"
+        "  -mon chardev=C,mode=control        the same, QEMU's long form\n"
+        "  -daemonize     detach; the parent exits 0 once all is set up\n"
+        "  -pidfile FILE  write and lock a pidfile\n"
+        "  -D FILE        log to FILE (reopened on SIGHUP)\n"
         "  -h, --help     this text\n"
         "  --version      print the version\n",
         DEFAULT_LISTEN, DEFAULT_STUB_IP);
@@ -118,6 +133,86 @@ static void warn_unpeered(NetClientState *nc, void *opaque)
     }
 }
 
+static bool opt_qmp(const char *arg, GError **errp)
+{
+    return monitor_parse_qmp(arg, errp);
+}
+
+static bool opt_chardev(const char *arg, GError **errp)
+{
+    return monitor_parse_chardev(arg, errp);
+}
+
+static bool opt_mon(const char *arg, GError **errp)
+{
+    return monitor_parse_mon(arg, errp);
+}
+
+static bool opt_daemonize(const char *arg, GError **errp)
+{
+    os_set_daemonize();
+    return true;
+}
+
+static bool opt_pidfile(const char *arg, GError **errp)
+{
+    os_set_pidfile(arg);
+    return true;
+}
+
+static bool opt_logfile(const char *arg, GError **errp)
+{
+    os_set_logfile(arg);
+    return true;
+}
+
+/* Options other than -netdev/-device, handled when read. */
+typedef struct CmdlineHandler {
+    const char *flag;
+    bool has_arg;
+    bool (*handle)(const char *arg, GError **errp);
+} CmdlineHandler;
+
+static const CmdlineHandler cmdline_handlers[] = {
+    { "-qmp", true, opt_qmp },
+    { "-chardev", true, opt_chardev },
+    { "-mon", true, opt_mon },
+    { "-daemonize", false, opt_daemonize },
+    { "-pidfile", true, opt_pidfile },
+    { "-D", true, opt_logfile },
+};
+
+static const CmdlineHandler *cmdline_handler_find(const char *flag)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(cmdline_handlers); i++) {
+        if (g_str_equal(cmdline_handlers[i].flag, flag)) {
+            return &cmdline_handlers[i];
+        }
+    }
+    return NULL;
+}
+
+static void cmdline_handle(const CmdlineHandler *h, const char *arg)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!h->handle(arg, &err)) {
+        fprintf(stderr, "vmwire: %s%s%s: %s\n", h->flag, arg ? " " : "",
+                arg ? arg : "", err->message);
+        exit(1);
+    }
+}
+
+static const char *cmdline_arg(int argc, char **argv, int i,
+                               const char *flag)
+{
+    if (i + 1 >= argc) {
+        fprintf(stderr, "vmwire: %s: requires an argument\n", flag);
+        exit(1);
+    }
+    return argv[i + 1];
+}
+
 /* Collect -netdev/-device in order; exits on --help, --version or errors. */
 static GArray *cmdline_parse(int argc, char **argv)
 {
@@ -126,6 +221,7 @@ static GArray *cmdline_parse(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *flag = arg[0] == '-' && arg[1] == '-' ? arg + 1 : arg;
+        const CmdlineHandler *h = cmdline_handler_find(flag);
 
         if (g_str_equal(flag, "-h") || g_str_equal(flag, "-help")) {
             usage(stdout);
@@ -135,14 +231,14 @@ static GArray *cmdline_parse(int argc, char **argv)
             exit(0);
         } else if (g_str_equal(flag, "-netdev") ||
                    g_str_equal(flag, "-device")) {
-            CmdlineOption opt = { flag, argv[i + 1] };
+            CmdlineOption opt = { flag, cmdline_arg(argc, argv, i, flag) };
 
-            if (i + 1 >= argc) {
-                fprintf(stderr, "vmwire: %s: requires an argument\n", flag);
-                exit(1);
-            }
             g_array_append_val(opts, opt);
             i++;
+        } else if (h) {
+            cmdline_handle(h, h->has_arg ? cmdline_arg(argc, argv, i, flag)
+                                         : NULL);
+            i += h->has_arg;
         } else {
             fprintf(stderr, "vmwire: %s: invalid option\n", arg);
             fprintf(stderr, "Try 'vmwire --help' for more information.\n");
@@ -189,40 +285,88 @@ static void default_config_explain(void)
         DEFAULT_STUB_IP, DEFAULT_LISTEN, DEFAULT_LISTEN, DEFAULT_STUB_IP);
 }
 
-static gboolean on_signal_quit(gpointer loop)
+static GMainLoop *main_loop;
+
+static gboolean on_signal_quit(gpointer unused)
 {
-    g_main_loop_quit(loop);
+    g_main_loop_quit(main_loop);
     return G_SOURCE_CONTINUE;
 }
 
-int main(int argc, char **argv)
+static gboolean on_signal_hup(gpointer unused)
 {
-    g_autoptr(GArray) opts = cmdline_parse(argc, argv);
-    bool use_default = opts->len == 0;
-    g_autoptr(GMainLoop) loop = NULL;
-    guint sigint, sigterm;
+    os_log_reopen();
+    return G_SOURCE_CONTINUE;
+}
 
-    setvbuf(stderr, NULL, _IOLBF, 0);
-    signal(SIGPIPE, SIG_IGN);
-    if (use_default) {
-        default_config_add(opts);
+static void quit_from_monitor(void)
+{
+    g_main_loop_quit(main_loop);
+}
+
+/* Everything after the command line was read; false: print and exit 1. */
+static bool startup(GArray *opts, bool use_default)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!os_daemonize_start(&err) || !os_pidfile_create(&err) ||
+        !os_log_open(&err)) {
+        fprintf(stderr, "vmwire: %s\n", err->message);
+        return false;
     }
     if (!cmdline_apply_all(opts, true) || !cmdline_apply_all(opts, false)) {
-        net_cleanup();
-        return 1;
+        return false;
+    }
+    if (!monitor_start_all(&err)) {
+        fprintf(stderr, "vmwire: %s\n", err->message);
+        return false;
     }
     net_client_foreach(warn_unpeered, NULL);
     if (use_default) {
         default_config_explain();
     }
-    loop = g_main_loop_new(NULL, false);
-    sigint = g_unix_signal_add(SIGINT, on_signal_quit, loop);
-    sigterm = g_unix_signal_add(SIGTERM, on_signal_quit, loop);
-    fprintf(stderr, "vmwire: ready\n");
-    g_main_loop_run(loop);
-    fprintf(stderr, "vmwire: shutting down\n");
-    g_source_remove(sigint);
-    g_source_remove(sigterm);
+    return true;
+}
+
+static void shutdown_all(void)
+{
+    monitor_cleanup();
     net_cleanup();
+    os_cleanup();
+}
+
+int main(int argc, char **argv)
+{
+    g_autoptr(GArray) opts = NULL;
+    bool use_default;
+    guint signals[3];
+
+    setvbuf(stderr, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    opts = cmdline_parse(argc, argv);
+    use_default = opts->len == 0;
+    if (use_default) {
+        default_config_add(opts);
+    }
+    main_loop = g_main_loop_new(NULL, false);
+    monitor_quit_handler = quit_from_monitor;
+    if (!startup(opts, use_default)) {
+        os_daemonize_fail();
+        shutdown_all();
+        g_main_loop_unref(main_loop);
+        return 1;
+    }
+    signals[0] = g_unix_signal_add(SIGINT, on_signal_quit, NULL);
+    signals[1] = g_unix_signal_add(SIGTERM, on_signal_quit, NULL);
+    signals[2] = g_unix_signal_add(SIGHUP, on_signal_hup, NULL);
+    fprintf(stderr, "vmwire: ready\n");
+    os_ready();
+    g_main_loop_run(main_loop);
+    fprintf(stderr, "vmwire: shutting down\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(signals); i++) {
+        g_source_remove(signals[i]);
+    }
+    shutdown_all();
+    g_main_loop_unref(main_loop);
     return 0;
 }

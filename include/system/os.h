@@ -1,0 +1,38 @@
+/*
+ * DOC: running as a service
+ *
+ * QEMU's `-daemonize`, `-pidfile FILE` and `-D LOGFILE`, plus systemd's
+ * readiness protocol.  The order in vl.c:
+ *
+ *   os_daemonize_start()   fork; the parent waits for the child's word
+ *   os_pidfile_create()    create and lock the pidfile (refuse a second run)
+ *   os_log_open()          stderr goes to the log file, if one was given
+ *   ... create netdevs, devices, monitors ...
+ *   os_ready()             the parent exits 0; READY=1 to $NOTIFY_SOCKET
+ *   ... main loop; SIGHUP -> os_log_reopen() ...
+ *   os_cleanup()           remove the pidfile
+ *
+ * If setup fails after os_daemonize_start(), os_daemonize_fail() makes the
+ * parent exit non-zero (the error was already printed to stderr, which the
+ * parent still shares).
+ */
+#ifndef SYSTEM_OS_H
+#define SYSTEM_OS_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+/* Command-line options. */
+void os_set_daemonize(void);
+void os_set_pidfile(const char *path);
+void os_set_logfile(const char *path);
+
+bool os_daemonize_start(GError **errp);
+void os_daemonize_fail(void);
+bool os_pidfile_create(GError **errp);
+bool os_log_open(GError **errp);
+void os_log_reopen(void);
+void os_ready(void);
+void os_cleanup(void);
+
+#endif /* SYSTEM_OS_H */
