@@ -18,6 +18,7 @@ GQuark vmwire_error_quark(void);
 typedef enum VmwireErrorCode {
     VMWIRE_ERROR_FAILED,        /* QMP's GenericError */
     VMWIRE_ERROR_NOT_FOUND,     /* QMP's DeviceNotFound */
+    VMWIRE_ERROR_COMMAND_NOT_FOUND, /* QMP's CommandNotFound */
 } VmwireErrorCode;
 
 #define error_setg(errp, ...) \
