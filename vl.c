@@ -6,13 +6,15 @@
  *          [-D LOGFILE] [-h|--help] [--version]
  *
  * Options are read in one pass (cmdline_options[] says what each takes):
- * -netdev and -device are collected, the others are handed to their module
- * at once.  Then, in order: daemonize, pidfile, log file, every netdev,
- * every device (so `-device nic-stub,netdev=n0` may come before
- * `-netdev ...,id=n0` as in QEMU), every monitor.  A bad option prints
+ * -netdev and -device are collected (key=value or JSON, read through the
+ * generated QAPI visitors, as QMP's netdev_add and device_add), the others
+ * are handed to their module at once.  Then, in order: daemonize, pidfile,
+ * log file, every netdev, every device (so `-device nic-stub,netdev=n0`
+ * may come before `-netdev ...,id=n0` as in QEMU), every monitor.  A bad option prints
  * "vmwire: -netdev OPTS: message" and exits 1, leaving nothing behind.  With
- * no -netdev and no -device, a built-in default network is started and the
- * QEMU options to reach it are printed.
+ * no -netdev, no -device and no monitor (-qmp, -mon), a built-in default
+ * network is started and the QEMU options to reach it are printed; with a
+ * monitor the network is whatever QMP builds (netdev_add, device_add).
  *
  * Once everything exists "vmwire: ready" goes to stderr (and the daemonized
  * parent exits, and systemd hears READY=1); the GLib main loop then runs
@@ -26,13 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hw/nic-stub.h"
+#include "hw/device.h"
 #include "monitor/monitor.h"
 #include "net/net.h"
 #include "net/netdev.h"
 #include "system/os.h"
 #include "util/error.h"
-#include "util/keyval.h"
 
 #define DEFAULT_LISTEN  "127.0.0.1:5555"
 #define DEFAULT_STUB_IP "10.0.2.100"
@@ -41,17 +42,6 @@ typedef struct CmdlineOption {
     const char *flag;       /* "-netdev" or "-device" */
     const char *value;      /* borrowed from argv */
 } CmdlineOption;
-
-typedef bool DeviceAddFunc(const KeyValList *opts, GError **errp);
-
-typedef struct DeviceModel {
-    const char *name;
-    DeviceAddFunc *add;
-} DeviceModel;
-
-static const DeviceModel device_models[] = {
-    { "nic-stub", nic_stub_device_add },
-};
 
 static void usage(FILE *out)
 {
@@ -65,9 +55,12 @@ static void usage(FILE *out)
         "  -netdev socket,id=ID,mcast=GROUP:PORT[,localaddr=ADDR]\n"
         "  -netdev socket,id=ID,fd=N\n"
         "  -device nic-stub,id=ID,netdev=NETDEV[,mac=MAC][,ip=A.B.C.D[/N]]\n"
+        "or as JSON objects: -netdev '{\"type\": \"socket\", \"id\": "
+        "\"ID\", ...}'\n"
         "\n"
-        "With no -netdev and no -device, vmwire listens on %s for one\n"
-        "QEMU VM and puts a nic-stub answering ping at %s on its wire.\n"
+        "With no -netdev, no -device and no monitor, vmwire listens on %s\n"
+        "for one QEMU VM and puts a nic-stub answering ping at %s on its\n"
+        "wire.  With only a monitor, it starts empty: build over QMP.\n"
         "\n"
         "  -qmp unix:PATH,server=on,wait=off  a QMP monitor "
         "(or tcp:HOST:PORT,...)\n"
@@ -81,31 +74,23 @@ static void usage(FILE *out)
         DEFAULT_LISTEN, DEFAULT_STUB_IP);
 }
 
-static const DeviceModel *device_model_find(const char *name)
+/*
+ * -netdev STR and -device STR: the string (key=value or JSON) through the
+ * generated visitor into a Netdev or DeviceOptions, then netdev_add() or
+ * device_add(), which QMP's netdev_add and device_add call too.
+ */
+static bool cmdline_netdev_add(const char *str, GError **errp)
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(device_models); i++) {
-        if (g_str_equal(device_models[i].name, name)) {
-            return &device_models[i];
-        }
-    }
-    return NULL;
+    g_autoptr(Netdev) netdev = netdev_parse(str, errp);
+
+    return netdev && netdev_add(netdev, errp);
 }
 
-static bool device_add(const KeyValList *opts, GError **errp)
+static bool cmdline_device_add(const char *str, GError **errp)
 {
-    const char *driver = keyval_get(opts, "driver");
-    const DeviceModel *model;
+    g_autoptr(DeviceOptions) opts = device_parse(str, errp);
 
-    if (!driver) {
-        error_setg(errp, "Parameter 'driver' is missing");
-        return false;
-    }
-    model = device_model_find(driver);
-    if (!model) {
-        error_setg(errp, "'%s' is not a valid device model name", driver);
-        return false;
-    }
-    return model->add(opts, errp);
+    return opts && device_add(opts, errp);
 }
 
 /* Create one -netdev or -device; on error print QEMU-style and fail. */
@@ -113,11 +98,9 @@ static bool cmdline_option_apply(const CmdlineOption *opt)
 {
     bool netdev = g_str_equal(opt->flag, "-netdev");
     g_autoptr(GError) err = NULL;
-    g_autoptr(KeyValList) opts = keyval_parse(opt->value,
-                                              netdev ? "type" : "driver",
-                                              &err);
 
-    if (opts && (netdev ? netdev_add(opts, &err) : device_add(opts, &err))) {
+    if (netdev ? cmdline_netdev_add(opt->value, &err)
+               : cmdline_device_add(opt->value, &err)) {
         return true;
     }
     fprintf(stderr, "vmwire: %s %s: %s\n", opt->flag, opt->value,
@@ -133,8 +116,12 @@ static void warn_unpeered(NetClientState *nc, void *opaque)
     }
 }
 
+/* A monitor on the command line: no default network (see main()). */
+static bool monitor_given;
+
 static bool opt_qmp(const char *arg, GError **errp)
 {
+    monitor_given = true;
     return monitor_parse_qmp(arg, errp);
 }
 
@@ -145,6 +132,7 @@ static bool opt_chardev(const char *arg, GError **errp)
 
 static bool opt_mon(const char *arg, GError **errp)
 {
+    monitor_given = true;
     return monitor_parse_mon(arg, errp);
 }
 
@@ -344,7 +332,7 @@ int main(int argc, char **argv)
     setvbuf(stderr, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
     opts = cmdline_parse(argc, argv);
-    use_default = opts->len == 0;
+    use_default = opts->len == 0 && !monitor_given;
     if (use_default) {
         default_config_add(opts);
     }

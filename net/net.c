@@ -5,6 +5,19 @@
  * (size, peer, link) into the peer's incoming NetQueue, which either hands
  * it to the peer's receive hook at once or keeps it until the peer flushes.
  * Counters are kept here, once, for every kind of client.
+ *
+ * Teardown: a client is "busy" while a call into it or on its behalf is on
+ * the stack (it is sending, a frame is being delivered to or from it, its
+ * queue is flushing, a callback of its frames runs).  net_client_free() of
+ * a busy client only unlists it and marks it free_pending (its frames are
+ * then dropped); an idle source frees it once the stack has unwound, so no
+ * hook, callback or queue loop ever returns into freed memory.  QMP runs
+ * from the main loop, so netdev_del and device_del free at once.
+ *
+ * Link state changes only in net_client_set_link_one(), which calls the
+ * client's hook and sends QMP's NETDEV_LINK_CHANGED {name, up}: once per
+ * client whose state changed (set_link, a backend's connection, a NIC
+ * losing its backend).
  */
 #include "net/net.h"
 
@@ -14,8 +27,12 @@
 #include <string.h>
 
 #include "net/queue.h"
+#include "qapi-events.h"
 
 static GQueue net_clients = G_QUEUE_INIT;
+/* Freed while busy: waiting for net_free_pending_idle(). */
+static GQueue net_clients_free_pending = G_QUEUE_INIT;
+static guint net_free_pending_id;
 
 /* Gather buffer for receivers without receive_iov; the loop is one thread. */
 static uint8_t net_gather_buf[NET_BUFSIZE];
@@ -23,6 +40,35 @@ static uint8_t net_gather_buf[NET_BUFSIZE];
 static bool net_client_queue_can_receive(void *opaque)
 {
     return net_client_can_receive(opaque);
+}
+
+static void net_client_hold(NetClientState *nc)
+{
+    if (nc) {
+        nc->busy++;
+    }
+}
+
+static void net_client_release(NetClientState *nc)
+{
+    if (nc) {
+        g_assert(nc->busy > 0);
+        nc->busy--;
+    }
+}
+
+static ssize_t net_client_call_receive(NetClientState *receiver,
+                                       const struct iovec *iov, int iovcnt,
+                                       size_t size)
+{
+    if (receiver->info->receive_iov) {
+        return receiver->info->receive_iov(receiver, iov, iovcnt);
+    }
+    if (iovcnt == 1) {
+        return receiver->info->receive(receiver, iov[0].iov_base, size);
+    }
+    iov_to_buf(iov, iovcnt, net_gather_buf, sizeof(net_gather_buf));
+    return receiver->info->receive(receiver, net_gather_buf, size);
 }
 
 static ssize_t net_client_deliver(NetClientState *sender,
@@ -33,18 +79,17 @@ static ssize_t net_client_deliver(NetClientState *sender,
     size_t size = iov_size_total(iov, iovcnt);
     ssize_t ret;
 
-    if (receiver->link_down) {      /* went down while this was queued */
+    /* Went down (or away) while this was queued. */
+    if (receiver->link_down || receiver->free_pending ||
+        (sender && sender->free_pending)) {
         receiver->stats.dropped++;
         return (ssize_t)size;
     }
-    if (receiver->info->receive_iov) {
-        ret = receiver->info->receive_iov(receiver, iov, iovcnt);
-    } else if (iovcnt == 1) {
-        ret = receiver->info->receive(receiver, iov[0].iov_base, size);
-    } else {
-        iov_to_buf(iov, iovcnt, net_gather_buf, sizeof(net_gather_buf));
-        ret = receiver->info->receive(receiver, net_gather_buf, size);
-    }
+    net_client_hold(receiver);
+    net_client_hold(sender);
+    ret = net_client_call_receive(receiver, iov, iovcnt, size);
+    net_client_release(sender);
+    net_client_release(receiver);
     if (ret == 0) {
         receiver->receive_disabled = true;
         return 0;
@@ -95,6 +140,13 @@ void net_client_set_peer(NetClientState *a, NetClientState *b)
     }
 }
 
+static void net_client_set_link_one(NetClientState *nc, bool up);
+
+/*
+ * Leave the peer.  A NIC left behind has lost its backend: its link goes
+ * down (QEMU's peer_deleted).  A backend left behind keeps its own state
+ * (a listener stays connected to its VM) for the next NIC, as in QEMU.
+ */
 static void net_client_detach(NetClientState *nc)
 {
     NetClientState *peer = nc->peer;
@@ -105,26 +157,30 @@ static void net_client_detach(NetClientState *nc)
     net_queue_purge(peer->incoming_queue, nc);
     peer->peer = NULL;
     nc->peer = NULL;
-    if (!peer->link_down) {
-        peer->link_down = true;
-        if (peer->info->link_status_changed) {
-            peer->info->link_status_changed(peer);
-        }
+    if (peer->info->type == NET_CLIENT_DRIVER_NIC) {
+        net_client_set_link_one(peer, false);
     }
 }
 
-void net_client_free(NetClientState *nc)
+static bool net_client_in_use(NetClientState *nc)
 {
+    return nc->busy > 0 ||
+           (nc->incoming_queue && net_queue_busy(nc->incoming_queue));
+}
+
+static void net_client_destroy(NetClientState *nc)
+{
+    NetClientState *peer = nc->peer;
     NetQueue *queue;
 
-    if (!nc) {
-        return;
-    }
-    g_queue_remove(&net_clients, nc);
+    nc->free_pending = true;        /* a nested net_client_free: no-op */
+    /* The peer's hooks and callbacks run below: it must outlive them. */
+    net_client_hold(peer);
     net_client_detach(nc);
     /* Frames queued for us: their senders' callbacks release them. */
     queue = g_steal_pointer(&nc->incoming_queue);
     net_queue_free(queue);
+    net_client_release(peer);
     if (nc->info->cleanup) {
         nc->info->cleanup(nc);
     }
@@ -133,12 +189,49 @@ void net_client_free(NetClientState *nc)
     g_free(nc);
 }
 
+static gboolean net_free_pending_idle(gpointer unused)
+{
+    NetClientState *nc;
+
+    net_free_pending_id = 0;
+    while ((nc = g_queue_pop_head(&net_clients_free_pending))) {
+        if (net_client_in_use(nc)) {    /* cannot happen from the loop */
+            g_queue_push_head(&net_clients_free_pending, nc);
+            net_free_pending_id = g_idle_add(net_free_pending_idle, NULL);
+            break;
+        }
+        net_client_destroy(nc);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+void net_client_free(NetClientState *nc)
+{
+    if (!nc || nc->free_pending) {
+        return;
+    }
+    g_queue_remove(&net_clients, nc);
+    if (!net_client_in_use(nc)) {
+        net_client_destroy(nc);
+        return;
+    }
+    nc->free_pending = true;
+    g_queue_push_tail(&net_clients_free_pending, nc);
+    if (!net_free_pending_id) {
+        net_free_pending_id = g_idle_add(net_free_pending_idle, NULL);
+    }
+}
+
 void net_cleanup(void)
 {
     NetClientState *nc;
 
     while ((nc = g_queue_peek_tail(&net_clients))) {
         net_client_free(nc);
+    }
+    g_clear_handle_id(&net_free_pending_id, g_source_remove);
+    while ((nc = g_queue_pop_head(&net_clients_free_pending))) {
+        net_client_destroy(nc);
     }
 }
 
@@ -197,17 +290,22 @@ ssize_t net_client_send_iov_async(NetClientState *sender,
         sender->stats.dropped++;
         return -EINVAL;
     }
-    if (sender->link_down || !peer || peer->link_down) {
+    if (sender->link_down || !peer || peer->link_down ||
+        sender->free_pending || peer->free_pending) {
         sender->stats.dropped++;
         return (ssize_t)size;
     }
     if (!peer->incoming_queue) {    /* peer is being torn down */
         return (ssize_t)size;
     }
+    net_client_hold(sender);
+    net_client_hold(peer);
     dropped = net_queue_dropped(peer->incoming_queue);
     ret = net_queue_send_iov(peer->incoming_queue, sender, iov, iovcnt, size,
                              sent_cb);
     peer->stats.dropped += net_queue_dropped(peer->incoming_queue) - dropped;
+    net_client_release(peer);
+    net_client_release(sender);
     return ret;
 }
 
@@ -227,13 +325,19 @@ ssize_t net_client_send(NetClientState *sender, const uint8_t *buf,
 
 bool net_client_flush_queued(NetClientState *nc)
 {
+    bool empty;
+
     nc->receive_disabled = false;
     if (!nc->incoming_queue) {
         return true;
     }
-    return net_queue_flush(nc->incoming_queue);
+    net_client_hold(nc);
+    empty = net_queue_flush(nc->incoming_queue);
+    net_client_release(nc);
+    return empty;
 }
 
+/* Every link change of every client goes through here: hook, then QMP. */
 static void net_client_set_link_one(NetClientState *nc, bool up)
 {
     if (nc->link_down == !up) {
@@ -243,6 +347,7 @@ static void net_client_set_link_one(NetClientState *nc, bool up)
     if (nc->info->link_status_changed) {
         nc->info->link_status_changed(nc);
     }
+    qapi_event_send_netdev_link_changed(nc->name, up);
 }
 
 void net_client_set_link(NetClientState *nc, bool up)
@@ -257,6 +362,28 @@ void net_client_format_info(NetClientState *nc, GString *out)
 {
     g_string_append_printf(out, "%s: index=0,type=%s,%s", nc->name,
                            nc->info->type_name, nc->info_str);
+}
+
+/* One client of QEMU's hmp_info_network(). */
+static void net_format_info_network_one(NetClientState *nc, void *opaque)
+{
+    GString *out = opaque;
+    bool nic = nc->info->type == NET_CLIENT_DRIVER_NIC;
+
+    if (!nc->peer || nic) {
+        net_client_format_info(nc, out);
+        g_string_append_c(out, '\n');
+    }
+    if (nc->peer && nic) {
+        g_string_append(out, " \\ ");
+        net_client_format_info(nc->peer, out);
+        g_string_append_c(out, '\n');
+    }
+}
+
+void net_format_info_network(GString *out)
+{
+    net_client_foreach(net_format_info_network_one, out);
 }
 
 size_t iov_size_total(const struct iovec *iov, int iovcnt)

@@ -1,55 +1,66 @@
 /*
  * DOC: netdev creation (see include/net/netdev.h)
  *
- * One table maps `type=` to a backend's init function; a new backend adds
- * one row.  Checks common to every type (id present, well formed, unique)
- * happen here, with QEMU's messages, before the backend sees the options.
+ * One table maps the generated NetClientDriver to a backend's init
+ * function; a new backend adds a value to the enum and a branch to Netdev
+ * in qapi/net.json, and one row here.  Checks common to every type (id
+ * well formed and unused, a backend for the type) happen here, with QEMU's
+ * messages, before the backend sees its options.
  */
 #include "net/netdev.h"
 
+#include "qapi-visit.h"
 #include "util/error.h"
+#include "util/keyval.h"
 
-typedef struct NetdevType {
-    const char *name;
-    NetdevInitFunc *init;
-} NetdevType;
-
-static const NetdevType netdev_types[] = {
-    { "socket", net_init_socket },
+static NetdevInitFunc *const netdev_init[NET_CLIENT_DRIVER__MAX] = {
+    [NET_CLIENT_DRIVER_SOCKET] = net_init_socket,
 };
 
-static const NetdevType *netdev_type_find(const char *name)
+bool netdev_add(const Netdev *netdev, GError **errp)
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(netdev_types); i++) {
-        if (g_str_equal(netdev_types[i].name, name)) {
-            return &netdev_types[i];
-        }
+    NetdevInitFunc *init = netdev_init[netdev->type];
+
+    if (!id_check(netdev->id, errp)) {
+        return false;
     }
-    return NULL;
+    if (!init) {
+        error_setg(errp, "network backend '%s' is not compiled into this "
+                   "binary", NetClientDriver_str(netdev->type));
+        return false;
+    }
+    if (net_client_find(netdev->id)) {
+        error_setg(errp, "Duplicate ID '%s' for netdev", netdev->id);
+        return false;
+    }
+    return init(netdev, errp);
 }
 
-bool netdev_add(const KeyValList *opts, GError **errp)
+/*
+ * QEMU reads -netdev key=value through QemuOpts, which checks the id
+ * (present, then well formed) before anything looks at the type.
+ */
+static bool netdev_check_id_first(JsonNode *node, GError **errp)
 {
-    const char *type = keyval_get(opts, "type");
-    const char *id = keyval_get(opts, "id");
-    const NetdevType *kind;
+    JsonNode *id = json_object_get_member(json_node_get_object(node), "id");
 
-    /* QEMU's order: the id first, then the type. */
-    if (!id_check(id, errp)) {
-        return false;
+    if (!id || !JSON_NODE_HOLDS_VALUE(id) ||
+        json_node_get_value_type(id) != G_TYPE_STRING) {
+        return id_check(NULL, errp);
     }
-    if (!type) {
-        error_setg(errp, "Parameter 'type' is missing");
-        return false;
+    return id_check(json_node_get_string(id), errp);
+}
+
+Netdev *netdev_parse(const char *optarg, GError **errp)
+{
+    g_autoptr(JsonNode) node = NULL;
+    Netdev *netdev = NULL;
+    bool keyval;
+
+    node = keyval_parse_option(optarg, "type", &keyval, errp);
+    if (!node || (keyval && !netdev_check_id_first(node, errp))) {
+        return NULL;
     }
-    kind = netdev_type_find(type);
-    if (!kind) {
-        error_setg(errp, "Parameter 'type' does not accept value '%s'", type);
-        return false;
-    }
-    if (net_client_find(id)) {
-        error_setg(errp, "Duplicate ID '%s' for netdev", id);
-        return false;
-    }
-    return kind->init(opts, id, errp);
+    qapi_input_Netdev(node, keyval, &netdev, errp);
+    return netdev;
 }

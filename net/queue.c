@@ -211,6 +211,11 @@ unsigned net_queue_frames(const NetQueue *queue)
     return queue->ring.count;
 }
 
+bool net_queue_busy(const NetQueue *queue)
+{
+    return queue->delivering;
+}
+
 uint64_t net_queue_dropped(const NetQueue *queue)
 {
     return queue->dropped;

@@ -29,7 +29,10 @@
  * An accept() that fails for lack of fds or memory is logged and retried
  * after NET_SOCKET_ACCEPT_RETRY_MS instead of spinning on the ready fd.
  * Frames the NIC sends while connect= is still in progress wait in the
- * transmit ring and go out once connected.
+ * transmit ring and go out once connected.  QMP hears of listen= and
+ * connect= peers: NETDEV_STREAM_CONNECTED {netdev-id, addr} once a peer is
+ * accepted or the connect completed, NETDEV_STREAM_DISCONNECTED when that
+ * connection ends (not when the netdev is deleted).
  *
  * Datagrams (udp=, mcast=, a SOCK_DGRAM fd=) carry one frame each, read into
  * a fixed NET_BUFSIZE buffer (at most NET_SOCKET_DGRAM_READS per wake-up);
@@ -57,12 +60,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "monitor/monitor.h"
 #include "net/net.h"
 #include "net/netdev.h"
 #include "net/stream-framing.h"
+#include "qapi-events.h"
 #include "util/error.h"
 #include "util/fd-handler.h"
-#include "util/keyval.h"
 #include "util/sockets.h"
 #include "util/sockops.h"
 
@@ -109,6 +113,8 @@ typedef struct NetSocketState {
     bool tx_waiting;            /* we refused a frame: flush later */
     bool tx_dead;               /* a write failed: close from the loop */
     char remote[INET_HOST_PORT_STRLEN];  /* peer or target, for logs */
+    struct sockaddr_in remote_addr;     /* the same, for QMP events */
+    bool connected;             /* NETDEV_STREAM_CONNECTED was sent */
     /* Streams. */
     StreamFraming *rx;          /* owned */
     NetSocketTxRing tx;
@@ -263,6 +269,34 @@ static bool net_socket_bind(int fd, const struct sockaddr_in *sa,
     return true;
 }
 
+/* ---- streams: QMP events ------------------------------------------------- */
+
+/* A listen= or connect= stream got its peer, s->remote_addr. */
+static void net_socket_stream_connected(NetSocketState *s)
+{
+    char host[INET_ADDRSTRLEN];
+    g_autofree char *port = g_strdup_printf(
+        "%u", (unsigned)ntohs(s->remote_addr.sin_port));
+    SocketAddress addr = {
+        .type = SOCKET_ADDRESS_TYPE_INET,
+        .u.inet = {
+            .host = (char *)net_socket_ip_str(s->remote_addr.sin_addr, host),
+            .port = port,
+        },
+    };
+
+    s->connected = true;
+    qapi_event_send_netdev_stream_connected(s->nc.name, &addr);
+}
+
+static void net_socket_stream_disconnected(NetSocketState *s)
+{
+    if (s->connected) {
+        s->connected = false;
+        qapi_event_send_netdev_stream_disconnected(s->nc.name);
+    }
+}
+
 /* ---- streams: closing ---------------------------------------------------- */
 
 static void net_socket_log_close(NetSocketState *s, NetSocketClose why,
@@ -307,6 +341,7 @@ static void net_socket_stream_close(NetSocketState *s, NetSocketClose why,
     s->tx.head = s->tx.len = 0;
     s->connecting = s->read_blocked = s->tx_dead = false;
     net_client_set_info_str(&s->nc, "%s", "");
+    net_socket_stream_disconnected(s);
     net_client_set_link(&s->nc, false);
     if (s->listen_handler) {
         fd_handler_set_read(s->listen_handler, true);
@@ -453,6 +488,7 @@ static void net_socket_connect_done(NetSocketState *s)
     }
     s->connecting = false;
     net_socket_log(s, "connected to %s", s->remote);
+    net_socket_stream_connected(s);
     socket_set_nodelay(s->fd);
     fd_handler_set_read(s->fd_handler, true);
     fd_handler_set_write(s->fd_handler, false);
@@ -586,10 +622,12 @@ static void net_socket_listen_accept(void *opaque)
     }
     fd_handler_set_read(s->listen_handler, false);
     inet_format_host_port(&sa, s->remote);
+    s->remote_addr = sa;
     socket_set_nodelay(fd);
     net_socket_stream_attach(s, fd);
     net_client_set_info_str(&s->nc, "socket: connection from %s", s->remote);
     net_socket_log(s, "connection from %s", s->remote);
+    net_socket_stream_connected(s);
     net_client_set_link(&s->nc, true);
 }
 
@@ -670,9 +708,11 @@ static bool net_socket_connect_init(const char *id, const char *addr,
     }
     s = net_socket_new(id, NET_SOCKET_CONNECT);
     inet_format_host_port(&sa, s->remote);
+    s->remote_addr = sa;
     net_socket_stream_attach(s, fd);
     if (ret == 1) {
         socket_set_nodelay(fd);
+        net_socket_stream_connected(s);
     } else {
         s->connecting = true;
         fd_handler_set_read(s->fd_handler, false);
@@ -1021,11 +1061,25 @@ static bool net_socket_mcast_init(const char *id, const char *addr,
 
 /* ---- fd= ----------------------------------------------------------------- */
 
+/*
+ * fd=: a number, or a name a QMP client stored with getfd (QEMU's
+ * monitor_fd_param()): the netdev takes that fd over.  Outside QMP there
+ * are no names, and the number's message applies.  (QMP's netdev_add says
+ * "File descriptor named 'x' has not been found" for an unknown name
+ * before it gets here.)
+ */
 static int net_socket_parse_fd(const char *str, GError **errp)
 {
     char *end = NULL;
     long fd;
 
+    if (!g_ascii_isdigit(str[0])) {
+        int named = monitor_fd_get(str, true);
+
+        if (named >= 0) {
+            return named;
+        }
+    }
     errno = 0;
     fd = g_ascii_isdigit(str[0]) ? strtol(str, &end, 10) : -1;
     if (fd < 0 || fd > G_MAXINT || errno || *end) {
@@ -1149,22 +1203,20 @@ static const NetClientInfo net_socket_dgram_info = {
     .cleanup = net_socket_cleanup,
 };
 
-bool net_init_socket(const KeyValList *opts, const char *id, GError **errp)
-{
-    static const char *const keys[] = {
-        "type", "id", "fd", "listen", "connect", "mcast", "udp",
-        "localaddr", NULL,
-    };
-    const char *fd = keyval_get(opts, "fd");
-    const char *listen_addr = keyval_get(opts, "listen");
-    const char *connect_addr = keyval_get(opts, "connect");
-    const char *mcast = keyval_get(opts, "mcast");
-    const char *udp = keyval_get(opts, "udp");
-    const char *localaddr = keyval_get(opts, "localaddr");
+/* An optional string option: its value, or NULL when not given. */
+#define NET_SOCKET_OPT(opts, name) ((opts)->has_##name ? (opts)->name : NULL)
 
-    if (!keyval_check_keys(opts, keys, errp)) {
-        return false;
-    }
+bool net_init_socket(const Netdev *netdev, GError **errp)
+{
+    const NetdevSocketOptions *opts = &netdev->u.socket;
+    const char *id = netdev->id;
+    const char *fd = NET_SOCKET_OPT(opts, fd);
+    const char *listen_addr = NET_SOCKET_OPT(opts, listen);
+    const char *connect_addr = NET_SOCKET_OPT(opts, connect);
+    const char *mcast = NET_SOCKET_OPT(opts, mcast);
+    const char *udp = NET_SOCKET_OPT(opts, udp);
+    const char *localaddr = NET_SOCKET_OPT(opts, localaddr);
+
     if (!!fd + !!listen_addr + !!connect_addr + !!mcast + !!udp != 1) {
         /* QEMU 7.2's words: fd= counts but is not named. */
         error_setg(errp, "exactly one of listen=, connect=, mcast= or udp= "

@@ -9,8 +9,10 @@
  * the first element and only when the caller names an implied key.
  *
  * The list owns a GArray of KeyValPair, each owning its key and value
- * strings, kept in the order given.  Lookups are linear: option strings have
- * a handful of keys and are parsed at setup, never on the frame path.
+ * strings, kept in the order given.  keyval_to_json() turns it into the
+ * json-glib tree the generated QAPI visitors read, splitting keys at '.'.
+ * Lookups are linear: option strings have a handful of keys and are parsed
+ * at setup, never on the frame path.
  */
 #include "util/keyval.h"
 
@@ -310,4 +312,119 @@ const char *keyval_value_at(const KeyValList *list, unsigned i)
 {
     g_return_val_if_fail(i < list->pairs->len, NULL);
     return g_array_index(list->pairs, KeyValPair, i).value;
+}
+
+/* Set "Parameters '<prefix>.*' used inconsistently", @prefix_len bytes. */
+static bool keyval_inconsistent(const char *key, size_t prefix_len,
+                                GError **errp)
+{
+    g_set_error(errp, KEYVAL_ERROR, KEYVAL_ERROR_INVALID,
+                "Parameters '%.*s.*' used inconsistently", (int)prefix_len,
+                key);
+    return false;
+}
+
+/*
+ * The object below @obj at @part (created if absent), or NULL if @part
+ * holds a string already.
+ */
+static JsonObject *keyval_child(JsonObject *obj, const char *part)
+{
+    JsonNode *old = json_object_get_member(obj, part);
+
+    if (!old) {
+        JsonObject *child = json_object_new();
+
+        json_object_set_object_member(obj, part, child);
+        return child;
+    }
+    return JSON_NODE_HOLDS_OBJECT(old) ? json_node_get_object(old) : NULL;
+}
+
+/* Store @key=@value in @root, splitting @key at each '.'. */
+static bool keyval_put(JsonObject *root, const char *key, const char *value,
+                       GError **errp)
+{
+    g_auto(GStrv) parts = g_strsplit(key, ".", -1);
+    JsonObject *obj = root;
+    size_t prefix_len = 0;
+    guint n = g_strv_length(parts);
+
+    for (guint i = 0; i < n; i++) {
+        if (!*parts[i]) {
+            g_set_error(errp, KEYVAL_ERROR, KEYVAL_ERROR_INVALID,
+                        "Invalid parameter '%s'", key);
+            return false;
+        }
+    }
+    for (guint i = 0; i + 1 < n; i++) {
+        prefix_len += (i ? 1 : 0) + strlen(parts[i]);
+        obj = keyval_child(obj, parts[i]);
+        if (!obj) {
+            return keyval_inconsistent(key, prefix_len, errp);
+        }
+    }
+    if (json_object_has_member(obj, parts[n - 1])) {
+        /* keyval_parse() refuses repeated keys: only a.b=1,a=2 gets here */
+        return keyval_inconsistent(key, strlen(key), errp);
+    }
+    json_object_set_string_member(obj, parts[n - 1], value);
+    return true;
+}
+
+JsonNode *keyval_to_json(const KeyValList *list, GError **errp)
+{
+    JsonObject *root = json_object_new();
+    JsonNode *node = json_node_init_object(json_node_alloc(), root);
+
+    json_object_unref(root);
+    for (guint i = 0; i < list->pairs->len; i++) {
+        const KeyValPair *pair = &g_array_index(list->pairs, KeyValPair, i);
+
+        if (!keyval_put(root, pair->key, pair->value, errp)) {
+            json_node_unref(node);
+            return NULL;
+        }
+    }
+    return node;
+}
+
+/* @str as JSON: an object, or NULL with "JSON parse error, <why>". */
+static JsonNode *keyval_parse_json_object(const char *str, GError **errp)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) err = NULL;
+    JsonNode *root;
+    const char *why;
+
+    if (!json_parser_load_from_data(parser, str, -1, &err)) {
+        why = err->message;
+        if (g_str_has_prefix(why, "<data>:")) {
+            why += strlen("<data>:");
+        }
+        g_set_error(errp, KEYVAL_ERROR, KEYVAL_ERROR_INVALID,
+                    "JSON parse error, %s", why);
+        return NULL;
+    }
+    root = json_parser_steal_root(parser);
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+        g_set_error_literal(errp, KEYVAL_ERROR, KEYVAL_ERROR_INVALID,
+                            "JSON parse error, expecting an object");
+        g_clear_pointer(&root, json_node_unref);
+        return NULL;
+    }
+    return root;
+}
+
+JsonNode *keyval_parse_option(const char *str, const char *implied_key,
+                              bool *keyval, GError **errp)
+{
+    g_autoptr(KeyValList) list = NULL;
+
+    *keyval = str[0] != '{';
+    if (!*keyval) {
+        return keyval_parse_json_object(str, errp);
+    }
+    list = keyval_parse(str, implied_key, errp);
+    return list ? keyval_to_json(list, errp) : NULL;
 }

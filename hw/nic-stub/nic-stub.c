@@ -14,6 +14,13 @@
  *
  * The drain source is created once and switched with
  * g_source_set_ready_time (0 = run now, -1 = sleep).
+ *
+ * Every frame taken into the RX ring is also copied into the capture ring,
+ * a second FrameRing keeping the last NIC_STUB_CAPTURE_FRAMES frames (the
+ * oldest go when it is full) for QMP's x-nic-stub-read.  It is allocated
+ * with the stub, like the RX ring.  QMP (hw/nic-stub/nic-stub-qmp.c) also
+ * injects frames as if the stub's guest sent them, reads the counters and
+ * removes the stub (device_del: the netdev stays, without a peer).
  */
 #include "hw/nic-stub.h"
 
@@ -28,11 +35,14 @@
 #define NIC_STUB_RX_FRAMES  256
 #define NIC_STUB_RX_BYTES   (512 * 1024)
 #define NIC_STUB_DRAIN_BATCH 64
+#define NIC_STUB_CAPTURE_FRAMES 64
+#define NIC_STUB_CAPTURE_BYTES  (256 * 1024)    /* > NET_BUFSIZE */
 
 struct NicStub {
     NetClientState nc;          /* first, see net.h */
     NicStubAddr addr;
     FrameRing rx_ring;
+    FrameRing capture;          /* the last frames received, for QMP */
     GSource *drain_source;
     bool tx_blocked;            /* a reply waits in the backend's queue */
     uint64_t arp_replies;
@@ -45,6 +55,16 @@ static unsigned nic_stub_count;
 static NicStub *nic_stub_from_nc(NetClientState *nc)
 {
     return container_of(nc, NicStub, nc);
+}
+
+/* Keep a copy of a received frame; the oldest copies make room. */
+static void nic_stub_capture(NicStub *s, const uint8_t *buf, size_t size)
+{
+    while (!frame_ring_has_room(&s->capture, size) &&
+           !frame_ring_is_empty(&s->capture)) {
+        frame_ring_pop(&s->capture);
+    }
+    frame_ring_push(&s->capture, buf, size);
 }
 
 static bool nic_stub_can_receive(NetClientState *nc)
@@ -62,6 +82,7 @@ static ssize_t nic_stub_receive(NetClientState *nc, const uint8_t *buf,
     if (!frame_ring_push(&s->rx_ring, buf, size)) {
         return 0;               /* full: we flush once drained */
     }
+    nic_stub_capture(s, buf, size);
     g_source_set_ready_time(s->drain_source, 0);
     return (ssize_t)size;
 }
@@ -153,6 +174,7 @@ static void nic_stub_cleanup(NetClientState *nc)
     g_source_destroy(s->drain_source);
     g_source_unref(g_steal_pointer(&s->drain_source));
     frame_ring_destroy(&s->rx_ring);
+    frame_ring_destroy(&s->capture);
 }
 
 static const NetClientInfo nic_stub_info = {
@@ -164,24 +186,6 @@ static const NetClientInfo nic_stub_info = {
     .cleanup = nic_stub_cleanup,
     .link_status_changed = nic_stub_link_status_changed,
 };
-
-static const char *const nic_stub_keys[] = {
-    "driver", "id", "netdev", "mac", "ip", NULL
-};
-
-/* QEMU's wording for an unknown device property. */
-static bool nic_stub_check_properties(const KeyValList *opts, GError **errp)
-{
-    for (unsigned i = 0; i < keyval_count(opts); i++) {
-        const char *key = keyval_key_at(opts, i);
-
-        if (!g_strv_contains(nic_stub_keys, key)) {
-            error_setg(errp, "Property 'nic-stub.%s' not found", key);
-            return false;
-        }
-    }
-    return true;
-}
 
 static bool nic_stub_parse_mac(const char *str, uint8_t *mac)
 {
@@ -225,11 +229,11 @@ static bool nic_stub_parse_ip(const char *str, NicStubAddr *addr)
     return true;
 }
 
-static bool nic_stub_parse_addr(const KeyValList *opts, NicStubAddr *addr,
-                                GError **errp)
+static bool nic_stub_parse_addr(const NicStubProperties *props,
+                                NicStubAddr *addr, GError **errp)
 {
-    const char *mac = keyval_get(opts, "mac");
-    const char *ip = keyval_get(opts, "ip");
+    const char *mac = props->has_mac ? props->mac : NULL;
+    const char *ip = props->has_ip ? props->ip : NULL;
 
     if (mac && !nic_stub_parse_mac(mac, addr->mac)) {
         error_setg(errp, "Property 'nic-stub.mac' doesn't take value '%s'",
@@ -250,10 +254,10 @@ static bool nic_stub_parse_addr(const KeyValList *opts, NicStubAddr *addr,
 }
 
 /* The netdev= backend, which must exist and have no peer yet. */
-static bool nic_stub_find_netdev(const KeyValList *opts,
+static bool nic_stub_find_netdev(const NicStubProperties *props,
                                  NetClientState **backend, GError **errp)
 {
-    const char *name = keyval_get(opts, "netdev");
+    const char *name = props->has_netdev ? props->netdev : NULL;
 
     *backend = NULL;
     if (!name) {
@@ -282,18 +286,17 @@ static void nic_stub_set_info(NicStub *s)
                             m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
-bool nic_stub_device_add(const KeyValList *opts, GError **errp)
+bool nic_stub_device_add(const char *id, const NicStubProperties *props,
+                         GError **errp)
 {
-    const char *id = keyval_get(opts, "id");
     NicStubAddr addr = { 0 };
     NetClientState *backend;
     NicStub *s;
     GSource *source;
 
     if ((id && !id_check(id, errp)) ||
-        !nic_stub_check_properties(opts, errp) ||
-        !nic_stub_parse_addr(opts, &addr, errp) ||
-        !nic_stub_find_netdev(opts, &backend, errp)) {
+        !nic_stub_parse_addr(props, &addr, errp) ||
+        !nic_stub_find_netdev(props, &backend, errp)) {
         return false;
     }
     if (id && net_client_find(id)) {
@@ -304,6 +307,8 @@ bool nic_stub_device_add(const KeyValList *opts, GError **errp)
                                   id ? id : "nic-stub");
     s->addr = addr;
     frame_ring_init(&s->rx_ring, NIC_STUB_RX_BYTES, NIC_STUB_RX_FRAMES);
+    frame_ring_init(&s->capture, NIC_STUB_CAPTURE_BYTES,
+                    NIC_STUB_CAPTURE_FRAMES);
     source = g_source_new(&nic_stub_drain_funcs, sizeof(NicStubDrainSource));
     ((NicStubDrainSource *)source)->stub = s;
     g_source_set_ready_time(source, -1);
@@ -312,4 +317,64 @@ bool nic_stub_device_add(const KeyValList *opts, GError **errp)
     nic_stub_set_info(s);
     nic_stub_count++;
     return true;
+}
+
+/* ---- QMP's view (hw/nic-stub/nic-stub-qmp.c) ---------------------------- */
+
+NicStub *nic_stub_find(const char *id, GError **errp)
+{
+    NetClientState *nc = net_client_find(id);
+
+    if (!nc) {
+        g_set_error(errp, VMWIRE_ERROR, VMWIRE_ERROR_NOT_FOUND,
+                    "Device '%s' not found", id);
+        return NULL;
+    }
+    if (nc->info != &nic_stub_info) {
+        error_setg(errp, "Device '%s' is not a nic-stub", id);
+        return NULL;
+    }
+    return nic_stub_from_nc(nc);
+}
+
+bool nic_stub_inject(NicStub *s, const uint8_t *frame, size_t len,
+                     GError **errp)
+{
+    if (len == 0) {
+        error_setg(errp, "the frame is empty");
+        return false;
+    }
+    if (len > NET_BUFSIZE) {
+        error_setg(errp, "a frame of %zu bytes is longer than the largest "
+                   "frame (%d bytes)", len, NET_BUFSIZE);
+        return false;
+    }
+    net_client_send(&s->nc, frame, len);
+    return true;
+}
+
+unsigned nic_stub_capture_take(NicStub *s, unsigned max,
+                               NicStubFrameFunc *fn, void *opaque)
+{
+    unsigned taken = 0;
+    FrameSlot *slot;
+
+    while (taken < max && (slot = frame_ring_peek(&s->capture))) {
+        fn(slot->data, slot->len, opaque);
+        frame_ring_pop(&s->capture);
+        taken++;
+    }
+    return taken;
+}
+
+void nic_stub_get_counters(NicStub *s, NicStubCounters *out)
+{
+    *out = (NicStubCounters) {
+        .rx_frames = s->nc.stats.rx_frames,
+        .tx_frames = s->nc.stats.tx_frames,
+        .dropped = s->nc.stats.dropped,
+        .arp_replies = s->arp_replies,
+        .echo_replies = s->echo_replies,
+        .link_up = !s->nc.link_down,
+    };
 }

@@ -9,8 +9,9 @@
  * before vmwire reports ready.  monitor_cleanup() closes everything and
  * removes unix socket files.
  *
- * Events (qapi_event_emit, called by generated qapi_event_send_* code) go
- * to every client that finished capabilities negotiation.
+ * Events (qapi_event_emit() of include/qapi/util.h, called by the generated
+ * qapi_event_send_*()) go to every client that finished capabilities
+ * negotiation.
  */
 #ifndef MONITOR_MONITOR_H
 #define MONITOR_MONITOR_H

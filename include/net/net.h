@@ -40,6 +40,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "qapi-types.h"
+
 /* Largest frame QEMU (and therefore vmwire) carries: 4096 + 64 KiB. */
 #define NET_BUFSIZE (4096 + 65536)
 
@@ -54,10 +56,7 @@ typedef struct NetQueue NetQueue;
 /* Completion callback of an async send: @len is what the receiver took. */
 typedef void NetPacketSent(NetClientState *sender, ssize_t len);
 
-typedef enum NetClientDriver {
-    NET_CLIENT_DRIVER_NIC,
-    NET_CLIENT_DRIVER_SOCKET,
-} NetClientDriver;
+/* NetClientDriver (NET_CLIENT_DRIVER_SOCKET, ...) is qapi/net.json's. */
 
 typedef struct NetClientInfo {
     NetClientDriver type;
@@ -103,6 +102,9 @@ struct NetClientState {
     bool link_down;
     bool receive_disabled;          /* receive returned 0; waiting to flush */
     NetClientStats stats;
+    /* Teardown (net.c only): see net_client_free(). */
+    unsigned busy;                  /* calls into this client on the stack */
+    bool free_pending;              /* freed while busy: freed when idle */
 };
 
 /*
@@ -116,9 +118,16 @@ NetClientState *net_client_new(const NetClientInfo *info,
                                const char *model, const char *name);
 
 /*
- * Detach from the peer (whose queued frames from @nc are dropped and whose
- * link hook sees the link go down), call info->cleanup and free.  NULL is
- * fine.
+ * Detach from the peer (whose queued frames from @nc are dropped), release
+ * senders waiting on frames queued for @nc, call info->cleanup and free.
+ * A NIC whose backend goes away sees its link go down (its hook is
+ * called), as in QEMU; a backend whose NIC goes away keeps its link state,
+ * so a NIC added later works at once.  NULL is fine.
+ *
+ * Safe to call at any time, even from inside @nc's own hooks or callbacks,
+ * or while a frame of @nc is being delivered: then @nc leaves the client
+ * list at once (its id is free again), frames to and from it are dropped,
+ * and the rest happens from the main loop, once nothing uses it.
  */
 void net_client_free(NetClientState *nc);
 
@@ -177,6 +186,14 @@ void net_client_set_link(NetClientState *nc, bool up);
  * "n0: index=0,type=socket,socket: connection from 127.0.0.1:4000".
  */
 void net_client_format_info(NetClientState *nc, GString *out);
+
+/*
+ * Append QEMU 7.2's `info network` text for every client, "\n" ending each
+ * line: clients in creation order; a NIC's line is followed by its peer's,
+ * prefixed with " \ " (backslash); a backend with a NIC peer is shown only
+ * there.
+ */
+void net_format_info_network(GString *out);
 
 /* iovec helpers. */
 size_t iov_size_total(const struct iovec *iov, int iovcnt);

@@ -1,14 +1,19 @@
 /*
- * DOC: creating netdevs from option lists
+ * DOC: creating netdevs (-netdev and QMP netdev_add)
  *
- * `-netdev TYPE,id=ID,...` (and later QMP netdev_add) ends up in
- * netdev_add(): it checks the id and hands the options to the init function
- * registered for TYPE in net/netdev.c's table.  A backend is created without
- * a peer; a device given netdev=ID becomes its peer later.
+ * A netdev is described by the generated Netdev (qapi/net.json): id, type
+ * and the type's options in netdev->u.<type>.  `-netdev STR` goes through
+ * netdev_parse() (key=value or JSON, into the generated visitor) and then
+ * netdev_add(); QMP's netdev_add gets the same Netdev from its marshaller
+ * and calls netdev_add() too, so both accept and refuse alike.
  *
- * Init functions report configuration errors with QEMU's message in @errp
- * (the caller adds the "-netdev <options>: " prefix) and leave nothing
- * behind on failure.
+ * netdev_add() checks what every type shares (id well formed and unused,
+ * a backend for the type) and hands the Netdev to the init function
+ * registered for its type in net/netdev.c's table.  A backend is created
+ * without a peer; a device given netdev=ID becomes its peer later.
+ *
+ * Errors carry QEMU's message (the caller adds "-netdev <options>: ") and
+ * leave nothing behind.
  */
 #ifndef NET_NETDEV_H
 #define NET_NETDEV_H
@@ -16,14 +21,32 @@
 #include <stdbool.h>
 #include <glib.h>
 #include "net/net.h"
-#include "util/keyval.h"
+#include "qapi-types.h"
 
-/* Init function of one netdev type: creates a client named @id. */
-typedef bool NetdevInitFunc(const KeyValList *opts, const char *id,
-                            GError **errp);
+/*
+ * Init function of one netdev type: creates a client named @netdev->id
+ * from @netdev->u.<type> (borrowed).
+ */
+typedef bool NetdevInitFunc(const Netdev *netdev, GError **errp);
 
-/* Create the netdev described by @opts (keys: type, id, type-specific). */
-bool netdev_add(const KeyValList *opts, GError **errp);
+/*
+ * Create the netdev @netdev describes (borrowed).  Errors, in this order:
+ *   Parameter 'id' expects an identifier
+ *   network backend '<type>' is not compiled into this binary
+ *   Duplicate ID '<id>' for netdev
+ * then the backend's own.
+ */
+bool netdev_add(const Netdev *netdev, GError **errp);
+
+/*
+ * A -netdev argument as a new Netdev (caller frees), or NULL with @errp
+ * set.  "socket,id=n0,..." is key=value with the type implied first;
+ * '{"type": "socket", ...}' is JSON (as QEMU).  In key=value form the id
+ * is checked first (present, then well formed), as QEMU does, then the
+ * visitor's messages: "Parameter 'type' is missing", "Parameter 'type'
+ * does not accept value 'x'", "Invalid parameter 'x'" ...
+ */
+Netdev *netdev_parse(const char *optarg, GError **errp);
 
 /* The backends. */
 NetdevInitFunc net_init_socket;

@@ -55,6 +55,8 @@ void net_queue_purge(NetQueue *queue, NetClientState *from);
 bool net_queue_flush(NetQueue *queue);
 
 unsigned net_queue_frames(const NetQueue *queue);
+/* True while the queue delivers or flushes (its loop is on the stack). */
+bool net_queue_busy(const NetQueue *queue);
 /* Frames dropped because the queue was full. */
 uint64_t net_queue_dropped(const NetQueue *queue);
 

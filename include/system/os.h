@@ -14,7 +14,19 @@
  *
  * If setup fails after os_daemonize_start(), os_daemonize_fail() makes the
  * parent exit non-zero (the error was already printed to stderr, which the
- * parent still shares).
+ * parent still shares; with -D it is copied there from the log).  The
+ * parent exits only once the failed daemon has exited, pidfile removed.
+ * It is called on every setup failure, with or without -daemonize.
+ *
+ * os_daemonize_start() forks: it must run before any thread exists (GLib
+ * starts its worker thread with the first g_unix_signal_add()).  The
+ * option setters open /dev/null on fds 0-2 if closed, so that nothing
+ * else (the main loop's eventfd, the pidfile) lands there.  The daemon
+ * keeps the working directory (no chdir("/")), so relative paths on the
+ * command line stay valid.  Messages are QEMU 7.2's: "cannot create PID
+ * file: Cannot lock pid file: Resource temporarily unavailable",
+ * "cannot create PID file: Could not create 'FILE': ...",
+ * "Error opening logfile FILE: ...".
  */
 #ifndef SYSTEM_OS_H
 #define SYSTEM_OS_H
@@ -22,7 +34,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-/* Command-line options. */
+/* Command-line options; the last of a repeated -pidfile or -D wins. */
 void os_set_daemonize(void);
 void os_set_pidfile(const char *path);
 void os_set_logfile(const char *path);

@@ -8,13 +8,15 @@
  * is an error, as is an empty key.
  *
  * Parsing only splits; what keys mean and which are allowed is checked by
- * the code that consumes them (keyval_check_keys, keyval_get_*), with
- * QEMU's wording.
+ * the code that consumes them, with QEMU's wording: usually the generated
+ * QAPI visitors, after keyval_to_json() (docs/qapi.md); keyval_check_keys
+ * and keyval_get_* serve options outside the schema.
  */
 #ifndef UTIL_KEYVAL_H
 #define UTIL_KEYVAL_H
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -72,6 +74,26 @@ bool keyval_get_bool(const KeyValList *list, const char *key, bool def,
 bool keyval_get_uint(const KeyValList *list, const char *key, uint64_t def,
                      uint64_t min, uint64_t max, uint64_t *out,
                      GError **errp);
+
+/*
+ * @list as a new JSON object of strings, in order, for the QAPI visitors
+ * (keyval mode).  Dotted keys become nested objects, as QEMU's keyval
+ * parser builds them: "addr.type=inet,addr.port=5000" ->
+ * {"addr": {"type": "inet", "port": "5000"}}.  NULL with @errp set on
+ *   Invalid parameter 'a..b'                (an empty part: "a.", ".a")
+ *   Parameters 'a.*' used inconsistently    (a=1,a.b=2 or a.b=2,a=1)
+ */
+JsonNode *keyval_to_json(const KeyValList *list, GError **errp);
+
+/*
+ * A -netdev or -device argument as the QAPI visitors read it (a new node,
+ * caller owns; NULL with @errp set).  As QEMU: a string starting with '{'
+ * is JSON (*@keyval = false; errors "JSON parse error, <why>"), anything
+ * else key=value with @implied_key (*@keyval = true; keyval_parse() and
+ * keyval_to_json() errors).  The result is always an object.
+ */
+JsonNode *keyval_parse_option(const char *str, const char *implied_key,
+                              bool *keyval, GError **errp);
 
 /* Number of pairs, and the i-th key/value (borrowed). */
 unsigned keyval_count(const KeyValList *list);

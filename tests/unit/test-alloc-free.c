@@ -25,11 +25,11 @@
 
 #include <glib.h>
 
+#include "hw/device.h"
 #include "hw/nic-stub-guest.h"
 #include "hw/nic-stub.h"
 #include "net/net.h"
 #include "net/netdev.h"
-#include "util/keyval.h"
 
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t n, size_t size);
@@ -182,15 +182,15 @@ static void test_stream_ping_no_alloc(void)
     unsigned port = listen_port();
     g_autofree char *nd = g_strdup_printf(
         "socket,id=n0,listen=127.0.0.1:%u", port);
-    g_autoptr(KeyValList) netdev = keyval_parse(nd, "type", NULL);
-    g_autoptr(KeyValList) dev = keyval_parse(
+    g_autoptr(Netdev) netdev = netdev_parse(nd, NULL);
+    g_autoptr(DeviceOptions) dev = device_parse(
         "nic-stub,id=s0,netdev=n0,mac=52:54:00:00:02:64,ip=10.0.2.100/24",
-        "driver", NULL);
+        NULL);
     unsigned long before, allocs;
     int fd;
 
     g_assert_true(netdev_add(netdev, NULL));
-    g_assert_true(nic_stub_device_add(dev, NULL));
+    g_assert_true(device_add(dev, NULL));
     fd = connect_client(port);
     for (int i = 0; i < 4; i++) {       /* warm-up: accept, first frames */
         exchange(fd, FRAMES_PER_BATCH, i & 1);

@@ -6,10 +6,10 @@
 #include <glib.h>
 #include <string.h>
 
+#include "hw/device.h"
 #include "hw/nic-stub-guest.h"
 #include "hw/nic-stub.h"
 #include "net/net.h"
-#include "util/keyval.h"
 
 static const NicStubAddr stub_addr = {
     .mac = { 0x52, 0x54, 0x00, 0x00, 0x02, 0x64 },
@@ -200,6 +200,18 @@ static void fake_sent(NetClientState *nc, ssize_t len)
     container_of(nc, FakeBackend, nc)->paused = false;
 }
 
+/*
+ * nic_stub_device_add() from a -device string, as the command line gets
+ * there: string -> key=value -> JSON -> visitor (device_parse) -> model.
+ */
+static bool stub_add(const char *str, GError **errp)
+{
+    g_autoptr(DeviceOptions) opts = device_parse(str, errp);
+
+    return opts && nic_stub_device_add(opts->has_id ? opts->id : NULL,
+                                       &opts->u.nic_stub, errp);
+}
+
 static void run_loop(unsigned iterations)
 {
     for (unsigned i = 0; i < iterations; i++) {
@@ -211,14 +223,12 @@ static void test_backpressure_lossless(void)
 {
     FakeBackend *b = (FakeBackend *)net_client_new(&fake_backend_info, NULL,
                                                    "fake", "b0");
-    g_autoptr(KeyValList) opts = keyval_parse(
-        "nic-stub,id=s0,netdev=b0,mac=52:54:00:00:02:64,ip=10.0.2.100",
-        "driver", NULL);
     uint8_t req[64];
     size_t len = build_arp_request(req, stub_addr.ip);
     unsigned sent = 0, total = 3000, stalls = 0;
 
-    g_assert_true(nic_stub_device_add(opts, NULL));
+    g_assert_true(stub_add("nic-stub,id=s0,netdev=b0,mac=52:54:00:00:02:64,"
+                           "ip=10.0.2.100", NULL));
     b->refuse = true;               /* replies back up into the stub */
     while (sent < total) {
         if (b->paused) {
@@ -263,11 +273,9 @@ static void test_device_errors(void)
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_autoptr(KeyValList) opts = keyval_parse(cases[i].opts, "driver",
-                                                  NULL);
         g_autoptr(GError) err = NULL;
 
-        g_assert_false(nic_stub_device_add(opts, &err));
+        g_assert_false(stub_add(cases[i].opts, &err));
         g_assert_cmpstr(err->message, ==, cases[i].msg);
     }
     g_assert_null(net_client_find("nic-stub"));
@@ -275,15 +283,11 @@ static void test_device_errors(void)
 
 static void test_netdev_in_use(void)
 {
-    g_autoptr(KeyValList) a = keyval_parse("nic-stub,id=s1,netdev=b1",
-                                           "driver", NULL);
-    g_autoptr(KeyValList) b = keyval_parse("nic-stub,id=s2,netdev=b1",
-                                           "driver", NULL);
     g_autoptr(GError) err = NULL;
 
     net_client_new(&fake_backend_info, NULL, "fake", "b1");
-    g_assert_true(nic_stub_device_add(a, NULL));
-    g_assert_false(nic_stub_device_add(b, &err));
+    g_assert_true(stub_add("nic-stub,id=s1,netdev=b1", NULL));
+    g_assert_false(stub_add("nic-stub,id=s2,netdev=b1", &err));
     g_assert_cmpstr(err->message, ==,
                     "Property 'nic-stub.netdev' can't take value 'b1', "
                     "it's in use");

@@ -452,7 +452,11 @@ static void test_purge_frees_room(void)
     net_cleanup();
 }
 
-/* Freeing the receiver releases a sender waiting for a callback. */
+/*
+ * Freeing the receiver releases a sender waiting for a callback.  The
+ * sender is a backend: its NIC went away, its own link state stays (as in
+ * QEMU), so a NIC attached later works at once.
+ */
 static void test_free_receiver(void)
 {
     TestClient *nic, *backend;
@@ -468,8 +472,8 @@ static void test_free_receiver(void)
     g_assert_cmpuint(backend->sent->len, ==, 1);
     g_assert_cmpint(test_sent_at(backend, 0), ==, 0);
     g_assert_null(backend->nc.peer);
-    g_assert_true(backend->nc.link_down);
-    g_assert_cmpuint(backend->link_changes, ==, 1);
+    g_assert_false(backend->nc.link_down);
+    g_assert_cmpuint(backend->link_changes, ==, 0);
     /* Nowhere to go now: dropped, reported sent, no callback. */
     g_assert_cmpint(test_send_async(backend, 2, 300), ==, 300);
     g_assert_cmpuint(backend->sent->len, ==, 1);

@@ -1,0 +1,1 @@
+"""vmwire's QAPI code generator (see scripts/qapi-gen.py, docs/qapi.md)."""
