@@ -303,6 +303,30 @@ def check_introspection(t, q):
          'ret-type' in cmds['query-version'],
          'query-qmp-schema: a list of SchemaInfo with query-version',
          diag=str(schema)[:300])
+    entities = {e.get('name'): e for e in schema if isinstance(e, dict)}
+    t.ok(sorted(cmds) == sorted(names),
+         'query-qmp-schema describes exactly the commands query-commands '
+         'lists', diag=(sorted(cmds), sorted(names)))
+    events = sorted(e['name'] for e in schema
+                    if isinstance(e, dict) and e.get('meta-type') == 'event')
+    t.ok(events == ['NETDEV_LINK_CHANGED', 'NETDEV_STREAM_CONNECTED',
+                    'NETDEV_STREAM_DISCONNECTED'],
+         'query-qmp-schema describes every event', diag=events)
+    dangling = [(e['name'], key, e[key]) for e in entities.values()
+                for key in ('arg-type', 'ret-type', 'element-type')
+                if key in e and e[key] not in entities]
+    dangling += [(e['name'], m.get('name'), m.get('type'))
+                 for e in entities.values() for m in e.get('members', [])
+                 if isinstance(m, dict) and 'type' in m
+                 and m['type'] not in entities]
+    t.ok(not dangling, 'every type the schema refers to is described',
+         diag=dangling)
+    netdev_add = entities.get(cmds.get('netdev_add', {}).get('arg-type'), {})
+    members = [m.get('name') for m in netdev_add.get('members', [])]
+    t.ok('id' in members and 'type' in members and
+         netdev_add.get('tag') == 'type',
+         'netdev_add takes the Netdev union, tagged by type',
+         diag=netdev_add)
     r = q.execute('query-qmp-schema', {'x': 1})
     t.ok(error_of(r) == (GENERIC, "Parameter 'x' is unexpected"),
          'query-qmp-schema refuses arguments', diag=r)
