@@ -8,9 +8,9 @@
  * is an error, as is an empty key.
  *
  * Parsing only splits; what keys mean and which are allowed is checked by
- * the code that consumes them, with QEMU's wording: usually the generated
- * QAPI visitors, after keyval_to_json() (docs/qapi.md); keyval_check_keys
- * and keyval_get_* serve options outside the schema.
+ * the code that consumes them, with QEMU's wording: the generated QAPI
+ * visitors, after keyval_to_json() (docs/qapi.md), or for options outside
+ * the schema (-qmp, -chardev, -mon) the monitor, with keyval_get().
  */
 #ifndef UTIL_KEYVAL_H
 #define UTIL_KEYVAL_H
@@ -49,31 +49,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KeyValList, keyval_free)
 /* The value of @key (borrowed), or NULL if absent. */
 const char *keyval_get(const KeyValList *list, const char *key);
 bool keyval_has(const KeyValList *list, const char *key);
-
-/*
- * Fail with "Invalid parameter '<key>'" on the first key not in the
- * NULL-terminated @allowed.
- */
-bool keyval_check_keys(const KeyValList *list, const char *const *allowed,
-                       GError **errp);
-
-/*
- * Booleans take on/off/yes/no/true/false; absent keys give @def.
- * Errors: "Parameter '<key>' expects 'on' or 'off'".
- */
-bool keyval_get_bool(const KeyValList *list, const char *key, bool def,
-                     bool *out, GError **errp);
-
-/*
- * Unsigned decimal within [@min, @max]; absent keys give @def (not range
- * checked).  Plain digits only: no sign, space, 0x prefix, trailing junk
- * or leading zero (QEMU would read "010" as octal 8).
- * Errors: "Parameter '<key>' expects a number" /
- * "Parameter '<key>' is out of range (<min>..<max>)".
- */
-bool keyval_get_uint(const KeyValList *list, const char *key, uint64_t def,
-                     uint64_t min, uint64_t max, uint64_t *out,
-                     GError **errp);
 
 /*
  * @list as a new JSON object of strings, in order, for the QAPI visitors
