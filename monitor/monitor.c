@@ -8,10 +8,12 @@
  * or by chardev id).  monitor_start_all() resolves chardev ids, then binds
  * and listens; each accepted connection becomes a QmpClient (monitor/qmp.c).
  *
- * Option syntax follows QEMU's QemuOpts: `key=value` separated by ',',
- * ",," for a comma inside a value, a leading bare word for the implied key
- * (the backend of -chardev, the path of `unix:`, the chardev of -mon), and
- * the legacy flags `server`, `noserver`, `wait`, `nowait`.  vmwire only
+ * The options are described in qapi/monitor.json (QmpOptions,
+ * ChardevOptions, MonitorOptions) and read as -netdev is: util/keyval.c's
+ * key=value parser with an implied first key (the address of -qmp, the
+ * backend of -chardev, the chardev of -mon), then the generated visitor in
+ * keyval mode, which owns the syntax checks and their messages.  QEMU's
+ * deprecated bare flags (`server`, `nowait`) are not accepted.  vmwire only
  * listens: server=on is required and wait=on refused (a missing wait= means
  * off, as vmwire never waits for a client).
  *
@@ -34,7 +36,9 @@
 #include <unistd.h>
 
 #include "monitor/monitor-internal.h"
+#include "qapi-visit.h"
 #include "util/error.h"
+#include "util/keyval.h"
 #include "util/sockops.h"
 
 #define MONITOR_LISTEN_BACKLOG      16
@@ -101,142 +105,28 @@ void monitor_log(Monitor *mon, const char *fmt, ...)
 
 /* ---- option strings --------------------------------------------------- */
 
-typedef struct MonitorOpt {
-    char *key;
-    char *value;
-} MonitorOpt;
-
-static void monitor_opt_free(gpointer data)
+/*
+ * @str as util/keyval.c reads it, for the generated visitors (keyval mode).
+ * Key=value only: QEMU 7.2 takes no JSON for -qmp, -chardev or -mon.
+ */
+static JsonNode *monitor_keyval(const char *str, const char *implied,
+                                GError **errp)
 {
-    MonitorOpt *opt = data;
+    g_autoptr(KeyValList) list = keyval_parse(str, implied, errp);
 
-    g_free(opt->key);
-    g_free(opt->value);
-    g_free(opt);
+    return list ? keyval_to_json(list, errp) : NULL;
 }
 
-static void monitor_opts_add(GPtrArray *opts, const char *key,
-                             const char *value)
+/* The string @key of the object @node, or NULL (absent or not a string). */
+static const char *monitor_keyval_str(JsonNode *node, const char *key)
 {
-    MonitorOpt *opt = g_new(MonitorOpt, 1);
+    JsonNode *m = json_object_get_member(json_node_get_object(node), key);
 
-    opt->key = g_strdup(key);
-    opt->value = g_strdup(value);
-    g_ptr_array_add(opts, opt);
-}
-
-/* One element "key=value" or a bare word; @first: may be @implied's. */
-static bool monitor_opts_element(GPtrArray *opts, const char *elem,
-                                 bool first, const char *implied,
-                                 GError **errp)
-{
-    static const char *const flags[][3] = {
-        { "server", "server", "on" }, { "noserver", "server", "off" },
-        { "wait", "wait", "on" }, { "nowait", "wait", "off" },
-    };
-    const char *eq = strchr(elem, '=');
-
-    if (eq) {
-        g_autofree char *key = g_strndup(elem, (gsize)(eq - elem));
-
-        if (!key[0]) {
-            error_setg(errp, "Invalid parameter ''");
-            return false;
-        }
-        monitor_opts_add(opts, key, eq + 1);
-        return true;
+    if (!m || !JSON_NODE_HOLDS_VALUE(m) ||
+        json_node_get_value_type(m) != G_TYPE_STRING) {
+        return NULL;
     }
-    if (first && implied) {
-        monitor_opts_add(opts, implied, elem);
-        return true;
-    }
-    for (size_t i = 0; i < G_N_ELEMENTS(flags); i++) {
-        if (g_str_equal(elem, flags[i][0])) {
-            monitor_opts_add(opts, flags[i][1], flags[i][2]);
-            return true;
-        }
-    }
-    error_setg(errp, "Expected '=' after parameter '%s'", elem);
-    return false;
-}
-
-/* QemuOpts-style "a=1,b=x,,y" (see DOC).  NULL with @errp set on error. */
-static GPtrArray *monitor_opts_parse(const char *str, const char *implied,
-                                     GError **errp)
-{
-    g_autoptr(GPtrArray) opts = g_ptr_array_new_with_free_func(
-        monitor_opt_free);
-    g_autoptr(GString) elem = g_string_new(NULL);
-    bool first = true;
-
-    for (const char *p = str;; p++) {
-        if (*p == ',' && p[1] == ',') {
-            g_string_append_c(elem, ',');
-            p++;
-            continue;
-        }
-        if (*p && *p != ',') {
-            g_string_append_c(elem, *p);
-            continue;
-        }
-        if (elem->len &&
-            !monitor_opts_element(opts, elem->str, first, implied, errp)) {
-            return NULL;
-        }
-        first = false;
-        g_string_truncate(elem, 0);
-        if (!*p) {
-            break;
-        }
-    }
-    return g_steal_pointer(&opts);
-}
-
-/* The last value of @key (QemuOpts: the last one wins), or NULL. */
-static const char *monitor_opts_get(GPtrArray *opts, const char *key)
-{
-    for (guint i = opts->len; i-- > 0;) {
-        MonitorOpt *opt = g_ptr_array_index(opts, i);
-
-        if (g_str_equal(opt->key, key)) {
-            return opt->value;
-        }
-    }
-    return NULL;
-}
-
-static bool monitor_opts_check(GPtrArray *opts, const char *const *allowed,
-                               GError **errp)
-{
-    for (guint i = 0; i < opts->len; i++) {
-        MonitorOpt *opt = g_ptr_array_index(opts, i);
-
-        if (!g_strv_contains(allowed, opt->key)) {
-            error_setg(errp, "Invalid parameter '%s'", opt->key);
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool monitor_opts_bool(GPtrArray *opts, const char *key, bool def,
-                              bool *out, GError **errp)
-{
-    static const char *const on[] = { "on", "yes", "true", NULL };
-    static const char *const off[] = { "off", "no", "false", NULL };
-    const char *value = monitor_opts_get(opts, key);
-
-    if (!value) {
-        *out = def;
-    } else if (g_strv_contains(on, value)) {
-        *out = true;
-    } else if (g_strv_contains(off, value)) {
-        *out = false;
-    } else {
-        error_setg(errp, "Parameter '%s' expects 'on' or 'off'", key);
-        return false;
-    }
-    return true;
+    return json_node_get_string(m);
 }
 
 /* ---- configuration ---------------------------------------------------- */
@@ -265,15 +155,9 @@ static void monitor_spec_free(gpointer data)
     g_free(spec);
 }
 
-/* server=on, wait=off: the only mode vmwire has. */
-static bool monitor_socket_check_mode(GPtrArray *opts, GError **errp)
+/* server=on, wait=off (both default off): the only mode vmwire has. */
+static bool monitor_socket_check_mode(bool server, bool wait, GError **errp)
 {
-    bool server, wait;
-
-    if (!monitor_opts_bool(opts, "server", false, &server, errp) ||
-        !monitor_opts_bool(opts, "wait", false, &wait, errp)) {
-        return false;
-    }
     if (!server) {
         error_setg(errp, "vmwire supports only server=on: a QMP monitor "
                    "listens for clients, it does not connect to one");
@@ -337,54 +221,39 @@ static bool monitor_socket_set_tcp(MonitorSocket *sock, const char *host,
     return true;
 }
 
-/* "HOST:PORT[,opts]" after "tcp:"; @rest gets the options. */
-static bool monitor_split_host_port(const char *spec, char **host,
-                                    char **port, const char **rest,
-                                    GError **errp)
+/* "HOST:PORT" after "tcp:". */
+static bool monitor_split_host_port(const char *addr, char **host,
+                                    char **port, GError **errp)
 {
-    const char *colon = spec[0] == '[' ? strstr(spec, "]:") : NULL;
-    size_t addr_len = strcspn(spec, ",");      /* "HOST:PORT" */
-    const char *comma;
+    const char *colon = addr[0] == '[' ? strstr(addr, "]:") : NULL;
 
-    colon = colon ? colon + 1 : strchr(spec, ':');
-    if (!colon || (size_t)(colon - spec) >= addr_len) {
-        error_setg(errp, "host address '%.*s' doesn't contain ':' "
-                   "separating host from port", (int)addr_len, spec);
+    colon = colon ? colon + 1 : strchr(addr, ':');
+    if (!colon) {
+        error_setg(errp, "host address '%s' doesn't contain ':' "
+                   "separating host from port", addr);
         return false;
     }
-    *host = g_strndup(spec, (gsize)(colon - spec));
-    comma = strchr(colon, ',');
-    *port = comma ? g_strndup(colon + 1, (gsize)(comma - colon - 1))
-                  : g_strdup(colon + 1);
-    *rest = comma ? comma + 1 : "";
+    *host = g_strndup(addr, (gsize)(colon - addr));
+    *port = g_strdup(colon + 1);
     return true;
 }
 
-/* -qmp unix:PATH,opts or tcp:HOST:PORT,opts */
-static MonitorSocket *monitor_socket_from_qmp(const char *spec,
+/* -qmp unix:PATH,... or tcp:HOST:PORT,... */
+static MonitorSocket *monitor_socket_from_qmp(const QmpOptions *opts,
                                               GError **errp)
 {
-    static const char *const allowed[] = { "path", "server", "wait", NULL };
     MonitorSocket *sock = g_new0(MonitorSocket, 1);
-    g_autoptr(GPtrArray) opts = NULL;
-    bool ok;
+    bool ok = monitor_socket_check_mode(opts->server, opts->wait, errp);
 
-    if (g_str_has_prefix(spec, "unix:")) {
-        opts = monitor_opts_parse(spec + 5, "path", errp);
-        ok = opts && monitor_opts_check(opts, allowed, errp) &&
-             monitor_socket_check_mode(opts, errp) &&
-             monitor_socket_set_unix(sock, monitor_opts_get(opts, "path") ?
-                                     monitor_opts_get(opts, "path") : "",
+    if (ok && g_str_has_prefix(opts->addr, "unix:")) {
+        ok = monitor_socket_set_unix(sock, opts->has_path ? opts->path
+                                                          : opts->addr + 5,
                                      errp);
-    } else {
+    } else if (ok) {
         g_autofree char *host = NULL;
         g_autofree char *port = NULL;
-        const char *rest;
 
-        ok = monitor_split_host_port(spec + 4, &host, &port, &rest, errp);
-        opts = ok ? monitor_opts_parse(rest, NULL, errp) : NULL;
-        ok = opts && monitor_opts_check(opts, allowed + 1, errp) &&
-             monitor_socket_check_mode(opts, errp) &&
+        ok = monitor_split_host_port(opts->addr + 4, &host, &port, errp) &&
              monitor_socket_set_tcp(sock, host, port, errp);
     }
     if (!ok) {
@@ -412,21 +281,38 @@ static void monitor_spec_add(const char *option, MonitorSocket *socket,
 bool monitor_parse_qmp(const char *spec, GError **errp)
 {
     g_autofree char *option = g_strdup_printf("-qmp %s", spec);
+    g_autoptr(JsonNode) node = monitor_keyval(spec, "addr", errp);
+    g_autoptr(QmpOptions) opts = NULL;
+    const char *addr;
     MonitorSocket *sock;
 
-    if (g_str_has_prefix(spec, "chardev:")) {
-        monitor_spec_add(option, NULL, spec + 8, false);
+    if (!node || !qapi_input_QmpOptions(node, true, &opts, errp)) {
+        return false;
+    }
+    addr = opts->addr;
+    if (g_str_has_prefix(addr, "chardev:")) {
+        if (opts->has_path || opts->has_server || opts->has_wait) {
+            error_setg(errp, "Invalid parameter '%s'",
+                       opts->has_path ? "path" :
+                       opts->has_server ? "server" : "wait");
+            return false;
+        }
+        monitor_spec_add(option, NULL, addr + 8, false);
         return true;
     }
-    if (!g_str_has_prefix(spec, "unix:") && !g_str_has_prefix(spec, "tcp:")) {
-        g_autofree char *kind = g_strndup(spec, strcspn(spec, ":,"));
+    if (g_str_has_prefix(addr, "tcp:") && opts->has_path) {
+        error_setg(errp, "Invalid parameter 'path'");
+        return false;
+    }
+    if (!g_str_has_prefix(addr, "unix:") && !g_str_has_prefix(addr, "tcp:")) {
+        g_autofree char *kind = g_strndup(addr, strcspn(addr, ":"));
 
         error_setg(errp, "'%s' is not supported for QMP by vmwire: use "
                    "unix:PATH or tcp:HOST:PORT (with server=on,wait=off)",
                    kind);
         return false;
     }
-    sock = monitor_socket_from_qmp(spec, errp);
+    sock = monitor_socket_from_qmp(opts, errp);
     if (!sock) {
         return false;
     }
@@ -446,51 +332,42 @@ static MonitorSocket *monitor_chardev_find(const char *id)
     return NULL;
 }
 
-/* The socket of a -chardev socket,... once its backend was checked. */
-static bool monitor_chardev_socket(MonitorSocket *sock, GPtrArray *opts,
+/* The socket of a -chardev socket,... */
+static bool monitor_chardev_socket(MonitorSocket *sock,
+                                   const ChardevSocketOptions *opts,
                                    GError **errp)
 {
-    const char *path = monitor_opts_get(opts, "path");
-    const char *host = monitor_opts_get(opts, "host");
-    const char *port = monitor_opts_get(opts, "port");
-
-    if (!monitor_socket_check_mode(opts, errp)) {
+    if (!monitor_socket_check_mode(opts->server, opts->wait, errp)) {
         return false;
     }
-    if (path && (host || port)) {
+    if (opts->has_path && (opts->has_host || opts->has_port)) {
         error_setg(errp, "chardev: socket: 'path' and 'host'/'port' are "
                    "mutually exclusive");
         return false;
     }
-    if (path) {
-        return monitor_socket_set_unix(sock, path, errp);
+    if (opts->has_path) {
+        return monitor_socket_set_unix(sock, opts->path, errp);
     }
-    if (!host) {
+    if (!opts->has_host) {
         error_setg(errp, "chardev: socket: no host given");
         return false;
     }
-    if (!port) {
+    if (!opts->has_port) {
         error_setg(errp, "chardev: socket: no port given");
         return false;
     }
-    return monitor_socket_set_tcp(sock, host, port, errp);
+    return monitor_socket_set_tcp(sock, opts->host, opts->port, errp);
 }
 
-bool monitor_parse_chardev(const char *str, GError **errp)
+/*
+ * As QEMU's QemuOpts: the id (present, then well formed), then the backend
+ * (present, then one vmwire has), before the visitor sees the other keys.
+ */
+static bool monitor_chardev_check_first(JsonNode *node, GError **errp)
 {
-    static const char *const allowed[] = {
-        "backend", "id", "path", "host", "port", "server", "wait", NULL
-    };
-    g_autoptr(GPtrArray) opts = monitor_opts_parse(str, "backend", errp);
-    MonitorSocket *sock;
-    const char *backend;
-    const char *id;
+    const char *id = monitor_keyval_str(node, "id");
+    const char *backend = monitor_keyval_str(node, "backend");
 
-    if (!opts) {
-        return false;
-    }
-    id = monitor_opts_get(opts, "id");
-    backend = monitor_opts_get(opts, "backend");
     if (!id_check(id, errp)) {
         return false;
     }
@@ -503,17 +380,27 @@ bool monitor_parse_chardev(const char *str, GError **errp)
                    "QMP monitors use socket", backend);
         return false;
     }
-    if (!monitor_opts_check(opts, allowed, errp)) {
+    return true;
+}
+
+bool monitor_parse_chardev(const char *str, GError **errp)
+{
+    g_autoptr(JsonNode) node = monitor_keyval(str, "backend", errp);
+    g_autoptr(ChardevOptions) opts = NULL;
+    MonitorSocket *sock;
+
+    if (!node || !monitor_chardev_check_first(node, errp) ||
+        !qapi_input_ChardevOptions(node, true, &opts, errp)) {
         return false;
     }
-    if (monitor_chardev_find(id)) {
-        error_setg(errp, "Duplicate ID '%s' for chardev", id);
+    if (monitor_chardev_find(opts->id)) {
+        error_setg(errp, "Duplicate ID '%s' for chardev", opts->id);
         return false;
     }
     sock = g_new0(MonitorSocket, 1);
-    sock->id = g_strdup(id);
+    sock->id = g_strdup(opts->id);
     sock->option = g_strdup_printf("-chardev %s", str);
-    if (!monitor_chardev_socket(sock, opts, errp)) {
+    if (!monitor_chardev_socket(sock, &opts->u.socket, errp)) {
         monitor_socket_free(sock);
         return false;
     }
@@ -527,36 +414,19 @@ bool monitor_parse_chardev(const char *str, GError **errp)
 
 bool monitor_parse_mon(const char *str, GError **errp)
 {
-    static const char *const allowed[] = {
-        "chardev", "mode", "pretty", "id", NULL
-    };
-    g_autoptr(GPtrArray) opts = monitor_opts_parse(str, "chardev", errp);
+    g_autoptr(JsonNode) node = monitor_keyval(str, "chardev", errp);
+    g_autoptr(MonitorOptions) opts = NULL;
     g_autofree char *option = g_strdup_printf("-mon %s", str);
-    const char *mode;
-    const char *chardev;
-    bool pretty;
 
-    if (!opts || !monitor_opts_check(opts, allowed, errp) ||
-        !monitor_opts_bool(opts, "pretty", false, &pretty, errp)) {
+    if (!node || !qapi_input_MonitorOptions(node, true, &opts, errp)) {
         return false;
     }
-    chardev = monitor_opts_get(opts, "chardev");
-    if (!chardev) {
-        error_setg(errp, "Parameter 'chardev' is missing");
-        return false;
-    }
-    mode = monitor_opts_get(opts, "mode");
-    if (!mode || g_str_equal(mode, "readline")) {
+    if (!opts->has_mode || opts->mode != MONITOR_MODE_CONTROL) {
         error_setg(errp, "vmwire supports only mode=control (QMP); "
                    "mode=readline (the default) is not available");
         return false;
     }
-    if (!g_str_equal(mode, "control")) {
-        error_setg(errp, "Parameter 'mode' does not accept value '%s'",
-                   mode);
-        return false;
-    }
-    monitor_spec_add(option, NULL, chardev, pretty);
+    monitor_spec_add(option, NULL, opts->chardev, opts->pretty);
     return true;
 }
 

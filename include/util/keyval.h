@@ -1,7 +1,8 @@
 /*
  * DOC: QEMU's key=value,... option strings
  *
- * `-netdev socket,id=n0,listen=:5555` and `-device nic-stub,id=s0,...` are
+ * `-netdev socket,id=n0,listen=:5555`, `-device nic-stub,id=s0,...`,
+ * `-qmp unix:PATH,server=on,...`, `-chardev socket,...` and `-mon ...` are
  * parsed into an ordered list of key/value pairs.  The first element may
  * omit its key ("socket" stands for "type=socket"): the caller names that
  * implied key.  ",," inside a value stands for one comma.  A key given twice
@@ -9,8 +10,7 @@
  *
  * Parsing only splits; what keys mean and which are allowed is checked by
  * the code that consumes them, with QEMU's wording: the generated QAPI
- * visitors, after keyval_to_json() (docs/qapi.md), or for options outside
- * the schema (-qmp, -chardev, -mon) the monitor, with keyval_get().
+ * visitors, after keyval_to_json() (docs/qapi.md).
  */
 #ifndef UTIL_KEYVAL_H
 #define UTIL_KEYVAL_H

@@ -4,7 +4,7 @@
 One vmwire runs with three monitors:
 
     -qmp unix:D/qmp.sock,server=on,wait=off          (the main one)
-    -qmp tcp:127.0.0.1:P,server,nowait               (QEMU's legacy flags)
+    -qmp tcp:127.0.0.1:P,server=on,wait=off
     -chardev socket,id=mon0,path=D/pretty.sock,server=on,wait=off
     -mon chardev=mon0,mode=control,pretty=on         (QEMU's long form)
 
@@ -321,6 +321,10 @@ def check_introspection(t, q):
                  and m['type'] not in entities]
     t.ok(not dangling, 'every type the schema refers to is described',
          diag=dangling)
+    options = [n for n in ('QmpOptions', 'ChardevOptions', 'MonitorOptions',
+                           'MonitorMode') if n in entities]
+    t.ok(not options, 'the -qmp/-chardev/-mon option types, which no '
+         'command or event uses, are not described', diag=options)
     netdev_add = entities.get(cmds.get('netdev_add', {}).get('arg-type'), {})
     members = [m.get('name') for m in netdev_add.get('members', [])]
     t.ok('id' in members and 'type' in members and
@@ -586,12 +590,21 @@ OPTION_ERRORS = [
      'vmwire supports only server=on'),
     (['-qmp', 'unix:{d}/a.sock,server=on,wait=on'],
      'vmwire supports only wait=off'),
-    (['-qmp', 'unix:{d}/a.sock,server,wait'], 'vmwire supports only wait=off'),
+    (['-qmp', 'unix:{d}/a.sock,server=yes,wait=true'],
+     'vmwire supports only wait=off'),
+    # QEMU's deprecated bare flags are gone, as in its keyval syntax
+    (['-qmp', 'unix:{d}/a.sock,server,nowait'],
+     "Expected '=' after parameter 'server'"),
+    (['-chardev', 'socket,id=m,path={d}/a.sock,server,nowait'],
+     "Expected '=' after parameter 'server'"),
     (['-qmp', 'unix:{d}/a.sock,server=maybe'],
      "Parameter 'server' expects 'on' or 'off'"),
     (['-qmp', 'unix:{d}/a.sock,server=on,telnet=on'],
      "Invalid parameter 'telnet'"),
     (['-qmp', 'stdio'], "'stdio' is not supported for QMP by vmwire"),
+    (['-qmp', 'tcp:127.0.0.1:4444,path=/x,server=on,wait=off'],
+     "Invalid parameter 'path'"),
+    (['-qmp', 'chardev:m,server=on'], "Invalid parameter 'server'"),
     (['-qmp', 'tcp:127.0.0.1,server=on,wait=off'],
      "doesn't contain ':' separating host from port"),
     (['-qmp', 'tcp:127.0.0.1:99999,server=on,wait=off'],
@@ -604,6 +617,10 @@ OPTION_ERRORS = [
       '-mon', 'chardev=m'], 'vmwire supports only mode=control'),
     (['-mon', 'chardev=nosuch,mode=control'], 'chardev "nosuch" not found'),
     (['-mon', 'mode=control'], "Parameter 'chardev' is missing"),
+    (['-mon', 'chardev=m,mode=other'],
+     "Parameter 'mode' does not accept value 'other'"),
+    (['-mon', 'chardev=m,mode=control,pretty=maybe'],
+     "Parameter 'pretty' expects 'on' or 'off'"),
     (['-chardev', 'socket,id=m,path={d}/a.sock,server=on,wait=off',
       '-chardev', 'socket,id=m,path={d}/b.sock,server=on,wait=off'],
      "Duplicate ID 'm' for chardev"),
@@ -611,6 +628,9 @@ OPTION_ERRORS = [
       '-mon', 'chardev=m,mode=control', '-mon', 'chardev=m,mode=control'],
      "Device 'm' is in use"),
     (['-chardev', 'stdio,id=m'], "chardev backend 'stdio' is not supported"),
+    (['-chardev', 'id=m,path={d}/a.sock'], 'chardev: "m" missing backend'),
+    (['-chardev', 'socket,id=m,path={d}/a.sock,server=on,wait=off,bogus=1'],
+     "Invalid parameter 'bogus'"),
     (['-chardev', 'socket,path={d}/a.sock,server=on,wait=off'],
      "Parameter 'id' is missing"),
     (['-chardev', 'socket,id=m,server=on,wait=off'],
@@ -629,15 +649,15 @@ def check_options(t, d):
              diag=out)
     t.ok(not os.path.exists(os.path.join(d, 'a.sock')),
          'refused options leave no socket file behind')
-    # forms that work: legacy flags, -qmp chardev:, tcp with empty host
+    # forms that work: -chardev host=,port=, -qmp chardev:
     port = free_port()
-    args = ['-chardev', 'socket,id=m,host=127.0.0.1,port=%d,server,nowait'
-            % port, '-qmp', 'chardev:m']
+    args = ['-chardev', 'socket,id=m,host=127.0.0.1,port=%d,server=on,'
+            'wait=off' % port, '-qmp', 'chardev:m']
     with Vmwire(args):
         with QMP.tcp('127.0.0.1', port) as q:
             q.negotiate()
             t.ok('return' in q.execute('query-version'),
-                 '-chardev socket,host=,port=,server,nowait + -qmp chardev:ID')
+                 '-chardev socket,host=,port= + -qmp chardev:ID')
 
 
 def check_quit(t, d):
@@ -697,7 +717,7 @@ def main():
         tcp_port = free_port()
         net_port = free_port()
         args = ['-qmp', 'unix:%s/qmp.sock,server=on,wait=off' % d,
-                '-qmp', 'tcp:127.0.0.1:%d,server,nowait' % tcp_port,
+                '-qmp', 'tcp:127.0.0.1:%d,server=on,wait=off' % tcp_port,
                 '-chardev', 'socket,id=mon0,path=%s/pretty.sock,server=on,'
                 'wait=off' % d,
                 '-mon', 'chardev=mon0,mode=control,pretty=on',
