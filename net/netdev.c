@@ -15,6 +15,8 @@
 
 static NetdevInitFunc *const netdev_init[NET_CLIENT_DRIVER__MAX] = {
     [NET_CLIENT_DRIVER_SOCKET] = net_init_socket,
+    [NET_CLIENT_DRIVER_STREAM] = net_init_stream,
+    [NET_CLIENT_DRIVER_DGRAM] = net_init_dgram,
 };
 
 bool netdev_add(const Netdev *netdev, GError **errp)

@@ -6,16 +6,18 @@
  * message-compatible with QEMU 7.2 (see shared docs, qemu-net.md).  The
  * backend is a NetClientState whose peer (a NIC) attaches later.
  *
- * Streams (listen=, connect=, a SOCK_STREAM fd=) carry [len32be][frame]:
+ * Streams (listen=, connect=, a SOCK_STREAM fd=) carry [len32be][frame];
+ * their data path is net/stream-conn.c's (shared with -netdev stream), this
+ * file supplies the hooks (logs, events, link, listening again):
  *
  *   socket -> NIC: recv() goes straight into a StreamFraming buffer (at most
- *     NET_SOCKET_STREAM_READS reads per wake-up); complete frames are handed
+ *     STREAM_CONN_READS reads per wake-up); complete frames are handed
  *     to the peer one by one, without copying, with net_client_send_async().
  *     When the peer queues one (returns 0) reading stops and parsing stops
  *     mid-buffer; the completion callback resumes parsing the buffered bytes
  *     and then reading.  Nothing is lost under backpressure.
  *   NIC -> socket: the receive hook copies [len][frame] into a fixed byte
- *     ring (NET_SOCKET_TX_SIZE) and, unless a write is already pending,
+ *     ring (STREAM_CONN_TX_SIZE) and, unless a write is already pending,
  *     writes at once; one sendmsg() takes everything queued (many frames).
  *     A partial write resumes where it stopped when the socket is writable.
  *     A full ring makes the hook return 0; once the ring has room for the
@@ -34,8 +36,9 @@
  * accepted or the connect completed, NETDEV_STREAM_DISCONNECTED when that
  * connection ends (not when the netdev is deleted).
  *
- * Datagrams (udp=, mcast=, a SOCK_DGRAM fd=) carry one frame each, read into
- * a fixed NET_BUFSIZE buffer (at most NET_SOCKET_DGRAM_READS per wake-up);
+ * Datagrams (udp=, mcast=, a SOCK_DGRAM fd=; the machinery is net/dgram-conn.c,
+ * shared with -netdev dgram) carry one frame each, read into
+ * a fixed NET_BUFSIZE buffer (at most DGRAM_CONN_READS per wake-up);
  * truncated and empty ones are dropped and counted.  mcast= receives on a
  * socket bound to group:port and sends from a second socket bound to an
  * ephemeral port: datagrams whose source is that port (and address, if
@@ -62,21 +65,17 @@
 
 #include "monitor/monitor.h"
 #include "net/net.h"
+#include "net/dgram-conn.h"
 #include "net/netdev.h"
-#include "net/stream-framing.h"
+#include "net/stream-conn.h"
 #include "qapi-events.h"
 #include "util/error.h"
 #include "util/fd-handler.h"
 #include "util/sockets.h"
 #include "util/sockops.h"
 
-#define NET_SOCKET_STREAM_READS 4       /* recv() calls per wake-up */
-#define NET_SOCKET_DGRAM_READS 32       /* datagrams per wake-up */
-#define NET_SOCKET_WRITES 16            /* send calls per attempt */
+#define NET_SOCKET_WRITES STREAM_CONN_WRITES  /* send calls per attempt */
 #define NET_SOCKET_ACCEPT_RETRY_MS 1000 /* after accept() ran out of fds */
-/* A frame as it goes on a stream: header and the largest frame. */
-#define NET_SOCKET_MAX_RECORD (STREAM_FRAMING_HEADER_LEN + NET_BUFSIZE)
-#define NET_SOCKET_TX_SIZE (256 * 1024 + NET_SOCKET_MAX_RECORD)
 
 typedef enum NetSocketKind {
     NET_SOCKET_LISTEN,
@@ -85,50 +84,31 @@ typedef enum NetSocketKind {
     NET_SOCKET_DGRAM,           /* udp=, mcast=, datagram fd= */
 } NetSocketKind;
 
-/* Why a stream connection ends; decides the log line. */
-typedef enum NetSocketClose {
-    NET_SOCKET_CLOSE_PEER,      /* EOF or a socket error */
-    NET_SOCKET_CLOSE_PROTOCOL,  /* bad length: already logged */
-} NetSocketClose;
-
-/* Bytes waiting to be written on a stream: a fixed ring. */
-typedef struct NetSocketTxRing {
-    uint8_t *buf;               /* NET_SOCKET_TX_SIZE bytes, owned */
-    size_t head;                /* offset of the oldest byte */
-    size_t len;                 /* bytes held */
-} NetSocketTxRing;
-
 typedef struct NetSocketState {
     NetClientState nc;
     NetSocketKind kind;
-    int fd;                     /* connection, or datagram receive socket */
+    int fd;                     /* datagram receive socket */
     FdHandler *fd_handler;
     int listen_fd;              /* listen= only */
     FdHandler *listen_handler;
     guint accept_retry_id;      /* back-off timer after accept() failed */
     int send_fd;                /* datagrams: == fd, or mcast's sender */
     FdHandler *send_handler;    /* set only if send_fd != fd */
-    bool connecting;            /* connect= still in progress */
     bool read_blocked;          /* a frame is queued at the peer */
     bool tx_waiting;            /* we refused a frame: flush later */
-    bool tx_dead;               /* a write failed: close from the loop */
     char remote[INET_HOST_PORT_STRLEN];  /* peer or target, for logs */
     struct sockaddr_in remote_addr;     /* the same, for QMP events */
     bool connected;             /* NETDEV_STREAM_CONNECTED was sent */
-    /* Streams. */
-    StreamFraming *rx;          /* owned */
-    NetSocketTxRing tx;
-    /* Datagrams. */
-    uint8_t *dgram_buf;         /* NET_BUFSIZE bytes, owned */
-    bool has_dst;
-    struct sockaddr_in dgram_dst;
-    bool filter_self;           /* drop datagrams from self_addr */
-    struct sockaddr_in self_addr;
-    uint64_t self_filtered;
+    /* Streams: the connection (listen=, connect=, stream fd=). */
+    StreamConn conn;
+    /* Datagrams: udp=, mcast=, datagram fd= (net/dgram-conn.c). */
+    DgramConn dgram;
 } NetSocketState;
 
 static const NetClientInfo net_socket_stream_info;
 static const NetClientInfo net_socket_dgram_info;
+static const StreamConnOps net_socket_conn_ops;
+static void net_socket_dgram_sent(NetClientState *nc, ssize_t len);
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -174,45 +154,6 @@ static void net_socket_close_fd(int fd)
     errno = saved;
 }
 
-/* ---- the transmit ring --------------------------------------------------- */
-
-static bool tx_ring_has_room(const NetSocketTxRing *t, size_t len)
-{
-    return NET_SOCKET_TX_SIZE - t->len >= len;
-}
-
-static void tx_ring_copy_in(NetSocketTxRing *t, const void *src, size_t len)
-{
-    size_t tail = (t->head + t->len) % NET_SOCKET_TX_SIZE;
-    size_t first = MIN(len, NET_SOCKET_TX_SIZE - tail);
-
-    memcpy(t->buf + tail, src, first);
-    memcpy(t->buf, (const uint8_t *)src + first, len - first);
-    t->len += len;
-}
-
-/* Describe the held bytes, oldest first; returns the iovec count. */
-static int tx_ring_iov(const NetSocketTxRing *t, struct iovec iov[2])
-{
-    size_t first = MIN(t->len, NET_SOCKET_TX_SIZE - t->head);
-
-    iov[0] = (struct iovec){ t->buf + t->head, first };
-    if (t->len == first) {
-        return 1;
-    }
-    iov[1] = (struct iovec){ t->buf, t->len - first };
-    return 2;
-}
-
-static void tx_ring_consume(NetSocketTxRing *t, size_t len)
-{
-    t->head = (t->head + len) % NET_SOCKET_TX_SIZE;
-    t->len -= len;
-    if (t->len == 0) {
-        t->head = 0;
-    }
-}
-
 /* ---- creation ------------------------------------------------------------ */
 
 static NetSocketState *net_socket_new(const char *id, NetSocketKind kind)
@@ -225,11 +166,11 @@ static NetSocketState *net_socket_new(const char *id, NetSocketKind kind)
 
     s->kind = kind;
     s->fd = s->listen_fd = s->send_fd = -1;
+    s->conn.fd = -1;
     if (stream) {
-        s->rx = g_new0(StreamFraming, 1);
-        s->tx.buf = g_malloc(NET_SOCKET_TX_SIZE);
+        stream_conn_init(&s->conn, &s->nc, &net_socket_conn_ops);
     } else {
-        s->dgram_buf = g_malloc(NET_BUFSIZE);
+        dgram_conn_init(&s->dgram, &s->nc, net_socket_dgram_sent);
     }
     return s;
 }
@@ -297,12 +238,13 @@ static void net_socket_stream_disconnected(NetSocketState *s)
     }
 }
 
-/* ---- streams: closing ---------------------------------------------------- */
+/* ---- streams: the connection's hooks ------------------------------------ */
 
-static void net_socket_log_close(NetSocketState *s, NetSocketClose why,
-                                 int err)
+static void net_socket_log_close(StreamConn *c, StreamConnClose why, int err)
 {
-    if (why == NET_SOCKET_CLOSE_PROTOCOL) {
+    NetSocketState *s = container_of(c, NetSocketState, conn);
+
+    if (why == STREAM_CONN_CLOSE_PROTOCOL) {
         return;
     }
     switch (s->kind) {
@@ -310,7 +252,7 @@ static void net_socket_log_close(NetSocketState *s, NetSocketClose why,
         net_socket_log(s, "peer %s disconnected", s->remote);
         break;
     case NET_SOCKET_CONNECT:
-        if (!s->connecting) {
+        if (!c->connecting) {
             net_socket_log(s, "connection to %s closed by peer", s->remote);
         } else if (err == ECONNREFUSED) {
             net_socket_log(s, "connection to %s refused", s->remote);
@@ -320,234 +262,54 @@ static void net_socket_log_close(NetSocketState *s, NetSocketClose why,
         }
         break;
     default:
-        net_socket_log(s, "connection on fd=%d closed by peer", s->fd);
+        net_socket_log(s, "connection on fd=%d closed by peer", c->fd);
         break;
     }
 }
 
 /*
- * End the current stream connection: the link goes down, buffered bytes
- * both ways are dropped, frames queued for us are released (dropped), and a
- * listener accepts the next peer.
+ * The connection ended: the link goes down and a listener accepts the
+ * next peer (connect= and fd= stay down, as QEMU).
  */
-static void net_socket_stream_close(NetSocketState *s, NetSocketClose why,
-                                    int err)
+static void net_socket_stream_closed(StreamConn *c)
 {
-    net_socket_log_close(s, why, err);
-    g_clear_pointer(&s->fd_handler, fd_handler_free);
-    net_socket_close_fd(s->fd);
-    s->fd = -1;
-    stream_framing_reset(s->rx);
-    s->tx.head = s->tx.len = 0;
-    s->connecting = s->read_blocked = s->tx_dead = false;
+    NetSocketState *s = container_of(c, NetSocketState, conn);
+
     net_client_set_info_str(&s->nc, "%s", "");
     net_socket_stream_disconnected(s);
     net_client_set_link(&s->nc, false);
     if (s->listen_handler) {
         fd_handler_set_read(s->listen_handler, true);
     }
-    s->tx_waiting = false;
-    net_client_flush_queued(&s->nc);
 }
 
-/* ---- streams: socket -> peer --------------------------------------------- */
-
-static void net_socket_stream_sent(NetClientState *nc, ssize_t len);
-
-/*
- * Hand complete buffered frames to the peer.  Returns true if all were
- * handed out (read on), false if the peer pushed back or the connection
- * was closed.
- */
-static bool net_socket_stream_deliver(NetSocketState *s)
+static void net_socket_connect_done(StreamConn *c)
 {
-    const uint8_t *frame = NULL;
-    size_t len = 0;
+    NetSocketState *s = container_of(c, NetSocketState, conn);
 
-    for (;;) {
-        switch (stream_framing_next(s->rx, &frame, &len)) {
-        case STREAM_FRAMING_NEED_MORE:
-            return true;
-        case STREAM_FRAMING_EMPTY:
-            s->nc.stats.dropped++;
-            break;
-        case STREAM_FRAMING_OVERSIZED:
-            net_socket_log(s, "serious error: oversized packet received, "
-                           "connection terminated.");
-            s->nc.stats.resets++;
-            net_socket_stream_close(s, NET_SOCKET_CLOSE_PROTOCOL, 0);
-            return false;
-        case STREAM_FRAMING_FRAME:
-            if (net_client_send_async(&s->nc, frame, len,
-                                      net_socket_stream_sent) == 0) {
-                s->read_blocked = true;
-                fd_handler_set_read(s->fd_handler, false);
-                return false;
-            }
-            if (s->fd < 0) {
-                return false;
-            }
-            break;
-        }
-    }
-}
-
-/* Completion of a queued frame: resume the buffered bytes, then reading. */
-static void net_socket_stream_sent(NetClientState *nc, ssize_t len)
-{
-    NetSocketState *s = container_of(nc, NetSocketState, nc);
-
-    if (!s->read_blocked || s->fd < 0) {
-        return;
-    }
-    s->read_blocked = false;
-    if (net_socket_stream_deliver(s)) {
-        fd_handler_set_read(s->fd_handler, true);
-    }
-}
-
-static void net_socket_stream_readable(void *opaque)
-{
-    NetSocketState *s = opaque;
-
-    for (int i = 0; i < NET_SOCKET_STREAM_READS; i++) {
-        size_t room;
-        uint8_t *space = stream_framing_read_space(s->rx, &room);
-        ssize_t n;
-
-        g_assert(room >= STREAM_FRAMING_READ_ROOM);
-        n = sockops->recv(s->fd, space, STREAM_FRAMING_READ_ROOM, 0);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return;
-        }
-        if (n <= 0) {
-            net_socket_stream_close(s, NET_SOCKET_CLOSE_PEER,
-                                    n < 0 ? errno : 0);
-            return;
-        }
-        stream_framing_commit(s->rx, (size_t)n);
-        if (!net_socket_stream_deliver(s)) {
-            return;
-        }
-    }
-}
-
-/* ---- streams: peer -> socket --------------------------------------------- */
-
-/*
- * Write what the ring holds, many frames per sendmsg(), a bounded number of
- * calls.  Write interest stays on while bytes remain.  0 or -errno.
- */
-static int net_socket_stream_write(NetSocketState *s)
-{
-    for (int i = 0; i < NET_SOCKET_WRITES && s->tx.len > 0; i++) {
-        struct iovec iov[2];
-        struct msghdr msg = { .msg_iov = iov };
-        ssize_t n;
-
-        msg.msg_iovlen = (size_t)tx_ring_iov(&s->tx, iov);
-        n = sockops->sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            break;
-        }
-        if (n < 0) {
-            return -errno;
-        }
-        tx_ring_consume(&s->tx, (size_t)n);
-    }
-    fd_handler_set_write(s->fd_handler, s->tx.len > 0);
-    return 0;
-}
-
-/* The ring has drained enough: let the core deliver what it queued. */
-static void net_socket_stream_tx_resume(NetSocketState *s)
-{
-    if (s->tx_waiting && tx_ring_has_room(&s->tx, NET_SOCKET_MAX_RECORD)) {
-        s->tx_waiting = false;
-        net_client_flush_queued(&s->nc);
-    }
-}
-
-static void net_socket_connect_done(NetSocketState *s)
-{
-    int err = 0;
-    socklen_t len = sizeof(err);
-
-    if (sockops->getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
-        err = errno;
-    }
-    if (err != 0) {
-        net_socket_stream_close(s, NET_SOCKET_CLOSE_PEER, err);
-        return;
-    }
-    s->connecting = false;
     net_socket_log(s, "connected to %s", s->remote);
     net_socket_stream_connected(s);
-    socket_set_nodelay(s->fd);
-    fd_handler_set_read(s->fd_handler, true);
-    fd_handler_set_write(s->fd_handler, false);
-    err = -net_socket_stream_write(s);
-    if (err > 0) {
-        net_socket_stream_close(s, NET_SOCKET_CLOSE_PEER, err);
-        return;
-    }
-    net_socket_stream_tx_resume(s);
 }
 
-static void net_socket_stream_writable(void *opaque)
+static void net_socket_stream_sent(NetClientState *nc, ssize_t len)
 {
-    NetSocketState *s = opaque;
-    int ret;
-
-    if (s->connecting) {
-        net_socket_connect_done(s);
-        return;
-    }
-    ret = s->tx_dead ? -EPIPE : net_socket_stream_write(s);
-    if (ret < 0) {
-        net_socket_stream_close(s, NET_SOCKET_CLOSE_PEER, -ret);
-        return;
-    }
-    net_socket_stream_tx_resume(s);
+    stream_conn_sent(&container_of(nc, NetSocketState, nc)->conn);
 }
+
+static const StreamConnOps net_socket_conn_ops = {
+    .sent = net_socket_stream_sent,
+    .closing = net_socket_log_close,
+    .closed = net_socket_stream_closed,
+    .connected = net_socket_connect_done,
+};
 
 static ssize_t net_socket_stream_receive_iov(NetClientState *nc,
                                              const struct iovec *iov,
                                              int iovcnt)
 {
     NetSocketState *s = container_of(nc, NetSocketState, nc);
-    size_t size = iov_size_total(iov, iovcnt);
-    uint8_t hdr[STREAM_FRAMING_HEADER_LEN];
 
-    if (s->fd < 0) {
-        return -ENOTCONN;
-    }
-    if (s->tx_dead) {
-        return -EPIPE;
-    }
-    if (!tx_ring_has_room(&s->tx, sizeof(hdr) + size)) {
-        s->tx_waiting = true;
-        return 0;
-    }
-    stream_framing_put_header(hdr, (uint32_t)size);
-    tx_ring_copy_in(&s->tx, hdr, sizeof(hdr));
-    for (int i = 0; i < iovcnt; i++) {
-        tx_ring_copy_in(&s->tx, iov[i].iov_base, iov[i].iov_len);
-    }
-    if (!s->connecting && !fd_handler_writing(s->fd_handler) &&
-        net_socket_stream_write(s) < 0) {
-        /* Not from inside a delivery: the loop closes it (writable). */
-        s->tx_dead = true;
-        s->tx.head = s->tx.len = 0;
-        fd_handler_set_write(s->fd_handler, true);
-    }
-    return (ssize_t)size;
+    return stream_conn_receive_iov(&s->conn, iov, iovcnt);
 }
 
 static ssize_t net_socket_stream_receive(NetClientState *nc,
@@ -560,23 +322,8 @@ static ssize_t net_socket_stream_receive(NetClientState *nc,
 
 static bool net_socket_stream_can_receive(NetClientState *nc)
 {
-    NetSocketState *s = container_of(nc, NetSocketState, nc);
-
-    if (s->fd < 0 || tx_ring_has_room(&s->tx, NET_SOCKET_MAX_RECORD)) {
-        return true;
-    }
-    s->tx_waiting = true;       /* the core will queue: flush when drained */
-    return false;
-}
-
-/* Start using the connected (or connecting) stream @fd. */
-static void net_socket_stream_attach(NetSocketState *s, int fd)
-{
-    s->fd = fd;
-    stream_framing_reset(s->rx);
-    s->tx.head = s->tx.len = 0;
-    s->fd_handler = fd_handler_new(fd, net_socket_stream_readable,
-                                   net_socket_stream_writable, s);
+    return stream_conn_can_receive(&container_of(nc, NetSocketState,
+                                                 nc)->conn);
 }
 
 /* ---- listen= ------------------------------------------------------------- */
@@ -586,7 +333,7 @@ static gboolean net_socket_listen_retry(gpointer opaque)
     NetSocketState *s = opaque;
 
     s->accept_retry_id = 0;
-    if (s->fd < 0) {
+    if (!stream_conn_is_open(&s->conn)) {
         fd_handler_set_read(s->listen_handler, true);
     }
     return G_SOURCE_REMOVE;
@@ -624,7 +371,7 @@ static void net_socket_listen_accept(void *opaque)
     inet_format_host_port(&sa, s->remote);
     s->remote_addr = sa;
     socket_set_nodelay(fd);
-    net_socket_stream_attach(s, fd);
+    stream_conn_attach(&s->conn, fd, false);
     net_client_set_info_str(&s->nc, "socket: connection from %s", s->remote);
     net_socket_log(s, "connection from %s", s->remote);
     net_socket_stream_connected(s);
@@ -709,56 +456,24 @@ static bool net_socket_connect_init(const char *id, const char *addr,
     s = net_socket_new(id, NET_SOCKET_CONNECT);
     inet_format_host_port(&sa, s->remote);
     s->remote_addr = sa;
-    net_socket_stream_attach(s, fd);
+    stream_conn_attach(&s->conn, fd, ret != 1);
     if (ret == 1) {
         socket_set_nodelay(fd);
         net_socket_stream_connected(s);
-    } else {
-        s->connecting = true;
-        fd_handler_set_read(s->fd_handler, false);
-        fd_handler_set_write(s->fd_handler, true);
     }
     net_client_set_info_str(&s->nc, "socket: connect to %s", s->remote);
     return true;
 }
 
-/* ---- datagrams ----------------------------------------------------------- */
-
-static FdHandler *net_socket_dgram_send_handler(NetSocketState *s)
-{
-    return s->send_handler ? s->send_handler : s->fd_handler;
-}
+/* ---- datagrams: the machinery is net/dgram-conn.c ------------------------- */
 
 static ssize_t net_socket_dgram_receive_iov(NetClientState *nc,
                                             const struct iovec *iov,
                                             int iovcnt)
 {
     NetSocketState *s = container_of(nc, NetSocketState, nc);
-    struct msghdr msg = {
-        .msg_iov = (struct iovec *)iov,
-        .msg_iovlen = (size_t)iovcnt,
-    };
 
-    if (s->has_dst) {
-        msg.msg_name = &s->dgram_dst;
-        msg.msg_namelen = sizeof(s->dgram_dst);
-    }
-    for (int i = 0; i < NET_SOCKET_WRITES; i++) {
-        if (sockops->sendmsg(s->send_fd, &msg,
-                             MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) {
-            return (ssize_t)iov_size_total(iov, iovcnt);
-        }
-        if (errno == EINTR) {
-            continue;
-        }
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            return -errno;          /* the core drops it and counts */
-        }
-        break;
-    }
-    s->tx_waiting = true;
-    fd_handler_set_write(net_socket_dgram_send_handler(s), true);
-    return 0;
+    return dgram_conn_send_iov(&s->dgram, iov, iovcnt);
 }
 
 static ssize_t net_socket_dgram_receive(NetClientState *nc,
@@ -769,79 +484,11 @@ static ssize_t net_socket_dgram_receive(NetClientState *nc,
     return net_socket_dgram_receive_iov(nc, &iov, 1);
 }
 
-static void net_socket_dgram_writable(void *opaque)
-{
-    NetSocketState *s = opaque;
-
-    fd_handler_set_write(net_socket_dgram_send_handler(s), false);
-    s->tx_waiting = false;
-    net_client_flush_queued(&s->nc);
-}
-
 static void net_socket_dgram_sent(NetClientState *nc, ssize_t len)
 {
     NetSocketState *s = container_of(nc, NetSocketState, nc);
 
-    if (s->read_blocked) {
-        s->read_blocked = false;
-        fd_handler_set_read(s->fd_handler, true);
-    }
-}
-
-/* Our own frame, looped back by the kernel (mcast)? */
-static bool net_socket_dgram_from_self(NetSocketState *s,
-                                       const struct msghdr *msg)
-{
-    const struct sockaddr_in *from = msg->msg_name;
-
-    if (!s->filter_self || msg->msg_namelen < sizeof(*from) ||
-        from->sin_family != AF_INET) {
-        return false;
-    }
-    return from->sin_port == s->self_addr.sin_port &&
-           (s->self_addr.sin_addr.s_addr == htonl(INADDR_ANY) ||
-            from->sin_addr.s_addr == s->self_addr.sin_addr.s_addr);
-}
-
-/* Take one datagram: false to stop reading for this wake-up. */
-static bool net_socket_dgram_read_one(NetSocketState *s)
-{
-    struct sockaddr_storage from;
-    struct iovec iov = { s->dgram_buf, NET_BUFSIZE };
-    struct msghdr msg = {
-        .msg_name = &from, .msg_namelen = sizeof(from),
-        .msg_iov = &iov, .msg_iovlen = 1,
-    };
-    ssize_t n = sockops->recvmsg(s->fd, &msg, MSG_DONTWAIT);
-
-    if (n < 0) {
-        /* EINTR, or a pending ICMP error: the next one may be fine. */
-        return errno != EAGAIN && errno != EWOULDBLOCK;
-    }
-    if (msg.msg_flags & MSG_TRUNC) {
-        s->nc.stats.oversized++;
-    } else if (n == 0) {
-        s->nc.stats.dropped++;
-    } else if (net_socket_dgram_from_self(s, &msg)) {
-        s->self_filtered++;
-    } else if (net_client_send_async(&s->nc, s->dgram_buf, (size_t)n,
-                                     net_socket_dgram_sent) == 0) {
-        s->read_blocked = true;
-        fd_handler_set_read(s->fd_handler, false);
-        return false;
-    }
-    return true;
-}
-
-static void net_socket_dgram_readable(void *opaque)
-{
-    NetSocketState *s = opaque;
-
-    for (int i = 0; i < NET_SOCKET_DGRAM_READS; i++) {
-        if (!net_socket_dgram_read_one(s)) {
-            return;
-        }
-    }
+    dgram_conn_sent(&s->dgram);
 }
 
 /* Create the client for datagram socket @fd (taken) sending via @send_fd. */
@@ -850,14 +497,7 @@ static NetSocketState *net_socket_dgram_new(const char *id, int fd,
 {
     NetSocketState *s = net_socket_new(id, NET_SOCKET_DGRAM);
 
-    s->fd = fd;
-    s->send_fd = send_fd;
-    s->fd_handler = fd_handler_new(fd, net_socket_dgram_readable,
-                                   net_socket_dgram_writable, s);
-    if (send_fd != fd) {
-        s->send_handler = fd_handler_new(send_fd, NULL,
-                                         net_socket_dgram_writable, s);
-    }
+    dgram_conn_start(&s->dgram, fd, send_fd);
     return s;
 }
 
@@ -886,8 +526,7 @@ static bool net_socket_udp_init(const char *id, const char *remote,
         return false;
     }
     s = net_socket_dgram_new(id, fd, fd);
-    s->has_dst = true;
-    s->dgram_dst = raddr;
+    dgram_conn_set_dst(&s->dgram, (struct sockaddr *)&raddr, sizeof(raddr));
     inet_format_host_port(&raddr, s->remote);
     net_client_set_info_str(&s->nc, "socket: udp=%s", s->remote);
     return true;
@@ -895,142 +534,19 @@ static bool net_socket_udp_init(const char *id, const char *remote,
 
 /* ---- mcast= -------------------------------------------------------------- */
 
-/* The receive socket of group @group, as QEMU's net_socket_mcast_create(). */
-static int net_socket_mcast_create(const struct sockaddr_in *group,
-                                   const struct in_addr *localaddr,
-                                   GError **errp)
-{
-    struct ip_mreq imr = { .imr_multiaddr = group->sin_addr };
-    char ip[INET_ADDRSTRLEN];
-    int fd;
-
-    if (!IN_MULTICAST(ntohl(group->sin_addr.s_addr))) {
-        error_setg(errp, "specified mcastaddr %s (0x%08x) does not contain "
-                   "a multicast address",
-                   net_socket_ip_str(group->sin_addr, ip),
-                   (unsigned)ntohl(group->sin_addr.s_addr));
-        return -1;
-    }
-    fd = net_socket_open(SOCK_DGRAM, errp);
-    if (fd < 0) {
-        return -1;
-    }
-    imr.imr_interface.s_addr = localaddr ? localaddr->s_addr
-                                         : htonl(INADDR_ANY);
-    if (!net_socket_setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1,
-                               "can't set socket option SO_REUSEADDR",
-                               errp) ||
-        !net_socket_bind(fd, group, errp)) {
-        net_socket_close_fd(fd);
-        return -1;
-    }
-    if (sockops->setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &imr,
-                            sizeof(imr)) < 0) {
-        net_socket_error_errno(errp, errno,
-                               "can't add socket to multicast group %s",
-                               net_socket_ip_str(group->sin_addr, ip));
-        net_socket_close_fd(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/*
- * The send socket of a group: bound to an ephemeral port (on @localaddr if
- * given), loopback on so other processes on this host hear us, TTL 1.  Its
- * bound address goes to @self for filtering our own frames.
- */
-static int net_socket_mcast_sender_open(const struct in_addr *localaddr,
-                                        struct sockaddr_in *self,
-                                        GError **errp)
-{
-    struct sockaddr_in sa = { .sin_family = AF_INET };
-    socklen_t len = sizeof(*self);
-    int fd = net_socket_open(SOCK_DGRAM, errp);
-
-    if (fd < 0) {
-        return -1;
-    }
-    sa.sin_addr.s_addr = localaddr ? localaddr->s_addr : htonl(INADDR_ANY);
-    if (!net_socket_bind(fd, &sa, errp) ||
-        !net_socket_setopt_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 1,
-                               "can't force multicast message to loopback",
-                               errp) ||
-        !net_socket_setopt_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, 1,
-                               "can't set multicast TTL", errp)) {
-        net_socket_close_fd(fd);
-        return -1;
-    }
-    if (localaddr && sockops->setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF,
-                                         localaddr, sizeof(*localaddr)) < 0) {
-        net_socket_error_errno(errp, errno,
-                               "can't set the default network send interface");
-        net_socket_close_fd(fd);
-        return -1;
-    }
-    if (sockops->getsockname(fd, (struct sockaddr *)self, &len) < 0) {
-        net_socket_error_errno(errp, errno, "can't get socket name");
-        net_socket_close_fd(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/*
- * The sending socket of a group.  Should the kernel pick the group's own
- * port for it, peers sending from that port (QEMU does) would look like us
- * and be filtered: take another port while holding the first.
- */
-static int net_socket_mcast_sender(const struct in_addr *localaddr,
-                                   in_port_t group_port,
-                                   struct sockaddr_in *self, GError **errp)
-{
-    int fd = net_socket_mcast_sender_open(localaddr, self, errp);
-
-    if (fd >= 0 && self->sin_port == group_port) {
-        int other = net_socket_mcast_sender_open(localaddr, self, errp);
-
-        net_socket_close_fd(fd);
-        fd = other;
-    }
-    return fd;
-}
-
 /* Both sockets of a group; on success the client exists. */
 static NetSocketState *net_socket_mcast_open(const char *id,
                                              const struct sockaddr_in *group,
                                              const struct in_addr *localaddr,
                                              int *recv_fd, GError **errp)
 {
-    struct sockaddr_in self;
-    NetSocketState *s;
-    int fd, send_fd;
+    NetSocketState *s = net_socket_new(id, NET_SOCKET_DGRAM);
 
-    fd = net_socket_mcast_create(group, localaddr, errp);
-    if (fd < 0) {
+    if (!dgram_conn_mcast_open(&s->dgram, (const struct sockaddr *)group,
+                               localaddr, 0, recv_fd, errp)) {
+        net_client_free(&s->nc);
         return NULL;
     }
-    send_fd = net_socket_mcast_sender(localaddr, group->sin_port, &self,
-                                      errp);
-    if (send_fd < 0) {
-        net_socket_close_fd(fd);
-        return NULL;
-    }
-    if (recv_fd && dup2(fd, *recv_fd) < 0) {
-        net_socket_error_errno(errp, errno, "can't clone datagram socket");
-        net_socket_close_fd(fd);
-        net_socket_close_fd(send_fd);
-        return NULL;
-    }
-    if (recv_fd) {
-        net_socket_close_fd(fd);
-        fd = *recv_fd;
-    }
-    s = net_socket_dgram_new(id, fd, send_fd);
-    s->has_dst = true;
-    s->dgram_dst = *group;
-    s->filter_self = true;
-    s->self_addr = self;
     inet_format_host_port(group, s->remote);
     return s;
 }
@@ -1094,7 +610,7 @@ static bool net_socket_fd_stream_init(const char *id, int fd)
     NetSocketState *s = net_socket_new(id, NET_SOCKET_FD_STREAM);
 
     socket_set_nodelay(fd);         /* fails harmlessly on AF_UNIX */
-    net_socket_stream_attach(s, fd);
+    stream_conn_attach(&s->conn, fd, false);
     net_client_set_info_str(&s->nc, "socket: fd=%d", fd);
     return true;
 }
@@ -1179,9 +695,12 @@ static void net_socket_cleanup(NetClientState *nc)
     net_socket_close_fd(s->fd);
     net_socket_close_fd(s->listen_fd);
     s->fd = s->send_fd = s->listen_fd = -1;
-    g_clear_pointer(&s->rx, g_free);
-    g_clear_pointer(&s->tx.buf, g_free);
-    g_clear_pointer(&s->dgram_buf, g_free);
+    if (s->kind != NET_SOCKET_DGRAM) {
+        stream_conn_destroy(&s->conn);
+    }
+    if (s->kind == NET_SOCKET_DGRAM) {
+        dgram_conn_cleanup(&s->dgram);
+    }
 }
 
 static const NetClientInfo net_socket_stream_info = {

@@ -106,8 +106,9 @@ static bool nic_stub_process(NicStub *s, const FrameSlot *slot)
     if (kind == NIC_STUB_REPLY_NONE) {
         return true;
     }
-    if (kind == NIC_STUB_REPLY_ARP) {
-        s->arp_replies++;
+    if (kind == NIC_STUB_REPLY_ARP ||
+        kind == NIC_STUB_REPLY_NEIGHBOR_ADVERT) {
+        s->arp_replies++;               /* address resolution answers */
     } else {
         s->echo_replies++;
     }
@@ -229,11 +230,44 @@ static bool nic_stub_parse_ip(const char *str, NicStubAddr *addr)
     return true;
 }
 
+/*
+ * "ADDR[/PREFIX]", IPv6; neither multicast nor :: (a NIC's own address).
+ * The prefix is only recorded: the tiny host answers for the address.
+ */
+static bool nic_stub_parse_ip6(const char *str, NicStubAddr *addr)
+{
+    static const uint8_t unspecified[16];
+    g_autofree char *host = g_strdup(str);
+    char *slash = strchr(host, '/');
+    struct in6_addr in6;
+
+    addr->prefix6 = 64;
+    if (slash) {
+        char *end;
+        unsigned long prefix;
+
+        *slash = '\0';
+        prefix = strtoul(slash + 1, &end, 10);
+        if (!g_ascii_isdigit(slash[1]) || *end || prefix > 128) {
+            return false;
+        }
+        addr->prefix6 = (unsigned)prefix;
+    }
+    if (inet_pton(AF_INET6, host, &in6) != 1 || in6.s6_addr[0] == 0xff ||
+        memcmp(in6.s6_addr, unspecified, 16) == 0) {
+        return false;
+    }
+    memcpy(addr->ip6, in6.s6_addr, 16);
+    addr->has_ip6 = true;
+    return true;
+}
+
 static bool nic_stub_parse_addr(const NicStubProperties *props,
                                 NicStubAddr *addr, GError **errp)
 {
     const char *mac = props->has_mac ? props->mac : NULL;
     const char *ip = props->has_ip ? props->ip : NULL;
+    const char *ip6 = props->has_ip6 ? props->ip6 : NULL;
 
     if (mac && !nic_stub_parse_mac(mac, addr->mac)) {
         error_setg(errp, "Property 'nic-stub.mac' doesn't take value '%s'",
@@ -248,6 +282,11 @@ static bool nic_stub_parse_addr(const NicStubProperties *props,
     if (ip && !nic_stub_parse_ip(ip, addr)) {
         error_setg(errp, "Property 'nic-stub.ip' doesn't take value '%s'",
                    ip);
+        return false;
+    }
+    if (ip6 && !nic_stub_parse_ip6(ip6, addr)) {
+        error_setg(errp, "Property 'nic-stub.ip6' doesn't take value '%s'",
+                   ip6);
         return false;
     }
     return true;

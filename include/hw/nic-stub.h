@@ -1,13 +1,15 @@
 /*
  * DOC: the nic-stub emulated NIC
  *
- * `-device nic-stub,id=ID,netdev=NETDEV,mac=MAC[,ip=A.B.C.D[/PREFIX]]`: a
- * NIC model, the frontend peer of a netdev.  Frames from the backend land in
- * a bounded RX ring; while the ring is full can_receive() is false, so the
- * backend stops reading its socket (lossless backpressure).  A tiny "guest"
- * drains the ring from the main loop: with ip= it answers ARP requests and
- * ICMP echo requests for its address, so a real VM can ping it; every frame
- * is counted.
+ * `-device nic-stub,id=ID,netdev=NETDEV,mac=MAC[,ip=A.B.C.D[/PREFIX]]
+ * [,ip6=ADDR[/PREFIX]]`: a NIC model, the frontend peer of a netdev.
+ * Frames from the backend land in a bounded RX ring; while the ring is full
+ * can_receive() is false, so the backend stops reading its socket (lossless
+ * backpressure).  A tiny "guest" drains the ring from the main loop: with
+ * ip= it answers ARP requests and ICMP echo requests for its address, with
+ * ip6= neighbour solicitations and ICMPv6 echo requests for that address
+ * and for its link-local one (the EUI-64 of mac), so a real VM can ping
+ * it; every frame is counted.
  */
 #ifndef HW_NIC_STUB_H
 #define HW_NIC_STUB_H
@@ -23,7 +25,7 @@ typedef struct NicStub NicStub;
  * Create a nic-stub called @id (NULL: "nic-stub") from @props (borrowed),
  * as -device and QMP device_add ask through device_add() (hw/device.h).
  * Errors, QEMU-style: "Parameter 'id' expects an identifier", "Property
- * 'nic-stub.mac' doesn't take value 'zz'" (also ip), "Property
+ * 'nic-stub.mac' doesn't take value 'zz'" (also ip, ip6), "Property
  * 'nic-stub.netdev' can't find value 'n9'", "... can't take value 'n0',
  * it's in use", "Duplicate ID 's0' for device".
  */
@@ -59,8 +61,8 @@ typedef struct NicStubCounters {
     uint64_t rx_frames;         /* frames received */
     uint64_t tx_frames;         /* frames sent (replies, injected) */
     uint64_t dropped;           /* frames lost */
-    uint64_t arp_replies;
-    uint64_t echo_replies;
+    uint64_t arp_replies;       /* and neighbour advertisements */
+    uint64_t echo_replies;      /* ICMP and ICMPv6 */
     bool link_up;
 } NicStubCounters;
 

@@ -50,5 +50,7 @@ Netdev *netdev_parse(const char *optarg, GError **errp);
 
 /* The backends. */
 NetdevInitFunc net_init_socket;
+NetdevInitFunc net_init_stream;
+NetdevInitFunc net_init_dgram;
 
 #endif /* NET_NETDEV_H */

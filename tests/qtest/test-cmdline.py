@@ -172,6 +172,74 @@ def netdev_cases(port, busy_port, far):
         # vmwire only: QEMU's -netdev takes the last of repeated keys.
         ('socket,id=n0,listen=%s,listen=127.0.0.1:1' % lo,
          "Parameter 'listen' is given more than once", False),
+        # -netdev stream: the visitor's messages are QEMU's.
+        ('stream,id=n0', "Parameter 'addr' is missing", True),
+        ('stream,id=n0,addr.type=inet,addr.port=%d' % port,
+         "Parameter 'addr.host' is missing", True),
+        # QEMU 7.2 has no reconnect; these are QEMU 9.2's words.
+        ('stream,id=n0,server=on,reconnect-ms=500,addr.type=inet,'
+         'addr.host=127.0.0.1,addr.port=%d' % port,
+         "'reconnect' and 'reconnect-ms' options are incompatible with "
+         "socket in server mode", False),
+        ('stream,id=n0,server=on,reconnect=1,addr.type=unix,addr.path=/x',
+         "'reconnect' and 'reconnect-ms' options are incompatible with "
+         "socket in server mode", False),
+        # QEMU 7.2 reports these only later, as the status "connection
+        # error"; vmwire refuses them at once (QEMU's words for each).
+        ('stream,id=n0,addr.type=inet,addr.host=127.0.0.1,addr.port=99999',
+         "port number '99999' is invalid", False),
+        ('stream,id=n0,server=on,addr.type=inet,addr.host=%s,addr.port=%d'
+         % (UNRESOLVABLE, port),
+         'address resolution failed for %s:%d: Name or service not known'
+         % (UNRESOLVABLE, port), False),
+        ('stream,id=n0,server=on,addr.type=unix,addr.path=/' + 'x' * 120,
+         "UNIX socket path '/%s' is too long" % ('x' * 120), False),
+        ('stream,id=n0,server=on,addr.type=inet,addr.host=127.0.0.1,'
+         'addr.port=%d' % busy_port,
+         'Failed to bind socket to tcp:127.0.0.1:%d: Address already in use'
+         % busy_port, False),
+        ('stream,id=n0,addr.type=fd,addr.str=0',
+         "File descriptor '0' is not a socket", False),
+        ('stream,id=n0,addr.type=fd,addr.str=foo',
+         "File descriptor named 'foo' has not been found", False),
+        # -netdev dgram: QEMU 7.2's checks, in its order.
+        ('dgram,id=n0', 'dgram requires local= parameter', True),
+        ('dgram,id=n0,remote.type=unix,remote.path=/x',
+         'dgram requires local= parameter', True),
+        ('dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=%d'
+         % port, 'type=inet or type=unix requires remote parameter', True),
+        ('dgram,id=n0,local.type=unix,local.path=/x,remote.type=inet,'
+         'remote.host=127.0.0.1,remote.port=%d' % port,
+         'remote and local types must be the same', True),
+        ('dgram,id=n0,local.type=fd,local.str=3,remote.type=inet,'
+         'remote.host=127.0.0.1,remote.port=%d' % port,
+         "don't set remote with local.fd", True),
+        ('dgram,id=n0,local.type=unix,local.path=/x,remote.type=inet,'
+         'remote.host=230.0.0.1,remote.port=%d' % port,
+         'only support inet or fd type for local', True),
+        ('dgram,id=n0,local.type=inet,local.host=300.1.1.1,local.port=%d,'
+         'remote.type=inet,remote.host=127.0.0.1,remote.port=%d'
+         % (port, port), "host address '300.1.1.1' is not a valid IPv4 "
+         "address", True),
+        ('dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=x,'
+         'remote.type=inet,remote.host=127.0.0.1,remote.port=%d' % port,
+         "port number 'x' is invalid", True),
+        ('dgram,id=n0,local.type=unix,local.path=/nonexistent/x,'
+         'remote.type=unix,remote.path=/nonexistent/y',
+         "can't bind unix=/nonexistent/x to socket: No such file or "
+         "directory", True),
+        ('dgram,id=n0,local.type=fd,local.str=99',
+         "n0: Can't use file descriptor 99: Bad file descriptor", True),
+        ('dgram,id=n0,local.type=fd,local.str=2',
+         'Unable to query local socket address: Socket operation on '
+         'non-socket', True),
+        # vmwire only: QEMU 7.2's dgram cannot resolve IPv6 at all.
+        ('dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=%d,'
+         'remote.type=inet,remote.host=::1,remote.port=%d' % (port, port),
+         'local and remote address families differ', False),
+        ('dgram,id=n0,local.type=inet,local.host=nosuchif0,local.port=0,'
+         'remote.type=inet,remote.host=ff05::1,remote.port=%d' % port,
+         "can't find the interface of 'nosuchif0'", False),
     ]
 
 

@@ -1102,7 +1102,7 @@ static void dgram_expect(int fd, size_t len, uint32_t seq)
  * counted and reading goes on; EINTR/EAGAIN on recvmsg; NIC backpressure;
  * EAGAIN on sendmsg queues the frame until the socket is writable.
  */
-static void test_dgram_fd(void)
+static void dgram_fd_scenario(const char *netdev_fmt, const char *info_fmt)
 {
     g_autofree uint8_t *big = g_malloc0(NET_BUFSIZE + 1);
     g_autofree char *info = NULL;
@@ -1113,8 +1113,8 @@ static void test_dgram_fd(void)
     test_begin();
     g_assert_cmpint(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv),
                     ==, 0);
-    nc = netdev_new_ok("socket,id=d0,fd=%d", sv[0]);
-    info = g_strdup_printf("socket: fd=%d", sv[0]);
+    nc = netdev_new_ok(netdev_fmt, sv[0]);
+    info = g_strdup_printf(info_fmt, sv[0]);
     g_assert_cmpstr(nc->info_str, ==, info);
     nic = fake_nic_new(nc, "nic0");
     faults.fd = sv[0];
@@ -1154,6 +1154,82 @@ static void test_dgram_fd(void)
     dgram_expect(sv[1], 500, 20);
     g_assert_cmpuint(nc->stats.rx_frames, ==, 1);
     close(sv[1]);
+    test_end();
+}
+
+static void test_dgram_fd(void)
+{
+    dgram_fd_scenario("socket,id=d0,fd=%d", "socket: fd=%d");
+}
+
+/* The same machinery (net/dgram-conn.c) under -netdev dgram. */
+static void test_netdev_dgram_fd(void)
+{
+    dgram_fd_scenario("dgram,id=d0,local.type=fd,local.str=%d", "fd=%d");
+}
+
+/* -netdev dgram unix: both ways, and the socket files go with the netdevs. */
+static void test_netdev_dgram_unix(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vmwire-dgram-XXXXXX", NULL);
+    g_autofree char *a = g_build_filename(dir, "a", NULL);
+    g_autofree char *b = g_build_filename(dir, "b", NULL);
+    g_autofree char *info = g_strdup_printf("udp=%s:%s", a, b);
+    NetClientState *d0, *d1;
+    FakeNic *n0, *n1;
+
+    test_begin();
+    d0 = netdev_new_ok("dgram,id=d0,local.type=unix,local.path=%s,"
+                       "remote.type=unix,remote.path=%s", a, b);
+    d1 = netdev_new_ok("dgram,id=d1,local.type=unix,local.path=%s,"
+                       "remote.type=unix,remote.path=%s", b, a);
+    g_assert_cmpstr(d0->info_str, ==, info);
+    n0 = fake_nic_new(d0, "nic0");
+    n1 = fake_nic_new(d1, "nic1");
+    {
+        g_autoptr(GByteArray) f = frame_new(1514, 3);
+
+        g_assert_cmpint(fake_nic_send(n0, f->data, f->len), ==, f->len);
+    }
+    WAIT_FOR(n1->frames->len == 1);
+    assert_nic_frame(n1, 0, 1514, 3);
+    g_assert_true(g_file_test(a, G_FILE_TEST_EXISTS));
+    test_end();
+    g_assert_false(g_file_test(a, G_FILE_TEST_EXISTS));
+    g_assert_false(g_file_test(b, G_FILE_TEST_EXISTS));
+    g_assert_cmpint(rmdir(dir), ==, 0);
+}
+
+/* -netdev dgram unicast over IPv6 loopback (QEMU 7.2 is IPv4 only). */
+static void test_netdev_dgram_inet6(void)
+{
+    unsigned p0 = free_port(SOCK_DGRAM), p1 = free_port(SOCK_DGRAM);
+    g_autofree char *info = NULL;
+    NetClientState *d0, *d1;
+    FakeNic *n0, *n1;
+
+    test_begin();
+    while (p1 == p0) {
+        p1 = free_port(SOCK_DGRAM);
+    }
+    d0 = netdev_new_ok("dgram,id=d0,local.type=inet,local.host=::1,"
+                       "local.port=%u,remote.type=inet,"
+                       "remote.host=[::1],remote.port=%u", p0, p1);
+    d1 = netdev_new_ok("dgram,id=d1,local.type=inet,local.host=::1,"
+                       "local.port=%u,remote.type=inet,"
+                       "remote.host=::1,remote.port=%u", p1, p0);
+    info = g_strdup_printf("udp=[::1]:%u/[::1]:%u", p0, p1);
+    g_assert_cmpstr(d0->info_str, ==, info);
+    n0 = fake_nic_new(d0, "nic0");
+    n1 = fake_nic_new(d1, "nic1");
+    fault_script(&faults.send, false, 1, FAULT_EAGAIN);
+    {
+        g_autoptr(GByteArray) f = frame_new(1000, 9);
+
+        fake_nic_send(n1, f->data, f->len);
+    }
+    WAIT_FOR(n0->frames->len == 1);
+    assert_nic_frame(n0, 0, 1000, 9);
     test_end();
 }
 
@@ -1527,6 +1603,9 @@ int main(int argc, char **argv)
     g_test_add_func("/net/socket/connect/refused", test_connect_refused);
     g_test_add_func("/net/socket/dgram/fd", test_dgram_fd);
     g_test_add_func("/net/socket/dgram/udp", test_udp);
+    g_test_add_func("/net/dgram/fd", test_netdev_dgram_fd);
+    g_test_add_func("/net/dgram/unix", test_netdev_dgram_unix);
+    g_test_add_func("/net/dgram/inet6", test_netdev_dgram_inet6);
     g_test_add_func("/net/socket/mcast/self-filter", test_mcast_self_filter);
     g_test_add_func("/net/socket/mcast/fd-clone", test_fd_cloned_mcast);
     g_test_add_func("/net/socket/options/errors", test_option_errors);

@@ -1,0 +1,72 @@
+/*
+ * DgramConn: one frame per datagram, shared by -netdev socket (udp=,
+ * mcast=, datagram fd=) and -netdev dgram.  See net/dgram-conn.c.
+ */
+#ifndef NET_DGRAM_CONN_H
+#define NET_DGRAM_CONN_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "net/net.h"
+#include "util/fd-handler.h"
+
+#define DGRAM_CONN_READS 32         /* datagrams per wake-up */
+#define DGRAM_CONN_WRITES 16        /* sendmsg() tries per frame (EINTR) */
+
+typedef struct DgramConn {
+    NetClientState *nc;             /* borrowed: the owner */
+    NetPacketSent *sent_cb;         /* the owner's; calls dgram_conn_sent() */
+    int fd;                         /* receive socket, owned */
+    int send_fd;                    /* == fd, or a multicast sender, owned */
+    FdHandler *fd_handler;
+    FdHandler *send_handler;        /* only if send_fd != fd */
+    uint8_t *buf;                   /* NET_BUFSIZE bytes, owned */
+    bool read_blocked;              /* a frame is queued at the peer */
+    bool tx_waiting;                /* we refused a frame: flush later */
+    bool has_dst;
+    struct sockaddr_storage dst;    /* where frames go (unless connected) */
+    socklen_t dst_len;
+    bool filter_self;               /* drop datagrams from self */
+    struct sockaddr_storage self;   /* the multicast sender's address */
+    uint64_t self_filtered;
+} DgramConn;
+
+/* Allocate the receive buffer; no sockets yet. */
+void dgram_conn_init(DgramConn *c, NetClientState *nc,
+                     NetPacketSent *sent_cb);
+/* Start reading @fd and sending through @send_fd (both taken). */
+void dgram_conn_start(DgramConn *c, int fd, int send_fd);
+void dgram_conn_set_dst(DgramConn *c, const struct sockaddr *sa,
+                        socklen_t len);
+/* The owner's receive_iov: sendmsg, or 0 (flush later) on EAGAIN. */
+ssize_t dgram_conn_send_iov(DgramConn *c, const struct iovec *iov,
+                            int iovcnt);
+/* The owner's sent callback calls this: reading resumes. */
+void dgram_conn_sent(DgramConn *c);
+/* Close both sockets, free the buffer; safe twice. */
+void dgram_conn_cleanup(DgramConn *c);
+
+/*
+ * Join multicast @group (AF_INET or AF_INET6) on interface @ifaddr (IPv4:
+ * an address, may be NULL) or @ifindex (IPv6, 0: the kernel's choice).
+ * With @clone_fd, the receive socket is dup2()ed over *clone_fd (QEMU's
+ * fd= cloning).  On success @c runs with a separate sender and the self
+ * filter; QEMU's messages otherwise.
+ */
+bool dgram_conn_mcast_open(DgramConn *c, const struct sockaddr *group,
+                           const struct in_addr *ifaddr, unsigned ifindex,
+                           const int *clone_fd, GError **errp);
+
+/* QEMU's error_setg_errno(): the message, ": ", strerror. */
+void dgram_error_errno(GError **errp, int err, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+/* "ip" / "[ip6]", then ":port", of @sa into @buf. */
+#define DGRAM_ADDR_STRLEN (INET6_ADDRSTRLEN + 16)
+const char *dgram_format_addr(const struct sockaddr *sa, char *buf);
+
+#endif /* NET_DGRAM_CONN_H */

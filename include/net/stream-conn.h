@@ -1,0 +1,121 @@
+/*
+ * DOC: one stream connection carrying QEMU's [len32be][frame] records
+ *
+ * The data path shared by every stream backend (`-netdev socket` listen=,
+ * connect=, a SOCK_STREAM fd=, and `-netdev stream`): a StreamConn is
+ * embedded in the backend's state next to its NetClientState and owns the
+ * connected socket, its FdHandler, the StreamFraming receive buffer and a
+ * fixed transmit ring (STREAM_CONN_TX_SIZE).  Both buffers are allocated by
+ * stream_conn_init(); the frame path allocates nothing.
+ *
+ *   socket -> peer: at most STREAM_CONN_READS recv() calls per wake-up go
+ *     straight into the framing buffer; complete frames are handed to the
+ *     peer without copying with net_client_send_async().  A queued frame
+ *     (the peer returned 0) stops reading and parsing; the completion
+ *     resumes the buffered bytes, then reading.  Nothing is lost.
+ *   peer -> socket: stream_conn_receive_iov() copies [len][frame] into the
+ *     ring and writes at once unless a write is pending; a full ring returns
+ *     0 and net_client_flush_queued() follows once the largest record fits.
+ *
+ * A length above NET_BUFSIZE logs QEMU's "serious error" line, counts a
+ * reset and closes the connection; EOF, errors and a failed connect close
+ * it too.  Closing calls the backend's `closing` hook (fd still open: log
+ * what happened), releases the socket and both buffers' contents, then the
+ * `closed` hook (link down, events, listen again, reconnect), and finally
+ * releases frames queued for the client.  A connection may be attached
+ * while its connect() is in progress: frames wait in the ring, and the
+ * `connected` hook runs when it completes.  Every socket call goes through
+ * `sockops`.
+ */
+#ifndef NET_STREAM_CONN_H
+#define NET_STREAM_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "net/net.h"
+#include "net/stream-framing.h"
+#include "util/fd-handler.h"
+
+#define STREAM_CONN_READS 4         /* recv() calls per wake-up */
+#define STREAM_CONN_WRITES 16       /* send calls per attempt */
+/* A frame as it goes on a stream: header and the largest frame. */
+#define STREAM_CONN_MAX_RECORD (STREAM_FRAMING_HEADER_LEN + NET_BUFSIZE)
+#define STREAM_CONN_TX_SIZE (256 * 1024 + STREAM_CONN_MAX_RECORD)
+
+/* Why a connection ends; decides the log line. */
+typedef enum StreamConnClose {
+    STREAM_CONN_CLOSE_PEER,         /* EOF, a socket error, connect failed */
+    STREAM_CONN_CLOSE_PROTOCOL,     /* bad length: already logged */
+} StreamConnClose;
+
+typedef struct StreamConn StreamConn;
+
+/* The backend's hooks; only @sent is mandatory. */
+typedef struct StreamConnOps {
+    /*
+     * Completion of a frame the peer queued: the backend finds its
+     * StreamConn from @nc and calls stream_conn_sent().
+     */
+    NetPacketSent *sent;
+    /* The connection is ending; c->fd and c->connecting still tell how. */
+    void (*closing)(StreamConn *c, StreamConnClose why, int err);
+    /* It has ended: c->fd is -1, the buffers are empty. */
+    void (*closed)(StreamConn *c);
+    /* A connect() in progress completed. */
+    void (*connected)(StreamConn *c);
+} StreamConnOps;
+
+/* Bytes waiting to be written: a fixed ring. */
+typedef struct StreamConnTxRing {
+    uint8_t *buf;                   /* STREAM_CONN_TX_SIZE bytes, owned */
+    size_t head;                    /* offset of the oldest byte */
+    size_t len;                     /* bytes held */
+} StreamConnTxRing;
+
+struct StreamConn {
+    NetClientState *nc;             /* the backend's client, borrowed */
+    const StreamConnOps *ops;
+    int fd;                         /* -1 while not connected */
+    FdHandler *fd_handler;
+    bool connecting;                /* connect() still in progress */
+    bool read_blocked;              /* a frame is queued at the peer */
+    bool tx_waiting;                /* we refused a frame: flush later */
+    bool tx_dead;                   /* a write failed: close from the loop */
+    StreamFraming *rx;              /* owned */
+    StreamConnTxRing tx;
+};
+
+/* Set up @c for client @nc (borrowed): allocates both buffers. */
+void stream_conn_init(StreamConn *c, NetClientState *nc,
+                      const StreamConnOps *ops);
+/* Close the socket (no hooks) and free the buffers; safe twice. */
+void stream_conn_destroy(StreamConn *c);
+
+/*
+ * Start using stream socket @fd (taken): connected, or with a nonblocking
+ * connect() in progress if @connecting.
+ */
+void stream_conn_attach(StreamConn *c, int fd, bool connecting);
+/* End the connection as described in the DOC comment. */
+void stream_conn_close(StreamConn *c, StreamConnClose why, int err);
+
+static inline bool stream_conn_is_open(const StreamConn *c)
+{
+    return c->fd >= 0;
+}
+
+/* The NetClientInfo hooks' work; the backend's hooks call these. */
+ssize_t stream_conn_receive_iov(StreamConn *c, const struct iovec *iov,
+                                int iovcnt);
+bool stream_conn_can_receive(StreamConn *c);
+/* A queued frame was delivered: resume parsing, then reading. */
+void stream_conn_sent(StreamConn *c);
+
+/* "vmwire: <netdev>: <message>" on stderr. */
+void stream_conn_log(const StreamConn *c, const char *fmt, ...)
+    G_GNUC_PRINTF(2, 3);
+
+#endif /* NET_STREAM_CONN_H */

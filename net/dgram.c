@@ -1,0 +1,501 @@
+/*
+ * DOC: -netdev dgram (QEMU 7.2+): datagram sockets, one frame each
+ *
+ * `-netdev dgram,id=ID,local.*=,remote.*=` (dotted or JSON, through the
+ * generated visitor).  Modes, checked in QEMU 7.2's order with its
+ * messages:
+ *   - an inet multicast @remote: a multicast segment.  IPv4 as QEMU
+ *     (inet @local: its host is the interface address); beyond QEMU, IPv6
+ *     groups (ff02::..., ff05::...): the interface is @local's host, either
+ *     an interface name (`lo`) or an IPv6 address on the interface, or the
+ *     group's `%scope`; without one the kernel chooses.
+ *   - inet @local + @remote: unicast UDP, IPv4 or IPv6 (`::1`, `[::1]`).
+ *   - unix @local + @remote: AF_UNIX datagrams; the socket file vmwire
+ *     binds is removed when the netdev goes (netdev_del, exit).
+ *   - fd @local: an inherited socket (a number, or a getfd name); bound
+ *     to an IPv4 group it is cloned as QEMU does (net/dgram-conn.c).
+ * Status strings as QEMU's `info network`: `udp=L:P/R:P`, `udp=LPATH:RPATH`,
+ * `mcast=G:P`, `fd=N`.  The data path is net/dgram-conn.c (shared with
+ * -netdev socket): bounded reads, no allocation per frame, and our own
+ * multicast frames looped back are not delivered to our NIC.
+ * @ipv4/@ipv6 of an inet address are accepted and ignored.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "monitor/monitor.h"
+#include "net/dgram-conn.h"
+#include "net/net.h"
+#include "net/netdev.h"
+#include "util/error.h"
+#include "util/sockets.h"
+#include "util/sockops.h"
+
+typedef struct NetDgramState {
+    NetClientState nc;
+    DgramConn dgram;
+    char *unix_path;            /* socket file we bound, removed at cleanup */
+} NetDgramState;
+
+static const NetClientInfo net_dgram_info;
+
+/* An inet address resolved: AF_INET (as QEMU) or AF_INET6 (beyond). */
+typedef struct NetDgramInet {
+    struct sockaddr_storage sa;
+    socklen_t len;
+    unsigned scope;             /* IPv6 %scope, or 0 */
+} NetDgramInet;
+
+/* ---- the client ---------------------------------------------------------- */
+
+static ssize_t net_dgram_receive_iov(NetClientState *nc,
+                                     const struct iovec *iov, int iovcnt)
+{
+    NetDgramState *s = container_of(nc, NetDgramState, nc);
+
+    return dgram_conn_send_iov(&s->dgram, iov, iovcnt);
+}
+
+static ssize_t net_dgram_receive(NetClientState *nc, const uint8_t *buf,
+                                 size_t size)
+{
+    struct iovec iov = { (void *)buf, size };
+
+    return net_dgram_receive_iov(nc, &iov, 1);
+}
+
+static void net_dgram_sent(NetClientState *nc, ssize_t len)
+{
+    NetDgramState *s = container_of(nc, NetDgramState, nc);
+
+    dgram_conn_sent(&s->dgram);
+}
+
+static void net_dgram_cleanup(NetClientState *nc)
+{
+    NetDgramState *s = container_of(nc, NetDgramState, nc);
+
+    dgram_conn_cleanup(&s->dgram);
+    if (s->unix_path) {
+        unlink(s->unix_path);
+        g_clear_pointer(&s->unix_path, g_free);
+    }
+}
+
+static const NetClientInfo net_dgram_info = {
+    .type = NET_CLIENT_DRIVER_DGRAM,
+    .type_name = "dgram",
+    .size = sizeof(NetDgramState),
+    .receive = net_dgram_receive,
+    .receive_iov = net_dgram_receive_iov,
+    .cleanup = net_dgram_cleanup,
+};
+
+static NetDgramState *net_dgram_new(const char *id)
+{
+    NetClientState *nc = net_client_new(&net_dgram_info, NULL, "dgram", id);
+    NetDgramState *s = container_of(nc, NetDgramState, nc);
+
+    dgram_conn_init(&s->dgram, nc, net_dgram_sent);
+    return s;
+}
+
+/* ---- addresses ----------------------------------------------------------- */
+
+/*
+ * @addr into @out.  IPv4 goes through QEMU's parser and messages; a host
+ * with ':' is IPv6 (brackets and a %scope allowed).
+ */
+static bool net_dgram_resolve(const InetSocketAddress *addr,
+                              NetDgramInet *out, GError **errp)
+{
+    g_autofree char *host = NULL;
+    g_autofree char *hostport = NULL;
+    struct sockaddr_in sin;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->sa;
+    char *pct;
+    size_t n;
+
+    memset(out, 0, sizeof(*out));
+    if (!strchr(addr->host, ':')) {
+        hostport = g_strdup_printf("%s:%s", addr->host, addr->port);
+        if (!inet_parse_host_port(&sin, hostport, errp)) {
+            return false;
+        }
+        memcpy(&out->sa, &sin, sizeof(sin));
+        out->len = sizeof(sin);
+        return true;
+    }
+    /* The port, with QEMU's message, through the IPv4 parser. */
+    hostport = g_strdup_printf("0.0.0.0:%s", addr->port);
+    if (!inet_parse_host_port(&sin, hostport, errp)) {
+        return false;
+    }
+    n = strlen(addr->host);
+    host = (addr->host[0] == '[' && n > 2 && addr->host[n - 1] == ']')
+        ? g_strndup(addr->host + 1, n - 2) : g_strdup(addr->host);
+    pct = strchr(host, '%');
+    if (pct) {
+        *pct++ = '\0';
+        out->scope = if_nametoindex(pct);
+        if (!out->scope) {
+            out->scope = (unsigned)strtoul(pct, NULL, 10);
+        }
+    }
+    if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1 ||
+        (pct && !out->scope)) {
+        error_setg(errp, "can't resolve host address '%s'", addr->host);
+        return false;
+    }
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = sin.sin_port;
+    s6->sin6_scope_id = out->scope;
+    out->len = sizeof(*s6);
+    return true;
+}
+
+static bool net_dgram_is_multicast(const NetDgramInet *a)
+{
+    if (a->sa.ss_family == AF_INET6) {
+        return IN6_IS_ADDR_MULTICAST(
+            &((const struct sockaddr_in6 *)&a->sa)->sin6_addr);
+    }
+    return IN_MULTICAST(
+        ntohl(((const struct sockaddr_in *)&a->sa)->sin_addr.s_addr));
+}
+
+/* The interface index with IPv6 address @addr, or 0. */
+static unsigned net_dgram_ifindex_of(const struct in6_addr *addr)
+{
+    struct ifaddrs *ifa = NULL;
+    unsigned index = 0;
+
+    if (getifaddrs(&ifa) < 0) {
+        return 0;
+    }
+    for (struct ifaddrs *i = ifa; i && !index; i = i->ifa_next) {
+        if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6 &&
+            IN6_ARE_ADDR_EQUAL(
+                &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, addr)) {
+            index = if_nametoindex(i->ifa_name);
+        }
+    }
+    freeifaddrs(ifa);
+    return index;
+}
+
+/*
+ * The interface of an IPv6 group: @local's host as an interface name or
+ * an address on it; else the group's %scope; else 0 (the kernel's).
+ */
+static bool net_dgram_mcast6_ifindex(const SocketAddress *local,
+                                     const NetDgramInet *group,
+                                     unsigned *index, GError **errp)
+{
+    g_autofree char *host = NULL;
+    struct in6_addr a;
+    size_t n;
+
+    *index = group->scope;
+    if (!local) {
+        return true;
+    }
+    n = strlen(local->u.inet.host);
+    host = (local->u.inet.host[0] == '[' && n > 2)
+        ? g_strndup(local->u.inet.host + 1, n - 2)
+        : g_strdup(local->u.inet.host);
+    *index = if_nametoindex(host);
+    if (!*index && inet_pton(AF_INET6, host, &a) == 1) {
+        *index = net_dgram_ifindex_of(&a);
+    }
+    if (!*index) {
+        error_setg(errp, "can't find the interface of '%s'",
+                   local->u.inet.host);
+        return false;
+    }
+    return true;
+}
+
+/* ---- modes ----------------------------------------------------------------- */
+
+static bool net_dgram_mcast_init(const char *id, const NetDgramInet *group,
+                                 const SocketAddress *local, GError **errp)
+{
+    NetDgramInet laddr;
+    const struct in_addr *ifaddr = NULL;
+    unsigned ifindex = 0;
+    char str[DGRAM_ADDR_STRLEN];
+    NetDgramState *s;
+
+    NetDgramInet g = *group;
+
+    if (g.sa.ss_family == AF_INET6) {
+        if (!net_dgram_mcast6_ifindex(local, group, &ifindex, errp)) {
+            return false;
+        }
+        /* ff02:: (link scope) binds and sends only with the interface. */
+        ((struct sockaddr_in6 *)&g.sa)->sin6_scope_id = ifindex;
+    } else if (local) {
+        /* Only the interface counts; QEMU ignores the port (0 is common). */
+        InetSocketAddress lhost = local->u.inet;
+
+        lhost.port = (char *)"1";
+        if (!net_dgram_resolve(&lhost, &laddr, errp)) {
+            return false;
+        }
+        if (laddr.sa.ss_family != AF_INET) {
+            error_setg(errp, "remote and local types must be the same");
+            return false;
+        }
+        ifaddr = &((struct sockaddr_in *)&laddr.sa)->sin_addr;
+    }
+    s = net_dgram_new(id);
+    if (!dgram_conn_mcast_open(&s->dgram, (const struct sockaddr *)&g.sa,
+                               ifaddr, ifindex, NULL, errp)) {
+        net_client_free(&s->nc);
+        return false;
+    }
+    net_client_set_info_str(&s->nc, "mcast=%s",
+        dgram_format_addr((const struct sockaddr *)&group->sa, str));
+    return true;
+}
+
+static int net_dgram_socket(int family, GError **errp)
+{
+    int fd = sockops->socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                             0);
+
+    if (fd < 0) {
+        dgram_error_errno(errp, errno, "can't create datagram socket");
+    }
+    return fd;
+}
+
+static bool net_dgram_inet_init(const char *id, const SocketAddress *local,
+                                const NetDgramInet *raddr, GError **errp)
+{
+    NetDgramInet laddr;
+    char lstr[DGRAM_ADDR_STRLEN], rstr[DGRAM_ADDR_STRLEN];
+    NetDgramState *s;
+    int fd, one = 1;
+
+    if (!net_dgram_resolve(&local->u.inet, &laddr, errp)) {
+        return false;
+    }
+    if (laddr.sa.ss_family != raddr->sa.ss_family) {
+        error_setg(errp, "local and remote address families differ");
+        return false;
+    }
+    fd = net_dgram_socket(laddr.sa.ss_family, errp);
+    if (fd < 0) {
+        return false;
+    }
+    if (sockops->setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+                            sizeof(one)) < 0) {
+        dgram_error_errno(errp, errno, "can't set socket option SO_REUSEADDR");
+        sockops->close(fd);
+        return false;
+    }
+    if (sockops->bind(fd, (struct sockaddr *)&laddr.sa, laddr.len) < 0) {
+        int err = errno;
+
+        error_setg(errp, "can't bind ip=%s to socket: %s", local->u.inet.host,
+                   g_strerror(err));
+        sockops->close(fd);
+        return false;
+    }
+    s = net_dgram_new(id);
+    dgram_conn_start(&s->dgram, fd, fd);
+    dgram_conn_set_dst(&s->dgram, (struct sockaddr *)&raddr->sa, raddr->len);
+    net_client_set_info_str(&s->nc, "udp=%s/%s",
+        dgram_format_addr((struct sockaddr *)&laddr.sa, lstr),
+        dgram_format_addr((struct sockaddr *)&raddr->sa, rstr));
+    return true;
+}
+
+/* @u as a sockaddr_un (abstract and tight as QEMU); false if too long. */
+static bool net_dgram_unix_addr(const UnixSocketAddress *u,
+                                struct sockaddr_un *sun, socklen_t *len,
+                                bool *abstract, GError **errp)
+{
+    size_t n = strlen(u->path);
+    size_t off = 0;
+
+    *abstract = false;
+#ifdef CONFIG_LINUX
+    *abstract = u->has_abstract && u->abstract;
+#endif
+    off = *abstract ? 1 : 0;
+    memset(sun, 0, sizeof(*sun));
+    sun->sun_family = AF_UNIX;
+    if (n + off >= sizeof(sun->sun_path)) {
+        error_setg(errp, "UNIX socket path '%s' is too long", u->path);
+        return false;
+    }
+    memcpy(sun->sun_path + off, u->path, n);
+    *len = sizeof(*sun);
+#ifdef CONFIG_LINUX
+    if (*abstract && (!u->has_tight || u->tight)) {
+        *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+    }
+#endif
+    return true;
+}
+
+static bool net_dgram_unix_init(const char *id, const SocketAddress *local,
+                                const SocketAddress *remote, GError **errp)
+{
+    struct sockaddr_un lsun, rsun;
+    socklen_t llen, rlen;
+    bool labs, rabs;
+    NetDgramState *s;
+    int fd;
+
+    if (!net_dgram_unix_addr(&local->u.q_unix, &lsun, &llen, &labs, errp) ||
+        !net_dgram_unix_addr(&remote->u.q_unix, &rsun, &rlen, &rabs, errp)) {
+        return false;
+    }
+    fd = net_dgram_socket(AF_UNIX, errp);
+    if (fd < 0) {
+        return false;
+    }
+    if (sockops->bind(fd, (struct sockaddr *)&lsun, llen) < 0) {
+        dgram_error_errno(errp, errno, "can't bind unix=%s to socket",
+                          local->u.q_unix.path);
+        sockops->close(fd);
+        return false;
+    }
+    s = net_dgram_new(id);
+    if (!labs) {
+        s->unix_path = g_strdup(local->u.q_unix.path);
+    }
+    dgram_conn_start(&s->dgram, fd, fd);
+    dgram_conn_set_dst(&s->dgram, (struct sockaddr *)&rsun, rlen);
+    net_client_set_info_str(&s->nc, "udp=%s:%s", local->u.q_unix.path,
+                            remote->u.q_unix.path);
+    return true;
+}
+
+/* A number, or a name stored with getfd (QEMU's monitor_fd_param()). */
+static int net_dgram_parse_fd(const char *str, GError **errp)
+{
+    char *end = NULL;
+    long fd;
+
+    if (!g_ascii_isdigit(str[0])) {
+        int named = monitor_fd_get(str, true);
+
+        if (named >= 0) {
+            return named;
+        }
+    }
+    errno = 0;
+    fd = g_ascii_isdigit(str[0]) ? strtol(str, &end, 10) : -1;
+    if (fd < 0 || fd > G_MAXINT || errno || *end) {
+        error_setg(errp, "Invalid file descriptor number '%s'", str);
+        return -1;
+    }
+    return (int)fd;
+}
+
+static bool net_dgram_fd_init(const char *id, const SocketAddress *local,
+                              const NetDgramInet *group, GError **errp)
+{
+    struct sockaddr_storage sa = { 0 };
+    socklen_t len = sizeof(sa);
+    struct sockaddr_in *sin = (struct sockaddr_in *)&sa;
+    char str[DGRAM_ADDR_STRLEN];
+    NetDgramState *s;
+    int fd = net_dgram_parse_fd(local->u.fd.str, errp);
+
+    if (fd < 0) {
+        return false;
+    }
+    if (fcntl(fd, F_GETFL) < 0) {
+        dgram_error_errno(errp, errno, "%s: Can't use file descriptor %d",
+                          id, fd);
+        return false;
+    }
+    if (sockops->getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+        dgram_error_errno(errp, errno,
+                          "Unable to query local socket address");
+        return false;
+    }
+    fd_set_nonblock(fd);
+    s = net_dgram_new(id);
+    if (sa.ss_family == AF_INET && IN_MULTICAST(ntohl(sin->sin_addr.s_addr))) {
+        if (!dgram_conn_mcast_open(&s->dgram, (struct sockaddr *)&sa, NULL, 0,
+                                   &fd, errp)) {
+            net_client_free(&s->nc);
+            return false;
+        }
+        net_client_set_info_str(&s->nc, "fd=%d (cloned mcast=%s)", fd,
+                                dgram_format_addr((struct sockaddr *)&sa, str));
+    } else {
+        dgram_conn_start(&s->dgram, fd, fd);
+        net_client_set_info_str(&s->nc, "fd=%d", fd);
+    }
+    if (group) {
+        dgram_conn_set_dst(&s->dgram, (const struct sockaddr *)&group->sa,
+                           group->len);
+    }
+    return true;
+}
+
+bool net_init_dgram(const Netdev *netdev, GError **errp)
+{
+    const NetdevDgramOptions *opts = &netdev->u.dgram;
+    const SocketAddress *local = opts->has_local ? opts->local : NULL;
+    const SocketAddress *remote = opts->has_remote ? opts->remote : NULL;
+    NetDgramInet raddr;
+
+    if (remote && remote->type == SOCKET_ADDRESS_TYPE_INET) {
+        if (!net_dgram_resolve(&remote->u.inet, &raddr, errp)) {
+            return false;
+        }
+        if (net_dgram_is_multicast(&raddr)) {
+            if (local && local->type == SOCKET_ADDRESS_TYPE_FD) {
+                return net_dgram_fd_init(netdev->id, local, &raddr, errp);
+            }
+            if (local && local->type != SOCKET_ADDRESS_TYPE_INET) {
+                error_setg(errp, "only support inet or fd type for local");
+                return false;
+            }
+            return net_dgram_mcast_init(netdev->id, &raddr, local, errp);
+        }
+    }
+    if (!local) {
+        error_setg(errp, "dgram requires local= parameter");
+        return false;
+    }
+    if (remote) {
+        if (local->type == SOCKET_ADDRESS_TYPE_FD) {
+            error_setg(errp, "don't set remote with local.fd");
+            return false;
+        }
+        if (remote->type != local->type) {
+            error_setg(errp, "remote and local types must be the same");
+            return false;
+        }
+    } else if (local->type != SOCKET_ADDRESS_TYPE_FD) {
+        error_setg(errp, "type=inet or type=unix requires remote parameter");
+        return false;
+    }
+    switch (local->type) {
+    case SOCKET_ADDRESS_TYPE_INET:
+        return net_dgram_inet_init(netdev->id, local, &raddr, errp);
+    case SOCKET_ADDRESS_TYPE_UNIX:
+        return net_dgram_unix_init(netdev->id, local, remote, errp);
+    default:
+        return net_dgram_fd_init(netdev->id, local, NULL, errp);
+    }
+}

@@ -1,0 +1,335 @@
+/*
+ * DOC: the stream connection data path (see include/net/stream-conn.h)
+ *
+ * Moved out of net/socket.c so that `-netdev socket` and `-netdev stream`
+ * share one framing reader, one transmit ring and one backpressure scheme.
+ * What a backend does when a connection starts or ends (logs, QMP events,
+ * link state, listening again, reconnecting) stays in the backend, behind
+ * the StreamConnOps hooks.
+ */
+#include "net/stream-conn.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "util/sockets.h"
+#include "util/sockops.h"
+
+void stream_conn_log(const StreamConn *c, const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "vmwire: %s: %s\n", c->nc->name, msg);
+}
+
+/* ---- the transmit ring --------------------------------------------------- */
+
+static bool tx_ring_has_room(const StreamConnTxRing *t, size_t len)
+{
+    return STREAM_CONN_TX_SIZE - t->len >= len;
+}
+
+static void tx_ring_copy_in(StreamConnTxRing *t, const void *src, size_t len)
+{
+    size_t tail = (t->head + t->len) % STREAM_CONN_TX_SIZE;
+    size_t first = MIN(len, STREAM_CONN_TX_SIZE - tail);
+
+    memcpy(t->buf + tail, src, first);
+    memcpy(t->buf, (const uint8_t *)src + first, len - first);
+    t->len += len;
+}
+
+/* Describe the held bytes, oldest first; returns the iovec count. */
+static int tx_ring_iov(const StreamConnTxRing *t, struct iovec iov[2])
+{
+    size_t first = MIN(t->len, STREAM_CONN_TX_SIZE - t->head);
+
+    iov[0] = (struct iovec){ t->buf + t->head, first };
+    if (t->len == first) {
+        return 1;
+    }
+    iov[1] = (struct iovec){ t->buf, t->len - first };
+    return 2;
+}
+
+static void tx_ring_consume(StreamConnTxRing *t, size_t len)
+{
+    t->head = (t->head + len) % STREAM_CONN_TX_SIZE;
+    t->len -= len;
+    if (t->len == 0) {
+        t->head = 0;
+    }
+}
+
+/* ---- setup and teardown -------------------------------------------------- */
+
+void stream_conn_init(StreamConn *c, NetClientState *nc,
+                      const StreamConnOps *ops)
+{
+    g_assert(ops && ops->sent);
+    c->nc = nc;
+    c->ops = ops;
+    c->fd = -1;
+    c->rx = g_new0(StreamFraming, 1);
+    c->tx.buf = g_malloc(STREAM_CONN_TX_SIZE);
+}
+
+/* Drop the socket and what both buffers hold. */
+static void stream_conn_release(StreamConn *c)
+{
+    int saved = errno;
+
+    g_clear_pointer(&c->fd_handler, fd_handler_free);
+    if (c->fd >= 0) {
+        sockops->close(c->fd);
+    }
+    errno = saved;
+    c->fd = -1;
+    if (c->rx) {
+        stream_framing_reset(c->rx);
+    }
+    c->tx.head = c->tx.len = 0;
+    c->connecting = c->read_blocked = c->tx_dead = false;
+}
+
+void stream_conn_destroy(StreamConn *c)
+{
+    stream_conn_release(c);
+    g_clear_pointer(&c->rx, g_free);
+    g_clear_pointer(&c->tx.buf, g_free);
+}
+
+void stream_conn_close(StreamConn *c, StreamConnClose why, int err)
+{
+    if (c->ops->closing) {
+        c->ops->closing(c, why, err);
+    }
+    stream_conn_release(c);
+    if (c->ops->closed) {
+        c->ops->closed(c);
+    }
+    c->tx_waiting = false;
+    net_client_flush_queued(c->nc);
+}
+
+/* ---- socket -> peer ------------------------------------------------------ */
+
+/*
+ * Hand complete buffered frames to the peer.  Returns true if all were
+ * handed out (read on), false if the peer pushed back or the connection
+ * was closed.
+ */
+static bool stream_conn_deliver(StreamConn *c)
+{
+    const uint8_t *frame = NULL;
+    size_t len = 0;
+
+    for (;;) {
+        switch (stream_framing_next(c->rx, &frame, &len)) {
+        case STREAM_FRAMING_NEED_MORE:
+            return true;
+        case STREAM_FRAMING_EMPTY:
+            c->nc->stats.dropped++;
+            break;
+        case STREAM_FRAMING_OVERSIZED:
+            stream_conn_log(c, "serious error: oversized packet received, "
+                            "connection terminated.");
+            c->nc->stats.resets++;
+            stream_conn_close(c, STREAM_CONN_CLOSE_PROTOCOL, 0);
+            return false;
+        case STREAM_FRAMING_FRAME:
+            if (net_client_send_async(c->nc, frame, len, c->ops->sent) == 0) {
+                c->read_blocked = true;
+                fd_handler_set_read(c->fd_handler, false);
+                return false;
+            }
+            if (c->fd < 0) {
+                return false;
+            }
+            break;
+        }
+    }
+}
+
+void stream_conn_sent(StreamConn *c)
+{
+    if (!c->read_blocked || c->fd < 0) {
+        return;
+    }
+    c->read_blocked = false;
+    if (stream_conn_deliver(c)) {
+        fd_handler_set_read(c->fd_handler, true);
+    }
+}
+
+static void stream_conn_readable(void *opaque)
+{
+    StreamConn *c = opaque;
+
+    for (int i = 0; i < STREAM_CONN_READS; i++) {
+        size_t room;
+        uint8_t *space = stream_framing_read_space(c->rx, &room);
+        ssize_t n;
+
+        g_assert(room >= STREAM_FRAMING_READ_ROOM);
+        n = sockops->recv(c->fd, space, STREAM_FRAMING_READ_ROOM, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        if (n <= 0) {
+            stream_conn_close(c, STREAM_CONN_CLOSE_PEER, n < 0 ? errno : 0);
+            return;
+        }
+        stream_framing_commit(c->rx, (size_t)n);
+        if (!stream_conn_deliver(c)) {
+            return;
+        }
+    }
+}
+
+/* ---- peer -> socket ------------------------------------------------------ */
+
+/*
+ * Write what the ring holds, many frames per sendmsg(), a bounded number of
+ * calls.  Write interest stays on while bytes remain.  0 or -errno.
+ */
+static int stream_conn_write(StreamConn *c)
+{
+    for (int i = 0; i < STREAM_CONN_WRITES && c->tx.len > 0; i++) {
+        struct iovec iov[2];
+        struct msghdr msg = { .msg_iov = iov };
+        ssize_t n;
+
+        msg.msg_iovlen = (size_t)tx_ring_iov(&c->tx, iov);
+        n = sockops->sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        }
+        if (n < 0) {
+            return -errno;
+        }
+        tx_ring_consume(&c->tx, (size_t)n);
+    }
+    fd_handler_set_write(c->fd_handler, c->tx.len > 0);
+    return 0;
+}
+
+/* The ring has drained enough: let the core deliver what it queued. */
+static void stream_conn_tx_resume(StreamConn *c)
+{
+    if (c->tx_waiting && tx_ring_has_room(&c->tx, STREAM_CONN_MAX_RECORD)) {
+        c->tx_waiting = false;
+        net_client_flush_queued(c->nc);
+    }
+}
+
+static void stream_conn_connect_done(StreamConn *c)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    if (sockops->getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
+        err = errno;
+    }
+    if (err != 0) {
+        stream_conn_close(c, STREAM_CONN_CLOSE_PEER, err);
+        return;
+    }
+    c->connecting = false;
+    if (c->ops->connected) {
+        c->ops->connected(c);
+    }
+    socket_set_nodelay(c->fd);
+    fd_handler_set_read(c->fd_handler, true);
+    fd_handler_set_write(c->fd_handler, false);
+    err = -stream_conn_write(c);
+    if (err > 0) {
+        stream_conn_close(c, STREAM_CONN_CLOSE_PEER, err);
+        return;
+    }
+    stream_conn_tx_resume(c);
+}
+
+static void stream_conn_writable(void *opaque)
+{
+    StreamConn *c = opaque;
+    int ret;
+
+    if (c->connecting) {
+        stream_conn_connect_done(c);
+        return;
+    }
+    ret = c->tx_dead ? -EPIPE : stream_conn_write(c);
+    if (ret < 0) {
+        stream_conn_close(c, STREAM_CONN_CLOSE_PEER, -ret);
+        return;
+    }
+    stream_conn_tx_resume(c);
+}
+
+ssize_t stream_conn_receive_iov(StreamConn *c, const struct iovec *iov,
+                                int iovcnt)
+{
+    size_t size = iov_size_total(iov, iovcnt);
+    uint8_t hdr[STREAM_FRAMING_HEADER_LEN];
+
+    if (c->fd < 0) {
+        return -ENOTCONN;
+    }
+    if (c->tx_dead) {
+        return -EPIPE;
+    }
+    if (!tx_ring_has_room(&c->tx, sizeof(hdr) + size)) {
+        c->tx_waiting = true;
+        return 0;
+    }
+    stream_framing_put_header(hdr, (uint32_t)size);
+    tx_ring_copy_in(&c->tx, hdr, sizeof(hdr));
+    for (int i = 0; i < iovcnt; i++) {
+        tx_ring_copy_in(&c->tx, iov[i].iov_base, iov[i].iov_len);
+    }
+    if (!c->connecting && !fd_handler_writing(c->fd_handler) &&
+        stream_conn_write(c) < 0) {
+        /* Not from inside a delivery: the loop closes it (writable). */
+        c->tx_dead = true;
+        c->tx.head = c->tx.len = 0;
+        fd_handler_set_write(c->fd_handler, true);
+    }
+    return (ssize_t)size;
+}
+
+bool stream_conn_can_receive(StreamConn *c)
+{
+    if (c->fd < 0 || tx_ring_has_room(&c->tx, STREAM_CONN_MAX_RECORD)) {
+        return true;
+    }
+    c->tx_waiting = true;       /* the core will queue: flush when drained */
+    return false;
+}
+
+void stream_conn_attach(StreamConn *c, int fd, bool connecting)
+{
+    c->fd = fd;
+    stream_framing_reset(c->rx);
+    c->tx.head = c->tx.len = 0;
+    c->fd_handler = fd_handler_new(fd, stream_conn_readable,
+                                   stream_conn_writable, c);
+    c->connecting = connecting;
+    if (connecting) {
+        fd_handler_set_read(c->fd_handler, false);
+        fd_handler_set_write(c->fd_handler, true);
+    }
+}

@@ -1,0 +1,660 @@
+/*
+ * DOC: -netdev stream, QEMU 7.2+'s stream socket backend
+ *
+ * `-netdev stream,id=ID,server=on|off,addr.type=inet|unix|fd,...` (or the
+ * same as JSON) carries [len32be][frame] records over one stream socket;
+ * the data path is net/stream-conn.c's, shared with `-netdev socket`.
+ *
+ *   addr.type=inet  addr.host (a name, an IPv4 or IPv6 literal, "[::1]"
+ *                   accepted, "" = any for a server), addr.port, addr.ipv4
+ *                   / addr.ipv6 to pick the family; getaddrinfo, first hit.
+ *   addr.type=unix  addr.path; addr.abstract (Linux abstract namespace),
+ *                   addr.tight (default on: the address length covers the
+ *                   name only, as QEMU).
+ *   addr.type=fd    addr.str: a number or a QMP getfd name; a listening
+ *                   socket with server=on, a connected one otherwise.
+ *
+ * server=on listens and accepts one client at a time; while none is
+ * connected the link is down, and after EOF it listens again.  A listening
+ * unix socket it created is removed when the netdev goes (netdev_del, exit);
+ * a stale socket file nobody listens on is replaced, any other file is not.
+ * A client connects (nonblocking); with reconnect-ms=N (or reconnect=S) a
+ * failed connect or a lost connection retries N ms later from a GLib
+ * timeout; without it the link stays down, as QEMU.
+ *
+ * Status (info network): a server shows `listening`, then the client's URI;
+ * a client `connecting`, then the remote's URI (`tcp:127.0.0.1:5000`,
+ * `tcp:[::1]:5000`, `unix:/path`); a client that gave up shows
+ * `connection error` as QEMU 7.2 does.  QMP hears NETDEV_STREAM_CONNECTED
+ * {netdev-id, addr} and NETDEV_STREAM_DISCONNECTED {netdev-id}.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "monitor/monitor.h"
+#include "net/net.h"
+#include "net/netdev.h"
+#include "net/stream-conn.h"
+#include "qapi-events.h"
+#include "util/error.h"
+#include "util/fd-handler.h"
+#include "util/sockets.h"
+#include "util/sockops.h"
+
+#define NET_STREAM_ACCEPT_RETRY_MS 1000 /* after accept() ran out of fds */
+
+typedef struct NetStreamState {
+    NetClientState nc;
+    StreamConn conn;
+    bool server;
+    SocketAddressType addr_type;
+    struct sockaddr_storage sa;     /* where to listen or connect */
+    socklen_t sa_len;
+    char *target;                   /* URI of sa, for logs; owned */
+    int listen_fd;
+    FdHandler *listen_handler;
+    guint accept_retry_id;
+    guint reconnect_id;
+    unsigned reconnect_ms;          /* 0: never */
+    char *unlink_path;              /* our listening unix socket; owned */
+    char *peer_uri;                 /* the connected peer; owned */
+    SocketAddress *peer_addr;       /* the same, for the event; owned */
+} NetStreamState;
+
+static const NetClientInfo net_stream_info;
+static const StreamConnOps net_stream_conn_ops;
+static void net_stream_connect(NetStreamState *s);
+
+/* ---- addresses ----------------------------------------------------------- */
+
+/* A SocketAddress (new, caller frees) and URI (new) for @sa. */
+static SocketAddress *net_stream_describe(const struct sockaddr_storage *sa,
+                                          socklen_t len, const char *unix_path,
+                                          char **uri)
+{
+    SocketAddress *addr = g_new0(SocketAddress, 1);
+    char host[INET6_ADDRSTRLEN] = "";
+    unsigned port = 0;
+
+    if (sa->ss_family == AF_UNIX) {
+        addr->type = SOCKET_ADDRESS_TYPE_UNIX;
+        addr->u.q_unix.path = g_strdup(unix_path ? unix_path : "");
+        *uri = g_strdup_printf("unix:%s", addr->u.q_unix.path);
+        return addr;
+    }
+    if (sa->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const void *)sa;
+
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+    } else {
+        const struct sockaddr_in *in = (const void *)sa;
+
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+    }
+    addr->type = SOCKET_ADDRESS_TYPE_INET;
+    addr->u.inet.host = g_strdup(host);
+    addr->u.inet.port = g_strdup_printf("%u", port);
+    *uri = g_strdup_printf(strchr(host, ':') ? "tcp:[%s]:%u" : "tcp:%s:%u",
+                           host, port);
+    return addr;
+}
+
+static bool net_stream_parse_port(const char *str, GError **errp)
+{
+    char *end = NULL;
+    unsigned long port;
+
+    errno = 0;
+    port = g_ascii_isdigit(str[0]) && str[0] != '0'
+           ? strtoul(str, &end, 10) : 0;
+    if (port < 1 || port > 65535 || errno || *end) {
+        error_setg(errp, "port number '%s' is invalid", str);
+        return false;
+    }
+    return true;
+}
+
+static bool net_stream_resolve_inet(NetStreamState *s,
+                                    const InetSocketAddress *inet,
+                                    GError **errp)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC,
+        .ai_socktype = SOCK_STREAM,
+        .ai_flags = AI_NUMERICSERV | (s->server ? AI_PASSIVE : 0),
+    };
+    struct addrinfo *res = NULL;
+    g_autofree char *host = g_strdup(inet->host);
+    size_t n = strlen(host);
+    int rc;
+
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+        memmove(host, host + 1, n - 2);
+        host[n - 2] = '\0';
+    }
+    if (!net_stream_parse_port(inet->port, errp)) {
+        return false;
+    }
+    if (inet->has_ipv4 && inet->ipv4 && !(inet->has_ipv6 && inet->ipv6)) {
+        hints.ai_family = AF_INET;
+    } else if (inet->has_ipv6 && inet->ipv6 &&
+               !(inet->has_ipv4 && inet->ipv4)) {
+        hints.ai_family = AF_INET6;
+    } else if (inet->has_ipv4 && !inet->ipv4) {
+        hints.ai_family = AF_INET6;
+    } else if (inet->has_ipv6 && !inet->ipv6) {
+        hints.ai_family = AF_INET;
+    }
+    rc = getaddrinfo(host[0] ? host : NULL, inet->port, &hints, &res);
+    if (rc != 0 || !res) {
+        /* QEMU's inet_parse_connect_saddr()/inet_listen_saddr() words. */
+        error_setg(errp, "address resolution failed for %s:%s: %s",
+                   inet->host, inet->port, gai_strerror(rc));
+        return false;
+    }
+    memcpy(&s->sa, res->ai_addr, res->ai_addrlen);
+    s->sa_len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return true;
+}
+
+static bool net_stream_resolve_unix(NetStreamState *s,
+                                    const UnixSocketAddress *un,
+                                    GError **errp)
+{
+    struct sockaddr_un *sun = (struct sockaddr_un *)&s->sa;
+    bool abstract = false, tight = true;
+    size_t len = strlen(un->path);
+
+#ifdef CONFIG_LINUX
+    abstract = un->has_abstract && un->abstract;
+    tight = !un->has_tight || un->tight;
+#endif
+    /* QEMU's messages (util/qemu-sockets.c). */
+    if (len + (abstract ? 1 : 0) > sizeof(sun->sun_path) - !abstract) {
+        error_setg(errp, "UNIX socket path '%s' is too long", un->path);
+        return false;
+    }
+    if (!abstract && len == 0) {
+        error_setg(errp, "UNIX socket path '' is empty");
+        return false;
+    }
+    memset(sun, 0, sizeof(*sun));
+    sun->sun_family = AF_UNIX;
+    memcpy(sun->sun_path + (abstract ? 1 : 0), un->path, len);
+    s->sa_len = sizeof(*sun);
+    if (abstract && tight) {
+        s->sa_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+                                len);
+    }
+    if (!abstract && s->server) {
+        s->unlink_path = g_strdup(un->path);
+    }
+    return true;
+}
+
+/* addr.str: a getfd name or a number; the socket type is checked. */
+static int net_stream_get_fd(const char *str, GError **errp)
+{
+    int type = 0, fd = -1;
+    socklen_t len = sizeof(type);
+
+    if (!g_ascii_isdigit(str[0])) {
+        fd = monitor_fd_get(str, true);
+        if (fd < 0) {
+            error_setg(errp, "File descriptor named '%s' has not been found",
+                       str);
+            return -1;
+        }
+    } else {
+        char *end = NULL;
+        long n;
+
+        errno = 0;
+        n = strtol(str, &end, 10);
+        if (errno || *end || n > G_MAXINT) {
+            error_setg(errp, "Invalid file descriptor number '%s'", str);
+            return -1;
+        }
+        fd = (int)n;
+    }
+    if (fcntl(fd, F_GETFL) < 0) {
+        error_setg(errp, "Invalid file descriptor number '%s'", str);
+        return -1;
+    }
+    if (sockops->getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
+        error_setg(errp, "File descriptor '%s' is not a socket", str);
+        return -1;
+    }
+    if (type != SOCK_STREAM) {
+        error_setg(errp, "File descriptor '%s' is not a stream socket", str);
+        return -1;
+    }
+    fd_set_nonblock(fd);
+    fd_set_cloexec(fd);
+    return fd;
+}
+
+/* ---- connection events --------------------------------------------------- */
+
+static void net_stream_log(NetStreamState *s, const char *fmt, ...)
+    G_GNUC_PRINTF(2, 3);
+static void net_stream_log(NetStreamState *s, const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "vmwire: %s: %s\n", s->nc.name, msg);
+}
+
+/* The connection to @sa (len @len) is up: status, event, link. */
+static void net_stream_up(NetStreamState *s,
+                          const struct sockaddr_storage *sa, socklen_t len)
+{
+    const char *path = s->addr_type == SOCKET_ADDRESS_TYPE_UNIX
+                       ? s->target + strlen("unix:") : NULL;
+
+    g_clear_pointer(&s->peer_uri, g_free);
+    g_clear_pointer(&s->peer_addr, qapi_free_SocketAddress);
+    s->peer_addr = net_stream_describe(sa, len, path, &s->peer_uri);
+    net_client_set_info_str(&s->nc, "%s", s->peer_uri);
+    net_stream_log(s, s->server ? "connection from %s" : "connected to %s",
+                   s->peer_uri);
+    qapi_event_send_netdev_stream_connected(s->nc.name, s->peer_addr);
+    net_client_set_link(&s->nc, true);
+}
+
+static void net_stream_closing(StreamConn *c, StreamConnClose why, int err)
+{
+    NetStreamState *s = container_of(c, NetStreamState, conn);
+
+    if (why == STREAM_CONN_CLOSE_PROTOCOL) {
+        return;
+    }
+    if (!c->connecting) {
+        net_stream_log(s, "connection %s %s closed", s->server ? "from" : "to",
+                       s->peer_uri ? s->peer_uri : s->target);
+    } else if (err == ECONNREFUSED || err == ENOENT) {
+        net_stream_log(s, "connection to %s refused", s->target);
+    } else {
+        net_stream_log(s, "connection to %s failed: %s", s->target,
+                       g_strerror(err));
+    }
+}
+
+static gboolean net_stream_reconnect(gpointer opaque)
+{
+    NetStreamState *s = opaque;
+
+    s->reconnect_id = 0;
+    net_stream_connect(s);
+    return G_SOURCE_REMOVE;
+}
+
+/* No connection (any more): link down; listen again or reconnect later. */
+static void net_stream_down(NetStreamState *s, bool was_up)
+{
+    net_client_set_link(&s->nc, false);
+    if (was_up) {
+        qapi_event_send_netdev_stream_disconnected(s->nc.name);
+    }
+    g_clear_pointer(&s->peer_uri, g_free);
+    g_clear_pointer(&s->peer_addr, qapi_free_SocketAddress);
+    if (s->server) {
+        net_client_set_info_str(&s->nc, "listening");
+        fd_handler_set_read(s->listen_handler, true);
+    } else if (s->reconnect_ms && s->addr_type != SOCKET_ADDRESS_TYPE_FD) {
+        net_client_set_info_str(&s->nc, "connecting");
+        s->reconnect_id = g_timeout_add(s->reconnect_ms,
+                                        net_stream_reconnect, s);
+    } else {
+        net_client_set_info_str(&s->nc, "connection error");
+    }
+}
+
+static void net_stream_closed(StreamConn *c)
+{
+    NetStreamState *s = container_of(c, NetStreamState, conn);
+
+    net_stream_down(s, s->peer_addr != NULL);
+}
+
+static void net_stream_connected(StreamConn *c)
+{
+    NetStreamState *s = container_of(c, NetStreamState, conn);
+
+    net_stream_up(s, &s->sa, s->sa_len);
+}
+
+static void net_stream_sent(NetClientState *nc, ssize_t len)
+{
+    stream_conn_sent(&container_of(nc, NetStreamState, nc)->conn);
+}
+
+static const StreamConnOps net_stream_conn_ops = {
+    .sent = net_stream_sent,
+    .closing = net_stream_closing,
+    .closed = net_stream_closed,
+    .connected = net_stream_connected,
+};
+
+/* ---- client -------------------------------------------------------------- */
+
+/* Start a nonblocking connect: 1 connected, 0 in progress, -errno. */
+static int net_stream_connect_start(NetStreamState *s, int fd)
+{
+    for (int i = 0; i < STREAM_CONN_WRITES; i++) {
+        if (sockops->connect(fd, (const struct sockaddr *)&s->sa,
+                             s->sa_len) == 0 || errno == EISCONN) {
+            return 1;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EINPROGRESS || errno == EALREADY || errno == EAGAIN) {
+            return 0;
+        }
+        return -errno;
+    }
+    return 0;
+}
+
+static void net_stream_connect(NetStreamState *s)
+{
+    int fd = sockops->socket(s->sa.ss_family,
+                             SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int ret = fd < 0 ? -errno : net_stream_connect_start(s, fd);
+
+    net_client_set_info_str(&s->nc, "connecting");
+    if (ret < 0) {
+        if (fd >= 0) {
+            sockops->close(fd);
+        }
+        net_stream_log(s, ret == -ECONNREFUSED || ret == -ENOENT
+                       ? "connection to %s refused%s%s"
+                       : "connection to %s failed%s%s", s->target,
+                       ret == -ECONNREFUSED || ret == -ENOENT ? "" : ": ",
+                       ret == -ECONNREFUSED || ret == -ENOENT
+                       ? "" : g_strerror(-ret));
+        net_stream_down(s, false);
+        return;
+    }
+    stream_conn_attach(&s->conn, fd, ret == 0);
+    if (ret == 1) {
+        socket_set_nodelay(fd);
+        net_stream_up(s, &s->sa, s->sa_len);
+    }
+}
+
+/* ---- server -------------------------------------------------------------- */
+
+static gboolean net_stream_accept_retry(gpointer opaque)
+{
+    NetStreamState *s = opaque;
+
+    s->accept_retry_id = 0;
+    if (!stream_conn_is_open(&s->conn)) {
+        fd_handler_set_read(s->listen_handler, true);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static void net_stream_accept(void *opaque)
+{
+    NetStreamState *s = opaque;
+    struct sockaddr_storage sa = { 0 };
+    socklen_t len = sizeof(sa);
+    int fd = sockops->accept(s->listen_fd, (struct sockaddr *)&sa, &len);
+
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+            errno == ENOMEM) {
+            net_stream_log(s, "can't accept a connection (%s), retrying in "
+                           "%u ms", g_strerror(errno),
+                           NET_STREAM_ACCEPT_RETRY_MS);
+            fd_handler_set_read(s->listen_handler, false);
+            s->accept_retry_id = g_timeout_add(NET_STREAM_ACCEPT_RETRY_MS,
+                                               net_stream_accept_retry, s);
+        }
+        return;
+    }
+    fd_handler_set_read(s->listen_handler, false);
+    socket_set_nodelay(fd);
+    stream_conn_attach(&s->conn, fd, false);
+    net_stream_up(s, &sa, len);
+}
+
+/*
+ * A unix socket file left by a run that crashed: nobody accepts on it.
+ * Remove it then, and only then (never a file that is no socket).
+ */
+static void net_stream_unlink_stale(const NetStreamState *s)
+{
+    struct stat st;
+    int fd, ret;
+
+    if (!s->unlink_path || lstat(s->unlink_path, &st) < 0 ||
+        !S_ISSOCK(st.st_mode)) {
+        return;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return;
+    }
+    ret = connect(fd, (const struct sockaddr *)&s->sa, s->sa_len);
+    if (ret < 0 && errno == ECONNREFUSED) {
+        unlink(s->unlink_path);
+    }
+    close(fd);
+}
+
+static bool net_stream_listen(NetStreamState *s, GError **errp)
+{
+    int fd, on = 1;
+
+    net_stream_unlink_stale(s);
+    fd = sockops->socket(s->sa.ss_family,
+                         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        error_setg(errp, "Failed to create socket: %s", g_strerror(errno));
+        return false;
+    }
+    if (s->sa.ss_family != AF_UNIX) {
+        sockops->setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    }
+    if (sockops->bind(fd, (const struct sockaddr *)&s->sa, s->sa_len) < 0) {
+        error_setg(errp, "Failed to bind socket to %s: %s", s->target,
+                   g_strerror(errno));
+        g_clear_pointer(&s->unlink_path, g_free);   /* not ours */
+        sockops->close(fd);
+        return false;
+    }
+    if (sockops->listen(fd, 1) < 0) {
+        error_setg(errp, "Failed to listen on socket: %s", g_strerror(errno));
+        sockops->close(fd);
+        return false;
+    }
+    s->listen_fd = fd;
+    return true;
+}
+
+/* ---- the client ---------------------------------------------------------- */
+
+static ssize_t net_stream_receive_iov(NetClientState *nc,
+                                      const struct iovec *iov, int iovcnt)
+{
+    return stream_conn_receive_iov(&container_of(nc, NetStreamState,
+                                                 nc)->conn, iov, iovcnt);
+}
+
+static ssize_t net_stream_receive(NetClientState *nc, const uint8_t *buf,
+                                  size_t size)
+{
+    struct iovec iov = { (void *)buf, size };
+
+    return net_stream_receive_iov(nc, &iov, 1);
+}
+
+static bool net_stream_can_receive(NetClientState *nc)
+{
+    return stream_conn_can_receive(&container_of(nc, NetStreamState,
+                                                 nc)->conn);
+}
+
+static void net_stream_cleanup(NetClientState *nc)
+{
+    NetStreamState *s = container_of(nc, NetStreamState, nc);
+
+    g_clear_pointer(&s->listen_handler, fd_handler_free);
+    g_clear_handle_id(&s->accept_retry_id, g_source_remove);
+    g_clear_handle_id(&s->reconnect_id, g_source_remove);
+    stream_conn_destroy(&s->conn);
+    if (s->listen_fd >= 0) {
+        sockops->close(s->listen_fd);
+        s->listen_fd = -1;
+        if (s->unlink_path) {
+            unlink(s->unlink_path);
+        }
+    }
+    g_clear_pointer(&s->unlink_path, g_free);
+    g_clear_pointer(&s->target, g_free);
+    g_clear_pointer(&s->peer_uri, g_free);
+    g_clear_pointer(&s->peer_addr, qapi_free_SocketAddress);
+}
+
+static const NetClientInfo net_stream_info = {
+    .type = NET_CLIENT_DRIVER_STREAM,
+    .type_name = "stream",
+    .size = sizeof(NetStreamState),
+    .receive = net_stream_receive,
+    .receive_iov = net_stream_receive_iov,
+    .can_receive = net_stream_can_receive,
+    .cleanup = net_stream_cleanup,
+};
+
+/* ---- creation ------------------------------------------------------------ */
+
+/* Resolve @addr into a NetStreamState's fields (no client yet). */
+static bool net_stream_resolve(NetStreamState *s, const SocketAddress *addr,
+                               GError **errp)
+{
+    switch (addr->type) {
+    case SOCKET_ADDRESS_TYPE_INET:
+        if (!net_stream_resolve_inet(s, &addr->u.inet, errp)) {
+            return false;
+        }
+        break;
+    case SOCKET_ADDRESS_TYPE_UNIX:
+        if (!net_stream_resolve_unix(s, &addr->u.q_unix, errp)) {
+            return false;
+        }
+        s->target = g_strdup_printf("unix:%s", addr->u.q_unix.path);
+        return true;
+    default:
+        return true;
+    }
+    {
+        g_autofree char *uri = NULL;
+        g_autoptr(SocketAddress) d = net_stream_describe(&s->sa, s->sa_len,
+                                                         NULL, &uri);
+        s->target = g_steal_pointer(&uri);
+    }
+    return true;
+}
+
+static unsigned net_stream_reconnect_ms(const NetdevStreamOptions *o,
+                                        GError **errp, bool *ok)
+{
+    int64_t ms = 0;
+
+    *ok = true;
+    if (o->has_reconnect_ms) {
+        ms = o->reconnect_ms;
+    } else if (o->has_reconnect) {
+        ms = o->reconnect < 0 || o->reconnect > G_MAXINT / 1000
+             ? -1 : o->reconnect * 1000;
+    }
+    if (ms < 0 || ms > G_MAXINT) {
+        error_setg(errp, "reconnect%s must be a positive number",
+                   o->has_reconnect_ms ? "-ms" : "");
+        *ok = false;
+        return 0;
+    }
+    return (unsigned)ms;
+}
+
+bool net_init_stream(const Netdev *netdev, GError **errp)
+{
+    const NetdevStreamOptions *o = &netdev->u.stream;
+    NetStreamState tmp = { .listen_fd = -1 };
+    NetStreamState *s;
+    NetClientState *nc;
+    int fd = -1;
+    bool ok;
+
+    tmp.server = o->has_server && o->server;
+    tmp.addr_type = o->addr->type;
+    if (tmp.server && (o->has_reconnect || o->has_reconnect_ms)) {
+        /* QEMU 9.2's words. */
+        error_setg(errp, "'reconnect' and 'reconnect-ms' options are "
+                   "incompatible with socket in server mode");
+        return false;
+    }
+    tmp.reconnect_ms = net_stream_reconnect_ms(o, errp, &ok);
+    if (!ok || !net_stream_resolve(&tmp, o->addr, errp)) {
+        goto fail;
+    }
+    if (o->addr->type == SOCKET_ADDRESS_TYPE_FD) {
+        fd = net_stream_get_fd(o->addr->u.fd.str, errp);
+        if (fd < 0) {
+            goto fail;
+        }
+        tmp.target = g_strdup_printf("fd:%s", o->addr->u.fd.str);
+        tmp.listen_fd = tmp.server ? fd : -1;
+    } else if (tmp.server && !net_stream_listen(&tmp, errp)) {
+        goto fail;
+    }
+
+    nc = net_client_new(&net_stream_info, NULL, "stream", netdev->id);
+    s = container_of(nc, NetStreamState, nc);
+    memcpy((char *)s + sizeof(s->nc), (char *)&tmp + sizeof(tmp.nc),
+           sizeof(tmp) - sizeof(tmp.nc));
+    stream_conn_init(&s->conn, &s->nc, &net_stream_conn_ops);
+    net_client_set_link(&s->nc, false);
+    if (s->server) {
+        s->listen_handler = fd_handler_new(s->listen_fd, net_stream_accept,
+                                           NULL, s);
+        net_client_set_info_str(&s->nc, "listening");
+    } else if (fd >= 0) {
+        struct sockaddr_storage peer = { 0 };
+        socklen_t len = sizeof(peer);
+
+        stream_conn_attach(&s->conn, fd, false);
+        if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0) {
+            peer.ss_family = AF_UNIX;
+        }
+        net_stream_up(s, &peer, len);
+    } else {
+        net_stream_connect(s);
+    }
+    return true;
+
+fail:
+    g_free(tmp.target);
+    g_free(tmp.unlink_path);
+    return false;
+}

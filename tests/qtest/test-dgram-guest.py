@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""-netdev dgram (QEMU 7.2+) against real QEMU guests and between vmwire.
+
+    IPv6 multicast   two vmwire processes on ff02::<random> (QEMU can't):
+                     a frame injected at one nic-stub (QMP
+                     x-nic-stub-inject) reaches the other's (x-nic-stub-read)
+                     exactly once and is not looped back to the sender's
+                     own stub; interface by name (local.host=lo) and by
+                     address (local.host=::1).
+    inet unicast     a guest with -netdev dgram local/remote on 127.0.0.1
+                     pings vmwire's nic-stub 10.0.2.100.
+    unix             the same over AF_UNIX datagram sockets; vmwire removes
+                     its socket file when it exits.
+    IPv4 multicast   two guests and a vmwire stub on one group: each guest
+                     pings the stub and the other guest.
+
+Status strings (`info network`) are checked against QEMU 7.2's forms.
+"""
+
+import base64
+import os
+import random
+import re
+import socket
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmp import QMP  # noqa: E402
+from vmwire_test import (SANITIZER_REPORT, TAP, Guest, Vmwire,  # noqa: E402
+                         free_port, guest_image, ping_cmd, ping_stats,
+                         tempdir)
+
+STUB_IP, STUB_MAC = '10.0.2.100', '52:54:00:00:02:64'
+GUEST_A_IP, GUEST_B_IP = '10.0.2.15', '10.0.2.16'
+PINGS = 5
+DONE_PORT = 7777
+GUEST_TIMEOUT = 90
+
+WAIT_FOR = r'''
+rc=0
+fail() { echo "FAILED: $*"; rc=1; }
+wait_for() {
+    i=0
+    until ping -c 1 -W 1 "$1" > /dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -lt "$2" ] || return 1
+    done
+    return 0
+}
+'''
+
+ONE_GUEST_RUN = WAIT_FOR + r'''
+wait_for %(stub)s 20 || fail "%(stub)s never answered"
+echo "== stub"
+%(ping)s || fail "ping %(stub)s"
+exit $rc
+'''
+
+TWO_GUEST_RUN = r'''
+timeout 75 nc -l -p %(done_port)d > /tmp/peer_done &
+listener=$!
+''' + WAIT_FOR + r'''
+wait_for %(stub)s 20 || fail "%(stub)s never answered"
+echo "== stub"
+%(ping_stub)s || fail "ping %(stub)s"
+wait_for %(peer)s 40 || fail "%(peer)s never answered"
+echo "== peer"
+%(ping_peer)s || fail "ping %(peer)s"
+echo "== done"
+i=0
+until echo done | nc -w 3 %(peer)s %(done_port)d; do
+    i=$((i + 1))
+    [ $i -lt 10 ] || { fail "cannot tell %(peer)s we are done"; break; }
+    sleep 1
+done
+wait $listener
+[ "$(cat /tmp/peer_done)" = done ] || fail "no word from %(peer)s"
+exit $rc
+'''
+
+
+def section(console, name):
+    match = re.search(r'^== %s$(.*?)(?=^== |\Z)' % name, console,
+                      re.MULTILINE | re.DOTALL)
+    return match.group(1) if match else ''
+
+
+def stub_args(netdev, qmp_path=None):
+    args = ['-netdev', netdev, '-device',
+            'nic-stub,id=s0,netdev=d0,mac=%s,ip=%s/24' % (STUB_MAC, STUB_IP)]
+    if qmp_path:
+        args = ['-qmp', 'unix:%s,server=on,wait=off' % qmp_path] + args
+    return args
+
+
+def info_network(q):
+    return q.cmd('human-monitor-command',
+                 {'command-line': 'info network'})
+
+
+def check_exit(t, name, v):
+    rc = v.stop()
+    t.ok(rc == 0, '%s exits 0 on SIGTERM (rc=%s)' % (name, rc), diag=v.log)
+    t.ok(not SANITIZER_REPORT.search(v.log()),
+         '%s: no sanitizer report' % name, diag=v.log)
+
+
+def check_pings(t, name, console, sec, target):
+    stats = ping_stats(section(console, sec))
+    t.ok(stats == (PINGS, PINGS), '%s: all %d pings to %s answered (got %s)'
+         % (name, PINGS, target, stats), diag=console)
+
+
+# --- IPv6 multicast between two vmwire processes ------------------------------
+
+def frame(src_mac_byte, tag):
+    dst = b'\xff' * 6
+    src = bytes([0x52, 0x54, 0, 0, 9, src_mac_byte])
+    return dst + src + b'\x88\xb5' + tag.ljust(60, b'\0')
+
+
+def read_frames(q, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    got = []
+    while time.monotonic() < deadline:
+        got += [base64.b64decode(f['data'])
+                for f in q.cmd('x-nic-stub-read', {'id': 's0'})]
+        time.sleep(0.1)
+    return got
+
+
+def ipv6_mcast(t, iface):
+    group = 'ff02::%x:%x' % (random.randint(1, 0xffff),
+                             random.randint(1, 0xffff))
+    port = free_port('udp')
+    netdev = ('{"type":"dgram","id":"d0","remote":{"type":"inet",'
+              '"host":"%s","port":"%d"},"local":{"type":"inet",'
+              '"host":"%s","port":"0"}}' % (group, port, iface))
+    what = 'IPv6 multicast [%s]:%d via %s' % (group, port, iface)
+    with tempdir('dgram6') as d:
+        p1, p2 = os.path.join(d, 'q1'), os.path.join(d, 'q2')
+        with Vmwire(stub_args(netdev, p1)) as v1, \
+             Vmwire(stub_args(netdev, p2)) as v2, \
+             QMP.unix(p1) as q1, QMP.unix(p2) as q2:
+            q1.negotiate()
+            q2.negotiate()
+            status = info_network(q1)
+            t.ok('d0: index=0,type=dgram,mcast=[%s]:%d' % (group, port)
+                 in status, '%s: info network says mcast=[group]:port'
+                 % what, diag=status)
+            f1, f2 = frame(1, b'from vmwire 1'), frame(2, b'from vmwire 2')
+            q1.cmd('x-nic-stub-inject', {'id': 's0',
+                                         'data': base64.b64encode(f1).decode()})
+            q2.cmd('x-nic-stub-inject', {'id': 's0',
+                                         'data': base64.b64encode(f2).decode()})
+            got1, got2 = read_frames(q1), read_frames(q2)
+            t.ok(got2 == [f1], '%s: vmwire 2 gets vmwire 1\'s frame once'
+                 % what, diag=repr(got2))
+            t.ok(got1 == [f2], '%s: vmwire 1 gets vmwire 2\'s frame once, '
+                 'never its own' % what, diag=repr(got1))
+        for name, v in (('vmwire 1', v1), ('vmwire 2', v2)):
+            t.ok(not SANITIZER_REPORT.search(v.log()),
+                 '%s (%s): no sanitizer report' % (what, name), diag=v.log)
+
+
+# --- guests -----------------------------------------------------------------
+
+def inet(prefix, host, port):
+    return '%s.type=inet,%s.host=%s,%s.port=%s' % (prefix, prefix, host,
+                                                    prefix, port)
+
+
+def unicast(t):
+    g, v = free_port('udp'), free_port('udp')
+    mine = 'dgram,id=d0,%s,%s' % (inet('local', '127.0.0.1', v),
+                                  inet('remote', '127.0.0.1', g))
+    guest = 'dgram,id=n0,%s,%s' % (inet('local', '127.0.0.1', g),
+                                   inet('remote', '127.0.0.1', v))
+    with tempdir('dgramu') as d:
+        qp = os.path.join(d, 'qmp')
+        with Vmwire(stub_args(mine, qp)) as vm, QMP.unix(qp) as q:
+            q.negotiate()
+            status = info_network(q)
+            t.ok('d0: index=0,type=dgram,udp=127.0.0.1:%d/127.0.0.1:%d'
+                 % (v, g) in status, 'unicast: info network as QEMU',
+                 diag=status)
+            run = ONE_GUEST_RUN % {'stub': STUB_IP,
+                                   'ping': ping_cmd(STUB_IP, PINGS)}
+            with Guest(guest, ip=GUEST_A_IP + '/24', run=run) as a:
+                rc, console = a.wait(GUEST_TIMEOUT)
+            t.ok(rc == 0, 'unicast guest: command exits 0 (rc=%s)' % rc,
+                 diag=console)
+            check_pings(t, 'unicast guest', console, 'stub', STUB_IP)
+            check_exit(t, 'unicast vmwire', vm)
+
+
+def unix(t):
+    with tempdir('dgramx') as d:
+        mine, theirs = os.path.join(d, 'vmwire.sock'), os.path.join(d, 'g.sock')
+        qp = os.path.join(d, 'qmp')
+        opts = ('dgram,id=d0,local.type=unix,local.path=%s,'
+                'remote.type=unix,remote.path=%s')
+        with Vmwire(stub_args(opts % (mine, theirs), qp)) as vm, \
+             QMP.unix(qp) as q:
+            q.negotiate()
+            status = info_network(q)
+            t.ok('d0: index=0,type=dgram,udp=%s:%s' % (mine, theirs)
+                 in status, 'unix: info network as QEMU', diag=status)
+            run = ONE_GUEST_RUN % {'stub': STUB_IP,
+                                   'ping': ping_cmd(STUB_IP, PINGS)}
+            guest = (opts % (theirs, mine)).replace('id=d0', 'id=n0')
+            with Guest(guest, ip=GUEST_A_IP + '/24', run=run) as a:
+                rc, console = a.wait(GUEST_TIMEOUT)
+            t.ok(rc == 0, 'unix guest: command exits 0 (rc=%s)' % rc,
+                 diag=console)
+            check_pings(t, 'unix guest', console, 'stub', STUB_IP)
+            t.ok(os.path.exists(mine), 'unix: vmwire\'s socket file exists '
+                 'while it runs')
+            check_exit(t, 'unix vmwire', vm)
+        t.ok(not os.path.exists(mine), 'unix: vmwire removed its socket '
+             'file at exit')
+
+
+def ipv4_mcast(t):
+    group = '239.255.%d.%d' % (random.randint(0, 255), random.randint(1, 254))
+    port = free_port('udp')
+    opts = 'dgram,id=%%s,%s,%s' % (inet('remote', group, port),
+                                   inet('local', '127.0.0.1', 0))
+    t.diag('IPv4 segment: %s:%d' % (group, port))
+
+    def run(peer):
+        return TWO_GUEST_RUN % {
+            'done_port': DONE_PORT, 'stub': STUB_IP, 'peer': peer,
+            'ping_stub': ping_cmd(STUB_IP, PINGS),
+            'ping_peer': ping_cmd(peer, PINGS)}
+
+    with Vmwire(stub_args(opts % 'd0')) as vm:
+        with Guest(opts % 'n0', ip=GUEST_A_IP + '/24',
+                   run=run(GUEST_B_IP)) as a, \
+             Guest(opts % 'n0', ip=GUEST_B_IP + '/24',
+                   run=run(GUEST_A_IP)) as b:
+            rc_a, console_a = a.wait(GUEST_TIMEOUT)
+            rc_b, console_b = b.wait(GUEST_TIMEOUT)
+        for name, rc, console, peer in (('A', rc_a, console_a, GUEST_B_IP),
+                                        ('B', rc_b, console_b, GUEST_A_IP)):
+            t.ok(rc == 0, 'mcast guest %s: command exits 0 (rc=%s)'
+                 % (name, rc), diag=console)
+            check_pings(t, 'mcast guest ' + name, console, 'stub', STUB_IP)
+            check_pings(t, 'mcast guest ' + name, console, 'peer', peer)
+            t.ok('DUP!' not in console, 'mcast guest %s: no duplicate '
+                 'replies' % name, diag=console)
+        check_exit(t, 'mcast vmwire', vm)
+
+
+def ipv6_probe(name, index):
+    """Does IPv6 multicast sent on interface index loop back here?"""
+    group = 'ff02::%x:%x' % (random.randint(1, 0xffff),
+                             random.randint(1, 0xffff))
+    r = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        r.bind((group, 0, 0, index))
+        port = r.getsockname()[1]
+        r.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+                     socket.inet_pton(socket.AF_INET6, group) +
+                     struct.pack('@I', index))
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
+        s.sendto(b'probe', (group, port, 0, index))
+        r.settimeout(1.0)
+        return r.recvfrom(16)[0] == b'probe'
+    except OSError:
+        return False
+    finally:
+        r.close()
+        s.close()
+
+
+def ipv6_interface():
+    """(name, a global IPv6 address on it or None) that carries IPv6
+    multicast back to this host; lo without MULTICAST does not."""
+    addrs = {}
+    try:
+        with open('/proc/net/if_inet6') as f:
+            for line in f:
+                hexaddr, _, _, scope, _, name = line.split()
+                if scope == '00':
+                    addrs.setdefault(name, socket.inet_ntop(
+                        socket.AF_INET6, bytes.fromhex(hexaddr)))
+    except OSError:
+        pass
+    for index, name in socket.if_nameindex():
+        if ipv6_probe(name, index):
+            return name, addrs.get(name)
+    return None, None
+
+
+def main(t):
+    name, addr = ipv6_interface()
+    if name is None:
+        t.diag('no interface here loops IPv6 multicast back: the IPv6 '
+               'multicast cases are not run')
+    else:
+        t.diag('IPv6 multicast on %s (%s)' % (name, addr))
+        ipv6_mcast(t, name)
+        if addr:
+            ipv6_mcast(t, addr)
+    guest_image()
+    unicast(t)
+    unix(t)
+    ipv4_mcast(t)
+
+
+if __name__ == '__main__':
+    with TAP() as tap:
+        main(tap)
