@@ -5,8 +5,10 @@
                      a frame injected at one nic-stub (QMP
                      x-nic-stub-inject) reaches the other's (x-nic-stub-read)
                      exactly once and is not looped back to the sender's
-                     own stub; interface by name (local.host=lo) and by
-                     address (local.host=::1).
+                     own stub; interface by name (local.host=v0) and by
+                     address (local.host=fd00:99::1).  Run in a private
+                     network namespace on a veth pair, so nothing is sent
+                     on a real interface.
     inet unicast     a guest with -netdev dgram local/remote on 127.0.0.1
                      pings vmwire's nic-stub 10.0.2.100.
     unix             the same over AF_UNIX datagram sockets; vmwire removes
@@ -18,11 +20,13 @@ Status strings (`info network`) are checked against QEMU 7.2's forms.
 """
 
 import base64
+import ctypes
+import json
 import os
 import random
 import re
 import socket
-import struct
+import subprocess
 import sys
 import time
 
@@ -254,59 +258,90 @@ def ipv4_mcast(t):
         check_exit(t, 'mcast vmwire', vm)
 
 
-def ipv6_probe(name, index):
-    """Does IPv6 multicast sent on interface index loop back here?"""
-    group = 'ff02::%x:%x' % (random.randint(1, 0xffff),
-                             random.randint(1, 0xffff))
-    r = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    try:
-        r.bind((group, 0, 0, index))
-        port = r.getsockname()[1]
-        r.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
-                     socket.inet_pton(socket.AF_INET6, group) +
-                     struct.pack('@I', index))
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
-        s.sendto(b'probe', (group, port, 0, index))
-        r.settimeout(1.0)
-        return r.recvfrom(16)[0] == b'probe'
-    except OSError:
-        return False
-    finally:
-        r.close()
-        s.close()
+class Recorder:
+    """Collects ok()/diag() calls in a child process, for the parent's
+    TAP."""
+
+    def __init__(self):
+        self.results = []
+
+    def ok(self, cond, name, diag=None):
+        if callable(diag):
+            diag = diag()
+        self.results.append(('ok', bool(cond), name,
+                             None if cond or diag is None else str(diag)))
+
+    def diag(self, text):
+        self.results.append(('diag', True, str(text), None))
 
 
-def ipv6_interface():
-    """(name, a global IPv6 address on it or None) that carries IPv6
-    multicast back to this host; lo without MULTICAST does not."""
-    addrs = {}
-    try:
-        with open('/proc/net/if_inet6') as f:
-            for line in f:
-                hexaddr, _, _, scope, _, name = line.split()
-                if scope == '00':
-                    addrs.setdefault(name, socket.inet_ntop(
-                        socket.AF_INET6, bytes.fromhex(hexaddr)))
-    except OSError:
-        pass
-    for index, name in socket.if_nameindex():
-        if ipv6_probe(name, index):
-            return name, addrs.get(name)
-    return None, None
+CLONE_NEWNET = 0x40000000
+
+
+V6_ADDR = 'fd00:99::1'
+
+
+def private_netns():
+    """Move this process into a new network namespace holding only lo and
+    a veth pair v0/v1 (with fd00:99::1 on v0), so IPv6 multicast sent on v0
+    loops back to this host and never reaches a real interface.  The
+    namespace dies with the process.  (lo cannot carry IPv6 multicast.)"""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), 'unshare(CLONE_NEWNET)')
+    with open('/proc/sys/net/ipv6/conf/default/accept_dad', 'w') as f:
+        f.write('0')
+    for cmd in ('ip link set lo up',
+                'ip link add v0 type veth peer name v1',
+                'ip link set v0 up', 'ip link set v1 up',
+                'ip -6 addr add %s/64 dev v0' % V6_ADDR):
+        subprocess.run(cmd.split(), check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:      # wait for v0's link-local
+        out = subprocess.run(['ip', '-6', 'addr', 'show', 'dev', 'v0'],
+                             capture_output=True, text=True).stdout
+        if 'fe80::' in out and 'tentative' not in out:
+            return
+        time.sleep(0.05)
+    raise OSError('v0 got no IPv6 link-local address')
+
+
+def ipv6_mcast_isolated(t):
+    """Run the IPv6 multicast cases in a forked child inside a private
+    network namespace; replay its results into t."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(rfd)
+        rec = Recorder()
+        try:
+            private_netns()
+            ipv6_mcast(rec, 'v0')
+            ipv6_mcast(rec, V6_ADDR)
+        except Exception as e:  # reported to the parent, never raised here
+            rec.results.append(('ok', False, 'IPv6 multicast in a private '
+                                'network namespace', repr(e)))
+        with os.fdopen(wfd, 'w') as out:
+            json.dump(rec.results, out)
+        os._exit(0)
+    os.close(wfd)
+    with os.fdopen(rfd) as inp:
+        data = inp.read()
+    os.waitpid(pid, 0)
+    for kind, cond, name, diag in json.loads(data or '[]'):
+        if kind == 'diag':
+            t.diag(name)
+        else:
+            t.ok(cond, name, diag=diag)
 
 
 def main(t):
-    name, addr = ipv6_interface()
-    if name is None:
-        t.diag('no interface here loops IPv6 multicast back: the IPv6 '
-               'multicast cases are not run')
+    if os.geteuid() == 0:
+        ipv6_mcast_isolated(t)
     else:
-        t.diag('IPv6 multicast on %s (%s)' % (name, addr))
-        ipv6_mcast(t, name)
-        if addr:
-            ipv6_mcast(t, addr)
+        t.diag('not root: no private network namespace, so the IPv6 '
+               'multicast cases are not run')
     guest_image()
     unicast(t)
     unix(t)
