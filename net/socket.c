@@ -35,6 +35,10 @@
  * connect= peers: NETDEV_STREAM_CONNECTED {netdev-id, addr} once a peer is
  * accepted or the connect completed, NETDEV_STREAM_DISCONNECTED when that
  * connection ends (not when the netdev is deleted).
+ * As a vmwire extension, listen= and connect= also take "[ipv6]:port"
+ * (util/sockets.c inet_parse_host_port_any()): an AF_INET6 socket, dual
+ * stack for listen= (IPV6_V6ONLY off), peers shown as "[addr]:port"; the
+ * event's addr.host is the bare address.  udp= and mcast= stay IPv4-only.
  *
  * Datagrams (udp=, mcast=, a SOCK_DGRAM fd=; the machinery is net/dgram-conn.c,
  * shared with -netdev dgram) carry one frame each, read into
@@ -96,8 +100,8 @@ typedef struct NetSocketState {
     FdHandler *send_handler;    /* set only if send_fd != fd */
     bool read_blocked;          /* a frame is queued at the peer */
     bool tx_waiting;            /* we refused a frame: flush later */
-    char remote[INET_HOST_PORT_STRLEN];  /* peer or target, for logs */
-    struct sockaddr_in remote_addr;     /* the same, for QMP events */
+    char remote[INET_ANY_HOST_PORT_STRLEN];  /* peer or target, for logs */
+    struct sockaddr_storage remote_addr;    /* the same, for QMP events */
     bool connected;             /* NETDEV_STREAM_CONNECTED was sent */
     /* Streams: the connection (listen=, connect=, stream fd=). */
     StreamConn conn;
@@ -175,10 +179,10 @@ static NetSocketState *net_socket_new(const char *id, NetSocketKind kind)
     return s;
 }
 
-/* A nonblocking, close-on-exec IPv4 socket, or -1 with QEMU's message. */
-static int net_socket_open(int type, GError **errp)
+/* A nonblocking, close-on-exec socket, or -1 with QEMU's message. */
+static int net_socket_open_family(int family, int type, GError **errp)
 {
-    int fd = sockops->socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = sockops->socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
     if (fd < 0) {
         net_socket_error_errno(errp, errno, "can't create %s socket",
@@ -210,18 +214,41 @@ static bool net_socket_bind(int fd, const struct sockaddr_in *sa,
     return true;
 }
 
+/* An IPv4 one (QEMU's only kind). */
+static int net_socket_open(int type, GError **errp)
+{
+    return net_socket_open_family(AF_INET, type, errp);
+}
+
+/* listen=/connect= bind or connect to IPv4 or (vmwire) IPv6 addresses. */
+static bool net_socket_bind_any(int fd, const struct sockaddr_storage *ss,
+                                socklen_t len, GError **errp)
+{
+    char ip[INET6_ADDRSTRLEN];
+
+    if (ss->ss_family != AF_INET6) {
+        return net_socket_bind(fd, (const struct sockaddr_in *)ss, errp);
+    }
+    if (sockops->bind(fd, (const struct sockaddr *)ss, len) < 0) {
+        net_socket_error_errno(errp, errno, "can't bind ip=%s to socket",
+                               inet_format_host(ss, ip));
+        return false;
+    }
+    return true;
+}
+
 /* ---- streams: QMP events ------------------------------------------------- */
 
 /* A listen= or connect= stream got its peer, s->remote_addr. */
 static void net_socket_stream_connected(NetSocketState *s)
 {
-    char host[INET_ADDRSTRLEN];
+    char host[INET6_ADDRSTRLEN];
     g_autofree char *port = g_strdup_printf(
-        "%u", (unsigned)ntohs(s->remote_addr.sin_port));
+        "%u", inet_port(&s->remote_addr));
     SocketAddress addr = {
         .type = SOCKET_ADDRESS_TYPE_INET,
         .u.inet = {
-            .host = (char *)net_socket_ip_str(s->remote_addr.sin_addr, host),
+            .host = (char *)inet_format_host(&s->remote_addr, host),
             .port = port,
         },
     };
@@ -356,7 +383,7 @@ static void net_socket_listen_back_off(NetSocketState *s, int err)
 static void net_socket_listen_accept(void *opaque)
 {
     NetSocketState *s = opaque;
-    struct sockaddr_in sa = { 0 };
+    struct sockaddr_storage sa = { 0 };
     socklen_t len = sizeof(sa);
     int fd = sockops->accept(s->listen_fd, (struct sockaddr *)&sa, &len);
 
@@ -368,7 +395,7 @@ static void net_socket_listen_accept(void *opaque)
         return;     /* EAGAIN, EINTR, an aborted connection: next wake-up */
     }
     fd_handler_set_read(s->listen_handler, false);
-    inet_format_host_port(&sa, s->remote);
+    inet_format_host_port_any(&sa, s->remote);
     s->remote_addr = sa;
     socket_set_nodelay(fd);
     stream_conn_attach(&s->conn, fd, false);
@@ -381,19 +408,24 @@ static void net_socket_listen_accept(void *opaque)
 static bool net_socket_listen_init(const char *id, const char *addr,
                                    GError **errp)
 {
-    struct sockaddr_in sa;
+    struct sockaddr_storage sa;
+    socklen_t len;
     NetSocketState *s;
-    int fd, on = 1;
+    int fd, on = 1, off = 0;
 
-    if (!inet_parse_host_port(&sa, addr, errp)) {
+    if (!inet_parse_host_port_any(&sa, &len, addr, errp)) {
         return false;
     }
-    fd = net_socket_open(SOCK_STREAM, errp);
+    fd = net_socket_open_family(sa.ss_family, SOCK_STREAM, errp);
     if (fd < 0) {
         return false;
     }
     sockops->setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    if (!net_socket_bind(fd, &sa, errp)) {
+    if (sa.ss_family == AF_INET6) {
+        /* [::] takes IPv4 peers too (v4-mapped), as QEMU's inet_listen. */
+        sockops->setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+    }
+    if (!net_socket_bind_any(fd, &sa, len, errp)) {
         net_socket_close_fd(fd);
         return false;
     }
@@ -412,11 +444,11 @@ static bool net_socket_listen_init(const char *id, const char *addr,
 /* ---- connect= ------------------------------------------------------------ */
 
 /* Start a nonblocking connect: 1 connected, 0 in progress, -errno. */
-static int net_socket_connect_start(int fd, const struct sockaddr_in *sa)
+static int net_socket_connect_start(int fd, const struct sockaddr_storage *sa,
+                                    socklen_t len)
 {
     for (int i = 0; i < NET_SOCKET_WRITES; i++) {
-        if (sockops->connect(fd, (const struct sockaddr *)sa,
-                             sizeof(*sa)) == 0) {
+        if (sockops->connect(fd, (const struct sockaddr *)sa, len) == 0) {
             return 1;
         }
         if (errno == EINTR) {
@@ -436,25 +468,26 @@ static int net_socket_connect_start(int fd, const struct sockaddr_in *sa)
 static bool net_socket_connect_init(const char *id, const char *addr,
                                     GError **errp)
 {
-    struct sockaddr_in sa;
+    struct sockaddr_storage sa;
+    socklen_t len;
     NetSocketState *s;
     int fd, ret;
 
-    if (!inet_parse_host_port(&sa, addr, errp)) {
+    if (!inet_parse_host_port_any(&sa, &len, addr, errp)) {
         return false;
     }
-    fd = net_socket_open(SOCK_STREAM, errp);
+    fd = net_socket_open_family(sa.ss_family, SOCK_STREAM, errp);
     if (fd < 0) {
         return false;
     }
-    ret = net_socket_connect_start(fd, &sa);
+    ret = net_socket_connect_start(fd, &sa, len);
     if (ret < 0) {
         net_socket_error_errno(errp, -ret, "can't connect socket");
         net_socket_close_fd(fd);
         return false;
     }
     s = net_socket_new(id, NET_SOCKET_CONNECT);
-    inet_format_host_port(&sa, s->remote);
+    inet_format_host_port_any(&sa, s->remote);
     s->remote_addr = sa;
     stream_conn_attach(&s->conn, fd, ret != 1);
     if (ret == 1) {

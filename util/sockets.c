@@ -10,6 +10,10 @@
  * wraps): vmwire wants 1..65535 in plain decimal digits, without a leading
  * zero, so no string QEMU reads differently is accepted here.
  *
+ * inet_parse_host_port_any() is vmwire's extension: "[v6]:port" (numeric
+ * IPv6 only, no scope id, no name lookup, port checked as above); a string
+ * that does not start with '[' goes to inet_parse_host_port() unchanged.
+ *
  * The fd helpers do one fcntl()/setsockopt() each and return 0 or -errno.
  * setsockopt() goes through sockops so tests can inject failures.
  */
@@ -99,6 +103,91 @@ bool inet_parse_host_port(struct sockaddr_in *sa, const char *str,
     sa->sin_family = AF_INET;
     return inet_parse_host(&sa->sin_addr, parts[0], errp) &&
            inet_parse_port(&sa->sin_port, parts[1], errp);
+}
+
+/*
+ * vmwire's extension: "[v6]:port".  Anything not starting with '[' is
+ * QEMU's syntax, parsed (and refused) exactly as inet_parse_host_port().
+ */
+bool inet_parse_host_port_any(struct sockaddr_storage *ss, socklen_t *len,
+                              const char *str, GError **errp)
+{
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    g_autofree char *host = NULL;
+    const char *end;
+
+    memset(ss, 0, sizeof(*ss));
+    *len = 0;
+    if (str[0] != '[') {
+        struct sockaddr_in sa;
+
+        if (!inet_parse_host_port(&sa, str, errp)) {
+            return false;
+        }
+        memcpy(ss, &sa, sizeof(sa));
+        *len = sizeof(sa);
+        return true;
+    }
+    end = strchr(str, ']');
+    if (!end) {
+        g_set_error(errp, INET_ERROR, INET_ERROR_INVALID,
+                    "host address '%s' is missing the closing ']'", str);
+        return false;
+    }
+    if (end[1] != ':') {
+        g_set_error(errp, INET_ERROR, INET_ERROR_INVALID,
+                    "host address '%s' doesn't contain ':' separating "
+                    "host from port", str);
+        return false;
+    }
+    host = g_strndup(str + 1, (gsize)(end - str - 1));
+    if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1) {
+        g_set_error(errp, INET_ERROR, INET_ERROR_INVALID,
+                    "host address '%.*s' is not a valid IPv6 address",
+                    (int)(end - str + 1), str);
+        memset(ss, 0, sizeof(*ss));
+        return false;
+    }
+    if (!inet_parse_port(&s6->sin6_port, end + 2, errp)) {
+        memset(ss, 0, sizeof(*ss));
+        return false;
+    }
+    s6->sin6_family = AF_INET6;
+    *len = sizeof(*s6);
+    return true;
+}
+
+const char *inet_format_host_port_any(const struct sockaddr_storage *ss,
+                                      char *buf)
+{
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+    char host[INET6_ADDRSTRLEN];
+
+    if (ss->ss_family != AF_INET6) {
+        return inet_format_host_port((const struct sockaddr_in *)ss, buf);
+    }
+    inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+    snprintf(buf, INET_ANY_HOST_PORT_STRLEN, "[%s]:%u", host,
+             (unsigned)ntohs(s6->sin6_port));
+    return buf;
+}
+
+const char *inet_format_host(const struct sockaddr_storage *ss,
+                             char buf[INET6_ADDRSTRLEN])
+{
+    const void *addr = ss->ss_family == AF_INET6
+        ? (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr
+        : (const void *)&((const struct sockaddr_in *)ss)->sin_addr;
+
+    return inet_ntop(ss->ss_family == AF_INET6 ? AF_INET6 : AF_INET, addr,
+                     buf, INET6_ADDRSTRLEN);
+}
+
+unsigned inet_port(const struct sockaddr_storage *ss)
+{
+    return ss->ss_family == AF_INET6
+        ? ntohs(((const struct sockaddr_in6 *)ss)->sin6_port)
+        : ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
 const char *inet_format_host_port(const struct sockaddr_in *sa, char *buf)

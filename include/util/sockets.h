@@ -43,6 +43,34 @@ bool inet_parse_host_port(struct sockaddr_in *sa, const char *str,
 const char *inet_format_host_port(const struct sockaddr_in *sa, char *buf);
 
 /*
+ * vmwire's extension for listen= and connect=: "[ipv6]:port" (a numeric
+ * IPv6 address in brackets; no scope id, no names) into an AF_INET6 @ss,
+ * anything else through inet_parse_host_port() into an AF_INET @ss (same
+ * results, same messages).  *@len is the size of the address filled in.
+ * Messages for the bracketed form:
+ *   host address '<s>' is missing the closing ']'
+ *   host address '<s>' doesn't contain ':' separating host from port
+ *                                        (e.g. "[::1]5000", "[::1]")
+ *   host address '[<host>]' is not a valid IPv6 address
+ *   port number '<port>' is invalid
+ */
+bool inet_parse_host_port_any(struct sockaddr_storage *ss, socklen_t *len,
+                              const char *str, GError **errp);
+
+/*
+ * "a.b.c.d:port" or "[v6]:port" of @ss (AF_INET or AF_INET6) into @buf
+ * (at least INET_ANY_HOST_PORT_STRLEN bytes).
+ */
+#define INET_ANY_HOST_PORT_STRLEN (INET6_ADDRSTRLEN + 8)
+const char *inet_format_host_port_any(const struct sockaddr_storage *ss,
+                                      char *buf);
+
+/* The bare host ("::1", "127.0.0.1") and the port of @ss. */
+const char *inet_format_host(const struct sockaddr_storage *ss,
+                             char buf[INET6_ADDRSTRLEN]);
+unsigned inet_port(const struct sockaddr_storage *ss);
+
+/*
  * fd settings; return 0 or -errno.  socket_set_nodelay() goes through
  * sockops and fails (-EOPNOTSUPP) on a socket that is not TCP.
  */

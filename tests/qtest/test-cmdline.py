@@ -123,6 +123,17 @@ def netdev_cases(port, busy_port, far):
          False),
         ('socket,id=n0,udp=%s,localaddr=127.0.0.1:0' % lo,
          "port number '0' is invalid", False),
+        # vmwire-only: listen= and connect= take "[ipv6]:port" (QEMU 7.2
+        # says "can't resolve host address '['" for any of these).
+        ('socket,id=n0,listen=[::1:%d' % port,
+         "host address '[::1:%d' is missing the closing ']'" % port, False),
+        ('socket,id=n0,connect=[::1]%d' % port,
+         "host address '[::1]%d' doesn't contain ':' separating host from "
+         "port" % port, False),
+        ('socket,id=n0,listen=[zz]:%d' % port,
+         "host address '[zz]' is not a valid IPv6 address", False),
+        ('socket,id=n0,connect=[::1]:0', "port number '0' is invalid",
+         False),
         # Bind failures: an address not on this host (nothing is sent), or
         # a port one of our listeners holds.
         ('socket,id=n0,listen=%s:%d' % (far, port),

@@ -173,6 +173,103 @@ static void test_format_any(void)
     g_assert_cmpstr(inet_format_host_port(&sa, buf), ==, "0.0.0.0:5555");
 }
 
+/* vmwire's extension: "[v6]:port"; other strings exactly as above. */
+static void parse_any_ok(const char *str, int family, const char *host,
+                         unsigned port, const char *formatted)
+{
+    g_autoptr(GError) err = NULL;
+    char buf[INET_ANY_HOST_PORT_STRLEN], hbuf[INET6_ADDRSTRLEN];
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+
+    memset(&ss, 0xa5, sizeof(ss));
+    g_assert_true(inet_parse_host_port_any(&ss, &len, str, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(ss.ss_family, ==, family);
+    g_assert_cmpuint(len, ==, family == AF_INET6
+                     ? sizeof(struct sockaddr_in6)
+                     : sizeof(struct sockaddr_in));
+    g_assert_cmpstr(inet_format_host(&ss, hbuf), ==, host);
+    g_assert_cmpuint(inet_port(&ss), ==, port);
+    g_assert_cmpstr(inet_format_host_port_any(&ss, buf), ==, formatted);
+}
+
+static void parse_any_fails(const char *str, int code, const char *message)
+{
+    g_autoptr(GError) err = NULL;
+    struct sockaddr_storage ss;
+    socklen_t len = 7;
+
+    g_assert_false(inet_parse_host_port_any(&ss, &len, str, &err));
+    g_assert_error(err, INET_ERROR, code);
+    g_assert_cmpstr(err->message, ==, message);
+    g_assert_cmpuint(len, ==, 0);
+}
+
+static void test_parse_any_ipv6(void)
+{
+    parse_any_ok("[::1]:5000", AF_INET6, "::1", 5000, "[::1]:5000");
+    parse_any_ok("[::]:1", AF_INET6, "::", 1, "[::]:1");
+    parse_any_ok("[fe80:0::1]:65535", AF_INET6, "fe80::1", 65535,
+                 "[fe80::1]:65535");
+    parse_any_ok("[::ffff:1.2.3.4]:80", AF_INET6, "::ffff:1.2.3.4", 80,
+                 "[::ffff:1.2.3.4]:80");
+}
+
+static void test_parse_any_ipv4(void)
+{
+    parse_any_ok("127.0.0.1:5555", AF_INET, "127.0.0.1", 5555,
+                 "127.0.0.1:5555");
+    parse_any_ok(":5555", AF_INET, "0.0.0.0", 5555, "0.0.0.0:5555");
+    parse_any_ok("localhost:80", AF_INET, "127.0.0.1", 80, "127.0.0.1:80");
+    /* QEMU's syntax and messages, unchanged. */
+    parse_any_fails("5555", INET_ERROR_INVALID,
+                    "host address '5555' doesn't contain ':' separating "
+                    "host from port");
+    parse_any_fails("::1:80", INET_ERROR_INVALID,
+                    "port number ':1:80' is invalid");
+    parse_any_fails("999.1.1.1:80", INET_ERROR_INVALID,
+                    "host address '999.1.1.1' is not a valid IPv4 address");
+    parse_any_fails("no-such-host.invalid:80", INET_ERROR_RESOLVE,
+                    "can't resolve host address 'no-such-host.invalid'");
+}
+
+static void test_parse_any_bad_brackets(void)
+{
+    static const struct {
+        const char *str;
+        const char *message;
+    } cases[] = {
+        { "[::1", "host address '[::1' is missing the closing ']'" },
+        { "[::1:5000", "host address '[::1:5000' is missing the closing ']'" },
+        { "[", "host address '[' is missing the closing ']'" },
+        { "[::1]", "host address '[::1]' doesn't contain ':' separating "
+                   "host from port" },
+        { "[::1]5000", "host address '[::1]5000' doesn't contain ':' "
+                       "separating host from port" },
+        { "[zz]:80", "host address '[zz]' is not a valid IPv6 address" },
+        { "[]:80", "host address '[]' is not a valid IPv6 address" },
+        { "[127.0.0.1]:80",
+          "host address '[127.0.0.1]' is not a valid IPv6 address" },
+        { "[fe80::1%lo]:80",
+          "host address '[fe80::1%lo]' is not a valid IPv6 address" },
+        { "[localhost]:80",
+          "host address '[localhost]' is not a valid IPv6 address" },
+        /* The host is checked before the port. */
+        { "[zz]:0", "host address '[zz]' is not a valid IPv6 address" },
+        { "[::1]:", "port number '' is invalid" },
+        { "[::1]:0", "port number '0' is invalid" },
+        { "[::1]:65536", "port number '65536' is invalid" },
+        { "[::1]:080", "port number '080' is invalid" },
+        { "[::1]:80]", "port number '80]' is invalid" },
+        { "[::1]:[::1]:80", "port number '[::1]:80' is invalid" },
+    };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        parse_any_fails(cases[i].str, INET_ERROR_INVALID, cases[i].message);
+    }
+}
+
 static void test_nonblock(void)
 {
     int fds[2];
@@ -267,6 +364,10 @@ int main(int argc, char **argv)
     g_test_add_func("/util/sockets/parse/bad-host", test_parse_bad_host);
     g_test_add_func("/util/sockets/parse/unresolvable",
                     test_parse_unresolvable);
+    g_test_add_func("/util/sockets/parse-any/ipv6", test_parse_any_ipv6);
+    g_test_add_func("/util/sockets/parse-any/ipv4", test_parse_any_ipv4);
+    g_test_add_func("/util/sockets/parse-any/bad-brackets",
+                    test_parse_any_bad_brackets);
     g_test_add_func("/util/sockets/format", test_format);
     g_test_add_func("/util/sockets/format-any", test_format_any);
     g_test_add_func("/util/sockets/fd/nonblock", test_nonblock);
