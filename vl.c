@@ -110,6 +110,10 @@ static bool cmdline_option_apply(const CmdlineOption *opt)
 
 static void warn_unpeered(NetClientState *nc, void *opaque)
 {
+    if (!nc->peer && nc->info->type == NET_CLIENT_DRIVER_HUBPORT) {
+        fprintf(stderr, "vmwire: warning: hub port %s has no peer\n",
+                nc->name);
+    }
     if (!nc->peer && nc->info->type != NET_CLIENT_DRIVER_NIC) {
         fprintf(stderr, "vmwire: warning: netdev %s has no peer\n",
                 nc->name);

@@ -17,6 +17,7 @@ static NetdevInitFunc *const netdev_init[NET_CLIENT_DRIVER__MAX] = {
     [NET_CLIENT_DRIVER_SOCKET] = net_init_socket,
     [NET_CLIENT_DRIVER_STREAM] = net_init_stream,
     [NET_CLIENT_DRIVER_DGRAM] = net_init_dgram,
+    [NET_CLIENT_DRIVER_HUBPORT] = net_init_hubport,
 };
 
 bool netdev_add(const Netdev *netdev, GError **errp)

@@ -2,7 +2,7 @@
  * DOC: the net-client core
  *
  * Every endpoint of the network layer is a NetClientState: a backend (a
- * socket, later a hub port or slirp) or a frontend (an emulated NIC).  A
+ * socket, a hub port, later slirp) or a frontend (an emulated NIC).  A
  * backend and a NIC are *peers*: a frame one of them sends goes into the
  * other's incoming queue (net/queue.c) and from there to the receiver's
  * NetClientInfo.receive hook.

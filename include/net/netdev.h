@@ -52,5 +52,6 @@ Netdev *netdev_parse(const char *optarg, GError **errp);
 NetdevInitFunc net_init_socket;
 NetdevInitFunc net_init_stream;
 NetdevInitFunc net_init_dgram;
+NetdevInitFunc net_init_hubport;
 
 #endif /* NET_NETDEV_H */

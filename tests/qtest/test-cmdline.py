@@ -183,6 +183,12 @@ def netdev_cases(port, busy_port, far):
         # vmwire only: QEMU's -netdev takes the last of repeated keys.
         ('socket,id=n0,listen=%s,listen=127.0.0.1:1' % lo,
          "Parameter 'listen' is given more than once", False),
+        # -netdev hubport: QEMU's messages; vlan= is vmwire's.
+        ('hubport,id=n0', "Parameter 'hubid' is missing", True),
+        ('hubport,id=n0,hubid=0,netdev=nope', "netdev 'nope' not found",
+         True),
+        ('hubport,id=n0,hubid=0,vlan=4095',
+         "Parameter 'vlan' expects a VLAN id (1..4094)", False),
         # -netdev stream: the visitor's messages are QEMU's.
         ('stream,id=n0', "Parameter 'addr' is missing", True),
         ('stream,id=n0,addr.type=inet,addr.port=%d' % port,

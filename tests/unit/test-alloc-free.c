@@ -210,6 +210,52 @@ static void test_stream_ping_no_alloc(void)
     net_cleanup();
 }
 
+/* The same through a learning hub: socket -> hub -> NIC, a trunk listening. */
+static void test_hub_ping_no_alloc(void)
+{
+    unsigned port = listen_port();
+    g_autofree char *nd = g_strdup_printf(
+        "socket,id=n0,listen=127.0.0.1:%u", port);
+    const char *ports[] = {
+        "hubport,id=h0,hubid=0,netdev=n0",
+        "hubport,id=h1,hubid=0",
+        "hubport,id=h2,hubid=0,trunk=on,vlan=7",
+    };
+    g_autoptr(Netdev) netdev = netdev_parse(nd, NULL);
+    g_autoptr(DeviceOptions) dev = device_parse(
+        "nic-stub,id=s0,netdev=h1,mac=52:54:00:00:02:64,ip=10.0.2.100/24",
+        NULL);
+    g_autoptr(DeviceOptions) dev2 = device_parse(
+        "nic-stub,id=s2,netdev=h2,mac=52:54:00:00:02:65", NULL);
+    unsigned long before, allocs;
+    int fd;
+
+    g_assert_true(netdev_add(netdev, NULL));
+    for (unsigned i = 0; i < G_N_ELEMENTS(ports); i++) {
+        g_autoptr(Netdev) hp = netdev_parse(ports[i], NULL);
+
+        g_assert_true(netdev_add(hp, NULL));
+    }
+    g_assert_true(device_add(dev, NULL));
+    g_assert_true(device_add(dev2, NULL));
+    fd = connect_client(port);
+    for (int i = 0; i < 4; i++) {
+        exchange(fd, FRAMES_PER_BATCH, i & 1);
+    }
+
+    before = alloc_calls;
+    for (int i = 0; i < BATCHES; i++) {
+        exchange(fd, FRAMES_PER_BATCH, i % 3 == 0);
+    }
+    allocs = alloc_calls - before;
+    g_test_message("%lu allocations through the hub", allocs);
+    g_assert_cmpuint(allocs, ==, 0);
+    g_assert_cmpuint(net_client_find("s0")->stats.rx_frames, >=,
+                     BATCHES * FRAMES_PER_BATCH);
+    close(fd);
+    net_cleanup();
+}
+
 /* The counter itself works: a test that cannot fail is a defect. */
 static void test_counter_counts(void)
 {
@@ -224,5 +270,6 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/alloc-free/counter-counts", test_counter_counts);
     g_test_add_func("/alloc-free/stream-ping", test_stream_ping_no_alloc);
+    g_test_add_func("/alloc-free/hub-ping", test_hub_ping_no_alloc);
     return g_test_run();
 }

@@ -1,0 +1,28 @@
+/*
+ * DOC: learning hubs (-netdev hubport), see net/hub.c
+ *
+ * Only what tests and other modules need: the port's hub-side counters
+ * live in its NetClientState.stats; the hooks below tune aging.
+ */
+#ifndef NET_HUB_H
+#define NET_HUB_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Default age of a learned MAC address. */
+#define NET_HUB_AGE_DEFAULT_US (300 * G_USEC_PER_SEC)
+/* MAC table entries per hub, allocated with the hub. */
+#define NET_HUB_MAC_TABLE_SIZE 4096
+
+/* Set how long hub @hubid remembers a MAC; false if no such hub. */
+bool net_hub_set_age(int32_t hubid, int64_t age_us);
+
+/* Tests: replace g_get_monotonic_time (NULL restores it). */
+void net_hub_set_clock(int64_t (*now)(void));
+
+/* Learned entries of hub @hubid (-1 if no such hub). */
+int net_hub_mac_count(int32_t hubid);
+
+#endif /* NET_HUB_H */

@@ -1,0 +1,401 @@
+/*
+ * DOC: learning hubs with 802.1Q VLANs (-netdev hubport)
+ *
+ * A hub is created with its first port (-netdev hubport,hubid=N) and freed
+ * with its last.  Each port is a NetClientState; netdev= (or a NIC's
+ * netdev=) makes some client its peer.  A frame the peer sends arrives in
+ * net_hub_port_receive(), is classified into a VLAN, its source MAC is
+ * learned, and it is forwarded:
+ *
+ *   known unicast (learning on)  -> only the learned port (if not the source)
+ *   broadcast, multicast, unknown unicast, or learning=off
+ *                                -> every other port of that VLAN (flood)
+ *
+ * VLANs: an access port (vlan=V, default 1) carries VLAN V untagged; a
+ * trunk port (trunk=on) carries every VLAN tagged (TPID 0x8100) except its
+ * native VLAN (vlan=, default 1) which is untagged.  Inside the hub a
+ * frame is its addresses, the bytes after any tag, and a VID; output is
+ * an iovec of two parts (three with a tag for a trunk), so the hub copies
+ * and allocates nothing: the destination queues copy into their arenas.
+ *
+ * No head-of-line blocking: a port hands frames to its peer with
+ * net_client_send() (no callback), so the peer's incoming queue is the
+ * port's bounded transmit queue (NET_QUEUE_DEFAULT_FRAMES/_BYTES); frames
+ * beyond it are dropped and counted on the port (stats.dropped) as well
+ * as on the peer.  net_hub_port_receive() never returns 0, so a slow peer
+ * never stops the others.
+ *
+ * The MAC table is a fixed array (NET_HUB_MAC_TABLE_SIZE entries, open
+ * addressing over a short probe window) allocated with the hub.  Entries
+ * carry the last time seen; an entry older than the hub's age is treated
+ * as empty when looked at (no timers).  A MAC seen on another port moves;
+ * entries of a port that goes away are cleared.
+ *
+ * Port counters (NetClientStats of the port): rx_* = frames from its peer
+ * into the hub, tx_* = frames the hub delivered to its peer, dropped =
+ * frames the hub could not hand on (peer's queue full, link down, runt,
+ * tagged frame on an access port, VLAN not carried).
+ */
+#include "net/hub.h"
+
+#include <string.h>
+
+#include "net/net.h"
+#include "net/netdev.h"
+#include "util/error.h"
+
+#define NET_HUB_PROBE 8
+#define ETH_HLEN 14
+#define ETH_P_8021Q 0x8100
+#define VLAN_TAG_LEN 4
+
+typedef struct NetHub NetHub;
+
+typedef struct NetHubPort {
+    NetClientState nc;
+    NetHub *hub;
+    uint16_t vlan;              /* access VLAN, or a trunk's native VLAN */
+    bool trunk;
+} NetHubPort;
+
+typedef struct NetHubMacEntry {
+    uint8_t mac[6];
+    uint16_t vlan;
+    NetHubPort *port;           /* NULL: empty */
+    int64_t seen;               /* monotonic us */
+} NetHubMacEntry;
+
+struct NetHub {
+    int32_t id;
+    bool learning;
+    int64_t age_us;
+    GPtrArray *ports;           /* NetHubPort *, NULL holes while in use */
+    unsigned nports;
+    NetHubMacEntry *table;      /* NET_HUB_MAC_TABLE_SIZE entries */
+};
+
+static GList *net_hubs;
+static int64_t (*net_hub_now)(void) = g_get_monotonic_time;
+
+void net_hub_set_clock(int64_t (*now)(void))
+{
+    net_hub_now = now ? now : g_get_monotonic_time;
+}
+
+static NetHub *net_hub_find(int32_t id)
+{
+    for (GList *l = net_hubs; l; l = l->next) {
+        NetHub *hub = l->data;
+
+        if (hub->id == id) {
+            return hub;
+        }
+    }
+    return NULL;
+}
+
+bool net_hub_set_age(int32_t hubid, int64_t age_us)
+{
+    NetHub *hub = net_hub_find(hubid);
+
+    if (hub) {
+        hub->age_us = age_us;
+    }
+    return hub != NULL;
+}
+
+/* ---- the MAC table --------------------------------------------------- */
+
+static unsigned net_hub_hash(const uint8_t *mac, uint16_t vlan)
+{
+    uint32_t h = 2166136261u ^ vlan;
+
+    for (int i = 0; i < 6; i++) {
+        h = (h ^ mac[i]) * 16777619u;
+    }
+    return h % NET_HUB_MAC_TABLE_SIZE;
+}
+
+static bool net_hub_entry_live(NetHub *hub, NetHubMacEntry *e, int64_t now)
+{
+    return e->port && now - e->seen <= hub->age_us;
+}
+
+static NetHubMacEntry *net_hub_lookup(NetHub *hub, const uint8_t *mac,
+                                      uint16_t vlan, int64_t now)
+{
+    unsigned h = net_hub_hash(mac, vlan);
+
+    for (unsigned i = 0; i < NET_HUB_PROBE; i++) {
+        NetHubMacEntry *e = &hub->table[(h + i) % NET_HUB_MAC_TABLE_SIZE];
+
+        if (net_hub_entry_live(hub, e, now) && e->vlan == vlan &&
+            memcmp(e->mac, mac, 6) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* Remember that @mac on @vlan is behind @port (move it if it was not). */
+static void net_hub_learn(NetHub *hub, const uint8_t *mac, uint16_t vlan,
+                          NetHubPort *port, int64_t now)
+{
+    unsigned h = net_hub_hash(mac, vlan);
+    NetHubMacEntry *e = net_hub_lookup(hub, mac, vlan, now);
+
+    for (unsigned i = 0; !e && i < NET_HUB_PROBE; i++) {
+        NetHubMacEntry *c = &hub->table[(h + i) % NET_HUB_MAC_TABLE_SIZE];
+
+        if (!net_hub_entry_live(hub, c, now)) {
+            e = c;
+        } else if (i == NET_HUB_PROBE - 1) {
+            e = &hub->table[h];     /* window full: evict the first */
+        }
+    }
+    memcpy(e->mac, mac, 6);
+    e->vlan = vlan;
+    e->port = port;
+    e->seen = now;
+}
+
+int net_hub_mac_count(int32_t hubid)
+{
+    NetHub *hub = net_hub_find(hubid);
+    int64_t now = net_hub_now();
+    int n = 0;
+
+    if (!hub) {
+        return -1;
+    }
+    for (unsigned i = 0; i < NET_HUB_MAC_TABLE_SIZE; i++) {
+        n += net_hub_entry_live(hub, &hub->table[i], now);
+    }
+    return n;
+}
+
+/* ---- forwarding ------------------------------------------------------ */
+
+static bool net_hub_port_carries(NetHubPort *p, uint16_t vlan)
+{
+    return p->trunk || p->vlan == vlan;
+}
+
+/*
+ * Hand a frame of @vlan to @dst's peer: @addrs is its 12 address bytes,
+ * @rest/@rest_len what follows the (removed) tag.  Tagged if @dst is a
+ * trunk and @vlan is not its native VLAN.
+ */
+static void net_hub_output(NetHubPort *dst, uint16_t vlan,
+                           const uint8_t *addrs, const uint8_t *rest,
+                           size_t rest_len)
+{
+    NetClientState *peer = dst->nc.peer;
+    uint8_t tag[VLAN_TAG_LEN] = {
+        ETH_P_8021Q >> 8, ETH_P_8021Q & 0xff, vlan >> 8, vlan & 0xff,
+    };
+    struct iovec iov[3] = {
+        { (void *)addrs, 12 },
+        { (void *)rest, rest_len },
+        { (void *)rest, rest_len },
+    };
+    uint64_t peer_dropped = peer ? peer->stats.dropped : 0;
+
+    if (dst->trunk && vlan != dst->vlan) {
+        iov[1] = (struct iovec){ tag, sizeof(tag) };
+        net_client_send_iov_async(&dst->nc, iov, 3, NULL);
+    } else {
+        net_client_send_iov_async(&dst->nc, iov, 2, NULL);
+    }
+    /* The peer counted a frame its full queue lost: it is ours too. */
+    if (peer && dst->nc.peer == peer) {
+        dst->nc.stats.dropped += peer->stats.dropped - peer_dropped;
+    }
+}
+
+static void net_hub_forward(NetHubPort *src, uint16_t vlan,
+                            const uint8_t *addrs, const uint8_t *rest,
+                            size_t rest_len)
+{
+    NetHub *hub = src->hub;
+    int64_t now = net_hub_now();
+    const uint8_t *dst_mac = addrs, *src_mac = addrs + 6;
+
+    if (hub->learning && !(src_mac[0] & 1)) {
+        net_hub_learn(hub, src_mac, vlan, src, now);
+    }
+    if (hub->learning && !(dst_mac[0] & 1)) {
+        NetHubMacEntry *e = net_hub_lookup(hub, dst_mac, vlan, now);
+
+        if (e) {
+            if (e->port != src && !e->port->nc.free_pending) {
+                net_hub_output(e->port, vlan, addrs, rest, rest_len);
+            }
+            return;
+        }
+    }
+    /* Index loop: a port may be freed (its slot cleared) under us. */
+    for (unsigned i = 0; i < hub->ports->len; i++) {
+        NetHubPort *p = g_ptr_array_index(hub->ports, i);
+
+        if (p && p != src && !p->nc.free_pending &&
+            net_hub_port_carries(p, vlan)) {
+            net_hub_output(p, vlan, addrs, rest, rest_len);
+        }
+    }
+}
+
+/* A frame from the port's peer: classify, strip the tag, forward. */
+static ssize_t net_hub_port_receive(NetClientState *nc, const uint8_t *buf,
+                                    size_t size)
+{
+    NetHubPort *port = container_of(nc, NetHubPort, nc);
+    uint16_t vlan = port->vlan;
+    size_t skip = 12;
+    bool tagged = size >= ETH_HLEN + VLAN_TAG_LEN &&
+                  buf[12] == (ETH_P_8021Q >> 8) &&
+                  buf[13] == (ETH_P_8021Q & 0xff);
+
+    if (size < ETH_HLEN || (tagged && !port->trunk)) {
+        nc->stats.dropped++;
+        return (ssize_t)size;
+    }
+    if (tagged) {
+        uint16_t vid = ((buf[14] << 8) | buf[15]) & 0xfff;
+
+        if (vid == 4095) {
+            nc->stats.dropped++;
+            return (ssize_t)size;
+        }
+        vlan = vid ? vid : port->vlan;   /* VID 0: priority tag only */
+        skip += VLAN_TAG_LEN;
+    }
+    net_hub_forward(port, vlan, buf, buf + skip, size - skip);
+    return (ssize_t)size;
+}
+
+/* ---- ports and hubs -------------------------------------------------- */
+
+static void net_hub_free(NetHub *hub)
+{
+    net_hubs = g_list_remove(net_hubs, hub);
+    g_ptr_array_unref(hub->ports);
+    g_free(hub->table);
+    g_free(hub);
+}
+
+static void net_hub_port_cleanup(NetClientState *nc)
+{
+    NetHubPort *port = container_of(nc, NetHubPort, nc);
+    NetHub *hub = port->hub;
+
+    for (unsigned i = 0; i < NET_HUB_MAC_TABLE_SIZE; i++) {
+        if (hub->table[i].port == port) {
+            hub->table[i].port = NULL;
+        }
+    }
+    for (unsigned i = 0; i < hub->ports->len; i++) {
+        if (g_ptr_array_index(hub->ports, i) == port) {
+            g_ptr_array_index(hub->ports, i) = NULL;
+        }
+    }
+    if (--hub->nports == 0) {
+        net_hub_free(hub);
+    }
+}
+
+static const NetClientInfo net_hub_port_info = {
+    .type = NET_CLIENT_DRIVER_HUBPORT,
+    .type_name = "hubport",
+    .size = sizeof(NetHubPort),
+    .receive = net_hub_port_receive,
+    .cleanup = net_hub_port_cleanup,
+};
+
+static NetHub *net_hub_new(int32_t id, bool learning)
+{
+    NetHub *hub = g_new0(NetHub, 1);
+
+    hub->id = id;
+    hub->learning = learning;
+    hub->age_us = NET_HUB_AGE_DEFAULT_US;
+    hub->ports = g_ptr_array_new();
+    hub->table = g_new0(NetHubMacEntry, NET_HUB_MAC_TABLE_SIZE);
+    net_hubs = g_list_append(net_hubs, hub);
+    return hub;
+}
+
+static void net_hub_add_port(NetHub *hub, NetHubPort *port)
+{
+    port->hub = hub;
+    hub->nports++;
+    for (unsigned i = 0; i < hub->ports->len; i++) {
+        if (!g_ptr_array_index(hub->ports, i)) {
+            g_ptr_array_index(hub->ports, i) = port;
+            return;
+        }
+    }
+    g_ptr_array_add(hub->ports, port);
+}
+
+static bool net_hub_check_options(const NetdevHubPortOptions *o,
+                                  NetClientState **peer, GError **errp)
+{
+    NetHub *hub = net_hub_find(o->hubid);
+
+    *peer = NULL;
+    if (o->has_vlan && (o->vlan < 1 || o->vlan > 4094)) {
+        error_setg(errp, "Parameter 'vlan' expects a VLAN id (1..4094)");
+        return false;
+    }
+    if (hub && o->has_learning && o->learning != hub->learning) {
+        error_setg(errp, "hub %d already has learning=%s", (int)o->hubid,
+                   hub->learning ? "on" : "off");
+        return false;
+    }
+    if (!o->has_netdev) {
+        return true;
+    }
+    *peer = net_client_find(o->netdev);
+    if (!*peer || (*peer)->info->type == NET_CLIENT_DRIVER_NIC) {
+        error_setg(errp, "netdev '%s' not found", o->netdev);
+        return false;
+    }
+    if ((*peer)->peer) {
+        error_setg(errp, "netdev '%s' is already in use", o->netdev);
+        return false;
+    }
+    /* Two ports of one hub joined would loop every flooded frame. */
+    if (hub && (*peer)->info == &net_hub_port_info &&
+        container_of(*peer, NetHubPort, nc)->hub == hub) {
+        error_setg(errp, "netdev '%s' is a port of hub %d", o->netdev,
+                   (int)o->hubid);
+        return false;
+    }
+    return true;
+}
+
+bool net_init_hubport(const Netdev *netdev, GError **errp)
+{
+    const NetdevHubPortOptions *o = &netdev->u.hubport;
+    NetClientState *peer;
+    NetHub *hub;
+    NetHubPort *port;
+
+    if (!net_hub_check_options(o, &peer, errp)) {
+        return false;
+    }
+    hub = net_hub_find(o->hubid);
+    if (!hub) {
+        hub = net_hub_new(o->hubid, !o->has_learning || o->learning);
+    }
+    port = container_of(net_client_new(&net_hub_port_info, peer, "hubport",
+                                       netdev->id), NetHubPort, nc);
+    port->vlan = o->has_vlan ? (uint16_t)o->vlan : 1;
+    port->trunk = o->has_trunk && o->trunk;
+    net_hub_add_port(hub, port);
+    net_client_set_info_str(&port->nc, "hub %d%s,vlan=%u%s", (int)o->hubid,
+                            hub->learning ? "" : ",learning=off",
+                            port->vlan, port->trunk ? ",trunk=on" : "");
+    return true;
+}
