@@ -11,6 +11,8 @@
  * QEMU), so they outlive the connection and are closed by closefd, by a
  * getfd of the same name, by `fd=NAME` taking them, or at exit.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -47,6 +49,27 @@ static Monitor *monitor_cur(void)
     QmpClient *c = qmp_client_current();
 
     return c ? qmp_client_monitor(c) : NULL;
+}
+
+int monitor_fd_param(const char *str, GError **errp)
+{
+    char *end = NULL;
+    long fd;
+
+    if (!g_ascii_isdigit(str[0])) {
+        int named = monitor_fd_get(str, true);
+
+        if (named >= 0) {
+            return named;
+        }
+    }
+    errno = 0;
+    fd = g_ascii_isdigit(str[0]) ? strtol(str, &end, 10) : -1;
+    if (fd < 0 || fd > G_MAXINT || errno || *end) {
+        error_setg(errp, "Invalid file descriptor number '%s'", str);
+        return -1;
+    }
+    return (int)fd;
 }
 
 int monitor_fd_get(const char *name, bool take)

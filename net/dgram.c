@@ -385,28 +385,6 @@ static bool net_dgram_unix_init(const char *id, const SocketAddress *local,
     return true;
 }
 
-/* A number, or a name stored with getfd (QEMU's monitor_fd_param()). */
-static int net_dgram_parse_fd(const char *str, GError **errp)
-{
-    char *end = NULL;
-    long fd;
-
-    if (!g_ascii_isdigit(str[0])) {
-        int named = monitor_fd_get(str, true);
-
-        if (named >= 0) {
-            return named;
-        }
-    }
-    errno = 0;
-    fd = g_ascii_isdigit(str[0]) ? strtol(str, &end, 10) : -1;
-    if (fd < 0 || fd > G_MAXINT || errno || *end) {
-        error_setg(errp, "Invalid file descriptor number '%s'", str);
-        return -1;
-    }
-    return (int)fd;
-}
-
 static bool net_dgram_fd_init(const char *id, const SocketAddress *local,
                               const NetDgramInet *group, GError **errp)
 {
@@ -415,7 +393,7 @@ static bool net_dgram_fd_init(const char *id, const SocketAddress *local,
     struct sockaddr_in *sin = (struct sockaddr_in *)&sa;
     char str[DGRAM_ADDR_STRLEN];
     NetDgramState *s;
-    int fd = net_dgram_parse_fd(local->u.fd.str, errp);
+    int fd = monitor_fd_param(local->u.fd.str, errp);
 
     if (fd < 0) {
         return false;

@@ -610,34 +610,6 @@ static bool net_socket_mcast_init(const char *id, const char *addr,
 
 /* ---- fd= ----------------------------------------------------------------- */
 
-/*
- * fd=: a number, or a name a QMP client stored with getfd (QEMU's
- * monitor_fd_param()): the netdev takes that fd over.  Outside QMP there
- * are no names, and the number's message applies.  (QMP's netdev_add says
- * "File descriptor named 'x' has not been found" for an unknown name
- * before it gets here.)
- */
-static int net_socket_parse_fd(const char *str, GError **errp)
-{
-    char *end = NULL;
-    long fd;
-
-    if (!g_ascii_isdigit(str[0])) {
-        int named = monitor_fd_get(str, true);
-
-        if (named >= 0) {
-            return named;
-        }
-    }
-    errno = 0;
-    fd = g_ascii_isdigit(str[0]) ? strtol(str, &end, 10) : -1;
-    if (fd < 0 || fd > G_MAXINT || errno || *end) {
-        error_setg(errp, "Invalid file descriptor number '%s'", str);
-        return -1;
-    }
-    return (int)fd;
-}
-
 static bool net_socket_fd_stream_init(const char *id, int fd)
 {
     NetSocketState *s = net_socket_new(id, NET_SOCKET_FD_STREAM);
@@ -680,7 +652,7 @@ static bool net_socket_fd_dgram_init(const char *id, int fd, GError **errp)
 static bool net_socket_fd_init(const char *id, const char *fd_str,
                                GError **errp)
 {
-    int fd = net_socket_parse_fd(fd_str, errp);
+    int fd = monitor_fd_param(fd_str, errp);
     int type = -1, ret;
     socklen_t len = sizeof(type);
 

@@ -37,6 +37,13 @@ void monitor_cleanup(void);
  */
 int monitor_fd_get(const char *name, bool take);
 
+/*
+ * An fd= value, as QEMU's monitor_fd_param(): a name stored with getfd
+ * (taken over by the caller), else a decimal fd number.  -1 with
+ * "Invalid file descriptor number '<str>'" otherwise.
+ */
+int monitor_fd_param(const char *str, GError **errp);
+
 /* Ask the main loop to stop (QMP quit). Set by vl.c. */
 extern void (*monitor_quit_handler)(void);
 
