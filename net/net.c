@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "net/dump.h"
 #include "net/queue.h"
 #include "qapi-events.h"
 
@@ -211,6 +212,7 @@ void net_client_free(NetClientState *nc)
         return;
     }
     g_queue_remove(&net_clients, nc);
+    net_dump_client_gone(nc);
     if (!net_client_in_use(nc)) {
         net_client_destroy(nc);
         return;
@@ -298,6 +300,9 @@ ssize_t net_client_send_iov_async(NetClientState *sender,
     if (!peer->incoming_queue) {    /* peer is being torn down */
         return (ssize_t)size;
     }
+    if (G_UNLIKELY(sender->dumps || peer->dumps)) {
+        net_dump_frame(sender, peer, iov, iovcnt, size);
+    }
     net_client_hold(sender);
     net_client_hold(peer);
     dropped = net_queue_dropped(peer->incoming_queue);
@@ -373,11 +378,13 @@ static void net_format_info_network_one(NetClientState *nc, void *opaque)
     if (!nc->peer || nic) {
         net_client_format_info(nc, out);
         g_string_append_c(out, '\n');
+        net_dump_format_info(nc, out);
     }
     if (nc->peer && nic) {
         g_string_append(out, " \\ ");
         net_client_format_info(nc->peer, out);
         g_string_append_c(out, '\n');
+        net_dump_format_info(nc->peer, out);
     }
 }
 

@@ -52,6 +52,7 @@
 
 typedef struct NetClientState NetClientState;
 typedef struct NetQueue NetQueue;
+typedef struct NetDump NetDump;    /* net/dump.c: pcap capture */
 
 /* Completion callback of an async send: @len is what the receiver took. */
 typedef void NetPacketSent(NetClientState *sender, ssize_t len);
@@ -102,6 +103,7 @@ struct NetClientState {
     bool link_down;
     bool receive_disabled;          /* receive returned 0; waiting to flush */
     NetClientStats stats;
+    NetDump *dumps;                 /* filter-dumps on this client, or NULL */
     /* Teardown (net.c only): see net_client_free(). */
     unsigned busy;                  /* calls into this client on the stack */
     bool free_pending;              /* freed while busy: freed when idle */
