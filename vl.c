@@ -10,9 +10,11 @@
  * -netdev and -device are collected (key=value or JSON, read through the
  * generated QAPI visitors, as QMP's netdev_add and device_add), the others
  * are handed to their module at once.  Then, in order: daemonize, pidfile,
- * log file, every netdev, every device, every object (so `-device nic-stub,netdev=n0`
- * may come before `-netdev ...,id=n0` as in QEMU), every monitor.  A bad option prints
- * "vmwire: -netdev OPTS: message" and exits 1, leaving nothing behind.  With
+ * log file, every netdev, every device (so `-device nic-stub,netdev=n0`
+ * may come before `-netdev ...,id=n0` as in QEMU), every -object (after
+ * what it filters, as QEMU's late objects), every monitor.  A bad
+ * option prints "vmwire: -netdev OPTS: message" and exits 1, leaving
+ * nothing behind.  With
  * no -netdev, no -device and no monitor (-qmp, -mon), a built-in default
  * network is started and the QEMU options to reach it are printed; with a
  * monitor the network is whatever QMP builds (netdev_add, device_add).

@@ -383,7 +383,8 @@ void net_client_format_counters(NetClientState *nc, GString *out)
         " link-down=%" G_GUINT64_FORMAT " malformed=%" G_GUINT64_FORMAT
         " vlan=%" G_GUINT64_FORMAT ") oversized=%" G_GUINT64_FORMAT
         " resets=%" G_GUINT64_FORMAT " queue-high-water=%u/%zu\n",
-        nc->name, s->rx_frames, s->rx_bytes, s->tx_frames, s->tx_bytes, s->dropped,
+        nc->name, s->rx_frames, s->rx_bytes, s->tx_frames, s->tx_bytes,
+        s->dropped,
         s->dropped_by[NET_DROP_QUEUE_FULL], s->dropped_by[NET_DROP_LINK_DOWN],
         s->dropped_by[NET_DROP_MALFORMED], s->dropped_by[NET_DROP_VLAN],
         s->oversized, s->resets, q ? net_queue_high_water_frames(q) : 0,

@@ -84,7 +84,7 @@ typedef struct NetClientInfo {
 typedef enum NetDropReason {
     NET_DROP_QUEUE_FULL,    /* the receiving queue was full */
     NET_DROP_LINK_DOWN,     /* a link was down, or there was no peer */
-    NET_DROP_MALFORMED,     /* empty, shorter than an Ethernet header, VID 4095 */
+    NET_DROP_MALFORMED,     /* empty, shorter than 14 bytes, VID 4095 */
     NET_DROP_VLAN,          /* VLAN filter: a tagged frame on an access port */
     NET_DROP__MAX,
 } NetDropReason;

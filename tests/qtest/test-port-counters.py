@@ -73,8 +73,8 @@ def test_exact(t, rig, peers):
     for cid, d in sorted(want):
         t.ok((delta(cid, d + '-frames'), delta(cid, d + '-bytes')) ==
              (FRAMES, FRAMES * SIZE),
-             '%s: %s-frames +%d, %s-bytes +%d' % (cid, d, FRAMES, d,
-                                                 FRAMES * SIZE),
+             '%s: %s-frames +%d, %s-bytes +%d'
+             % (cid, d, FRAMES, d, FRAMES * SIZE),
              diag=repr(c[cid]))
     t.ok(all(delta(cid, k) == 0 for cid in ('p0', 'p1', 'p2')
              for k in ('dropped', 'oversized')) and
@@ -173,8 +173,8 @@ def test_info(t, rig):
          "port, with x-query-network's numbers", diag=repr(text))
     qemu = re.sub(r'  counters [^\r]*\r\n', '', text)
     t.ok(qemu == 'hub 0\r\n' + ''.join(
-        ' \\ p%d: n%d: index=0,type=socket,%s\r\n' % (i, i, c['n%d' % i]['info'])
-        for i in (2, 1, 0)),
+        ' \\ p%d: n%d: index=0,type=socket,%s\r\n'
+        % (i, i, c['n%d' % i]['info']) for i in (2, 1, 0)),
          "without the counters lines it is QEMU 7.2's text", diag=repr(qemu))
 
 
