@@ -11,7 +11,7 @@ VALGRIND_BUILD ?= build-valgrind
 # Debian packages needed to build and test (real QEMU and a tiny guest).
 BUILD_DEPS = meson ninja-build pkg-config gcc libglib2.0-dev libjson-glib-dev
 TEST_DEPS  = $(BUILD_DEPS) python3 qemu-system-x86 busybox-static \
-             linux-image-amd64 cpio kmod valgrind
+             linux-image-amd64 cpio kmod valgrind tshark
 
 .PHONY: all deps build-deps build run check clean valgrind
 

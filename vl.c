@@ -1,7 +1,8 @@
 /*
  * DOC: vmwire's command line and process lifetime
  *
- *   vmwire [-netdev OPTS]... [-device OPTS]... [-qmp SPEC]...
+ *   vmwire [-netdev OPTS]... [-device OPTS]... [-object OPTS]...
+ *          [-qmp SPEC]...
  *          [-chardev OPTS -mon OPTS]... [-daemonize] [-pidfile FILE]
  *          [-D LOGFILE] [-h|--help] [--version]
  *
@@ -10,8 +11,10 @@
  * generated QAPI visitors, as QMP's netdev_add and device_add), the others
  * are handed to their module at once.  Then, in order: daemonize, pidfile,
  * log file, every netdev, every device (so `-device nic-stub,netdev=n0`
- * may come before `-netdev ...,id=n0` as in QEMU), every monitor.  A bad option prints
- * "vmwire: -netdev OPTS: message" and exits 1, leaving nothing behind.  With
+ * may come before `-netdev ...,id=n0` as in QEMU), every -object (after
+ * what it filters, as QEMU's late objects), every monitor.  A bad
+ * option prints "vmwire: -netdev OPTS: message" and exits 1, leaving
+ * nothing behind.  With
  * no -netdev, no -device and no monitor (-qmp, -mon), a built-in default
  * network is started and the QEMU options to reach it are printed; with a
  * monitor the network is whatever QMP builds (netdev_add, device_add).
@@ -30,6 +33,7 @@
 
 #include "hw/device.h"
 #include "monitor/monitor.h"
+#include "net/dump.h"
 #include "net/net.h"
 #include "net/netdev.h"
 #include "system/os.h"
@@ -39,7 +43,7 @@
 #define DEFAULT_STUB_IP "10.0.2.100"
 
 typedef struct CmdlineOption {
-    const char *flag;       /* "-netdev" or "-device" */
+    const char *flag;       /* "-netdev", "-device" or "-object" */
     const char *value;      /* borrowed from argv */
 } CmdlineOption;
 
@@ -55,6 +59,8 @@ static void usage(FILE *out)
         "  -netdev socket,id=ID,mcast=GROUP:PORT[,localaddr=ADDR]\n"
         "  -netdev socket,id=ID,fd=N\n"
         "  -device nic-stub,id=ID,netdev=NETDEV[,mac=MAC][,ip=A.B.C.D[/N]]\n"
+        "  -object filter-dump,id=ID,netdev=NETDEV,file=PATH[,maxlen=N]\n"
+        "          [,queue=all|rx|tx][,status=on|off]  pcap capture\n"
         "or as JSON objects: -netdev '{\"type\": \"socket\", \"id\": "
         "\"ID\", ...}'\n"
         "\n"
@@ -93,14 +99,28 @@ static bool cmdline_device_add(const char *str, GError **errp)
     return opts && device_add(opts, errp);
 }
 
-/* Create one -netdev or -device; on error print QEMU-style and fail. */
+/* -object STR: as QMP's object-add (net/dump.c). */
+static bool cmdline_object_add(const char *str, GError **errp)
+{
+    g_autoptr(ObjectOptions) opts = object_parse(str, errp);
+
+    return opts && object_add(opts, errp);
+}
+
+/* Create one -netdev, -device or -object; on error print and fail. */
 static bool cmdline_option_apply(const CmdlineOption *opt)
 {
-    bool netdev = g_str_equal(opt->flag, "-netdev");
     g_autoptr(GError) err = NULL;
+    bool ok;
 
-    if (netdev ? cmdline_netdev_add(opt->value, &err)
-               : cmdline_device_add(opt->value, &err)) {
+    if (g_str_equal(opt->flag, "-netdev")) {
+        ok = cmdline_netdev_add(opt->value, &err);
+    } else if (g_str_equal(opt->flag, "-object")) {
+        ok = cmdline_object_add(opt->value, &err);
+    } else {
+        ok = cmdline_device_add(opt->value, &err);
+    }
+    if (ok) {
         return true;
     }
     fprintf(stderr, "vmwire: %s %s: %s\n", opt->flag, opt->value,
@@ -222,7 +242,8 @@ static GArray *cmdline_parse(int argc, char **argv)
             printf("vmwire version %s\n", VMWIRE_VERSION);
             exit(0);
         } else if (g_str_equal(flag, "-netdev") ||
-                   g_str_equal(flag, "-device")) {
+                   g_str_equal(flag, "-device") ||
+                   g_str_equal(flag, "-object")) {
             CmdlineOption opt = { flag, cmdline_arg(argc, argv, i, flag) };
 
             g_array_append_val(opts, opt);
@@ -240,13 +261,13 @@ static GArray *cmdline_parse(int argc, char **argv)
     return opts;
 }
 
-static bool cmdline_apply_all(GArray *opts, bool netdevs)
+/* Apply every option given as @flag, in order. */
+static bool cmdline_apply_all(GArray *opts, const char *flag)
 {
     for (unsigned i = 0; i < opts->len; i++) {
         const CmdlineOption *opt = &g_array_index(opts, CmdlineOption, i);
 
-        if (g_str_equal(opt->flag, "-netdev") == netdevs &&
-            !cmdline_option_apply(opt)) {
+        if (g_str_equal(opt->flag, flag) && !cmdline_option_apply(opt)) {
             return false;
         }
     }
@@ -306,7 +327,10 @@ static bool startup(GArray *opts, bool use_default)
         fprintf(stderr, "vmwire: %s\n", err->message);
         return false;
     }
-    if (!cmdline_apply_all(opts, true) || !cmdline_apply_all(opts, false)) {
+    /* Filters, like QEMU's "late" objects, come after what they filter. */
+    if (!cmdline_apply_all(opts, "-netdev") ||
+        !cmdline_apply_all(opts, "-device") ||
+        !cmdline_apply_all(opts, "-object")) {
         return false;
     }
     if (!monitor_start_all(&err)) {
@@ -323,6 +347,7 @@ static bool startup(GArray *opts, bool use_default)
 static void shutdown_all(void)
 {
     monitor_cleanup();
+    object_cleanup();
     net_cleanup();
     os_cleanup();
 }

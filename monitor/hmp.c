@@ -19,6 +19,7 @@
  */
 #include <string.h>
 
+#include "net/hub.h"
 #include "net/net.h"
 #include "qapi-commands.h"
 
@@ -39,12 +40,19 @@ static void hmp_info_network(GString *out, const char *args)
     net_format_info_network(out);
 }
 
+static void hmp_info_mac_table(GString *out, const char *args)
+{
+    net_hub_format_mac_table(out);
+}
+
 static void hmp_help(GString *out, const char *args);
 static void hmp_info_help(GString *out, const char *args);
 
 static const HmpCommand hmp_info_commands[] = {
     { "network", "", "show the network state", hmp_info_network, false,
       NULL },
+    { "mac-table", "", "show the MAC addresses hubs learned (vmwire)",
+      hmp_info_mac_table, false, NULL },
     { NULL },
 };
 

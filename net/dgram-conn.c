@@ -174,7 +174,7 @@ static bool dgram_conn_read_one(DgramConn *c)
     if (msg.msg_flags & MSG_TRUNC) {
         c->nc->stats.oversized++;
     } else if (n == 0) {
-        c->nc->stats.dropped++;
+        net_client_count_drop(c->nc, NET_DROP_MALFORMED);
     } else if (dgram_conn_from_self(c, &msg)) {
         c->self_filtered++;
     } else if (net_client_send_async(c->nc, c->buf, (size_t)n,

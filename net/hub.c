@@ -29,12 +29,16 @@
  * addressing over a short probe window) allocated with the hub.  Entries
  * carry the last time seen; an entry older than the hub's age is treated
  * as empty when looked at (no timers).  A MAC seen on another port moves;
- * entries of a port that goes away are cleared.
+ * entries of a port that goes away or whose link goes down (its peer's
+ * connection left) are cleared.  The age is the hub's mac-age= (seconds,
+ * default 300), set by the port that creates it.  x-query-mac-table and
+ * `info mac-table` list the live entries.
  *
  * Port counters (NetClientStats of the port): rx_* = frames from its peer
  * into the hub, tx_* = frames the hub delivered to its peer, dropped =
- * frames the hub could not hand on (peer's queue full, link down, runt,
- * tagged frame on an access port, VLAN not carried).
+ * frames the hub could not hand on, by reason in dropped_by: queue full
+ * (the peer's incoming queue, the port's transmit queue), link down,
+ * malformed (runt, VID 4095), VLAN (tagged frame on an access port).
  */
 #include "net/hub.h"
 
@@ -42,6 +46,7 @@
 
 #include "net/net.h"
 #include "net/netdev.h"
+#include "qapi-commands.h"
 #include "util/error.h"
 
 #define NET_HUB_PROBE 8
@@ -174,6 +179,109 @@ int net_hub_mac_count(int32_t hubid)
     return n;
 }
 
+/* Live entries of @hub sorted by VLAN and MAC (the array is the caller's). */
+static int net_hub_entry_cmp(gconstpointer a, gconstpointer b)
+{
+    const NetHubMacEntry *x = *(NetHubMacEntry *const *)a;
+    const NetHubMacEntry *y = *(NetHubMacEntry *const *)b;
+
+    if (x->vlan != y->vlan) {
+        return x->vlan < y->vlan ? -1 : 1;
+    }
+    return memcmp(x->mac, y->mac, 6);
+}
+
+static GPtrArray *net_hub_live_entries(NetHub *hub, int64_t now)
+{
+    GPtrArray *live = g_ptr_array_new();
+
+    for (unsigned i = 0; i < NET_HUB_MAC_TABLE_SIZE; i++) {
+        NetHubMacEntry *e = &hub->table[i];
+
+        if (net_hub_entry_live(hub, e, now) && !e->port->nc.free_pending) {
+            g_ptr_array_add(live, e);
+        }
+    }
+    g_ptr_array_sort(live, net_hub_entry_cmp);
+    return live;
+}
+
+MacTableEntryList *qmp_x_query_mac_table(bool has_hubid, int32_t hubid,
+                                         GError **errp)
+{
+    MacTableEntryList *head = NULL, **tail = &head;
+    int64_t now = net_hub_now();
+
+    if (has_hubid && !net_hub_find(hubid)) {
+        error_setg(errp, "hub %d not found", (int)hubid);
+        return NULL;
+    }
+    for (GList *l = net_hubs; l; l = l->next) {
+        NetHub *hub = l->data;
+        g_autoptr(GPtrArray) live = NULL;
+
+        if (has_hubid && hub->id != hubid) {
+            continue;
+        }
+        live = net_hub_live_entries(hub, now);
+        for (unsigned i = 0; i < live->len; i++) {
+            NetHubMacEntry *e = g_ptr_array_index(live, i);
+            MacTableEntry *m = g_new0(MacTableEntry, 1);
+            const uint8_t *a = e->mac;
+
+            m->hub = hub->id;
+            m->mac = g_strdup_printf("%02x:%02x:%02x:%02x:%02x:%02x",
+                                     a[0], a[1], a[2], a[3], a[4], a[5]);
+            m->vlan = e->vlan;
+            m->port = g_strdup(e->port->nc.name);
+            m->age_ms = (now - e->seen) / 1000;
+            *tail = g_new0(MacTableEntryList, 1);
+            (*tail)->value = m;
+            tail = &(*tail)->next;
+        }
+    }
+    return head;
+}
+
+void net_hub_format_mac_table(GString *out)
+{
+    g_autoptr(MacTableEntryList) list = qmp_x_query_mac_table(false, 0,
+                                                              NULL);
+
+    g_string_append(out, "hub  vlan  mac                port  age-ms\n");
+    for (MacTableEntryList *l = list; l; l = l->next) {
+        MacTableEntry *m = l->value;
+
+        g_string_append_printf(out, "%-4d %-5" G_GINT64_FORMAT " %s  %s  %"
+                               G_GINT64_FORMAT "\n", (int)m->hub, m->vlan,
+                               m->mac, m->port, m->age_ms);
+    }
+}
+
+void net_hub_format_info(GString *out)
+{
+    for (GList *l = g_list_last(net_hubs); l; l = l->prev) {
+        NetHub *hub = l->data;
+
+        g_string_append_printf(out, "hub %d\n", (int)hub->id);
+        for (unsigned i = hub->ports->len; i-- > 0;) {
+            NetHubPort *p = g_ptr_array_index(hub->ports, i);
+
+            if (!p) {
+                continue;
+            }
+            g_string_append_printf(out, " \\ %s", p->nc.name);
+            if (p->nc.peer) {
+                g_string_append(out, ": ");
+                net_client_format_info_block(p->nc.peer, out);
+            } else {
+                g_string_append_c(out, '\n');
+            }
+            net_client_format_counters(&p->nc, out);
+        }
+    }
+}
+
 /* ---- forwarding ------------------------------------------------------ */
 
 static bool net_hub_port_carries(NetHubPort *p, uint16_t vlan)
@@ -199,7 +307,8 @@ static void net_hub_output(NetHubPort *dst, uint16_t vlan,
         { (void *)rest, rest_len },
         { (void *)rest, rest_len },
     };
-    uint64_t peer_dropped = peer ? peer->stats.dropped : 0;
+    uint64_t peer_full = peer ? peer->stats.dropped_by[NET_DROP_QUEUE_FULL]
+                              : 0;
 
     if (dst->trunk && vlan != dst->vlan) {
         iov[1] = (struct iovec){ tag, sizeof(tag) };
@@ -209,7 +318,11 @@ static void net_hub_output(NetHubPort *dst, uint16_t vlan,
     }
     /* The peer counted a frame its full queue lost: it is ours too. */
     if (peer && dst->nc.peer == peer) {
-        dst->nc.stats.dropped += peer->stats.dropped - peer_dropped;
+        uint64_t lost = peer->stats.dropped_by[NET_DROP_QUEUE_FULL] -
+                        peer_full;
+
+        dst->nc.stats.dropped += lost;
+        dst->nc.stats.dropped_by[NET_DROP_QUEUE_FULL] += lost;
     }
 }
 
@@ -256,15 +369,19 @@ static ssize_t net_hub_port_receive(NetClientState *nc, const uint8_t *buf,
                   buf[12] == (ETH_P_8021Q >> 8) &&
                   buf[13] == (ETH_P_8021Q & 0xff);
 
-    if (size < ETH_HLEN || (tagged && !port->trunk)) {
-        nc->stats.dropped++;
+    if (size < ETH_HLEN) {
+        net_client_count_drop(nc, NET_DROP_MALFORMED);
+        return (ssize_t)size;
+    }
+    if (tagged && !port->trunk) {
+        net_client_count_drop(nc, NET_DROP_VLAN);
         return (ssize_t)size;
     }
     if (tagged) {
         uint16_t vid = ((buf[14] << 8) | buf[15]) & 0xfff;
 
         if (vid == 4095) {
-            nc->stats.dropped++;
+            net_client_count_drop(nc, NET_DROP_MALFORMED);
             return (ssize_t)size;
         }
         vlan = vid ? vid : port->vlan;   /* VID 0: priority tag only */
@@ -284,16 +401,32 @@ static void net_hub_free(NetHub *hub)
     g_free(hub);
 }
 
-static void net_hub_port_cleanup(NetClientState *nc)
+/* Forget every MAC learned on @port. */
+static void net_hub_forget_port(NetHub *hub, NetHubPort *port)
 {
-    NetHubPort *port = container_of(nc, NetHubPort, nc);
-    NetHub *hub = port->hub;
-
     for (unsigned i = 0; i < NET_HUB_MAC_TABLE_SIZE; i++) {
         if (hub->table[i].port == port) {
             hub->table[i].port = NULL;
         }
     }
+}
+
+/* The peer left (its connection went, set_link off): its MACs go too. */
+static void net_hub_port_link_status_changed(NetClientState *nc)
+{
+    NetHubPort *port = container_of(nc, NetHubPort, nc);
+
+    if (nc->link_down && port->hub) {     /* no hub yet: being created */
+        net_hub_forget_port(port->hub, port);
+    }
+}
+
+static void net_hub_port_cleanup(NetClientState *nc)
+{
+    NetHubPort *port = container_of(nc, NetHubPort, nc);
+    NetHub *hub = port->hub;
+
+    net_hub_forget_port(hub, port);
     for (unsigned i = 0; i < hub->ports->len; i++) {
         if (g_ptr_array_index(hub->ports, i) == port) {
             g_ptr_array_index(hub->ports, i) = NULL;
@@ -310,6 +443,7 @@ static const NetClientInfo net_hub_port_info = {
     .size = sizeof(NetHubPort),
     .receive = net_hub_port_receive,
     .cleanup = net_hub_port_cleanup,
+    .link_status_changed = net_hub_port_link_status_changed,
 };
 
 static NetHub *net_hub_new(int32_t id, bool learning)
@@ -353,6 +487,18 @@ static bool net_hub_check_options(const NetdevHubPortOptions *o,
                    hub->learning ? "on" : "off");
         return false;
     }
+    if (o->has_mac_age && (o->mac_age < 1 ||
+                           o->mac_age > NET_HUB_AGE_MAX_S)) {
+        error_setg(errp, "Parameter 'mac-age' expects a number of seconds "
+                   "(1..%d)", NET_HUB_AGE_MAX_S);
+        return false;
+    }
+    if (hub && o->has_mac_age &&
+        o->mac_age * G_USEC_PER_SEC != hub->age_us) {
+        error_setg(errp, "hub %d already has mac-age=%" G_GINT64_FORMAT,
+                   (int)o->hubid, hub->age_us / G_USEC_PER_SEC);
+        return false;
+    }
     if (!o->has_netdev) {
         return true;
     }
@@ -381,6 +527,7 @@ bool net_init_hubport(const Netdev *netdev, GError **errp)
     NetClientState *peer;
     NetHub *hub;
     NetHubPort *port;
+    char age[32] = "";
 
     if (!net_hub_check_options(o, &peer, errp)) {
         return false;
@@ -388,14 +535,21 @@ bool net_init_hubport(const Netdev *netdev, GError **errp)
     hub = net_hub_find(o->hubid);
     if (!hub) {
         hub = net_hub_new(o->hubid, !o->has_learning || o->learning);
+        if (o->has_mac_age) {
+            hub->age_us = o->mac_age * G_USEC_PER_SEC;
+        }
     }
     port = container_of(net_client_new(&net_hub_port_info, peer, "hubport",
                                        netdev->id), NetHubPort, nc);
     port->vlan = o->has_vlan ? (uint16_t)o->vlan : 1;
     port->trunk = o->has_trunk && o->trunk;
     net_hub_add_port(hub, port);
-    net_client_set_info_str(&port->nc, "hub %d%s,vlan=%u%s", (int)o->hubid,
+    if (hub->age_us != NET_HUB_AGE_DEFAULT_US) {
+        g_snprintf(age, sizeof(age), ",mac-age=%" G_GINT64_FORMAT,
+                   hub->age_us / G_USEC_PER_SEC);
+    }
+    net_client_set_info_str(&port->nc, "hub %d%s%s,vlan=%u%s", (int)o->hubid,
                             hub->learning ? "" : ",learning=off",
-                            port->vlan, port->trunk ? ",trunk=on" : "");
+                            age, port->vlan, port->trunk ? ",trunk=on" : "");
     return true;
 }

@@ -24,6 +24,7 @@
 
 #include "monitor/monitor.h"
 #include "net/netdev.h"
+#include "net/queue.h"
 #include "qapi-commands.h"
 #include "util/error.h"
 
@@ -108,8 +109,16 @@ static void net_qmp_query_one(NetClientState *nc, void *opaque)
         .tx_frames = nc->stats.tx_frames,
         .tx_bytes = nc->stats.tx_bytes,
         .dropped = nc->stats.dropped,
+        .dropped_queue_full = nc->stats.dropped_by[NET_DROP_QUEUE_FULL],
+        .dropped_link_down = nc->stats.dropped_by[NET_DROP_LINK_DOWN],
+        .dropped_malformed = nc->stats.dropped_by[NET_DROP_MALFORMED],
+        .dropped_vlan = nc->stats.dropped_by[NET_DROP_VLAN],
         .oversized = nc->stats.oversized,
         .resets = nc->stats.resets,
+        .queue_high_water_frames = nc->incoming_queue ?
+            net_queue_high_water_frames(nc->incoming_queue) : 0,
+        .queue_high_water_bytes = nc->incoming_queue ?
+            net_queue_high_water_bytes(nc->incoming_queue) : 0,
     };
     entry->value = info;
     **tail = entry;

@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "net/dump.h"
+#include "net/hub.h"
 #include "net/queue.h"
 #include "qapi-events.h"
 
@@ -82,7 +84,7 @@ static ssize_t net_client_deliver(NetClientState *sender,
     /* Went down (or away) while this was queued. */
     if (receiver->link_down || receiver->free_pending ||
         (sender && sender->free_pending)) {
-        receiver->stats.dropped++;
+        net_client_count_drop(receiver, NET_DROP_LINK_DOWN);
         return (ssize_t)size;
     }
     net_client_hold(receiver);
@@ -211,6 +213,7 @@ void net_client_free(NetClientState *nc)
         return;
     }
     g_queue_remove(&net_clients, nc);
+    net_dump_client_gone(nc);
     if (!net_client_in_use(nc)) {
         net_client_destroy(nc);
         return;
@@ -287,23 +290,28 @@ ssize_t net_client_send_iov_async(NetClientState *sender,
         return -EMSGSIZE;
     }
     if (size == 0) {
-        sender->stats.dropped++;
+        net_client_count_drop(sender, NET_DROP_MALFORMED);
         return -EINVAL;
     }
     if (sender->link_down || !peer || peer->link_down ||
         sender->free_pending || peer->free_pending) {
-        sender->stats.dropped++;
+        net_client_count_drop(sender, NET_DROP_LINK_DOWN);
         return (ssize_t)size;
     }
     if (!peer->incoming_queue) {    /* peer is being torn down */
         return (ssize_t)size;
+    }
+    if (G_UNLIKELY(sender->dumps || peer->dumps)) {
+        net_dump_frame(sender, peer, iov, iovcnt, size);
     }
     net_client_hold(sender);
     net_client_hold(peer);
     dropped = net_queue_dropped(peer->incoming_queue);
     ret = net_queue_send_iov(peer->incoming_queue, sender, iov, iovcnt, size,
                              sent_cb);
-    peer->stats.dropped += net_queue_dropped(peer->incoming_queue) - dropped;
+    dropped = net_queue_dropped(peer->incoming_queue) - dropped;
+    peer->stats.dropped += dropped;
+    peer->stats.dropped_by[NET_DROP_QUEUE_FULL] += dropped;
     net_client_release(peer);
     net_client_release(sender);
     return ret;
@@ -364,25 +372,61 @@ void net_client_format_info(NetClientState *nc, GString *out)
                            nc->info->type_name, nc->info_str);
 }
 
-/* One client of QEMU's hmp_info_network(). */
+void net_client_format_counters(NetClientState *nc, GString *out)
+{
+    const NetClientStats *s = &nc->stats;
+    NetQueue *q = nc->incoming_queue;
+
+    g_string_append_printf(out, "  counters %s: rx=%" G_GUINT64_FORMAT "/%"
+        G_GUINT64_FORMAT " tx=%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
+        " dropped=%" G_GUINT64_FORMAT " (queue-full=%" G_GUINT64_FORMAT
+        " link-down=%" G_GUINT64_FORMAT " malformed=%" G_GUINT64_FORMAT
+        " vlan=%" G_GUINT64_FORMAT ") oversized=%" G_GUINT64_FORMAT
+        " resets=%" G_GUINT64_FORMAT " queue-high-water=%u/%zu\n",
+        nc->name, s->rx_frames, s->rx_bytes, s->tx_frames, s->tx_bytes,
+        s->dropped,
+        s->dropped_by[NET_DROP_QUEUE_FULL], s->dropped_by[NET_DROP_LINK_DOWN],
+        s->dropped_by[NET_DROP_MALFORMED], s->dropped_by[NET_DROP_VLAN],
+        s->oversized, s->resets, q ? net_queue_high_water_frames(q) : 0,
+        q ? net_queue_high_water_bytes(q) : 0);
+}
+
+void net_client_format_info_block(NetClientState *nc, GString *out)
+{
+    net_client_format_info(nc, out);
+    g_string_append_c(out, '\n');
+    net_dump_format_info(nc, out);
+    net_client_format_counters(nc, out);
+}
+
+/* QEMU's net_hub_id_for_client(): hubs print these clients. */
+static bool net_client_on_hub(NetClientState *nc)
+{
+    return nc->info->type == NET_CLIENT_DRIVER_HUBPORT ||
+           (nc->peer && nc->peer->info->type == NET_CLIENT_DRIVER_HUBPORT);
+}
+
+/* One client of QEMU's hmp_info_network(), and vmwire's counters. */
 static void net_format_info_network_one(NetClientState *nc, void *opaque)
 {
     GString *out = opaque;
     bool nic = nc->info->type == NET_CLIENT_DRIVER_NIC;
 
+    if (net_client_on_hub(nc)) {
+        return;
+    }
     if (!nc->peer || nic) {
-        net_client_format_info(nc, out);
-        g_string_append_c(out, '\n');
+        net_client_format_info_block(nc, out);
     }
     if (nc->peer && nic) {
         g_string_append(out, " \\ ");
-        net_client_format_info(nc->peer, out);
-        g_string_append_c(out, '\n');
+        net_client_format_info_block(nc->peer, out);
     }
 }
 
 void net_format_info_network(GString *out)
 {
+    net_hub_format_info(out);
     net_client_foreach(net_format_info_network_one, out);
 }
 

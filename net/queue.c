@@ -26,6 +26,8 @@ struct NetQueue {
     FrameRing ring;
     bool delivering;            /* inside deliver or a flush loop */
     uint64_t dropped;
+    unsigned high_water_frames; /* most frames ever queued at once */
+    size_t high_water_bytes;    /* most bytes ever queued at once */
     GSource *flush_source;      /* deferred flush; ready time 0 = pending */
 };
 
@@ -108,6 +110,9 @@ static bool net_queue_append(NetQueue *queue, NetClientState *sender,
     }
     slot->owner = sender;
     slot->cb = (void (*)(void))sent_cb;
+    queue->high_water_frames = MAX(queue->high_water_frames,
+                                   queue->ring.count);
+    queue->high_water_bytes = MAX(queue->high_water_bytes, queue->ring.bytes);
     return true;
 }
 
@@ -219,4 +224,14 @@ bool net_queue_busy(const NetQueue *queue)
 uint64_t net_queue_dropped(const NetQueue *queue)
 {
     return queue->dropped;
+}
+
+unsigned net_queue_high_water_frames(const NetQueue *queue)
+{
+    return queue->high_water_frames;
+}
+
+size_t net_queue_high_water_bytes(const NetQueue *queue)
+{
+    return queue->high_water_bytes;
 }

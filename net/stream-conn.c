@@ -136,7 +136,7 @@ static bool stream_conn_deliver(StreamConn *c)
         case STREAM_FRAMING_NEED_MORE:
             return true;
         case STREAM_FRAMING_EMPTY:
-            c->nc->stats.dropped++;
+            net_client_count_drop(c->nc, NET_DROP_MALFORMED);
             break;
         case STREAM_FRAMING_OVERSIZED:
             stream_conn_log(c, "serious error: oversized packet received, "

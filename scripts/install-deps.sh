@@ -12,5 +12,10 @@ echo "installing: ${missing[*]}"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# tshark's package asks whether non-root users may capture: answer no.
+if printf '%s\n' "${missing[@]}" | grep -qx 'tshark'; then
+  echo 'wireshark-common wireshark-common/install-setuid boolean false' \
+    | $sudo debconf-set-selections
+fi
 $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -164,7 +164,7 @@ static void nic_stub_link_status_changed(NetClientState *nc)
     }
     while (!frame_ring_is_empty(&s->rx_ring)) {
         frame_ring_pop(&s->rx_ring);
-        nc->stats.dropped++;
+        net_client_count_drop(nc, NET_DROP_LINK_DOWN);
     }
 }
 

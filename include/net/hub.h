@@ -13,6 +13,8 @@
 
 /* Default age of a learned MAC address. */
 #define NET_HUB_AGE_DEFAULT_US (300 * G_USEC_PER_SEC)
+/* Largest mac-age= in seconds. */
+#define NET_HUB_AGE_MAX_S 1000000
 /* MAC table entries per hub, allocated with the hub. */
 #define NET_HUB_MAC_TABLE_SIZE 4096
 
@@ -24,5 +26,11 @@ void net_hub_set_clock(int64_t (*now)(void));
 
 /* Learned entries of hub @hubid (-1 if no such hub). */
 int net_hub_mac_count(int32_t hubid);
+
+/* The hubs' part of `info network` (see net_format_info_network()). */
+void net_hub_format_info(GString *out);
+
+/* HMP's `info mac-table`: a header line, then one line per entry. */
+void net_hub_format_mac_table(GString *out);
 
 #endif /* NET_HUB_H */

@@ -52,6 +52,7 @@
 
 typedef struct NetClientState NetClientState;
 typedef struct NetQueue NetQueue;
+typedef struct NetDump NetDump;    /* net/dump.c: pcap capture */
 
 /* Completion callback of an async send: @len is what the receiver took. */
 typedef void NetPacketSent(NetClientState *sender, ssize_t len);
@@ -79,6 +80,15 @@ typedef struct NetClientInfo {
     void (*link_status_changed)(NetClientState *nc);
 } NetClientInfo;
 
+/* Why a frame was dropped (NetClientStats.dropped_by). */
+typedef enum NetDropReason {
+    NET_DROP_QUEUE_FULL,    /* the receiving queue was full */
+    NET_DROP_LINK_DOWN,     /* a link was down, or there was no peer */
+    NET_DROP_MALFORMED,     /* empty, shorter than 14 bytes, VID 4095 */
+    NET_DROP_VLAN,          /* VLAN filter: a tagged frame on an access port */
+    NET_DROP__MAX,
+} NetDropReason;
+
 /* Per-client counters, as seen from this client. */
 typedef struct NetClientStats {
     uint64_t rx_frames, rx_bytes;   /* delivered to this client */
@@ -88,6 +98,8 @@ typedef struct NetClientStats {
      * without a peer, or sent to it and lost to a full incoming queue.
      */
     uint64_t dropped;
+    /* Part of dropped, by reason (the rest: a receive hook's error). */
+    uint64_t dropped_by[NET_DROP__MAX];
     uint64_t oversized;             /* frames refused for their size */
     uint64_t resets;                /* connections cut for bad input */
 } NetClientStats;
@@ -102,6 +114,7 @@ struct NetClientState {
     bool link_down;
     bool receive_disabled;          /* receive returned 0; waiting to flush */
     NetClientStats stats;
+    NetDump *dumps;                 /* filter-dumps on this client, or NULL */
     /* Teardown (net.c only): see net_client_free(). */
     unsigned busy;                  /* calls into this client on the stack */
     bool free_pending;              /* freed while busy: freed when idle */
@@ -133,6 +146,14 @@ void net_client_free(NetClientState *nc);
 
 /* Free every client (at exit). */
 void net_cleanup(void);
+
+/* Count one frame dropped at @nc for @reason (dropped and dropped_by). */
+static inline void net_client_count_drop(NetClientState *nc,
+                                         NetDropReason reason)
+{
+    nc->stats.dropped++;
+    nc->stats.dropped_by[reason]++;
+}
 
 /* Look a client up by id; NULL if none. */
 NetClientState *net_client_find(const char *name);
@@ -188,10 +209,27 @@ void net_client_set_link(NetClientState *nc, bool up);
 void net_client_format_info(NetClientState *nc, GString *out);
 
 /*
+ * vmwire's counter line under a client in `info network`:
+ * "  counters ID: rx=F/B tx=F/B dropped=N (queue-full=N link-down=N
+ * malformed=N vlan=N) oversized=N resets=N queue-high-water=F/B" (one
+ * line, frames/bytes).
+ */
+void net_client_format_counters(NetClientState *nc, GString *out);
+
+/* QEMU's line for @nc, "\n", its "filters:" lines, its counters line. */
+void net_client_format_info_block(NetClientState *nc, GString *out);
+
+/*
  * Append QEMU 7.2's `info network` text for every client, "\n" ending each
  * line: clients in creation order; a NIC's line is followed by its peer's,
  * prefixed with " \ " (backslash); a backend with a NIC peer is shown only
- * there.
+ * there.  Hubs come first, as QEMU's net_hub_info() prints them (newest
+ * hub first, "hub N", then per port, newest first, " \ PORT: " and its
+ * peer's line, or " \ PORT" alone); their ports and the ports' peers are
+ * not shown again.  Each client's line is followed by its filter-dumps in
+ * QEMU's "filters:" form, then by vmwire's counters line ("  counters
+ * ID: ..."; under a hub port: its peer's, then the port's), which a
+ * reader expecting QEMU's text can skip.
  */
 void net_format_info_network(GString *out);
 

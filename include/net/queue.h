@@ -59,5 +59,12 @@ unsigned net_queue_frames(const NetQueue *queue);
 bool net_queue_busy(const NetQueue *queue);
 /* Frames dropped because the queue was full. */
 uint64_t net_queue_dropped(const NetQueue *queue);
+/*
+ * The most frames / bytes this queue ever held at once (its high-water
+ * mark), updated when a frame is queued.  Frames without a callback stop
+ * at the bounds (max_frames, max_bytes); with callbacks they may go past.
+ */
+unsigned net_queue_high_water_frames(const NetQueue *queue);
+size_t net_queue_high_water_bytes(const NetQueue *queue);
 
 #endif /* NET_QUEUE_H */

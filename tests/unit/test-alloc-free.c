@@ -24,10 +24,12 @@
 #include <unistd.h>
 
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "hw/device.h"
 #include "hw/nic-stub-guest.h"
 #include "hw/nic-stub.h"
+#include "net/dump.h"
 #include "net/net.h"
 #include "net/netdev.h"
 
@@ -177,7 +179,35 @@ static unsigned listen_port(void)
     return port;
 }
 
+static void stream_ping(const char *dump_path);
+
 static void test_stream_ping_no_alloc(void)
+{
+    stream_ping(NULL);
+}
+
+/* The same with a filter-dump capturing both directions on n0. */
+static void test_dump_ping_no_alloc(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("alloc-free-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "n0.pcap", NULL);
+    GStatBuf st;
+
+    stream_ping(path);
+    /*
+     * Every frame each way is in the file: a record is 16 bytes and at
+     * least 42 (an ARP frame), at most 64 (maxlen).
+     */
+    g_assert_cmpint(g_stat(path, &st), ==, 0);
+    g_assert_cmpint(st.st_size, >=,
+                    24 + 2 * 58 * (BATCHES + 4) * FRAMES_PER_BATCH);
+    g_assert_cmpint(st.st_size, <=,
+                    24 + 2 * 80 * (BATCHES + 4) * FRAMES_PER_BATCH);
+    g_remove(path);
+    g_rmdir(dir);
+}
+
+static void stream_ping(const char *dump_path)
 {
     unsigned port = listen_port();
     g_autofree char *nd = g_strdup_printf(
@@ -191,6 +221,13 @@ static void test_stream_ping_no_alloc(void)
 
     g_assert_true(netdev_add(netdev, NULL));
     g_assert_true(device_add(dev, NULL));
+    if (dump_path) {
+        g_autofree char *str = g_strdup_printf(
+            "filter-dump,id=d0,netdev=n0,maxlen=64,file=%s", dump_path);
+        g_autoptr(ObjectOptions) obj = object_parse(str, NULL);
+
+        g_assert_true(object_add(obj, NULL));
+    }
     fd = connect_client(port);
     for (int i = 0; i < 4; i++) {       /* warm-up: accept, first frames */
         exchange(fd, FRAMES_PER_BATCH, i & 1);
@@ -207,6 +244,7 @@ static void test_stream_ping_no_alloc(void)
     g_assert_cmpuint(net_client_find("s0")->stats.rx_frames, >=,
                      BATCHES * FRAMES_PER_BATCH);
     close(fd);
+    object_cleanup();
     net_cleanup();
 }
 
@@ -270,6 +308,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/alloc-free/counter-counts", test_counter_counts);
     g_test_add_func("/alloc-free/stream-ping", test_stream_ping_no_alloc);
+    g_test_add_func("/alloc-free/dump-ping", test_dump_ping_no_alloc);
     g_test_add_func("/alloc-free/hub-ping", test_hub_ping_no_alloc);
     return g_test_run();
 }

@@ -226,6 +226,12 @@ static void assert_hmp(const char *line, const char *want)
     g_assert_cmpstr(got, ==, want);
 }
 
+/* vmwire's counters line under a client that moved no frame. */
+#define ZERO_COUNTERS(id) \
+    "  counters " id ": rx=0/0 tx=0/0 dropped=0 (queue-full=0 " \
+    "link-down=0 malformed=0 vlan=0) oversized=0 resets=0 " \
+    "queue-high-water=0/0\r\n"
+
 static void test_info_network(void)
 {
     sink_new("n0");
@@ -235,23 +241,28 @@ static void test_info_network(void)
     net_client_set_info_str(net_client_find("n1"), "socket: connection from "
                             "127.0.0.1:4000");
     assert_hmp("info network",
-               "n0: index=0,type=socket,\r\n"
+               "n0: index=0,type=socket,\r\n" ZERO_COUNTERS("n0")
                "s1: index=0,type=nic,model=nic-stub,"
-               "macaddr=52:54:00:00:10:01\r\n"
+               "macaddr=52:54:00:00:10:01\r\n" ZERO_COUNTERS("s1")
                " \\ n1: index=0,type=socket,socket: connection from "
-               "127.0.0.1:4000\r\n"
+               "127.0.0.1:4000\r\n" ZERO_COUNTERS("n1")
                "s2: index=0,type=nic,model=nic-stub,"
-               "macaddr=52:54:00:00:10:02\r\n");
-    assert_hmp("\t info   network  ", "n0: index=0,type=socket,\r\n"
+               "macaddr=52:54:00:00:10:02\r\n" ZERO_COUNTERS("s2"));
+    assert_hmp("\t info   network  ",
+               "n0: index=0,type=socket,\r\n" ZERO_COUNTERS("n0")
                "s1: index=0,type=nic,model=nic-stub,"
-               "macaddr=52:54:00:00:10:01\r\n"
+               "macaddr=52:54:00:00:10:01\r\n" ZERO_COUNTERS("s1")
                " \\ n1: index=0,type=socket,socket: connection from "
-               "127.0.0.1:4000\r\n"
+               "127.0.0.1:4000\r\n" ZERO_COUNTERS("n1")
                "s2: index=0,type=nic,model=nic-stub,"
-               "macaddr=52:54:00:00:10:02\r\n");
+               "macaddr=52:54:00:00:10:02\r\n" ZERO_COUNTERS("s2"));
     net_cleanup();
     assert_hmp("info network", "");
 }
+
+#define INFO_HELP \
+    "info network  -- show the network state\r\n" \
+    "info mac-table  -- show the MAC addresses hubs learned (vmwire)\r\n"
 
 static void test_hmp_errors(void)
 {
@@ -264,8 +275,8 @@ static void test_hmp_errors(void)
     assert_hmp("  info   network x", "network: extraneous characters at "
                "the end of line\r\nTry \"help   info   network\" for more "
                "information\r\n");
-    assert_hmp("info", "info network  -- show the network state\r\n");
-    assert_hmp("help info", "info network  -- show the network state\r\n");
+    assert_hmp("info", INFO_HELP);
+    assert_hmp("help info", INFO_HELP);
     assert_hmp("help info network x",
                "info network  -- show the network state\r\n");
     assert_hmp("help info  foo", "unknown command: 'info foo'\r\n");

@@ -640,6 +640,72 @@ static void test_honest_sender_lossless(void)
     net_cleanup();
 }
 
+/*
+ * The high-water mark: the most frames and bytes queued at once, kept
+ * when the queue drains; a full queue reaches the bound and stays there.
+ */
+static void test_high_water(void)
+{
+    TestClient *nic, *backend;
+    NetQueue *queue;
+
+    test_pair_new(&nic, &backend);
+    queue = nic->nc.incoming_queue;
+    g_assert_cmpuint(net_queue_high_water_frames(queue), ==, 0);
+    /* Delivered directly: never queued. */
+    g_assert_cmpint(test_send(backend, 0, 100), ==, 100);
+    g_assert_cmpuint(net_queue_high_water_frames(queue), ==, 0);
+    g_assert_cmpuint(net_queue_high_water_bytes(queue), ==, 0);
+
+    nic->can_receive = false;
+    g_assert_cmpint(test_send(backend, 1, 100), ==, 0);
+    g_assert_cmpint(test_send(backend, 2, 300), ==, 0);
+    g_assert_cmpint(test_send(backend, 3, 50), ==, 0);
+    g_assert_cmpuint(net_queue_high_water_frames(queue), ==, 3);
+    g_assert_cmpuint(net_queue_high_water_bytes(queue), ==, 450);
+    nic->can_receive = true;
+    g_assert_true(net_client_flush_queued(&nic->nc));
+    /* Drained: the mark stays; two frames do not move it. */
+    nic->can_receive = false;
+    g_assert_cmpint(test_send(backend, 4, 1000), ==, 0);
+    g_assert_cmpint(test_send(backend, 5, 10), ==, 0);
+    g_assert_cmpuint(net_queue_high_water_frames(queue), ==, 3);
+    g_assert_cmpuint(net_queue_high_water_bytes(queue), ==, 1010);
+    nic->can_receive = true;
+    g_assert_true(net_client_flush_queued(&nic->nc));
+
+    /* Full: the bound, and the drops beyond it do not count. */
+    nic->can_receive = false;
+    for (unsigned i = 0; i < NET_QUEUE_DEFAULT_FRAMES + 10; i++) {
+        test_send(backend, 10 + i, 64);
+    }
+    g_assert_cmpuint(net_queue_dropped(queue), ==, 10);
+    g_assert_cmpuint(nic->nc.stats.dropped_by[NET_DROP_QUEUE_FULL], ==, 10);
+    g_assert_cmpuint(nic->nc.stats.dropped, ==, 10);
+    g_assert_cmpuint(net_queue_high_water_frames(queue), ==,
+                     NET_QUEUE_DEFAULT_FRAMES);
+    g_assert_cmpuint(net_queue_high_water_bytes(queue), ==,
+                     NET_QUEUE_DEFAULT_FRAMES * 64);
+    net_cleanup();
+}
+
+/* Drops by reason: link down, empty frames. */
+static void test_drop_reasons(void)
+{
+    TestClient *nic, *backend;
+
+    test_pair_new(&nic, &backend);
+    g_assert_cmpint(test_send(backend, 0, 0), ==, -EINVAL);
+    g_assert_cmpuint(backend->nc.stats.dropped_by[NET_DROP_MALFORMED], ==, 1);
+    net_client_set_link(&backend->nc, false);
+    g_assert_cmpint(test_send(backend, 1, 60), ==, 60);
+    g_assert_cmpint(test_send(backend, 2, 60), ==, 60);
+    g_assert_cmpuint(backend->nc.stats.dropped_by[NET_DROP_LINK_DOWN], ==, 2);
+    g_assert_cmpuint(backend->nc.stats.dropped, ==, 3);
+    g_assert_cmpuint(nic->frames->len, ==, 0);
+    net_cleanup();
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -650,6 +716,8 @@ int main(int argc, char **argv)
     g_test_add_func("/net/queue/async-callback", test_async_callback);
     g_test_add_func("/net/queue/bound-frames", test_bound_frames);
     g_test_add_func("/net/queue/bound-bytes", test_bound_bytes);
+    g_test_add_func("/net/queue/high-water", test_high_water);
+    g_test_add_func("/net/queue/drop-reasons", test_drop_reasons);
     g_test_add_func("/net/queue/order-from-callback",
                     test_order_from_callback);
     g_test_add_func("/net/queue/flush-inside-receive",
