@@ -24,7 +24,6 @@ import ctypes
 import json
 import os
 import random
-import re
 import socket
 import subprocess
 import sys
@@ -34,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import QMP  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, Guest, Vmwire,  # noqa: E402
                          free_port, guest_image, ping_cmd, ping_stats,
-                         tempdir)
+                         section, tempdir)
 
 STUB_IP, STUB_MAC = '10.0.2.100', '52:54:00:00:02:64'
 GUEST_A_IP, GUEST_B_IP = '10.0.2.15', '10.0.2.16'
@@ -83,12 +82,6 @@ wait $listener
 [ "$(cat /tmp/peer_done)" = done ] || fail "no word from %(peer)s"
 exit $rc
 '''
-
-
-def section(console, name):
-    match = re.search(r'^== %s$(.*?)(?=^== |\Z)' % name, console,
-                      re.MULTILINE | re.DOTALL)
-    return match.group(1) if match else ''
 
 
 def stub_args(netdev, qmp_path=None):

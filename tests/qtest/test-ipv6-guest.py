@@ -25,7 +25,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test import (SANITIZER_REPORT, TAP, Guest, Vmwire,  # noqa: E402
-                         free_port, guest_image, ping_cmd, ping_stats)
+                         free_port, guest_image, ping_cmd, ping_stats,
+                         section)
 
 STUB_MAC = '52:54:00:00:02:64'
 STUB_IP = '10.0.2.100'
@@ -60,13 +61,6 @@ exit $rc
        'ipv4': ping_cmd(STUB_IP, PINGS),
        'ip6': STUB_IP6, 'ip': STUB_IP, 'large': LARGE6,
        'll_ip': STUB_LINK_LOCAL}
-
-
-def section(console, name):
-    """The console text after the marker line '== name' up to the next."""
-    match = re.search(r'^== %s$(.*?)(?=^== |\Z)' % name, console,
-                      re.MULTILINE | re.DOTALL)
-    return match.group(1) if match else ''
 
 
 def check_ping(t, console, name, what, reply_from=None):

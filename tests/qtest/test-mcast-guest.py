@@ -28,7 +28,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test import (SANITIZER_REPORT, TAP, Guest, Vmwire,  # noqa: E402
-                         free_port, guest_image, ping_cmd, ping_stats)
+                         free_port, guest_image, ping_cmd, ping_stats,
+                         section)
 
 STUB1_IP, STUB1_MAC = '10.0.2.100', '52:54:00:00:02:64'
 STUB2_IP, STUB2_MAC = '10.0.2.101', '52:54:00:00:02:65'
@@ -83,13 +84,6 @@ def guest_run(peer):
         'ping_peer': ping_cmd(peer, PINGS),
         'ping_stub2': ping_cmd(STUB2_IP, PINGS),
     }
-
-
-def section(console, name):
-    """The console text after the marker line '== name' up to the next."""
-    match = re.search(r'^== %s$(.*?)(?=^== |\Z)' % name, console,
-                      re.MULTILINE | re.DOTALL)
-    return match.group(1) if match else ''
 
 
 def check_guest(t, name, rc, console, peer_ip):

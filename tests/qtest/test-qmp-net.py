@@ -43,7 +43,6 @@ import os
 import re
 import select
 import socket
-import struct
 import sys
 import threading
 import time
@@ -51,7 +50,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import QMP, QMPTimeout, error_of  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, TIMEOUT_SCALE,  # noqa: E402
-                         Vmwire, VmwireError, free_port, tempdir)
+                         PeerClosed, StreamPeer, Vmwire, VmwireError,
+                         arp_frame, eth_frame, free_port, stream_record,
+                         tempdir)
 
 NET_BUFSIZE = 4096 + 65536
 CAPTURE_FRAMES = 64
@@ -61,7 +62,6 @@ STUB_MAC_STR = '52:54:00:00:10:01'
 STUB_IP = socket.inet_aton('10.0.2.100')
 PEER_MAC = bytes.fromhex('525400aa0001')
 PEER_IP = socket.inet_aton('10.0.2.15')
-BROADCAST = b'\xff' * 6
 
 
 def secs(s):
@@ -114,99 +114,24 @@ class NetQMP(QMP):
 
 # --- frames ------------------------------------------------------------------
 
-def eth(dst, src, ethertype, payload):
-    return dst + src + struct.pack('!H', ethertype) + payload
+def seq_ip(seq):
+    """The peer's sender address for request seq: every one distinct."""
+    return PEER_IP[:2] + (0x0f00 + (seq % 200)).to_bytes(2, 'big')
 
 
 def arp_request(seq=0, target_ip=STUB_IP):
     """An ARP request for the stub; seq goes in the sender's address, so
     every request is distinct."""
-    sender_ip = PEER_IP[:2] + struct.pack('!H', 0x0f00 + (seq % 200))
-    arp = struct.pack('!HHBBH6s4s6s4s', 1, 0x0800, 6, 4, 1, PEER_MAC,
-                      sender_ip, b'\0' * 6, target_ip)
-    return eth(BROADCAST, PEER_MAC, 0x0806, arp)
+    return arp_frame(1, PEER_MAC, seq_ip(seq), None, target_ip)
 
 
 def arp_reply(seq=0):
     """The stub's reply to arp_request(seq), byte for byte."""
-    asker_ip = PEER_IP[:2] + struct.pack('!H', 0x0f00 + (seq % 200))
-    arp = struct.pack('!HHBBH6s4s6s4s', 1, 0x0800, 6, 4, 2, STUB_MAC,
-                      STUB_IP, PEER_MAC, asker_ip)
-    return eth(PEER_MAC, STUB_MAC, 0x0806, arp)
-
-
-def record(frame):
-    return struct.pack('!I', len(frame)) + frame
+    return arp_frame(2, STUB_MAC, STUB_IP, PEER_MAC, seq_ip(seq))
 
 
 def b64(data):
     return base64.b64encode(data).decode()
-
-
-class PeerClosed(Exception):
-    pass
-
-
-class Peer:
-    """A TCP connection speaking QEMU's stream framing."""
-
-    def __init__(self, port=None, sock=None):
-        if sock is None:
-            sock = socket.create_connection(('127.0.0.1', port),
-                                            timeout=secs(5))
-        self.sock = sock
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.port = self.sock.getsockname()[1]
-        self.buf = bytearray()
-
-    def send_frames(self, frames):
-        self.sock.sendall(b''.join(record(f) for f in frames))
-
-    def recv_frame(self, timeout=5.0):
-        """The next frame, None on timeout; PeerClosed on EOF/reset."""
-        deadline = time.monotonic() + secs(timeout)
-        while True:
-            if len(self.buf) >= 4:
-                size = struct.unpack('!I', self.buf[:4])[0]
-                if len(self.buf) >= 4 + size:
-                    frame = bytes(self.buf[4:4 + size])
-                    del self.buf[:4 + size]
-                    return frame
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            ready, _, _ = select.select([self.sock], [], [], left)
-            if not ready:
-                return None
-            try:
-                data = self.sock.recv(1 << 20)
-            except OSError as e:
-                raise PeerClosed(str(e)) from e
-            if not data:
-                raise PeerClosed('EOF')
-            self.buf += data
-
-    def wait_closed(self, timeout=5.0):
-        """True if the other end closes within timeout (data discarded)."""
-        deadline = time.monotonic() + secs(timeout)
-        try:
-            while time.monotonic() < deadline:
-                self.buf.clear()
-                self.recv_frame(max(0.0, (deadline - time.monotonic())
-                                    / TIMEOUT_SCALE))
-        except PeerClosed:
-            return True
-        return False
-
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
 
 class Flooder:
@@ -232,7 +157,7 @@ class Flooder:
         return self
 
     def _write(self):
-        batch = b''.join(record(arp_request(i)) for i in range(64))
+        batch = b''.join(stream_record(arp_request(i)) for i in range(64))
         while not self._stop.is_set():
             try:
                 self.peer.sock.sendall(batch)
@@ -360,7 +285,7 @@ def commands(b, port):
          "info network: QEMU 7.2's lines, a NIC with its peer under it, "
          "each followed by vmwire's counters line", diag=repr(text))
 
-    with Peer(port) as peer:
+    with StreamPeer(port) as peer:
         ev = q.wait_for('NETDEV_STREAM_CONNECTED', {'netdev-id': 'n1'})
         want = {'netdev-id': 'n1', 'addr': {'type': 'inet',
                                             'host': '127.0.0.1',
@@ -430,7 +355,7 @@ def commands(b, port):
              '%d frames received: the capture ring keeps the last %d'
              % (len(many), CAPTURE_FRAMES), diag='%d frames' % len(got))
 
-        frame = eth(PEER_MAC, STUB_MAC, 0x88b5, b'injected' * 20)
+        frame = eth_frame(PEER_MAC, STUB_MAC, 0x88b5, b'injected' * 20)
         tx_before = q.cmd('x-nic-stub-stats', {'id': 's1'})['tx-frames']
         t.ok(q.cmd('x-nic-stub-inject', {'id': 's1', 'data': b64(frame)})
              == {}, 'x-nic-stub-inject returns {}')
@@ -440,7 +365,8 @@ def commands(b, port):
         tx_after = q.cmd('x-nic-stub-stats', {'id': 's1'})['tx-frames']
         t.ok(tx_after == tx_before + 1, 'x-nic-stub-stats counts it sent',
              diag='%d -> %d' % (tx_before, tx_after))
-        big = eth(PEER_MAC, STUB_MAC, 0x88b5, b'\x5a' * (NET_BUFSIZE - 14))
+        big = eth_frame(PEER_MAC, STUB_MAC, 0x88b5,
+                        b'\x5a' * (NET_BUFSIZE - 14))
         q.cmd('x-nic-stub-inject', {'id': 's1', 'data': b64(big)})
         got = peer.recv_frame()
         t.ok(got == big, 'an injected frame of NET_BUFSIZE (%d) bytes '
@@ -639,7 +565,7 @@ def netdev_del_under_flood(b, port, read, round_no):
     what = 'reading' if read else 'not reading'
     nid, sid = 'f%d' % round_no, 'fs%d' % round_no
     b.add_pair(nid, sid, port)
-    with Peer(port) as peer:
+    with StreamPeer(port) as peer:
         q.wait_for('NETDEV_STREAM_CONNECTED', {'netdev-id': nid})
         flood = Flooder(peer, read).start()
         time.sleep(secs(0.5))
@@ -672,7 +598,7 @@ def netdev_del_under_flood(b, port, read, round_no):
 def device_del_under_flood(b, port):
     t, q = b.t, b.qmp
     b.add_pair('g1', 'gs1', port)
-    with Peer(port) as peer:
+    with StreamPeer(port) as peer:
         q.wait_for('NETDEV_STREAM_CONNECTED', {'netdev-id': 'g1'})
         flood = Flooder(peer, True).start()
         time.sleep(secs(0.5))

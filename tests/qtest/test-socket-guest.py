@@ -30,7 +30,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test import (SANITIZER_REPORT, TAP, Guest, Vmwire,  # noqa: E402
                          free_port, guest_image, ping_cmd, ping_stats,
-                         wait_port_bound)
+                         section, wait_ping_cmd, wait_port_bound)
 
 STUB_IP = '10.0.2.100'
 STUB_MAC = '52:54:00:00:02:64'
@@ -42,13 +42,7 @@ GUEST_TIMEOUT = 90
 
 # Wait (bounded, ~20 s) until the stub answers: used where vmwire may come
 # up after the guest has booted. It is not counted; the pings after it are.
-WAIT_STUB = r'''
-i=0
-until ping -c 1 -W 1 %(ip)s > /dev/null 2>&1; do
-    i=$((i + 1))
-    [ $i -lt 20 ] || { echo "FAILED: %(ip)s never answered"; break; }
-done
-''' % {'ip': STUB_IP}
+WAIT_STUB = wait_ping_cmd(STUB_IP, 20)
 
 # Small pings, then full-MTU pings, each after a marker line; rc 0 only if
 # both pings got a reply (the test then requires all of them).
@@ -64,13 +58,6 @@ exit $rc
 ''' % {'small': ping_cmd(STUB_IP, PINGS),
        'large': ping_cmd(STUB_IP, PINGS).replace('ping ', 'ping -s %d ' %
                                                  LARGE, 1)}
-
-
-def section(console, name):
-    """The console text after the marker line '== name' up to the next."""
-    match = re.search(r'^== %s$(.*?)(?=^== |\Z)' % name, console,
-                      re.MULTILINE | re.DOTALL)
-    return match.group(1) if match else ''
 
 
 def check_pings(t, what, rc, console):

@@ -28,21 +28,20 @@ gives exit status 0 and no sanitizer report.
 
 import os
 import socket
-import struct
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import QMP, QMPTimeout  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, TIMEOUT_SCALE,  # noqa: E402
-                         Vmwire, free_port, tempdir)
+                         PeerClosed, StreamPeer, Vmwire, arp_frame,
+                         free_port, tempdir)
 
 STUB_MAC = bytes.fromhex('525400001001')
 STUB_MAC_STR = '52:54:00:00:10:01'
 STUB_IP = socket.inet_aton('10.0.2.100')
 PEER_MAC = bytes.fromhex('525400aa0001')
 PEER_IP = socket.inet_aton('10.0.2.15')
-BROADCAST = b'\xff' * 6
 
 
 def secs(s):
@@ -59,49 +58,28 @@ def have_ipv6_loopback():
 
 
 def arp_request():
-    arp = struct.pack('!HHBBH6s4s6s4s', 1, 0x0800, 6, 4, 1, PEER_MAC,
-                      PEER_IP, b'\0' * 6, STUB_IP)
-    return BROADCAST + PEER_MAC + b'\x08\x06' + arp
+    return arp_frame(1, PEER_MAC, PEER_IP, None, STUB_IP)
 
 
 def arp_reply():
-    arp = struct.pack('!HHBBH6s4s6s4s', 1, 0x0800, 6, 4, 2, STUB_MAC,
-                      STUB_IP, PEER_MAC, PEER_IP)
-    return PEER_MAC + STUB_MAC + b'\x08\x06' + arp
-
-
-def send_frame(sock, frame):
-    sock.sendall(struct.pack('!I', len(frame)) + frame)
-
-
-def recv_frame(sock, timeout=5.0):
-    """The next frame, or None on timeout or EOF."""
-    sock.settimeout(secs(timeout))
-    buf = b''
-    try:
-        while len(buf) < 4 or len(buf) < 4 + struct.unpack('!I',
-                                                           buf[:4])[0]:
-            data = sock.recv(65536)
-            if not data:
-                return None
-            buf += data
-    except (socket.timeout, OSError):
-        return None
-    return buf[4:4 + struct.unpack('!I', buf[:4])[0]]
+    return arp_frame(2, STUB_MAC, STUB_IP, PEER_MAC, PEER_IP)
 
 
 def arp_answered(sock):
     """ARP for the stub through sock; the exact reply must come back
     (frames of other kinds, e.g. the stub's own, are skipped)."""
-    send_frame(sock, arp_request())
+    peer = StreamPeer(sock=sock)
+    peer.send_frames([arp_request()])
     deadline = time.monotonic() + secs(5)
-    while time.monotonic() < deadline:
-        f = recv_frame(sock)
-        if f is None:
-            return False
-        if f == arp_reply():
-            return True
-    return False
+    try:
+        while True:
+            f = peer.recv_frame_by(deadline)
+            if f is None:
+                return False
+            if f == arp_reply():
+                return True
+    except PeerClosed:
+        return False
 
 
 class EvQMP(QMP):

@@ -37,7 +37,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import QMP, QMPTimeout  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, Guest, Vmwire,  # noqa: E402
                          free_port, guest_image, ping_cmd, ping_stats,
-                         tempdir, wait_port_bound)
+                         section, tempdir, wait_ping_cmd,
+                         wait_port_bound)
 
 STUB_IP = '10.0.2.100'
 STUB_MAC = '52:54:00:00:02:64'
@@ -47,13 +48,7 @@ PINGS = 3
 LARGE = 1472
 GUEST_TIMEOUT = 120
 
-WAIT_STUB = r'''
-i=0
-until ping -c 1 -W 1 %(ip)s > /dev/null 2>&1; do
-    i=$((i + 1))
-    [ $i -lt 30 ] || { echo "FAILED: %(ip)s never answered"; break; }
-done
-''' % {'ip': STUB_IP}
+WAIT_STUB = wait_ping_cmd(STUB_IP, 30)
 
 PING_BOTH = r'''
 rc=0
@@ -66,12 +61,6 @@ exit $rc
 ''' % {'small': ping_cmd(STUB_IP, PINGS),
        'large': ping_cmd(STUB_IP, PINGS).replace('ping ', 'ping -s %d ' %
                                                  LARGE, 1)}
-
-
-def section(console, name):
-    match = re.search(r'^== %s$(.*?)(?=^== |\Z)' % name, console,
-                      re.MULTILINE | re.DOTALL)
-    return match.group(1) if match else ''
 
 
 def check_pings(t, what, rc, console):

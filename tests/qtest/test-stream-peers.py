@@ -43,7 +43,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmwire_test import (TAP, TIMEOUT_SCALE, Vmwire, free_port,  # noqa: E402
+from vmwire_test import (ETH_P_IP, TAP, TIMEOUT_SCALE,  # noqa: E402
+                         PeerClosed, StreamPeer, Vmwire, arp_frame,
+                         eth_frame, free_port, stream_record,
                          wait_port_bound)
 
 NET_BUFSIZE = 4096 + 65536
@@ -55,7 +57,6 @@ STUB1_IP = socket.inet_aton('10.0.3.100')
 PEER_MAC = bytes.fromhex('525400aa0001')
 PEER_IP = socket.inet_aton('10.0.2.15')
 PEER1_IP = socket.inet_aton('10.0.3.15')
-BROADCAST = b'\xff' * 6
 
 SERIOUS = ('serious error: oversized packet received, connection '
            'terminated.')
@@ -79,22 +80,14 @@ def inet_checksum(data):
     return ~total & 0xffff
 
 
-def eth(dst, src, ethertype, payload):
-    return dst + src + struct.pack('!H', ethertype) + payload
-
-
 def arp_request(target_ip=STUB_IP, sender_ip=PEER_IP, sender_mac=PEER_MAC):
-    arp = struct.pack('!HHBBH6s4s6s4s', 1, 0x0800, 6, 4, 1, sender_mac,
-                      sender_ip, b'\0' * 6, target_ip)
-    return eth(BROADCAST, sender_mac, 0x0806, arp)
+    return arp_frame(1, sender_mac, sender_ip, None, target_ip)
 
 
 def arp_reply(stub_mac=STUB_MAC, stub_ip=STUB_IP, asker_ip=PEER_IP,
               asker_mac=PEER_MAC):
     """The reply nic-stub must send, byte for byte (no padding)."""
-    arp = struct.pack('!HHBBH6s4s6s4s', 1, 0x0800, 6, 4, 2, stub_mac,
-                      stub_ip, asker_mac, asker_ip)
-    return eth(asker_mac, stub_mac, 0x0806, arp)
+    return arp_frame(2, stub_mac, stub_ip, asker_mac, asker_ip)
 
 
 def ipv4(src, dst, payload, ident, ttl=64):
@@ -112,16 +105,16 @@ def icmp_echo(icmp_type, ident, seq, data):
 def echo_request(seq, data, ident=0x1234, src_ip=PEER_IP, dst_ip=STUB_IP,
                  dst_mac=STUB_MAC):
     icmp = icmp_echo(8, ident, seq, data)
-    return eth(dst_mac, PEER_MAC, 0x0800,
-               ipv4(src_ip, dst_ip, icmp, ident=seq & 0xffff, ttl=33))
+    return eth_frame(dst_mac, PEER_MAC, ETH_P_IP,
+                     ipv4(src_ip, dst_ip, icmp, ident=seq & 0xffff, ttl=33))
 
 
 def echo_reply(seq, data, ident=0x1234):
     """The reply nic-stub must send: the request's IP header with the
     addresses swapped, TTL 64 and fresh checksums."""
     icmp = icmp_echo(0, ident, seq, data)
-    return eth(PEER_MAC, STUB_MAC, 0x0800,
-               ipv4(STUB_IP, PEER_IP, icmp, ident=seq & 0xffff, ttl=64))
+    return eth_frame(PEER_MAC, STUB_MAC, ETH_P_IP,
+                     ipv4(STUB_IP, PEER_IP, icmp, ident=seq & 0xffff, ttl=64))
 
 
 def checksums_ok(frame):
@@ -133,101 +126,12 @@ def checksums_ok(frame):
             inet_checksum(ip[ihl:total]) == 0)
 
 
-def record(frame):
-    """A frame as it goes on a stream: 4-byte big-endian length first."""
-    return struct.pack('!I', len(frame)) + frame
-
-
 def describe(frame):
     if frame is None:
         return 'nothing'
     if isinstance(frame, str):
         return frame
     return '%d bytes: %s' % (len(frame), frame[:64].hex())
-
-
-# --- peers ---------------------------------------------------------------------
-
-class PeerClosed(Exception):
-    """vmwire closed (EOF) or reset the connection."""
-
-
-class Peer:
-    """One TCP connection to vmwire, speaking the stream framing."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(('127.0.0.1', port),
-                                             timeout=secs(5))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.port = self.sock.getsockname()[1]
-        self.buf = bytearray()      # received, not yet taken
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def send_frames(self, frames):
-        self.sock.sendall(b''.join(record(f) for f in frames))
-
-    def _fill(self, deadline):
-        """Read more into buf; False on timeout; PeerClosed on EOF/reset."""
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        ready, _, _ = select.select([self.sock], [], [], left)
-        if not ready:
-            return False
-        try:
-            data = self.sock.recv(1 << 20)
-        except (ConnectionResetError, BrokenPipeError) as e:
-            raise PeerClosed(str(e)) from e
-        if not data:
-            raise PeerClosed('EOF')
-        self.buf += data
-        return True
-
-    def recv_frame(self, timeout=5.0):
-        """The next frame, or None after timeout seconds (scaled)."""
-        return self.recv_frame_by(time.monotonic() + secs(timeout))
-
-    def recv_frame_by(self, deadline):
-        """The next frame, or None once time.monotonic() passes deadline."""
-        while True:
-            if len(self.buf) >= 4:
-                size = struct.unpack('!I', self.buf[:4])[0]
-                if len(self.buf) >= 4 + size:
-                    frame = bytes(self.buf[4:4 + size])
-                    del self.buf[:4 + size]
-                    return frame
-            if not self._fill(deadline):
-                return None
-
-    def recv_frame_or_closed(self, timeout=5.0):
-        """Like recv_frame, but returns 'closed' on EOF or reset."""
-        try:
-            return self.recv_frame(timeout)
-        except PeerClosed:
-            return 'closed'
-
-    def wait_closed(self, timeout=5.0):
-        """True if vmwire closes the connection within timeout (scaled);
-        whatever arrives before is discarded."""
-        deadline = time.monotonic() + secs(timeout)
-        try:
-            while self._fill(deadline):
-                self.buf.clear()
-        except PeerClosed:
-            return True
-        return False
-
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
 
 # --- watching vmwire from outside ------------------------------------------------
@@ -309,7 +213,7 @@ class Bench:
         """A new peer is accepted and answered, and vmwire still runs."""
         self.t.ok(self.alive(), 'vmwire still runs after ' + what,
                   diag=self.v.log)
-        with Peer(self.port) as peer:
+        with StreamPeer(self.port) as peer:
             self.arp_works(peer, 'the next peer gets an ARP reply after '
                            + what, timeout=10.0, allow_stale=True)
 
@@ -318,7 +222,7 @@ class Bench:
 
 def well_behaved(b):
     t = b.t
-    with Peer(b.port) as peer:
+    with StreamPeer(b.port) as peer:
         t.ok(b.wait_accepted(peer), 'vmwire logs the connection from '
              '127.0.0.1:%d' % peer.port, diag=b.v.log)
         b.arp_works(peer, 'ARP request for 10.0.2.100: reply with the '
@@ -334,7 +238,8 @@ def well_behaved(b):
              % (describe(got), describe(want)))
 
         # One ARP and one ping record, one byte per send.
-        stream = record(arp_request()) + record(echo_request(2, b'split'))
+        stream = (stream_record(arp_request()) +
+                  stream_record(echo_request(2, b'split')))
         for i in range(len(stream)):
             peer.send(stream[i:i + 1])
             time.sleep(0.002)
@@ -371,7 +276,7 @@ def well_behaved(b):
 
         # A frame of exactly NET_BUFSIZE bytes is allowed: ignored by the
         # stub, and the connection goes on.
-        big = eth(STUB_MAC, PEER_MAC, 0x88b5,
+        big = eth_frame(STUB_MAC, PEER_MAC, 0x88b5,
                   b'\xa5' * (NET_BUFSIZE - 14))
         peer.send_frames([big, arp_request()])
         got = peer.recv_frame_or_closed()
@@ -380,9 +285,10 @@ def well_behaved(b):
              % NET_BUFSIZE, diag=lambda: describe(got))
 
         # Zero-length frames are dropped, alone and before a frame.
-        peer.send(record(b''))
+        peer.send(stream_record(b''))
         time.sleep(0.2)
-        peer.send(record(b'') + record(b'') + record(arp_request()))
+        peer.send(stream_record(b'') + stream_record(b'') +
+                  stream_record(arp_request()))
         got = peer.recv_frame_or_closed()
         t.ok(got == arp_reply(), 'zero-length frames are dropped and the '
              'connection goes on', diag=lambda: describe(got))
@@ -399,7 +305,7 @@ def oversized(b, length, what):
     """A length over NET_BUFSIZE: cut off, one log line, vmwire goes on."""
     t = b.t
     since = len(b.v.log())
-    with Peer(b.port) as peer:
+    with StreamPeer(b.port) as peer:
         t.ok(b.wait_accepted(peer), 'peer sending %s is accepted' % what,
              diag=b.v.log)
         # Several bad headers and junk in one send: still one line.
@@ -422,7 +328,7 @@ def garbage(b):
     t = b.t
     rng = random.Random(20240607)
     since = len(b.v.log())
-    with Peer(b.port) as peer:
+    with StreamPeer(b.port) as peer:
         b.wait_accepted(peer)
         blob = rng.randbytes(256 * 1024)
         try:
@@ -438,7 +344,7 @@ def garbage(b):
 
     # Well-framed random frames (any ethertype, random lengths) are ignored;
     # the ARP after them is the first thing answered.
-    with Peer(b.port) as peer:
+    with StreamPeer(b.port) as peer:
         b.wait_accepted(peer)
         frames = [rng.randbytes(rng.randint(1, 1514)) for _ in range(300)]
         peer.send_frames(frames)
@@ -452,10 +358,10 @@ def garbage(b):
 def half_frame(b):
     """Half a frame, then silence: no CPU burnt; then a disconnect."""
     t = b.t
-    with Peer(b.port) as peer:
+    with StreamPeer(b.port) as peer:
         t.ok(b.wait_accepted(peer), 'a peer that will go silent is accepted',
              diag=b.v.log)
-        full = record(arp_request())
+        full = stream_record(arp_request())
         peer.send(full[:2])            # half a length
         time.sleep(0.3)
         load = cpu_while_idle(b.v.proc.pid, 1.0)
@@ -474,11 +380,11 @@ def half_frame(b):
 def second_peer_waits(b):
     """QEMU's listen= serves one peer; the next waits until it leaves."""
     t = b.t
-    first = Peer(b.port)
+    first = StreamPeer(b.port)
     try:
         b.wait_accepted(first)
         b.arp_works(first, 'first peer: ARP answered')
-        with Peer(b.port) as second:
+        with StreamPeer(b.port) as second:
             second.send_frames([arp_request()])
             got = second.recv_frame_or_closed(1.5)
             t.ok(got is None, 'a second peer gets nothing while the first '
@@ -508,7 +414,7 @@ def churn(b):
     pid = b.v.proc.pid
     accepted = 0
     for i in range(30):
-        with Peer(b.port) as peer:
+        with StreamPeer(b.port) as peer:
             # Wait to be accepted: a full accept queue (backlog 1) would
             # make the next connect wait for a SYN retransmit.
             accepted += bool(b.wait_accepted(peer))
@@ -516,7 +422,7 @@ def churn(b):
                 peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                      struct.pack('ii', 1, 0))
             elif i % 3 == 2:     # leave in the middle of a frame
-                peer.send(record(arp_request())[:30])
+                peer.send(stream_record(arp_request())[:30])
     t.ok(accepted == 30, '30 peers that connect and leave at once are '
          'accepted one after the other (%d were)' % accepted, diag=b.v.log)
     b.next_peer_works('30 peers that connected and left at once')
@@ -535,7 +441,7 @@ class Flooder:
     PAYLOAD = b'\x77' * 1000
 
     def __init__(self, port):
-        self.peer = Peer(port)
+        self.peer = StreamPeer(port)
         self.sent_frames = 0        # records completely sent
         self.pending = b''          # the rest of a partly sent record
 
@@ -548,8 +454,8 @@ class Flooder:
         refused_since = None
         while time.monotonic() < deadline:
             if not self.pending:
-                self.pending = record(echo_request(self.sent_frames & 0xffff,
-                                                   self.PAYLOAD))
+                self.pending = stream_record(echo_request(
+                    self.sent_frames & 0xffff, self.PAYLOAD))
             try:
                 n = sock.send(self.pending)
             except BlockingIOError:
@@ -613,7 +519,7 @@ def flood_round(b, read_back):
         load = cpu_while_idle(pid, 1.0)
         t.ok(load < 0.5, 'vmwire does not spin while pushed back (%.0f%% '
              'CPU)' % (load * 100))
-        with Peer(b.port1) as other:
+        with StreamPeer(b.port1) as other:
             other.send_frames([arp_request(STUB1_IP, PEER1_IP)])
             got = other.recv_frame_or_closed(3.0)
             t.ok(got == arp_reply(STUB1_MAC, STUB1_IP, PEER1_IP),

@@ -13,6 +13,16 @@ outside. Python 3 standard library only.
     Guest        a tiny Linux guest in QEMU (virtio-net) that runs one shell
                  command and reports "VMWIRE-RESULT rc=N" on its console
     ping_cmd, ping_stats   a guest ping command and the parse of its output
+    wait_ping_cmd  a guest command that waits (bounded) until an IP answers
+    section      the console text after a marker line "== NAME"
+    StreamPeer   a Python peer speaking QEMU's stream framing (4-byte
+                 big-endian length, then the frame) over TCP: connect (or
+                 wrap an accepted socket), send_frames, recv_frame with a
+                 timeout, recv_all (everything until quiet), wait_closed;
+                 PeerClosed on EOF or reset
+    mac_bytes, mac_str, stream_record, eth_frame, parse_eth, arp_frame,
+    arp_fields   build and take apart Ethernet (optionally 802.1Q-tagged)
+                 and ARP frames, byte for byte
 
 Example (the vmwire options are illustrative):
 
@@ -24,6 +34,15 @@ Example (the vmwire options are illustrative):
                    run=ping_cmd('10.0.0.1')) as g:
             rc, console = g.wait(60)
             t.ok(rc == 0, 'guest pings the nic-stub', diag=console)
+
+A stream peer (say, on a vmwire listen= netdev with a nic-stub at
+10.0.2.100):
+
+    with StreamPeer(port) as peer:
+        peer.send_frames([arp_frame(1, PEER_MAC, '10.0.2.15', None,
+                                    '10.0.2.100')])
+        reply = peer.recv_frame(timeout=5)      # None on timeout
+        dst, src, vid, ethertype, payload = parse_eth(reply)
 
 Nothing is left behind: every child is stopped and reaped and every temporary
 directory removed when its context ends, when the test raises, on SIGINT,
@@ -46,6 +65,7 @@ import fcntl
 import json
 import os
 import re
+import select
 import shlex
 import shutil
 import signal
@@ -765,3 +785,206 @@ def ping_stats(console):
     if not found:
         return None
     return int(found[-1][0]), int(found[-1][1])
+
+
+def wait_ping_cmd(target, tries=30):
+    """A guest shell snippet that pings target once a second until it
+    answers, at most tries times; it prints "FAILED: TARGET never answered"
+    if it never does (and goes on).  Use it where the other end may come up
+    after this guest; what it waits for is not counted."""
+    return ('i=0; until ping -c 1 -W 1 %(t)s > /dev/null 2>&1; do '
+            'i=$((i + 1)); [ $i -lt %(n)d ] || '
+            '{ echo "FAILED: %(t)s never answered"; break; }; done\n'
+            % {'t': shlex.quote(target), 'n': tries})
+
+
+def section(console, name):
+    """The console text after the marker line '== name' up to the next
+    '== ' line (or the end); '' if there is no such marker."""
+    match = re.search(r'^== %s$(.*?)(?=^== |\Z)' % re.escape(name), console,
+                      re.MULTILINE | re.DOTALL)
+    return match.group(1) if match else ''
+
+
+# --- stream peers and frames ----------------------------------------------
+
+BROADCAST = b'\xff' * 6
+ETH_P_IP = 0x0800
+ETH_P_ARP = 0x0806
+ETH_P_8021Q = 0x8100
+
+
+def mac_bytes(mac):
+    """'52:54:00:00:00:01' -> 6 bytes (bytes pass through)."""
+    if isinstance(mac, (bytes, bytearray)):
+        return bytes(mac)
+    return bytes.fromhex(mac.replace(':', ''))
+
+
+def mac_str(mac):
+    """6 bytes -> '52:54:00:00:00:01'."""
+    return ':'.join('%02x' % b for b in mac)
+
+
+def _ip4(ip):
+    return ip if isinstance(ip, (bytes, bytearray)) else socket.inet_aton(ip)
+
+
+def stream_record(frame):
+    """A frame as it goes on a QEMU stream: 4-byte big-endian length first."""
+    return len(frame).to_bytes(4, 'big') + frame
+
+
+def eth_frame(dst, src, ethertype, payload, vid=None):
+    """An Ethernet frame (no padding, no FCS); vid adds an 802.1Q tag."""
+    tag = b'' if vid is None else (ETH_P_8021Q.to_bytes(2, 'big') +
+                                   (vid & 0x0fff).to_bytes(2, 'big'))
+    return (mac_bytes(dst) + mac_bytes(src) + tag +
+            ethertype.to_bytes(2, 'big') + payload)
+
+
+def parse_eth(frame):
+    """(dst, src, vid or None, ethertype, payload) of an Ethernet frame;
+    MACs as bytes.  None if it is shorter than a header."""
+    if len(frame) < 14:
+        return None
+    ethertype = int.from_bytes(frame[12:14], 'big')
+    if ethertype == ETH_P_8021Q and len(frame) >= 18:
+        return (frame[0:6], frame[6:12], int.from_bytes(frame[14:16], 'big')
+                & 0x0fff, int.from_bytes(frame[16:18], 'big'), frame[18:])
+    return frame[0:6], frame[6:12], None, ethertype, frame[14:]
+
+
+def arp_frame(op, sender_mac, sender_ip, target_mac, target_ip, dst=None,
+              vid=None):
+    """An ARP frame (op 1 request, 2 reply) for IPv4 over Ethernet.
+
+    target_mac None means zeros; dst defaults to broadcast for a request and
+    to target_mac for a reply.  IPs are dotted strings or 4 bytes.
+    """
+    target = mac_bytes(target_mac) if target_mac is not None else b'\0' * 6
+    if dst is None:
+        dst = BROADCAST if op == 1 else target
+    arp = (b'\x00\x01\x08\x00\x06\x04' + op.to_bytes(2, 'big') +
+           mac_bytes(sender_mac) + _ip4(sender_ip) + target + _ip4(target_ip))
+    return eth_frame(dst, sender_mac, ETH_P_ARP, arp, vid)
+
+
+def arp_fields(frame):
+    """(op, sender_mac, sender_ip, target_mac, target_ip) of an ARP frame
+    (tagged or not; IPs dotted), or None if it is not ARP for IPv4."""
+    parsed = parse_eth(frame)
+    if parsed is None or parsed[3] != ETH_P_ARP or len(parsed[4]) < 28:
+        return None
+    arp = parsed[4]
+    return (int.from_bytes(arp[6:8], 'big'), arp[8:14],
+            socket.inet_ntoa(arp[14:18]), arp[18:24],
+            socket.inet_ntoa(arp[24:28]))
+
+
+class PeerClosed(Exception):
+    """The other end closed (EOF) or reset a StreamPeer's connection."""
+
+
+class StreamPeer:
+    """One TCP connection speaking QEMU's stream framing.
+
+    StreamPeer(port, host='127.0.0.1') connects (host may be '::1');
+    StreamPeer(sock=s) wraps a connected socket (e.g. one accepted from a
+    vmwire connect=).  Timeouts are in seconds, scaled by
+    VMWIRE_TIMEOUT_SCALE.  Attributes: sock, port (the local port), buf
+    (bytes received and not yet taken as frames).
+    """
+
+    def __init__(self, port=None, host='127.0.0.1', sock=None, timeout=5.0):
+        if sock is None:
+            sock = socket.create_connection((host, port),
+                                            timeout=timeout * TIMEOUT_SCALE)
+        self.sock = sock
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.port = self.sock.getsockname()[1]
+        self.buf = bytearray()
+
+    def send(self, data):
+        """Raw bytes, framing is the caller's."""
+        self.sock.sendall(data)
+
+    def send_frames(self, frames):
+        """Every frame as a record, in one send."""
+        self.sock.sendall(b''.join(stream_record(f) for f in frames))
+
+    def _fill(self, deadline):
+        """Read more into buf; False on timeout; PeerClosed on EOF/reset."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        ready, _, _ = select.select([self.sock], [], [], left)
+        if not ready:
+            return False
+        try:
+            data = self.sock.recv(1 << 20)
+        except OSError as e:
+            raise PeerClosed(str(e)) from e
+        if not data:
+            raise PeerClosed('EOF')
+        self.buf += data
+        return True
+
+    def _take(self):
+        if len(self.buf) >= 4:
+            size = int.from_bytes(self.buf[:4], 'big')
+            if len(self.buf) >= 4 + size:
+                frame = bytes(self.buf[4:4 + size])
+                del self.buf[:4 + size]
+                return frame
+        return None
+
+    def recv_frame(self, timeout=5.0):
+        """The next frame, or None after timeout seconds."""
+        return self.recv_frame_by(time.monotonic() + timeout * TIMEOUT_SCALE)
+
+    def recv_frame_by(self, deadline):
+        """The next frame, or None once time.monotonic() passes deadline."""
+        while True:
+            frame = self._take()
+            if frame is not None:
+                return frame
+            if not self._fill(deadline):
+                return None
+
+    def recv_frame_or_closed(self, timeout=5.0):
+        """Like recv_frame, but 'closed' on EOF or reset."""
+        try:
+            return self.recv_frame(timeout)
+        except PeerClosed:
+            return 'closed'
+
+    def recv_all(self, quiet=0.5):
+        """Every frame that arrives until none came for quiet seconds."""
+        frames = []
+        while True:
+            frame = self.recv_frame(quiet)
+            if frame is None:
+                return frames
+            frames.append(frame)
+
+    def wait_closed(self, timeout=5.0):
+        """True if the other end closes within timeout seconds; whatever
+        arrives before is discarded."""
+        deadline = time.monotonic() + timeout * TIMEOUT_SCALE
+        try:
+            while self._fill(deadline):
+                self.buf.clear()
+        except PeerClosed:
+            return True
+        return False
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
