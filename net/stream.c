@@ -50,8 +50,6 @@
 #include "util/sockets.h"
 #include "util/sockops.h"
 
-#define NET_STREAM_ACCEPT_RETRY_MS 1000 /* after accept() ran out of fds */
-
 typedef struct NetStreamState {
     NetClientState nc;
     StreamConn conn;
@@ -60,9 +58,8 @@ typedef struct NetStreamState {
     struct sockaddr_storage sa;     /* where to listen or connect */
     socklen_t sa_len;
     char *target;                   /* URI of sa, for logs; owned */
-    int listen_fd;
-    FdHandler *listen_handler;
-    guint accept_retry_id;
+    int listen_fd;                  /* until the listener starts */
+    StreamListener listener;        /* server=on */
     guint reconnect_id;
     unsigned reconnect_ms;          /* 0: never */
     char *unlink_path;              /* our listening unix socket; owned */
@@ -316,7 +313,7 @@ static void net_stream_down(NetStreamState *s, bool was_up)
     g_clear_pointer(&s->peer_addr, qapi_free_SocketAddress);
     if (s->server) {
         net_client_set_info_str(&s->nc, "listening");
-        fd_handler_set_read(s->listen_handler, true);
+        stream_listener_set_enabled(&s->listener, true);
     } else if (s->reconnect_ms && s->addr_type != SOCKET_ADDRESS_TYPE_FD) {
         net_client_set_info_str(&s->nc, "connecting");
         s->reconnect_id = g_timeout_add(s->reconnect_ms,
@@ -402,40 +399,16 @@ static void net_stream_connect(NetStreamState *s)
 
 /* ---- server -------------------------------------------------------------- */
 
-static gboolean net_stream_accept_retry(gpointer opaque)
+static void net_stream_accept(StreamListener *l, int fd,
+                              const struct sockaddr_storage *sa,
+                              socklen_t len)
 {
-    NetStreamState *s = opaque;
+    NetStreamState *s = container_of(l, NetStreamState, listener);
 
-    s->accept_retry_id = 0;
-    if (!stream_conn_is_open(&s->conn)) {
-        fd_handler_set_read(s->listen_handler, true);
-    }
-    return G_SOURCE_REMOVE;
-}
-
-static void net_stream_accept(void *opaque)
-{
-    NetStreamState *s = opaque;
-    struct sockaddr_storage sa = { 0 };
-    socklen_t len = sizeof(sa);
-    int fd = sockops->accept(s->listen_fd, (struct sockaddr *)&sa, &len);
-
-    if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-            errno == ENOMEM) {
-            net_stream_log(s, "can't accept a connection (%s), retrying in "
-                           "%u ms", g_strerror(errno),
-                           NET_STREAM_ACCEPT_RETRY_MS);
-            fd_handler_set_read(s->listen_handler, false);
-            s->accept_retry_id = g_timeout_add(NET_STREAM_ACCEPT_RETRY_MS,
-                                               net_stream_accept_retry, s);
-        }
-        return;
-    }
-    fd_handler_set_read(s->listen_handler, false);
+    stream_listener_set_enabled(l, false);    /* one client at a time */
     socket_set_nodelay(fd);
     stream_conn_attach(&s->conn, fd, false);
-    net_stream_up(s, &sa, len);
+    net_stream_up(s, sa, len);
 }
 
 /*
@@ -519,13 +492,10 @@ static void net_stream_cleanup(NetClientState *nc)
 {
     NetStreamState *s = container_of(nc, NetStreamState, nc);
 
-    g_clear_pointer(&s->listen_handler, fd_handler_free);
-    g_clear_handle_id(&s->accept_retry_id, g_source_remove);
     g_clear_handle_id(&s->reconnect_id, g_source_remove);
     stream_conn_destroy(&s->conn);
-    if (s->listen_fd >= 0) {
-        sockops->close(s->listen_fd);
-        s->listen_fd = -1;
+    if (s->listener.fd >= 0 && s->server) {
+        stream_listener_destroy(&s->listener);
         if (s->unlink_path) {
             unlink(s->unlink_path);
         }
@@ -636,8 +606,8 @@ bool net_init_stream(const Netdev *netdev, GError **errp)
     stream_conn_init(&s->conn, &s->nc, &net_stream_conn_ops);
     net_client_set_link(&s->nc, false);
     if (s->server) {
-        s->listen_handler = fd_handler_new(s->listen_fd, net_stream_accept,
-                                           NULL, s);
+        stream_listener_start(&s->listener, &s->nc, s->listen_fd,
+                              net_stream_accept);
         net_client_set_info_str(&s->nc, "listening");
     } else if (fd >= 0) {
         struct sockaddr_storage peer = { 0 };
