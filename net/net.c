@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "net/hub.h"
 #include "net/queue.h"
 #include "qapi-events.h"
 
@@ -370,6 +371,9 @@ static void net_format_info_network_one(NetClientState *nc, void *opaque)
     GString *out = opaque;
     bool nic = nc->info->type == NET_CLIENT_DRIVER_NIC;
 
+    if (net_hub_shows(nc)) {
+        return;             /* in its hub's block */
+    }
     if (!nc->peer || nic) {
         net_client_format_info(nc, out);
         g_string_append_c(out, '\n');
@@ -383,6 +387,7 @@ static void net_format_info_network_one(NetClientState *nc, void *opaque)
 
 void net_format_info_network(GString *out)
 {
+    net_hub_format_info(out);
     net_client_foreach(net_format_info_network_one, out);
 }
 

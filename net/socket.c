@@ -73,6 +73,7 @@
 #include "net/dgram-conn.h"
 #include "net/netdev.h"
 #include "net/stream-conn.h"
+#include "net/stream-multi.h"
 #include "qapi-events.h"
 #include "util/error.h"
 #include "util/fd-handler.h"
@@ -370,7 +371,25 @@ static void net_socket_listen_accept(StreamListener *l, int fd,
     net_client_set_link(&s->nc, true);
 }
 
+/* listen=...,hubid=N: the socket goes to net/stream-multi.c. */
+static void net_socket_multi_new(const char *id, int fd,
+                                 const struct sockaddr_storage *sa,
+                                 const NetMultiOptions *opts)
+{
+    char where[INET_ANY_HOST_PORT_STRLEN];
+    NetMultiListenerConfig cfg = {
+        .id = id,
+        .type = NET_CLIENT_DRIVER_SOCKET,
+        .listen_fd = fd,
+        .where = inet_format_host_port_any(sa, where),
+        .opts = *opts,
+    };
+
+    net_multi_listener_new(&cfg);
+}
+
 static bool net_socket_listen_init(const char *id, const char *addr,
+                                   const NetMultiOptions *multi,
                                    GError **errp)
 {
     struct sockaddr_storage sa;
@@ -394,10 +413,14 @@ static bool net_socket_listen_init(const char *id, const char *addr,
         net_socket_close_fd(fd);
         return false;
     }
-    if (sockops->listen(fd, 1) < 0) {
+    if (sockops->listen(fd, multi ? SOMAXCONN : 1) < 0) {
         net_socket_error_errno(errp, errno, "can't listen on socket");
         net_socket_close_fd(fd);
         return false;
+    }
+    if (multi) {
+        net_socket_multi_new(id, fd, &sa, multi);
+        return true;
     }
     s = net_socket_new(id, NET_SOCKET_LISTEN);
     stream_listener_start(&s->listener, &s->nc, fd, net_socket_listen_accept);
@@ -702,6 +725,8 @@ bool net_init_socket(const Netdev *netdev, GError **errp)
     const char *mcast = NET_SOCKET_OPT(opts, mcast);
     const char *udp = NET_SOCKET_OPT(opts, udp);
     const char *localaddr = NET_SOCKET_OPT(opts, localaddr);
+    NetMultiOptions mopts;
+    bool multi;
 
     if (!!fd + !!listen_addr + !!connect_addr + !!mcast + !!udp != 1) {
         /* QEMU 7.2's words: fd= counts but is not named. */
@@ -713,11 +738,21 @@ bool net_init_socket(const Netdev *netdev, GError **errp)
         error_setg(errp, "localaddr= is only valid with mcast= or udp=");
         return false;
     }
+    if (opts->has_hubid && !listen_addr) {
+        error_setg(errp, "hubid= is only valid with listen=");
+        return false;
+    }
+    if (!net_multi_check(opts->has_hubid, opts->hubid,
+                         opts->has_max_clients, opts->max_clients,
+                         opts->has_vlan, opts->vlan, &multi, &mopts, errp)) {
+        return false;
+    }
     if (fd) {
         return net_socket_fd_init(id, fd, errp);
     }
     if (listen_addr) {
-        return net_socket_listen_init(id, listen_addr, errp);
+        return net_socket_listen_init(id, listen_addr,
+                                      multi ? &mopts : NULL, errp);
     }
     if (connect_addr) {
         return net_socket_connect_init(id, connect_addr, errp);

@@ -26,7 +26,8 @@ void stream_conn_log(const StreamConn *c, const char *fmt, ...)
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "vmwire: %s: %s\n", c->nc->name, msg);
+    fprintf(stderr, "vmwire: %s: %s\n",
+            c->log_name ? c->log_name : c->nc->name, msg);
 }
 
 /* ---- the transmit ring --------------------------------------------------- */

@@ -44,6 +44,7 @@
 #include "net/net.h"
 #include "net/netdev.h"
 #include "net/stream-conn.h"
+#include "net/stream-multi.h"
 #include "qapi-events.h"
 #include "util/error.h"
 #include "util/fd-handler.h"
@@ -74,9 +75,9 @@ static void net_stream_connect(NetStreamState *s);
 /* ---- addresses ----------------------------------------------------------- */
 
 /* A SocketAddress (new, caller frees) and URI (new) for @sa. */
-static SocketAddress *net_stream_describe(const struct sockaddr_storage *sa,
-                                          socklen_t len, const char *unix_path,
-                                          char **uri)
+SocketAddress *net_stream_describe(const struct sockaddr_storage *sa,
+                                   socklen_t len, const char *unix_path,
+                                   char **uri)
 {
     SocketAddress *addr = g_new0(SocketAddress, 1);
     char host[INET6_ADDRSTRLEN] = "";
@@ -435,7 +436,7 @@ static void net_stream_unlink_stale(const NetStreamState *s)
     close(fd);
 }
 
-static bool net_stream_listen(NetStreamState *s, GError **errp)
+static bool net_stream_listen(NetStreamState *s, int backlog, GError **errp)
 {
     int fd, on = 1;
 
@@ -456,7 +457,7 @@ static bool net_stream_listen(NetStreamState *s, GError **errp)
         sockops->close(fd);
         return false;
     }
-    if (sockops->listen(fd, 1) < 0) {
+    if (sockops->listen(fd, backlog) < 0) {
         error_setg(errp, "Failed to listen on socket: %s", g_strerror(errno));
         sockops->close(fd);
         return false;
@@ -567,14 +568,36 @@ static unsigned net_stream_reconnect_ms(const NetdevStreamOptions *o,
     return (unsigned)ms;
 }
 
+/* server=on,hubid=N: the listening socket goes to net/stream-multi.c. */
+static void net_stream_multi_new(const char *id, NetStreamState *tmp,
+                                 const SocketAddress *addr,
+                                 const NetMultiOptions *opts)
+{
+    NetMultiListenerConfig cfg = {
+        .id = id,
+        .type = NET_CLIENT_DRIVER_STREAM,
+        .listen_fd = tmp->listen_fd,
+        .unix_path = addr->type == SOCKET_ADDRESS_TYPE_UNIX
+                     ? addr->u.q_unix.path : NULL,
+        .unlink_path = g_steal_pointer(&tmp->unlink_path),
+        .where = tmp->target,
+        .opts = *opts,
+    };
+
+    net_multi_listener_new(&cfg);
+    g_free(cfg.unlink_path);
+    g_free(tmp->target);
+}
+
 bool net_init_stream(const Netdev *netdev, GError **errp)
 {
     const NetdevStreamOptions *o = &netdev->u.stream;
     NetStreamState tmp = { .listen_fd = -1 };
+    NetMultiOptions mopts;
     NetStreamState *s;
     NetClientState *nc;
     int fd = -1;
-    bool ok;
+    bool ok, multi = false;
 
     tmp.server = o->has_server && o->server;
     tmp.addr_type = o->addr->type;
@@ -582,6 +605,15 @@ bool net_init_stream(const Netdev *netdev, GError **errp)
         /* QEMU 9.2's words. */
         error_setg(errp, "'reconnect' and 'reconnect-ms' options are "
                    "incompatible with socket in server mode");
+        return false;
+    }
+    if (o->has_hubid && !tmp.server) {
+        error_setg(errp, "hubid= requires server=on");
+        return false;
+    }
+    if (!net_multi_check(o->has_hubid, o->hubid, o->has_max_clients,
+                         o->max_clients, o->has_vlan, o->vlan, &multi,
+                         &mopts, errp)) {
         return false;
     }
     tmp.reconnect_ms = net_stream_reconnect_ms(o, errp, &ok);
@@ -595,8 +627,13 @@ bool net_init_stream(const Netdev *netdev, GError **errp)
         }
         tmp.target = g_strdup_printf("fd:%s", o->addr->u.fd.str);
         tmp.listen_fd = tmp.server ? fd : -1;
-    } else if (tmp.server && !net_stream_listen(&tmp, errp)) {
+    } else if (tmp.server &&
+               !net_stream_listen(&tmp, multi ? SOMAXCONN : 1, errp)) {
         goto fail;
+    }
+    if (multi) {
+        net_stream_multi_new(netdev->id, &tmp, o->addr, &mopts);
+        return true;
     }
 
     nc = net_client_new(&net_stream_info, NULL, "stream", netdev->id);

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "net/net.h"
+
 /* Default age of a learned MAC address. */
 #define NET_HUB_AGE_DEFAULT_US (300 * G_USEC_PER_SEC)
 /* MAC table entries per hub, allocated with the hub. */
@@ -24,5 +26,39 @@ void net_hub_set_clock(int64_t (*now)(void));
 
 /* Learned entries of hub @hubid (-1 if no such hub). */
 int net_hub_mac_count(int32_t hubid);
+
+/*
+ * A port of hub @hubid (created on demand, learning on, exactly as the
+ * first `-netdev hubport,hubid=N` would) named @name (copied), an access
+ * port of @vlan (1..4094), whose peer is @peer (a client without a peer).
+ * Used for the connections of a many-client listener (net/stream-multi.c):
+ * the port remembers the first unicast source MAC its peer sends and logs
+ * it once: "vmwire: <name>: VM <mac> joined hub <hubid>".  Free it with
+ * net_client_free(); its MAC table entries go with it.
+ */
+NetClientState *net_hub_port_new_for(int32_t hubid, uint16_t vlan,
+                                     NetClientState *peer, const char *name);
+
+/*
+ * Call @gone(@opaque) from the port's cleanup (whoever frees it); NULL
+ * clears it.  The owner of @peer uses it to learn its port went away.
+ */
+void net_hub_port_set_gone(NetClientState *port, void (*gone)(void *opaque),
+                           void *opaque);
+
+/* The first source MAC learned on such a port; false if none yet. */
+bool net_hub_port_first_mac(NetClientState *port, uint8_t mac[6]);
+
+/* The hub a port belongs to (-1 if @nc is no hub port). */
+int32_t net_hub_port_hubid(NetClientState *nc);
+
+/*
+ * QEMU's `info network` hub blocks, one per hub: "hub N\n", then per port
+ * " \\ PORT: " and the port's peer's line (or "\n" without a peer).
+ * net_hub_shows() is true for a hub port and for a port's peer: their
+ * lines are in the hub block, not in the list after it.
+ */
+void net_hub_format_info(GString *out);
+bool net_hub_shows(NetClientState *nc);
 
 #endif /* NET_HUB_H */

@@ -63,6 +63,11 @@ typedef struct NetClientInfo {
     const char *type_name;      /* "socket", "nic-stub": shown to users */
     size_t size;                /* size of the outer struct to allocate */
     /*
+     * Never has a peer (a many-client listener, whose connections have
+     * their own): nothing may be connected to it and no warning is given.
+     */
+    bool no_peer;
+    /*
      * Take one frame.  Returns the number of bytes taken (the frame size),
      * 0 if it cannot take it now (see the flow-control rule above) or a
      * negative errno to drop it.
@@ -191,7 +196,8 @@ void net_client_format_info(NetClientState *nc, GString *out);
  * Append QEMU 7.2's `info network` text for every client, "\n" ending each
  * line: clients in creation order; a NIC's line is followed by its peer's,
  * prefixed with " \ " (backslash); a backend with a NIC peer is shown only
- * there.
+ * there.  Hubs come first, as QEMU's "hub N" blocks (net_hub_format_info());
+ * hub ports and their peers are shown only there.
  */
 void net_format_info_network(GString *out);
 

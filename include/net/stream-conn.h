@@ -78,6 +78,7 @@ typedef struct StreamConnTxRing {
 
 struct StreamConn {
     NetClientState *nc;             /* the backend's client, borrowed */
+    const char *log_name;           /* for log lines if not nc->name */
     const StreamConnOps *ops;
     int fd;                         /* -1 while not connected */
     FdHandler *fd_handler;
