@@ -70,6 +70,8 @@ typedef struct NetMultiConn {
     char *port_name;                /* "L.n", owned */
     char *peer;                     /* for logs, owned */
     int32_t hubid;
+    bool mac_known;                 /* mac: the port's first MAC */
+    uint8_t mac[6];
     guint reap_id;                  /* frees the client from the loop */
 } NetMultiConn;
 
@@ -177,6 +179,7 @@ static void net_multi_conn_port_gone(void *opaque)
 {
     NetMultiConn *m = opaque;
 
+    m->mac_known = net_hub_port_first_mac(m->port, m->mac);
     m->port = NULL;
     if (stream_conn_is_open(&m->conn) && !m->reap_id) {
         m->reap_id = g_idle_add(net_multi_conn_reap, m);
@@ -197,9 +200,12 @@ static void net_multi_conn_closing(StreamConn *c, StreamConnClose why,
                                    int err)
 {
     NetMultiConn *m = container_of(c, NetMultiConn, conn);
-    uint8_t mac[6];
+    const uint8_t *mac = m->mac;
 
-    if (m->port && net_hub_port_first_mac(m->port, mac)) {
+    if (m->port) {
+        m->mac_known = net_hub_port_first_mac(m->port, m->mac);
+    }
+    if (m->mac_known) {
         fprintf(stderr, "vmwire: %s: VM %02x:%02x:%02x:%02x:%02x:%02x left "
                 "hub %d (%s closed)\n", m->port_name, mac[0], mac[1], mac[2],
                 mac[3], mac[4], mac[5], (int)m->hubid, m->peer);
