@@ -432,6 +432,42 @@ def log_once(b):
          'joined", and one "left" line if it left', diag='\n'.join(bad))
 
 
+def slow_reader(b, peers):
+    """One connection stops reading: it loses its own frames, counted on
+    its port; the others get every frame, in order."""
+    t = b.t
+    sender, stalled, readers = peers[0], peers[1], [peers[2], peers[3],
+                                                     peers[4]]
+    payload = b'\x5a' * 1400
+    total, chunk = 3000, 50
+    for p in peers:
+        p.take()
+    for first in range(0, total, chunk):
+        sender.send(b''.join(
+            record(eth(BROADCAST, sender.mac,
+                       struct.pack('!I', i) + payload))
+            for i in range(first, first + chunk)))
+        pump_until(readers, lambda n=first + chunk:
+                   all(len(r.frames) >= n for r in readers), 10)
+    pump(readers, 0.3)
+    ok = all([struct.unpack('!I', f[14:18])[0] for f in r.frames] ==
+             list(range(total)) for r in readers)
+    t.ok(ok, 'a peer on hub 1 stops reading while another sends %d '
+         'broadcasts of 1400 bytes: the other peers get every one, in '
+         'order' % total, diag=repr([len(r.frames) for r in readers]))
+    port = b.clients()[stalled.name]
+    t.ok(port['dropped'] > 0 and not stalled.closed,
+         'the stalled peer loses its own frames (its port counts %d '
+         'dropped) and stays connected' % port['dropped'], diag=repr(port))
+    for r in readers:
+        r.take()
+    pump_until([stalled], lambda: len(stalled.frames) > 0, 5)
+    pump([stalled], 1.0)
+    got = len(stalled.take())
+    t.ok(0 < got < total, 'reading again, it gets what its bounded queue '
+         'held (%d frames)' % got)
+
+
 def hotplug_no_leak(b, d):
     """netdev_add a listener, 5 peers, netdev_del: no fd stays behind."""
     t, q = b.t, b.q
@@ -456,6 +492,7 @@ def hotplug_no_leak(b, d):
                                         for o in peers if o is not p)
              for p in peers) and not any(p.frames for p in b.live()),
          'hub 1 carries its own frames, hub 0 sees none of them')
+    slow_reader(b, peers)
     # netdev_del of one port closes that connection only.
     q.cmd('netdev_del', {'id': 'h1.3'})
     try:
