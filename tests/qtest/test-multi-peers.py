@@ -29,6 +29,8 @@ then the Ethernet frame), each with its own MAC:
     netdev_del of one port closes that connection alone; netdev_del of
     the listener: every peer sees EOF, its socket file is gone, and vmwire
     holds exactly the file descriptors it held before netdev_add.
+  * netdev_add of hubid=2 listeners on an abstract unix name and on a
+    listening socket passed with getfd: their peers reach each other.
 
 At the end SIGTERM must give exit status 0 and no sanitizer report.
 """
@@ -530,6 +532,45 @@ def hotplug_no_leak(b, d):
     b.broadcast_round(b.live()[:2], 'hub 0 is untouched')
 
 
+def other_addresses(b, d):
+    """hubid= on an abstract unix name and on a listening fd from getfd."""
+    t, q = b.t, b.q
+    name = 'vmwire-multi-%d' % os.getpid()
+    q.cmd('netdev_add', {'type': 'stream', 'id': 'a2', 'server': True,
+                         'hubid': 2, 'addr': {'type': 'unix', 'path': name,
+                                              'abstract': True}})
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.bind(('127.0.0.1', 0))
+    lsock.listen(8)
+    lport = lsock.getsockname()[1]
+    q.cmd('getfd', {'fdname': 'lfd'}, fds=[lsock.fileno()])
+    lsock.close()
+    q.cmd('netdev_add', {'type': 'stream', 'id': 'f2', 'server': True,
+                         'hubid': 2, 'addr': {'type': 'fd', 'str': 'lfd'}})
+    peers = []
+    for kw in ({'path': '\0' + name}, {'path': '\0' + name},
+               {'port': lport}, {'port': lport}):
+        p, ev = b.connect(**kw)
+        peers.append(p)
+    t.ok([p.name for p in peers] == ['a2.1', 'a2.2', 'f2.1', 'f2.2'],
+         'hubid=2 on an abstract name and on a getfd listening fd: two '
+         'peers on each get ports a2.1, a2.2, f2.1, f2.2',
+         diag=repr([p.name for p in peers]))
+    for p in peers:
+        p.send_frame(eth(BROADCAST, p.mac, b'hub 2'))
+    pump_until(peers, lambda: all(len(p.frames) >= 3 for p in peers), 5)
+    pump(peers, 0.3)
+    t.ok(all(sorted(p.take()) == sorted(eth(BROADCAST, o.mac, b'hub 2')
+                                        for o in peers if o is not p)
+             for p in peers), 'and reach each other through hub 2')
+    q.cmd('netdev_del', {'id': 'a2'})
+    q.cmd('netdev_del', {'id': 'f2'})
+    t.ok(pump_until(peers, lambda: all(p.closed for p in peers), 5),
+         'netdev_del of both listeners closes their peers')
+    for p in peers:
+        p.close()
+
+
 def main(t):
     with tempdir('multi') as d:
         path = os.path.join(d, 'u0.sock')
@@ -554,6 +595,7 @@ def main(t):
                 bad_length(b)
                 log_once(b)
                 hotplug_no_leak(b, d)
+                other_addresses(b, d)
             finally:
                 for p in b.peers:
                     p.close()
