@@ -25,8 +25,10 @@ then the Ethernet frame), each with its own MAC:
   * A peer that sends a length over NET_BUFSIZE is cut off alone.
   * Each port's "connection from", "VM <mac> joined" and "left" lines
     appear exactly once.
-  * netdev_add of a third listener (hub 1) over QMP, 5 peers on it;
-    netdev_del of one port closes that connection alone; netdev_del of
+  * netdev_add of a third listener (hub 1) over QMP, 5 peers on it; one
+    stops reading while another sends 3000 broadcasts: the rest get all
+    of them in order, the stalled one loses its own (counted on its port)
+    and stays connected; netdev_del of one port closes that connection alone; netdev_del of
     the listener: every peer sees EOF, its socket file is gone, and vmwire
     holds exactly the file descriptors it held before netdev_add.
   * netdev_add of hubid=2 listeners on an abstract unix name and on a
