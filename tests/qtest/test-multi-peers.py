@@ -32,7 +32,8 @@ then the Ethernet frame), each with its own MAC:
     the listener: every peer sees EOF, its socket file is gone, and vmwire
     holds exactly the file descriptors it held before netdev_add.
   * netdev_add of hubid=2 listeners on an abstract unix name and on a
-    listening socket passed with getfd: their peers reach each other.
+    listening socket passed with getfd: their peers reach each other;
+    one with vlan=3 on the same hub: its peers only see each other.
 
 At the end SIGTERM must give exit status 0 and no sanitizer report.
 """
@@ -565,10 +566,34 @@ def other_addresses(b, d):
     t.ok(all(sorted(p.take()) == sorted(eth(BROADCAST, o.mac, b'hub 2')
                                         for o in peers if o is not p)
              for p in peers), 'and reach each other through hub 2')
+    # vlan= on a listener: all its ports are access ports of that VLAN.
+    vport = free_port()
+    q.cmd('netdev_add', {'type': 'socket', 'id': 'v2',
+                         'listen': '127.0.0.1:%d' % vport, 'hubid': 2,
+                         'vlan': 3})
+    vpeers = [b.connect(port=vport)[0] for _ in range(2)]
+    clients = b.clients()
+    t.ok([clients.get(p.name, {}).get('info') for p in vpeers] ==
+         ['hub 2,vlan=3'] * 2, 'socket,listen=,hubid=2,vlan=3: ports v2.1, '
+         'v2.2 are access ports of VLAN 3',
+         diag=repr([(p.name, clients.get(p.name)) for p in vpeers]))
+    for p in peers + vpeers:
+        p.take()
+    for p in (peers[0], vpeers[0]):
+        p.send_frame(eth(BROADCAST, p.mac, b'vlan?'))
+    pump_until(peers + vpeers, lambda: vpeers[1].frames and
+               peers[1].frames, 5)
+    pump(peers + vpeers, 0.3)
+    t.ok(vpeers[1].take() == [eth(BROADCAST, vpeers[0].mac, b'vlan?')] and
+         all(p.take() == [eth(BROADCAST, peers[0].mac, b'vlan?')]
+             for p in peers[1:]) and not vpeers[0].frames,
+         'VLAN 3 and VLAN 1 of hub 2 do not see each other')
     q.cmd('netdev_del', {'id': 'a2'})
     q.cmd('netdev_del', {'id': 'f2'})
+    q.cmd('netdev_del', {'id': 'v2'})
+    peers += vpeers
     t.ok(pump_until(peers, lambda: all(p.closed for p in peers), 5),
-         'netdev_del of both listeners closes their peers')
+         'netdev_del of the three listeners closes their peers')
     for p in peers:
         p.close()
 
