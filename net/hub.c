@@ -31,6 +31,11 @@
  * as empty when looked at (no timers).  A MAC seen on another port moves;
  * entries of a port that goes away are cleared.
  *
+ * Ports of many-client listeners (net/stream-multi.c) are made with
+ * net_hub_port_new_for(): they remember and log the first source MAC
+ * their peer sends, and tell their owner when they are freed.
+ * `info network` prints each hub as QEMU does (net_hub_format_info()).
+ *
  * Port counters (NetClientStats of the port): rx_* = frames from its peer
  * into the hub, tx_* = frames the hub delivered to its peer, dropped =
  * frames the hub could not hand on (peer's queue full, link down, runt,

@@ -28,6 +28,8 @@
  * errors close it too.  A closed connection takes the link down; listen=
  * then accepts the next peer (one at a time, as QEMU), connect= and fd= stay
  * down (no reconnect, as QEMU).  Nothing a peer sends aborts the daemon.
+ * listen=...,hubid=N (vmwire) hands the listening socket to
+ * net/stream-multi.c: any number of peers, each its own port of hub N.
  * An accept() that fails for lack of fds or memory is logged and retried
  * later instead of spinning on the ready fd (net/stream-conn.c's
  * StreamListener, shared with -netdev stream).

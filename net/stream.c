@@ -15,7 +15,9 @@
  *                   socket with server=on, a connected one otherwise.
  *
  * server=on listens and accepts one client at a time; while none is
- * connected the link is down, and after EOF it listens again.  A listening
+ * connected the link is down, and after EOF it listens again.  With
+ * hubid=N (vmwire) the listening socket goes to net/stream-multi.c, which
+ * serves any number of clients, each its own port of hub N.  A listening
  * unix socket it created is removed when the netdev goes (netdev_del, exit);
  * a stale socket file nobody listens on is replaced, any other file is not.
  * A client connects (nonblocking); with reconnect-ms=N (or reconnect=S) a
