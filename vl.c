@@ -58,6 +58,8 @@ static void usage(FILE *out)
         "  -netdev socket,id=ID,udp=HOST:PORT,localaddr=HOST:PORT\n"
         "  -netdev socket,id=ID,mcast=GROUP:PORT[,localaddr=ADDR]\n"
         "  -netdev socket,id=ID,fd=N\n"
+        "  -netdev socket|stream,...,hubid=N[,max-clients=M][,vlan=V]\n"
+        "      (a listener: any number of VMs, each its own port of hub N)\n"
         "  -device nic-stub,id=ID,netdev=NETDEV[,mac=MAC][,ip=A.B.C.D[/N]]\n"
         "  -object filter-dump,id=ID,netdev=NETDEV,file=PATH[,maxlen=N]\n"
         "          [,queue=all|rx|tx][,status=on|off]  pcap capture\n"
@@ -130,6 +132,9 @@ static bool cmdline_option_apply(const CmdlineOption *opt)
 
 static void warn_unpeered(NetClientState *nc, void *opaque)
 {
+    if (nc->info->no_peer) {
+        return;
+    }
     if (!nc->peer && nc->info->type == NET_CLIENT_DRIVER_HUBPORT) {
         fprintf(stderr, "vmwire: warning: hub port %s has no peer\n",
                 nc->name);

@@ -34,6 +34,11 @@
  * default 300), set by the port that creates it.  x-query-mac-table and
  * `info mac-table` list the live entries.
  *
+ * Ports of many-client listeners (net/stream-multi.c) are made with
+ * net_hub_port_new_for(): they remember and log the first source MAC
+ * their peer sends, and tell their owner when they are freed.
+ * `info network` prints each hub as QEMU does (net_hub_format_info()).
+ *
  * Port counters (NetClientStats of the port): rx_* = frames from its peer
  * into the hub, tx_* = frames the hub delivered to its peer, dropped =
  * frames the hub could not hand on, by reason in dropped_by: queue full
@@ -42,6 +47,7 @@
  */
 #include "net/hub.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "net/net.h"
@@ -61,6 +67,11 @@ typedef struct NetHubPort {
     NetHub *hub;
     uint16_t vlan;              /* access VLAN, or a trunk's native VLAN */
     bool trunk;
+    bool log_mac;               /* log the first MAC its peer sends */
+    bool mac_known;             /* mac holds it */
+    uint8_t mac[6];
+    void (*gone)(void *opaque); /* called from cleanup */
+    void *gone_opaque;
 } NetHubPort;
 
 typedef struct NetHubMacEntry {
@@ -326,6 +337,16 @@ static void net_hub_output(NetHubPort *dst, uint16_t vlan,
     }
 }
 
+/* A many-client listener's port: name the VM behind it, once. */
+static void net_hub_port_note_mac(NetHubPort *port, const uint8_t *mac)
+{
+    port->mac_known = true;
+    memcpy(port->mac, mac, 6);
+    fprintf(stderr, "vmwire: %s: VM %02x:%02x:%02x:%02x:%02x:%02x joined "
+            "hub %d\n", port->nc.name, mac[0], mac[1], mac[2], mac[3],
+            mac[4], mac[5], (int)port->hub->id);
+}
+
 static void net_hub_forward(NetHubPort *src, uint16_t vlan,
                             const uint8_t *addrs, const uint8_t *rest,
                             size_t rest_len)
@@ -333,6 +354,10 @@ static void net_hub_forward(NetHubPort *src, uint16_t vlan,
     NetHub *hub = src->hub;
     int64_t now = net_hub_now();
     const uint8_t *dst_mac = addrs, *src_mac = addrs + 6;
+
+    if (src->log_mac && !src->mac_known && !(src_mac[0] & 1)) {
+        net_hub_port_note_mac(src, src_mac);
+    }
 
     if (hub->learning && !(src_mac[0] & 1)) {
         net_hub_learn(hub, src_mac, vlan, src, now);
@@ -426,6 +451,9 @@ static void net_hub_port_cleanup(NetClientState *nc)
     NetHubPort *port = container_of(nc, NetHubPort, nc);
     NetHub *hub = port->hub;
 
+    if (port->gone) {
+        port->gone(port->gone_opaque);
+    }
     net_hub_forget_port(hub, port);
     for (unsigned i = 0; i < hub->ports->len; i++) {
         if (g_ptr_array_index(hub->ports, i) == port) {
@@ -507,7 +535,7 @@ static bool net_hub_check_options(const NetdevHubPortOptions *o,
         error_setg(errp, "netdev '%s' not found", o->netdev);
         return false;
     }
-    if ((*peer)->peer) {
+    if ((*peer)->peer || (*peer)->info->no_peer) {
         error_setg(errp, "netdev '%s' is already in use", o->netdev);
         return false;
     }
@@ -553,3 +581,50 @@ bool net_init_hubport(const Netdev *netdev, GError **errp)
                             age, port->vlan, port->trunk ? ",trunk=on" : "");
     return true;
 }
+
+NetClientState *net_hub_port_new_for(int32_t hubid, uint16_t vlan,
+                                     NetClientState *peer, const char *name)
+{
+    NetHub *hub = net_hub_find(hubid);
+    NetHubPort *port;
+
+    if (!hub) {
+        hub = net_hub_new(hubid, true);
+    }
+    port = container_of(net_client_new(&net_hub_port_info, peer, "hubport",
+                                       name), NetHubPort, nc);
+    port->vlan = vlan;
+    port->log_mac = true;
+    net_hub_add_port(hub, port);
+    net_client_set_info_str(&port->nc, "hub %d%s,vlan=%u", (int)hubid,
+                            hub->learning ? "" : ",learning=off", vlan);
+    return &port->nc;
+}
+
+void net_hub_port_set_gone(NetClientState *nc, void (*gone)(void *opaque),
+                           void *opaque)
+{
+    NetHubPort *port = container_of(nc, NetHubPort, nc);
+
+    g_assert(nc->info == &net_hub_port_info);
+    port->gone = gone;
+    port->gone_opaque = opaque;
+}
+
+bool net_hub_port_first_mac(NetClientState *nc, uint8_t mac[6])
+{
+    NetHubPort *port = container_of(nc, NetHubPort, nc);
+
+    if (nc->info != &net_hub_port_info || !port->mac_known) {
+        return false;
+    }
+    memcpy(mac, port->mac, 6);
+    return true;
+}
+
+int32_t net_hub_port_hubid(NetClientState *nc)
+{
+    return nc && nc->info == &net_hub_port_info
+           ? container_of(nc, NetHubPort, nc)->hub->id : -1;
+}
+

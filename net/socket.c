@@ -28,8 +28,11 @@
  * errors close it too.  A closed connection takes the link down; listen=
  * then accepts the next peer (one at a time, as QEMU), connect= and fd= stay
  * down (no reconnect, as QEMU).  Nothing a peer sends aborts the daemon.
+ * listen=...,hubid=N (vmwire) hands the listening socket to
+ * net/stream-multi.c: any number of peers, each its own port of hub N.
  * An accept() that fails for lack of fds or memory is logged and retried
- * after NET_SOCKET_ACCEPT_RETRY_MS instead of spinning on the ready fd.
+ * later instead of spinning on the ready fd (net/stream-conn.c's
+ * StreamListener, shared with -netdev stream).
  * Frames the NIC sends while connect= is still in progress wait in the
  * transmit ring and go out once connected.  QMP hears of listen= and
  * connect= peers: NETDEV_STREAM_CONNECTED {netdev-id, addr} once a peer is
@@ -72,6 +75,7 @@
 #include "net/dgram-conn.h"
 #include "net/netdev.h"
 #include "net/stream-conn.h"
+#include "net/stream-multi.h"
 #include "qapi-events.h"
 #include "util/error.h"
 #include "util/fd-handler.h"
@@ -79,7 +83,6 @@
 #include "util/sockops.h"
 
 #define NET_SOCKET_WRITES STREAM_CONN_WRITES  /* send calls per attempt */
-#define NET_SOCKET_ACCEPT_RETRY_MS 1000 /* after accept() ran out of fds */
 
 typedef enum NetSocketKind {
     NET_SOCKET_LISTEN,
@@ -93,9 +96,7 @@ typedef struct NetSocketState {
     NetSocketKind kind;
     int fd;                     /* datagram receive socket */
     FdHandler *fd_handler;
-    int listen_fd;              /* listen= only */
-    FdHandler *listen_handler;
-    guint accept_retry_id;      /* back-off timer after accept() failed */
+    StreamListener listener;    /* listen= only */
     int send_fd;                /* datagrams: == fd, or mcast's sender */
     FdHandler *send_handler;    /* set only if send_fd != fd */
     bool read_blocked;          /* a frame is queued at the peer */
@@ -169,7 +170,7 @@ static NetSocketState *net_socket_new(const char *id, NetSocketKind kind)
     NetSocketState *s = container_of(nc, NetSocketState, nc);
 
     s->kind = kind;
-    s->fd = s->listen_fd = s->send_fd = -1;
+    s->fd = s->listener.fd = s->send_fd = -1;
     s->conn.fd = -1;
     if (stream) {
         stream_conn_init(&s->conn, &s->nc, &net_socket_conn_ops);
@@ -305,8 +306,8 @@ static void net_socket_stream_closed(StreamConn *c)
     net_client_set_info_str(&s->nc, "%s", "");
     net_socket_stream_disconnected(s);
     net_client_set_link(&s->nc, false);
-    if (s->listen_handler) {
-        fd_handler_set_read(s->listen_handler, true);
+    if (s->kind == NET_SOCKET_LISTEN) {
+        stream_listener_set_enabled(&s->listener, true);
     }
 }
 
@@ -355,48 +356,15 @@ static bool net_socket_stream_can_receive(NetClientState *nc)
 
 /* ---- listen= ------------------------------------------------------------- */
 
-static gboolean net_socket_listen_retry(gpointer opaque)
+static void net_socket_listen_accept(StreamListener *l, int fd,
+                                     const struct sockaddr_storage *sa,
+                                     socklen_t len)
 {
-    NetSocketState *s = opaque;
+    NetSocketState *s = container_of(l, NetSocketState, listener);
 
-    s->accept_retry_id = 0;
-    if (!stream_conn_is_open(&s->conn)) {
-        fd_handler_set_read(s->listen_handler, true);
-    }
-    return G_SOURCE_REMOVE;
-}
-
-/*
- * accept() failed for lack of resources (out of fds, memory): the pending
- * connection stays and the listen fd stays readable, so polling it now
- * would spin.  Log, stop watching it, try again in a while.
- */
-static void net_socket_listen_back_off(NetSocketState *s, int err)
-{
-    net_socket_log(s, "can't accept a connection (%s), retrying in %u ms",
-                   g_strerror(err), NET_SOCKET_ACCEPT_RETRY_MS);
-    fd_handler_set_read(s->listen_handler, false);
-    s->accept_retry_id = g_timeout_add(NET_SOCKET_ACCEPT_RETRY_MS,
-                                       net_socket_listen_retry, s);
-}
-
-static void net_socket_listen_accept(void *opaque)
-{
-    NetSocketState *s = opaque;
-    struct sockaddr_storage sa = { 0 };
-    socklen_t len = sizeof(sa);
-    int fd = sockops->accept(s->listen_fd, (struct sockaddr *)&sa, &len);
-
-    if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-            errno == ENOMEM) {
-            net_socket_listen_back_off(s, errno);
-        }
-        return;     /* EAGAIN, EINTR, an aborted connection: next wake-up */
-    }
-    fd_handler_set_read(s->listen_handler, false);
-    inet_format_host_port_any(&sa, s->remote);
-    s->remote_addr = sa;
+    stream_listener_set_enabled(l, false);    /* one peer at a time */
+    inet_format_host_port_any(sa, s->remote);
+    s->remote_addr = *sa;
     socket_set_nodelay(fd);
     stream_conn_attach(&s->conn, fd, false);
     net_client_set_info_str(&s->nc, "socket: connection from %s", s->remote);
@@ -405,7 +373,25 @@ static void net_socket_listen_accept(void *opaque)
     net_client_set_link(&s->nc, true);
 }
 
+/* listen=...,hubid=N: the socket goes to net/stream-multi.c. */
+static void net_socket_multi_new(const char *id, int fd,
+                                 const struct sockaddr_storage *sa,
+                                 const NetMultiOptions *opts)
+{
+    char where[INET_ANY_HOST_PORT_STRLEN];
+    NetMultiListenerConfig cfg = {
+        .id = id,
+        .type = NET_CLIENT_DRIVER_SOCKET,
+        .listen_fd = fd,
+        .where = inet_format_host_port_any(sa, where),
+        .opts = *opts,
+    };
+
+    net_multi_listener_new(&cfg);
+}
+
 static bool net_socket_listen_init(const char *id, const char *addr,
+                                   const NetMultiOptions *multi,
                                    GError **errp)
 {
     struct sockaddr_storage sa;
@@ -429,14 +415,17 @@ static bool net_socket_listen_init(const char *id, const char *addr,
         net_socket_close_fd(fd);
         return false;
     }
-    if (sockops->listen(fd, 1) < 0) {
+    if (sockops->listen(fd, multi ? SOMAXCONN : 1) < 0) {
         net_socket_error_errno(errp, errno, "can't listen on socket");
         net_socket_close_fd(fd);
         return false;
     }
+    if (multi) {
+        net_socket_multi_new(id, fd, &sa, multi);
+        return true;
+    }
     s = net_socket_new(id, NET_SOCKET_LISTEN);
-    s->listen_fd = fd;
-    s->listen_handler = fd_handler_new(fd, net_socket_listen_accept, NULL, s);
+    stream_listener_start(&s->listener, &s->nc, fd, net_socket_listen_accept);
     net_client_set_link(&s->nc, false);
     return true;
 }
@@ -692,14 +681,12 @@ static void net_socket_cleanup(NetClientState *nc)
 
     g_clear_pointer(&s->fd_handler, fd_handler_free);
     g_clear_pointer(&s->send_handler, fd_handler_free);
-    g_clear_pointer(&s->listen_handler, fd_handler_free);
-    g_clear_handle_id(&s->accept_retry_id, g_source_remove);
     if (s->send_fd != s->fd) {
         net_socket_close_fd(s->send_fd);
     }
     net_socket_close_fd(s->fd);
-    net_socket_close_fd(s->listen_fd);
-    s->fd = s->send_fd = s->listen_fd = -1;
+    stream_listener_destroy(&s->listener);
+    s->fd = s->send_fd = -1;
     if (s->kind != NET_SOCKET_DGRAM) {
         stream_conn_destroy(&s->conn);
     }
@@ -740,6 +727,8 @@ bool net_init_socket(const Netdev *netdev, GError **errp)
     const char *mcast = NET_SOCKET_OPT(opts, mcast);
     const char *udp = NET_SOCKET_OPT(opts, udp);
     const char *localaddr = NET_SOCKET_OPT(opts, localaddr);
+    NetMultiOptions mopts;
+    bool multi;
 
     if (!!fd + !!listen_addr + !!connect_addr + !!mcast + !!udp != 1) {
         /* QEMU 7.2's words: fd= counts but is not named. */
@@ -751,11 +740,21 @@ bool net_init_socket(const Netdev *netdev, GError **errp)
         error_setg(errp, "localaddr= is only valid with mcast= or udp=");
         return false;
     }
+    if (opts->has_hubid && !listen_addr) {
+        error_setg(errp, "hubid= is only valid with listen=");
+        return false;
+    }
+    if (!net_multi_check(opts->has_hubid, opts->hubid,
+                         opts->has_max_clients, opts->max_clients,
+                         opts->has_vlan, opts->vlan, &multi, &mopts, errp)) {
+        return false;
+    }
     if (fd) {
         return net_socket_fd_init(id, fd, errp);
     }
     if (listen_addr) {
-        return net_socket_listen_init(id, listen_addr, errp);
+        return net_socket_listen_init(id, listen_addr,
+                                      multi ? &mopts : NULL, errp);
     }
     if (connect_addr) {
         return net_socket_connect_init(id, connect_addr, errp);

@@ -26,7 +26,8 @@ void stream_conn_log(const StreamConn *c, const char *fmt, ...)
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "vmwire: %s: %s\n", c->nc->name, msg);
+    fprintf(stderr, "vmwire: %s: %s\n",
+            c->log_name ? c->log_name : c->nc->name, msg);
 }
 
 /* ---- the transmit ring --------------------------------------------------- */
@@ -332,4 +333,80 @@ void stream_conn_attach(StreamConn *c, int fd, bool connecting)
         fd_handler_set_read(c->fd_handler, false);
         fd_handler_set_write(c->fd_handler, true);
     }
+}
+
+/* ---- listening sockets --------------------------------------------------- */
+
+static gboolean stream_listener_retry(gpointer opaque)
+{
+    StreamListener *l = opaque;
+
+    l->retry_id = 0;
+    fd_handler_set_read(l->handler, l->enabled);
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * accept() failed for lack of resources (out of fds, memory): the pending
+ * connection stays and the listening fd stays readable, so polling it now
+ * would spin.  Log, stop watching it, try again in a while.
+ */
+static void stream_listener_back_off(StreamListener *l, int err)
+{
+    fprintf(stderr, "vmwire: %s: can't accept a connection (%s), retrying "
+            "in %u ms\n", l->nc->name, g_strerror(err),
+            STREAM_LISTENER_RETRY_MS);
+    fd_handler_set_read(l->handler, false);
+    l->retry_id = g_timeout_add(STREAM_LISTENER_RETRY_MS,
+                                stream_listener_retry, l);
+}
+
+static void stream_listener_readable(void *opaque)
+{
+    StreamListener *l = opaque;
+
+    for (int i = 0; i < STREAM_LISTENER_ACCEPTS && l->enabled &&
+         !l->retry_id; i++) {
+        struct sockaddr_storage sa = { 0 };
+        socklen_t len = sizeof(sa);
+        int fd = sockops->accept(l->fd, (struct sockaddr *)&sa, &len);
+
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                errno == ENOMEM) {
+                stream_listener_back_off(l, errno);
+            }
+            return;     /* EAGAIN, EINTR, an aborted connection: later */
+        }
+        l->accepted(l, fd, &sa, len);
+    }
+}
+
+void stream_listener_start(StreamListener *l, NetClientState *nc, int fd,
+                           StreamListenerAccepted *accepted)
+{
+    l->nc = nc;
+    l->fd = fd;
+    l->accepted = accepted;
+    l->enabled = true;
+    l->handler = fd_handler_new(fd, stream_listener_readable, NULL, l);
+}
+
+void stream_listener_set_enabled(StreamListener *l, bool on)
+{
+    l->enabled = on;
+    if (l->handler && !l->retry_id) {
+        fd_handler_set_read(l->handler, on);
+    }
+}
+
+void stream_listener_destroy(StreamListener *l)
+{
+    g_clear_pointer(&l->handler, fd_handler_free);
+    g_clear_handle_id(&l->retry_id, g_source_remove);
+    if (l->fd >= 0 && l->accepted) {
+        sockops->close(l->fd);
+    }
+    l->fd = -1;
+    l->accepted = NULL;
 }

@@ -15,7 +15,9 @@
  *                   socket with server=on, a connected one otherwise.
  *
  * server=on listens and accepts one client at a time; while none is
- * connected the link is down, and after EOF it listens again.  A listening
+ * connected the link is down, and after EOF it listens again.  With
+ * hubid=N (vmwire) the listening socket goes to net/stream-multi.c, which
+ * serves any number of clients, each its own port of hub N.  A listening
  * unix socket it created is removed when the netdev goes (netdev_del, exit);
  * a stale socket file nobody listens on is replaced, any other file is not.
  * A client connects (nonblocking); with reconnect-ms=N (or reconnect=S) a
@@ -44,13 +46,12 @@
 #include "net/net.h"
 #include "net/netdev.h"
 #include "net/stream-conn.h"
+#include "net/stream-multi.h"
 #include "qapi-events.h"
 #include "util/error.h"
 #include "util/fd-handler.h"
 #include "util/sockets.h"
 #include "util/sockops.h"
-
-#define NET_STREAM_ACCEPT_RETRY_MS 1000 /* after accept() ran out of fds */
 
 typedef struct NetStreamState {
     NetClientState nc;
@@ -60,9 +61,8 @@ typedef struct NetStreamState {
     struct sockaddr_storage sa;     /* where to listen or connect */
     socklen_t sa_len;
     char *target;                   /* URI of sa, for logs; owned */
-    int listen_fd;
-    FdHandler *listen_handler;
-    guint accept_retry_id;
+    int listen_fd;                  /* until the listener starts */
+    StreamListener listener;        /* server=on */
     guint reconnect_id;
     unsigned reconnect_ms;          /* 0: never */
     char *unlink_path;              /* our listening unix socket; owned */
@@ -77,9 +77,9 @@ static void net_stream_connect(NetStreamState *s);
 /* ---- addresses ----------------------------------------------------------- */
 
 /* A SocketAddress (new, caller frees) and URI (new) for @sa. */
-static SocketAddress *net_stream_describe(const struct sockaddr_storage *sa,
-                                          socklen_t len, const char *unix_path,
-                                          char **uri)
+SocketAddress *net_stream_describe(const struct sockaddr_storage *sa,
+                                   socklen_t len, const char *unix_path,
+                                   char **uri)
 {
     SocketAddress *addr = g_new0(SocketAddress, 1);
     char host[INET6_ADDRSTRLEN] = "";
@@ -316,7 +316,7 @@ static void net_stream_down(NetStreamState *s, bool was_up)
     g_clear_pointer(&s->peer_addr, qapi_free_SocketAddress);
     if (s->server) {
         net_client_set_info_str(&s->nc, "listening");
-        fd_handler_set_read(s->listen_handler, true);
+        stream_listener_set_enabled(&s->listener, true);
     } else if (s->reconnect_ms && s->addr_type != SOCKET_ADDRESS_TYPE_FD) {
         net_client_set_info_str(&s->nc, "connecting");
         s->reconnect_id = g_timeout_add(s->reconnect_ms,
@@ -402,40 +402,16 @@ static void net_stream_connect(NetStreamState *s)
 
 /* ---- server -------------------------------------------------------------- */
 
-static gboolean net_stream_accept_retry(gpointer opaque)
+static void net_stream_accept(StreamListener *l, int fd,
+                              const struct sockaddr_storage *sa,
+                              socklen_t len)
 {
-    NetStreamState *s = opaque;
+    NetStreamState *s = container_of(l, NetStreamState, listener);
 
-    s->accept_retry_id = 0;
-    if (!stream_conn_is_open(&s->conn)) {
-        fd_handler_set_read(s->listen_handler, true);
-    }
-    return G_SOURCE_REMOVE;
-}
-
-static void net_stream_accept(void *opaque)
-{
-    NetStreamState *s = opaque;
-    struct sockaddr_storage sa = { 0 };
-    socklen_t len = sizeof(sa);
-    int fd = sockops->accept(s->listen_fd, (struct sockaddr *)&sa, &len);
-
-    if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-            errno == ENOMEM) {
-            net_stream_log(s, "can't accept a connection (%s), retrying in "
-                           "%u ms", g_strerror(errno),
-                           NET_STREAM_ACCEPT_RETRY_MS);
-            fd_handler_set_read(s->listen_handler, false);
-            s->accept_retry_id = g_timeout_add(NET_STREAM_ACCEPT_RETRY_MS,
-                                               net_stream_accept_retry, s);
-        }
-        return;
-    }
-    fd_handler_set_read(s->listen_handler, false);
+    stream_listener_set_enabled(l, false);    /* one client at a time */
     socket_set_nodelay(fd);
     stream_conn_attach(&s->conn, fd, false);
-    net_stream_up(s, &sa, len);
+    net_stream_up(s, sa, len);
 }
 
 /*
@@ -462,7 +438,7 @@ static void net_stream_unlink_stale(const NetStreamState *s)
     close(fd);
 }
 
-static bool net_stream_listen(NetStreamState *s, GError **errp)
+static bool net_stream_listen(NetStreamState *s, int backlog, GError **errp)
 {
     int fd, on = 1;
 
@@ -483,7 +459,7 @@ static bool net_stream_listen(NetStreamState *s, GError **errp)
         sockops->close(fd);
         return false;
     }
-    if (sockops->listen(fd, 1) < 0) {
+    if (sockops->listen(fd, backlog) < 0) {
         error_setg(errp, "Failed to listen on socket: %s", g_strerror(errno));
         sockops->close(fd);
         return false;
@@ -519,13 +495,10 @@ static void net_stream_cleanup(NetClientState *nc)
 {
     NetStreamState *s = container_of(nc, NetStreamState, nc);
 
-    g_clear_pointer(&s->listen_handler, fd_handler_free);
-    g_clear_handle_id(&s->accept_retry_id, g_source_remove);
     g_clear_handle_id(&s->reconnect_id, g_source_remove);
     stream_conn_destroy(&s->conn);
-    if (s->listen_fd >= 0) {
-        sockops->close(s->listen_fd);
-        s->listen_fd = -1;
+    if (s->listener.fd >= 0 && s->server) {
+        stream_listener_destroy(&s->listener);
         if (s->unlink_path) {
             unlink(s->unlink_path);
         }
@@ -597,14 +570,36 @@ static unsigned net_stream_reconnect_ms(const NetdevStreamOptions *o,
     return (unsigned)ms;
 }
 
+/* server=on,hubid=N: the listening socket goes to net/stream-multi.c. */
+static void net_stream_multi_new(const char *id, NetStreamState *tmp,
+                                 const SocketAddress *addr,
+                                 const NetMultiOptions *opts)
+{
+    NetMultiListenerConfig cfg = {
+        .id = id,
+        .type = NET_CLIENT_DRIVER_STREAM,
+        .listen_fd = tmp->listen_fd,
+        .unix_path = addr->type == SOCKET_ADDRESS_TYPE_UNIX
+                     ? addr->u.q_unix.path : NULL,
+        .unlink_path = g_steal_pointer(&tmp->unlink_path),
+        .where = tmp->target,
+        .opts = *opts,
+    };
+
+    net_multi_listener_new(&cfg);
+    g_free(cfg.unlink_path);
+    g_free(tmp->target);
+}
+
 bool net_init_stream(const Netdev *netdev, GError **errp)
 {
     const NetdevStreamOptions *o = &netdev->u.stream;
     NetStreamState tmp = { .listen_fd = -1 };
+    NetMultiOptions mopts;
     NetStreamState *s;
     NetClientState *nc;
     int fd = -1;
-    bool ok;
+    bool ok, multi = false;
 
     tmp.server = o->has_server && o->server;
     tmp.addr_type = o->addr->type;
@@ -612,6 +607,15 @@ bool net_init_stream(const Netdev *netdev, GError **errp)
         /* QEMU 9.2's words. */
         error_setg(errp, "'reconnect' and 'reconnect-ms' options are "
                    "incompatible with socket in server mode");
+        return false;
+    }
+    if (o->has_hubid && !tmp.server) {
+        error_setg(errp, "hubid= requires server=on");
+        return false;
+    }
+    if (!net_multi_check(o->has_hubid, o->hubid, o->has_max_clients,
+                         o->max_clients, o->has_vlan, o->vlan, &multi,
+                         &mopts, errp)) {
         return false;
     }
     tmp.reconnect_ms = net_stream_reconnect_ms(o, errp, &ok);
@@ -625,8 +629,13 @@ bool net_init_stream(const Netdev *netdev, GError **errp)
         }
         tmp.target = g_strdup_printf("fd:%s", o->addr->u.fd.str);
         tmp.listen_fd = tmp.server ? fd : -1;
-    } else if (tmp.server && !net_stream_listen(&tmp, errp)) {
+    } else if (tmp.server &&
+               !net_stream_listen(&tmp, multi ? SOMAXCONN : 1, errp)) {
         goto fail;
+    }
+    if (multi) {
+        net_stream_multi_new(netdev->id, &tmp, o->addr, &mopts);
+        return true;
     }
 
     nc = net_client_new(&net_stream_info, NULL, "stream", netdev->id);
@@ -636,8 +645,8 @@ bool net_init_stream(const Netdev *netdev, GError **errp)
     stream_conn_init(&s->conn, &s->nc, &net_stream_conn_ops);
     net_client_set_link(&s->nc, false);
     if (s->server) {
-        s->listen_handler = fd_handler_new(s->listen_fd, net_stream_accept,
-                                           NULL, s);
+        stream_listener_start(&s->listener, &s->nc, s->listen_fd,
+                              net_stream_accept);
         net_client_set_info_str(&s->nc, "listening");
     } else if (fd >= 0) {
         struct sockaddr_storage peer = { 0 };

@@ -25,6 +25,7 @@ meson test -C "$dir" --print-errorlogs --num-processes 2 \
 VMWIRE_WRAPPER="$vg" VMWIRE_TIMEOUT_SCALE=6 \
 meson test -C "$dir" --print-errorlogs --num-processes 2 \
     --timeout-multiplier 5 --logbase valgrind-qtest \
-    test-cmdline test-stream-peers test-qmp-net test-service test-qmp \
-    test-qmp-fuzz test-port-counters test-mac-table || rc=1
+    test-cmdline test-stream-peers test-multi-peers test-qmp-net \
+    test-service test-qmp test-qmp-fuzz test-port-counters \
+    test-mac-table || rc=1
 exit $rc

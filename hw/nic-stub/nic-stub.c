@@ -308,7 +308,7 @@ static bool nic_stub_find_netdev(const NicStubProperties *props,
                    "Property 'nic-stub.netdev' can't find value '%s'", name);
         return false;
     }
-    if ((*backend)->peer) {
+    if ((*backend)->peer || (*backend)->info->no_peer) {
         error_setg(errp, "Property 'nic-stub.netdev' can't take value '%s', "
                     "it's in use", name);
         return false;

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "net/net.h"
+
 /* Default age of a learned MAC address. */
 #define NET_HUB_AGE_DEFAULT_US (300 * G_USEC_PER_SEC)
 /* Largest mac-age= in seconds. */
@@ -32,5 +34,30 @@ void net_hub_format_info(GString *out);
 
 /* HMP's `info mac-table`: a header line, then one line per entry. */
 void net_hub_format_mac_table(GString *out);
+
+/*
+ * A port of hub @hubid (created on demand, learning on, exactly as the
+ * first `-netdev hubport,hubid=N` would) named @name (copied), an access
+ * port of @vlan (1..4094), whose peer is @peer (a client without a peer).
+ * Used for the connections of a many-client listener (net/stream-multi.c):
+ * the port remembers the first unicast source MAC its peer sends and logs
+ * it once: "vmwire: <name>: VM <mac> joined hub <hubid>".  Free it with
+ * net_client_free(); its MAC table entries go with it.
+ */
+NetClientState *net_hub_port_new_for(int32_t hubid, uint16_t vlan,
+                                     NetClientState *peer, const char *name);
+
+/*
+ * Call @gone(@opaque) from the port's cleanup (whoever frees it); NULL
+ * clears it.  The owner of @peer uses it to learn its port went away.
+ */
+void net_hub_port_set_gone(NetClientState *port, void (*gone)(void *opaque),
+                           void *opaque);
+
+/* The first source MAC learned on such a port; false if none yet. */
+bool net_hub_port_first_mac(NetClientState *port, uint8_t mac[6]);
+
+/* The hub a port belongs to (-1 if @nc is no hub port). */
+int32_t net_hub_port_hubid(NetClientState *nc);
 
 #endif /* NET_HUB_H */

@@ -64,6 +64,11 @@ typedef struct NetClientInfo {
     const char *type_name;      /* "socket", "nic-stub": shown to users */
     size_t size;                /* size of the outer struct to allocate */
     /*
+     * Never has a peer (a many-client listener, whose connections have
+     * their own): nothing may be connected to it and no warning is given.
+     */
+    bool no_peer;
+    /*
      * Take one frame.  Returns the number of bytes taken (the frame size),
      * 0 if it cannot take it now (see the flow-control rule above) or a
      * negative errno to drop it.

@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "net/net.h"
@@ -77,6 +78,7 @@ typedef struct StreamConnTxRing {
 
 struct StreamConn {
     NetClientState *nc;             /* the backend's client, borrowed */
+    const char *log_name;           /* for log lines if not nc->name */
     const StreamConnOps *ops;
     int fd;                         /* -1 while not connected */
     FdHandler *fd_handler;
@@ -117,5 +119,45 @@ void stream_conn_sent(StreamConn *c);
 /* "vmwire: <netdev>: <message>" on stderr. */
 void stream_conn_log(const StreamConn *c, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);
+
+/*
+ * A listening stream socket, shared by `-netdev socket,listen=`, `-netdev
+ * stream,server=on` and the many-client listeners (net/stream-multi.c).
+ * At most STREAM_LISTENER_ACCEPTS accept() calls per wake-up.  An accept()
+ * that fails for lack of fds or memory leaves the connection pending and
+ * the fd readable, so polling on would spin: it is logged ("can't accept a
+ * connection (<strerror>), retrying in 1000 ms"), read interest goes off
+ * and a timer turns it back on after STREAM_LISTENER_RETRY_MS.  Other
+ * failures (EAGAIN, an aborted connection) wait for the next wake-up.
+ */
+#define STREAM_LISTENER_ACCEPTS 16
+#define STREAM_LISTENER_RETRY_MS 1000
+
+typedef struct StreamListener StreamListener;
+
+/* A connection was accepted: @fd (nonblocking, close-on-exec) is taken. */
+typedef void StreamListenerAccepted(StreamListener *l, int fd,
+                                    const struct sockaddr_storage *sa,
+                                    socklen_t len);
+
+struct StreamListener {
+    NetClientState *nc;             /* for log lines, borrowed */
+    int fd;                         /* the listening socket, owned; -1 */
+    FdHandler *handler;
+    guint retry_id;                 /* back-off timer after EMFILE */
+    bool enabled;                   /* wants to accept */
+    StreamListenerAccepted *accepted;
+};
+
+/*
+ * Watch listening socket @fd (taken) for client @nc (borrowed): accepts
+ * while enabled (it starts enabled) and calls @accepted for each.
+ */
+void stream_listener_start(StreamListener *l, NetClientState *nc, int fd,
+                           StreamListenerAccepted *accepted);
+/* Accept (again) or stop accepting; a pending back-off is honoured. */
+void stream_listener_set_enabled(StreamListener *l, bool on);
+/* Stop watching and close the socket; safe twice and on a zeroed one. */
+void stream_listener_destroy(StreamListener *l);
 
 #endif /* NET_STREAM_CONN_H */

@@ -219,6 +219,37 @@ def netdev_cases(port, busy_port, far):
          "File descriptor '0' is not a socket", False),
         ('stream,id=n0,addr.type=fd,addr.str=foo',
          "File descriptor named 'foo' has not been found", False),
+        # vmwire only: hubid= (many clients on one listener, each its own
+        # hub port) and its companions.
+        ('stream,id=n0,hubid=0,addr.type=unix,addr.path=/x',
+         'hubid= requires server=on', False),
+        ('stream,id=n0,server=off,hubid=0,addr.type=inet,'
+         'addr.host=127.0.0.1,addr.port=%d' % port,
+         'hubid= requires server=on', False),
+        ('socket,id=n0,connect=%s,hubid=0' % lo,
+         'hubid= is only valid with listen=', False),
+        ('socket,id=n0,mcast=230.0.0.1:%d,hubid=0' % port,
+         'hubid= is only valid with listen=', False),
+        ('socket,id=n0,fd=3,hubid=0', 'hubid= is only valid with listen=',
+         False),
+        ('socket,id=n0,listen=%s,max-clients=4' % lo,
+         'max-clients= is only valid with hubid=', False),
+        ('stream,id=n0,server=on,vlan=2,addr.type=unix,addr.path=/x',
+         'vlan= is only valid with hubid=', False),
+        ('socket,id=n0,listen=%s,hubid=0,max-clients=0' % lo,
+         "Parameter 'max-clients' expects a number of clients (1..1024)",
+         False),
+        ('stream,id=n0,server=on,hubid=0,max-clients=1025,addr.type=unix,'
+         'addr.path=/x',
+         "Parameter 'max-clients' expects a number of clients (1..1024)",
+         False),
+        ('stream,id=n0,server=on,hubid=0,vlan=4095,addr.type=unix,'
+         'addr.path=/x', "Parameter 'vlan' expects a VLAN id (1..4094)",
+         False),
+        ('socket,id=n0,listen=%s,hubid=x' % lo,
+         "Parameter 'hubid' expects an integer", False),
+        ('socket,id=n0,listen=127.0.0.1:%d,hubid=0' % busy_port,
+         "can't bind ip=127.0.0.1 to socket: Address already in use", False),
         # -netdev dgram: QEMU 7.2's checks, in its order.
         ('dgram,id=n0', 'dgram requires local= parameter', True),
         ('dgram,id=n0,remote.type=unix,remote.path=/x',
@@ -317,6 +348,14 @@ def argv_cases(port, port2):
     row(['-netdev', n0, '-device', 'nic-stub,id=s0,netdev=n0',
          '-device', dup_dev],
         "vmwire: -device %s: Duplicate ID 's0' for device\n" % dup_dev)
+    # A hubid= listener has no peer of its own: its connections do.
+    multi = 'socket,id=l0,listen=%s,hubid=0' % lo
+    row(['-netdev', multi, '-device', 'nic-stub,id=s0,netdev=l0'],
+        "vmwire: -device nic-stub,id=s0,netdev=l0: Property "
+        "'nic-stub.netdev' can't take value 'l0', it's in use\n")
+    row(['-netdev', multi, '-netdev', 'hubport,id=p0,hubid=1,netdev=l0'],
+        "vmwire: -netdev hubport,id=p0,hubid=1,netdev=l0: netdev 'l0' is "
+        "already in use\n")
     # The first bad option ends it: the second is never looked at.
     row(['-netdev', 'socket,id=a,bogus=1', '-netdev', 'socket,id=b'],
         "vmwire: -netdev socket,id=a,bogus=1: Invalid parameter 'bogus'\n",

@@ -32,6 +32,7 @@
 
 #include <glib.h>
 
+#include "net/hub.h"
 #include "net/net.h"
 #include "net/netdev.h"
 #include "net/stream-framing.h"
@@ -1548,6 +1549,38 @@ static void test_listen_accept_emfile(void)
     test_end();
 }
 
+/*
+ * The same in a hubid= listener (net/stream-multi.c shares the accept
+ * loop): it backs off, then accepts; it goes on accepting while a
+ * connection is up, and a connection that ends takes its port along.
+ */
+static void test_multi_accept_emfile(void)
+{
+    unsigned port = free_port(SOCK_STREAM), p1, p2;
+    FarEnd *c1, *c2;
+
+    test_begin();
+    fault_ops.accept = fault_accept_emfile;
+    accept_calls = 0;
+    accept_failures = 1;
+    netdev_new_ok("socket,id=m0,listen=127.0.0.1:%u,hubid=7", port);
+    c1 = far_new(tcp_connect(port, &p1));
+    WAIT_FOR(accept_calls == 1);
+    loop_settle(200);
+    g_assert_cmpuint(accept_calls, ==, 1);      /* no busy loop */
+    g_assert_null(net_client_find("m0.1"));
+    WAIT_FOR(net_client_find("m0.1"));          /* retried, accepted */
+    g_assert_nonnull(net_client_find("m0.1.conn"));
+    g_assert_cmpint(net_hub_port_hubid(net_client_find("m0.1")), ==, 7);
+    c2 = far_new(tcp_connect(port, &p2));
+    WAIT_FOR(net_client_find("m0.2"));          /* while m0.1 is up */
+    far_free(c1);
+    WAIT_FOR(!net_client_find("m0.1") && !net_client_find("m0.1.conn"));
+    g_assert_nonnull(net_client_find("m0.2"));
+    far_free(c2);
+    test_end();
+}
+
 static void test_free_busy(void)
 {
     FarEnd *far = NULL;
@@ -1599,6 +1632,8 @@ int main(int argc, char **argv)
                     test_listen_oversized_next_peer);
     g_test_add_func("/net/socket/listen/accept-emfile",
                     test_listen_accept_emfile);
+    g_test_add_func("/net/socket/listen/multi-accept-emfile",
+                    test_multi_accept_emfile);
     g_test_add_func("/net/socket/connect/closed-by-peer", test_connect);
     g_test_add_func("/net/socket/connect/refused", test_connect_refused);
     g_test_add_func("/net/socket/dgram/fd", test_dgram_fd);

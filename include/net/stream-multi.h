@@ -1,0 +1,68 @@
+/*
+ * DOC: many-client stream listeners, see net/stream-multi.c
+ *
+ * `-netdev stream,server=on,hubid=N` and `-netdev socket,listen=...,hubid=N`
+ * keep accepting; every connection becomes its own port of learning hub N.
+ * The backends parse and resolve their address and open the listening
+ * socket; net_multi_listener_new() does the rest.
+ */
+#ifndef NET_STREAM_MULTI_H
+#define NET_STREAM_MULTI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <glib.h>
+
+#include "net/net.h"
+#include "qapi-types.h"
+
+#define NET_MULTI_MAX_CLIENTS_DEFAULT 64
+#define NET_MULTI_MAX_CLIENTS_LIMIT 1024
+
+/* A many-client listener's settings, checked. */
+typedef struct NetMultiOptions {
+    int32_t hubid;
+    uint16_t vlan;                  /* of every port, 1..4094 */
+    unsigned max_clients;           /* 1..NET_MULTI_MAX_CLIENTS_LIMIT */
+} NetMultiOptions;
+
+/*
+ * Check a listener's hubid=, max-clients= and vlan= (the has_ flags say
+ * which were given).  Returns false with @errp set on a bad value, or on
+ * max-clients=/vlan= without hubid=:
+ *   max-clients= is only valid with hubid=
+ *   vlan= is only valid with hubid=
+ *   Parameter 'max-clients' expects a number of clients (1..1024)
+ *   Parameter 'vlan' expects a VLAN id (1..4094)
+ * Sets *@multi to whether hubid= was given (then @out is filled).
+ */
+bool net_multi_check(bool has_hubid, int32_t hubid, bool has_max,
+                     int64_t max, bool has_vlan, int64_t vlan,
+                     bool *multi, NetMultiOptions *out, GError **errp);
+
+/* How a listener was asked for; decides names, status and events. */
+typedef struct NetMultiListenerConfig {
+    const char *id;                 /* the netdev's id */
+    NetClientDriver type;           /* SOCKET or STREAM */
+    int listen_fd;                  /* listening socket, taken */
+    const char *unix_path;          /* unix listener: its path, or NULL */
+    char *unlink_path;              /* removed when it goes; taken */
+    const char *where;              /* shown in the status line */
+    NetMultiOptions opts;
+} NetMultiListenerConfig;
+
+/* Create the listener client; it accepts at once.  Cannot fail. */
+NetClientState *net_multi_listener_new(NetMultiListenerConfig *cfg);
+
+/*
+ * Describe peer address @sa for `-netdev stream` (net/stream.c): a new
+ * SocketAddress (caller frees) and URI ("tcp:127.0.0.1:5000", "unix:PATH"
+ * with @unix_path).
+ */
+SocketAddress *net_stream_describe(const struct sockaddr_storage *sa,
+                                   socklen_t len, const char *unix_path,
+                                   char **uri);
+
+#endif /* NET_STREAM_MULTI_H */

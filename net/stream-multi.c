@@ -1,0 +1,421 @@
+/*
+ * DOC: many-client stream listeners (hubid= on -netdev stream and socket)
+ *
+ * QEMU's stream listeners serve one peer at a time.  With hubid=N a
+ * vmwire listener keeps accepting, and each connection becomes its own
+ * port of learning hub N (net/hub.c, created on demand):
+ *
+ *   listener "L" (NetMultiListener, no peer, never carries frames)
+ *     accept -> connection client "L.n.conn" (NetMultiConn: a StreamConn)
+ *               <-peer-> hub port "L.n" (net_hub_port_new_for) -> hub N
+ *
+ * n counts up from 1 and is never reused while the daemon runs.  Frames
+ * take the usual paths: a connection sends to its port with
+ * net_client_send_async() (the hub never pushes back), the hub hands
+ * frames to the connection with net_client_send(), so a peer that stops
+ * reading fills its own bounded queue and then loses its own frames.
+ *
+ * At most max-clients connections are served at once; one more is closed
+ * at once, counted in the listener's `dropped`, and logged once until a
+ * connection leaves again.  Log lines, one per event:
+ *
+ *   vmwire: L.n: connection from PEER (hub N)
+ *   vmwire: L.n: VM MAC joined hub N               (net/hub.c, first MAC)
+ *   vmwire: L.n: VM MAC left hub N (PEER closed)   (or, no MAC learned:)
+ *   vmwire: L.n: PEER left hub N
+ *   vmwire: L: max-clients=M reached, refusing connections
+ *
+ * QMP: NETDEV_STREAM_CONNECTED {netdev-id: "L.n", addr} when a connection
+ * joins, NETDEV_STREAM_DISCONNECTED {netdev-id: "L.n"} when it leaves.
+ *
+ * Ownership: the listener lists its live connections; a connection owns
+ * its port.  A connection that ends (EOF, error, a bad length) frees its
+ * port at once and itself from an idle source (its socket's handler is
+ * on the stack).  Freeing the listener (netdev_del, exit) frees every
+ * connection and port; freeing a port alone (netdev_del L.n) closes its
+ * connection; freeing a connection alone frees its port.
+ */
+#include "net/stream-multi.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "net/hub.h"
+#include "net/stream-conn.h"
+#include "qapi-events.h"
+#include "util/error.h"
+#include "util/sockets.h"
+#include "util/sockops.h"
+
+typedef struct NetMultiListener {
+    NetClientState nc;
+    StreamListener listener;
+    NetMultiOptions opts;
+    char *unix_path;                /* owned, or NULL */
+    char *unlink_path;              /* owned, or NULL */
+    char *where;                    /* owned */
+    GList *conns;                   /* NetMultiConn *, live */
+    unsigned nconns;
+    uint64_t next_n;                /* the last n given out */
+    bool full_logged;               /* "max-clients reached" was said */
+} NetMultiListener;
+
+typedef struct NetMultiConn {
+    NetClientState nc;
+    StreamConn conn;
+    NetMultiListener *listener;     /* NULL once it has left the list */
+    NetClientState *port;           /* its hub port, or NULL once gone */
+    char *port_name;                /* "L.n", owned */
+    char *peer;                     /* for logs, owned */
+    int32_t hubid;
+    bool mac_known;                 /* mac: the port's first MAC */
+    uint8_t mac[6];
+    guint reap_id;                  /* frees the client from the loop */
+} NetMultiConn;
+
+static const NetClientInfo net_multi_conn_info[2];
+static const StreamConnOps net_multi_conn_ops;
+
+static bool net_multi_is_socket(const NetClientState *nc)
+{
+    return nc->info->type == NET_CLIENT_DRIVER_SOCKET;
+}
+
+/* ---- options ------------------------------------------------------------- */
+
+bool net_multi_check(bool has_hubid, int32_t hubid, bool has_max,
+                     int64_t max, bool has_vlan, int64_t vlan,
+                     bool *multi, NetMultiOptions *out, GError **errp)
+{
+    *multi = has_hubid;
+    if (!has_hubid && (has_max || has_vlan)) {
+        error_setg(errp, "%s= is only valid with hubid=",
+                   has_max ? "max-clients" : "vlan");
+        return false;
+    }
+    if (has_max && (max < 1 || max > NET_MULTI_MAX_CLIENTS_LIMIT)) {
+        error_setg(errp, "Parameter 'max-clients' expects a number of "
+                   "clients (1..%d)", NET_MULTI_MAX_CLIENTS_LIMIT);
+        return false;
+    }
+    if (has_vlan && (vlan < 1 || vlan > 4094)) {
+        error_setg(errp, "Parameter 'vlan' expects a VLAN id (1..4094)");
+        return false;
+    }
+    *out = (NetMultiOptions) {
+        .hubid = hubid,
+        .vlan = has_vlan ? (uint16_t)vlan : 1,
+        .max_clients = has_max ? (unsigned)max
+                               : NET_MULTI_MAX_CLIENTS_DEFAULT,
+    };
+    return true;
+}
+
+/* ---- status -------------------------------------------------------------- */
+
+static void net_multi_listener_status(NetMultiListener *l)
+{
+    net_client_set_info_str(&l->nc, "%s%s (hub %d, %u of %u clients)",
+                            net_multi_is_socket(&l->nc) ? "socket: listen="
+                                                        : "listening on ",
+                            l->where, (int)l->opts.hubid, l->nconns,
+                            l->opts.max_clients);
+}
+
+/* The peer as an event address and a string for logs and status. */
+static SocketAddress *net_multi_describe(NetMultiListener *l,
+                                         const struct sockaddr_storage *sa,
+                                         socklen_t len, char **text)
+{
+    char buf[INET_ANY_HOST_PORT_STRLEN];
+    char host[INET6_ADDRSTRLEN];
+    SocketAddress *addr;
+
+    if (!net_multi_is_socket(&l->nc)) {
+        return net_stream_describe(sa, len, l->unix_path, text);
+    }
+    addr = g_new0(SocketAddress, 1);
+    addr->type = SOCKET_ADDRESS_TYPE_INET;
+    addr->u.inet.host = g_strdup(inet_format_host(sa, host));
+    addr->u.inet.port = g_strdup_printf("%u", inet_port(sa));
+    *text = g_strdup(inet_format_host_port_any(sa, buf));
+    return addr;
+}
+
+/* ---- one connection ------------------------------------------------------ */
+
+/* Free the client; one whose port went first is closed first. */
+static gboolean net_multi_conn_reap(gpointer opaque)
+{
+    NetMultiConn *m = opaque;
+
+    m->reap_id = 0;
+    if (stream_conn_is_open(&m->conn)) {
+        stream_conn_close(&m->conn, STREAM_CONN_CLOSE_PEER, 0);
+    } else {
+        net_client_free(&m->nc);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* Leave the listener's list (a slot frees up). */
+static void net_multi_conn_unlist(NetMultiConn *m)
+{
+    NetMultiListener *l = g_steal_pointer(&m->listener);
+
+    if (!l) {
+        return;
+    }
+    l->conns = g_list_remove(l->conns, m);
+    l->nconns--;
+    l->full_logged = false;
+    net_multi_listener_status(l);
+}
+
+/* The port is being freed (by us or by netdev_del): the connection ends. */
+static void net_multi_conn_port_gone(void *opaque)
+{
+    NetMultiConn *m = opaque;
+
+    m->mac_known = net_hub_port_first_mac(m->port, m->mac);
+    m->port = NULL;
+    if (stream_conn_is_open(&m->conn) && !m->reap_id) {
+        m->reap_id = g_idle_add(net_multi_conn_reap, m);
+    }
+}
+
+static void net_multi_conn_free_port(NetMultiConn *m)
+{
+    NetClientState *port = g_steal_pointer(&m->port);
+
+    if (port) {
+        net_hub_port_set_gone(port, NULL, NULL);
+        net_client_free(port);
+    }
+}
+
+static void net_multi_conn_closing(StreamConn *c, StreamConnClose why,
+                                   int err)
+{
+    NetMultiConn *m = container_of(c, NetMultiConn, conn);
+    const uint8_t *mac = m->mac;
+
+    if (m->port) {
+        m->mac_known = net_hub_port_first_mac(m->port, m->mac);
+    }
+    if (m->mac_known) {
+        fprintf(stderr, "vmwire: %s: VM %02x:%02x:%02x:%02x:%02x:%02x left "
+                "hub %d (%s closed)\n", m->port_name, mac[0], mac[1], mac[2],
+                mac[3], mac[4], mac[5], (int)m->hubid, m->peer);
+    } else {
+        fprintf(stderr, "vmwire: %s: %s left hub %d\n", m->port_name,
+                m->peer, (int)m->hubid);
+    }
+}
+
+/* It has ended: the event, the port goes now, the client from the loop. */
+static void net_multi_conn_closed(StreamConn *c)
+{
+    NetMultiConn *m = container_of(c, NetMultiConn, conn);
+
+    qapi_event_send_netdev_stream_disconnected(m->port_name);
+    net_client_set_info_str(&m->nc, "closed");
+    net_multi_conn_unlist(m);
+    net_multi_conn_free_port(m);
+    if (!m->reap_id) {
+        m->reap_id = g_idle_add(net_multi_conn_reap, m);
+    }
+}
+
+static void net_multi_conn_sent(NetClientState *nc, ssize_t len)
+{
+    stream_conn_sent(&container_of(nc, NetMultiConn, nc)->conn);
+}
+
+static const StreamConnOps net_multi_conn_ops = {
+    .sent = net_multi_conn_sent,
+    .closing = net_multi_conn_closing,
+    .closed = net_multi_conn_closed,
+};
+
+static ssize_t net_multi_conn_receive_iov(NetClientState *nc,
+                                          const struct iovec *iov,
+                                          int iovcnt)
+{
+    return stream_conn_receive_iov(&container_of(nc, NetMultiConn,
+                                                 nc)->conn, iov, iovcnt);
+}
+
+static ssize_t net_multi_conn_receive(NetClientState *nc, const uint8_t *buf,
+                                      size_t size)
+{
+    struct iovec iov = { (void *)buf, size };
+
+    return net_multi_conn_receive_iov(nc, &iov, 1);
+}
+
+static bool net_multi_conn_can_receive(NetClientState *nc)
+{
+    return stream_conn_can_receive(&container_of(nc, NetMultiConn,
+                                                 nc)->conn);
+}
+
+/* Whoever frees the client: leave the list, free the port, the buffers. */
+static void net_multi_conn_cleanup(NetClientState *nc)
+{
+    NetMultiConn *m = container_of(nc, NetMultiConn, nc);
+
+    g_clear_handle_id(&m->reap_id, g_source_remove);
+    net_multi_conn_unlist(m);
+    net_multi_conn_free_port(m);
+    stream_conn_destroy(&m->conn);
+    g_clear_pointer(&m->port_name, g_free);
+    g_clear_pointer(&m->peer, g_free);
+}
+
+#define NET_MULTI_CONN_INFO(drv, name) {                \
+    .type = (drv),                                      \
+    .type_name = (name),                                \
+    .size = sizeof(NetMultiConn),                       \
+    .receive = net_multi_conn_receive,                  \
+    .receive_iov = net_multi_conn_receive_iov,          \
+    .can_receive = net_multi_conn_can_receive,          \
+    .cleanup = net_multi_conn_cleanup,                  \
+}
+
+/* [0]: -netdev stream's connections, [1]: -netdev socket's. */
+static const NetClientInfo net_multi_conn_info[2] = {
+    NET_MULTI_CONN_INFO(NET_CLIENT_DRIVER_STREAM, "stream"),
+    NET_MULTI_CONN_INFO(NET_CLIENT_DRIVER_SOCKET, "socket"),
+};
+
+/* "L.n" with the next n whose port and connection names are both free. */
+static char *net_multi_next_name(NetMultiListener *l)
+{
+    for (;;) {
+        g_autofree char *name = g_strdup_printf("%s.%" G_GUINT64_FORMAT,
+                                                l->nc.name, ++l->next_n);
+        g_autofree char *conn = g_strconcat(name, ".conn", NULL);
+
+        if (!net_client_find(name) && !net_client_find(conn)) {
+            return g_steal_pointer(&name);
+        }
+    }
+}
+
+static void net_multi_join(NetMultiListener *l, int fd,
+                           const struct sockaddr_storage *sa, socklen_t len)
+{
+    bool socket = net_multi_is_socket(&l->nc);
+    g_autofree char *name = net_multi_next_name(l);
+    g_autofree char *conn_name = g_strconcat(name, ".conn", NULL);
+    g_autoptr(SocketAddress) addr = NULL;
+    NetMultiConn *m;
+
+    m = container_of(net_client_new(&net_multi_conn_info[socket], NULL,
+                                    socket ? "socket" : "stream", conn_name),
+                     NetMultiConn, nc);
+    addr = net_multi_describe(l, sa, len, &m->peer);
+    m->port_name = g_steal_pointer(&name);
+    m->hubid = l->opts.hubid;
+    stream_conn_init(&m->conn, &m->nc, &net_multi_conn_ops);
+    m->conn.log_name = m->port_name;
+    m->port = net_hub_port_new_for(l->opts.hubid, l->opts.vlan, &m->nc,
+                                   m->port_name);
+    net_hub_port_set_gone(m->port, net_multi_conn_port_gone, m);
+    m->listener = l;
+    l->conns = g_list_append(l->conns, m);
+    l->nconns++;
+    net_multi_listener_status(l);
+    socket_set_nodelay(fd);         /* fails harmlessly on AF_UNIX */
+    stream_conn_attach(&m->conn, fd, false);
+    net_client_set_info_str(&m->nc, socket ? "socket: connection from %s"
+                                           : "%s", m->peer);
+    fprintf(stderr, "vmwire: %s: connection from %s (hub %d)\n",
+            m->port_name, m->peer, (int)l->opts.hubid);
+    qapi_event_send_netdev_stream_connected(m->port_name, addr);
+}
+
+/* ---- the listener -------------------------------------------------------- */
+
+static void net_multi_accepted(StreamListener *sl, int fd,
+                               const struct sockaddr_storage *sa,
+                               socklen_t len)
+{
+    NetMultiListener *l = container_of(sl, NetMultiListener, listener);
+
+    if (l->nconns < l->opts.max_clients) {
+        net_multi_join(l, fd, sa, len);
+        return;
+    }
+    sockops->close(fd);
+    l->nc.stats.dropped++;
+    if (!l->full_logged) {
+        l->full_logged = true;
+        fprintf(stderr, "vmwire: %s: max-clients=%u reached, refusing "
+                "connections\n", l->nc.name, l->opts.max_clients);
+    }
+}
+
+/* Nothing is connected to a listener: whatever reaches it is dropped. */
+static ssize_t net_multi_listener_receive(NetClientState *nc,
+                                          const uint8_t *buf, size_t size)
+{
+    return -ENOTCONN;
+}
+
+static void net_multi_listener_cleanup(NetClientState *nc)
+{
+    NetMultiListener *l = container_of(nc, NetMultiListener, nc);
+    GList *conns = g_steal_pointer(&l->conns);
+
+    stream_listener_destroy(&l->listener);
+    if (l->unlink_path) {
+        unlink(l->unlink_path);
+    }
+    for (GList *e = conns; e; e = e->next) {
+        NetMultiConn *m = e->data;
+
+        m->listener = NULL;
+        net_client_free(&m->nc);
+    }
+    g_list_free(conns);
+    g_clear_pointer(&l->unix_path, g_free);
+    g_clear_pointer(&l->unlink_path, g_free);
+    g_clear_pointer(&l->where, g_free);
+}
+
+#define NET_MULTI_LISTENER_INFO(drv, name) {            \
+    .type = (drv),                                      \
+    .type_name = (name),                                \
+    .size = sizeof(NetMultiListener),                   \
+    .no_peer = true,                                    \
+    .receive = net_multi_listener_receive,              \
+    .cleanup = net_multi_listener_cleanup,              \
+}
+
+static const NetClientInfo net_multi_listener_info[2] = {
+    NET_MULTI_LISTENER_INFO(NET_CLIENT_DRIVER_STREAM, "stream"),
+    NET_MULTI_LISTENER_INFO(NET_CLIENT_DRIVER_SOCKET, "socket"),
+};
+
+NetClientState *net_multi_listener_new(NetMultiListenerConfig *cfg)
+{
+    bool socket = cfg->type == NET_CLIENT_DRIVER_SOCKET;
+    NetMultiListener *l;
+
+    l = container_of(net_client_new(&net_multi_listener_info[socket], NULL,
+                                    socket ? "socket" : "stream", cfg->id),
+                     NetMultiListener, nc);
+    l->opts = cfg->opts;
+    l->unix_path = g_strdup(cfg->unix_path);
+    l->unlink_path = g_steal_pointer(&cfg->unlink_path);
+    l->where = g_strdup(cfg->where);
+    net_client_set_link(&l->nc, false);
+    stream_listener_start(&l->listener, &l->nc, cfg->listen_fd,
+                          net_multi_accepted);
+    net_multi_listener_status(l);
+    return &l->nc;
+}
