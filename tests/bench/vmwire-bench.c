@@ -1,0 +1,1208 @@
+/*
+ * DOC: vmwire-bench, the same workload through three relays, side by side
+ *
+ * One run on one machine drives identical traffic through:
+ *
+ *   vmwire   the built daemon: one `-netdev socket,listen=` per port, all
+ *            joined by `-netdev hubport` on hub 0 (datagram cells: one
+ *            `-netdev dgram` per port)
+ *   qemu     QEMU as a relay: `-M none` with the same socket backends
+ *            joined by hubports (the command line of qemu-net.md)
+ *   copy     a byte-copy relay contained here: it accepts one connection on
+ *            each of two ports and copies up to 256 KiB per read to the
+ *            other, never parsing frames (datagrams: one recvmmsg batch,
+ *            sent on with sendmmsg).  That is the ceiling for any
+ *            user-space relay on this machine.
+ *
+ * Every relay runs as its own process, started fresh for every repetition
+ * of every cell, so its peak RSS (VmHWM) belongs to that cell alone.
+ *
+ * The load generator speaks QEMU's stream framing (4-byte big-endian
+ * length, then the frame).  A sender thread writes many frames per system
+ * call and keeps at most --window frames in flight (sent and not yet
+ * received); a receiver thread reads 256 KiB at a time, parses every frame
+ * and checks that each one is intact (length, ether type, sequence number,
+ * a payload pattern derived from it) and in order.  So the figure is
+ * lossless throughput: a lost, reordered or damaged frame fails the cell.
+ *
+ * Cells (each repeated --repeat times, the median reported):
+ *   stream   2 ports, one direction, at each --sizes frame size
+ *   latency  2 ports, one frame in flight, echoed back: median round trip
+ *   ports    N ports (--ports) all sending at once, port i to port i+1
+ *   stuck    2 ports sending broadcast frames, with and without a third
+ *            port whose client connects and never reads
+ *   dgram    2 udp ports, paced at rising rates: the highest rate with no
+ *            loss, and the loss at full speed
+ *
+ * Output: a table on stdout, and --md / --csv files with the same rows.
+ * Figures are never asserted here: the machine is shared and noisy;
+ * compare the ratios of one run.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <glib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BENCH_CHUNK (256 * 1024)
+#define BENCH_ETHERTYPE 0x88b5      /* IEEE local experimental */
+#define BENCH_HDR 4                 /* stream framing length */
+#define BENCH_MIN_FRAME 64
+#define BENCH_MAX_FRAME 65535
+#define BENCH_MAX_PORTS 64
+#define BENCH_DGRAM_BATCH 32
+#define BENCH_MAX_SAMPLES 32
+
+typedef enum { RELAY_VMWIRE, RELAY_QEMU, RELAY_COPY, RELAY_COUNT } RelayKind;
+static const char *const relay_names[RELAY_COUNT] = { "vmwire", "qemu", "copy" };
+
+static struct {
+    char *vmwire;
+    char *qemu;
+    char *relays;
+    char *sizes;
+    char *ports;
+    char *md;
+    char *csv;
+    char *log;
+    double seconds;
+    int repeat;
+    int window;
+    int window_bytes;
+    int latency_rounds;
+    bool quick;
+    bool relay_enabled[RELAY_COUNT];
+} opt = {
+    .seconds = 2.0, .repeat = 3, .window = 1024, .window_bytes = 1024 * 1024, .latency_rounds = 2000,
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void die(const char *fmt, ...) G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN;
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fputs("vmwire-bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+/* ---- sockets ------------------------------------------------------------ */
+
+static int free_port(int type)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, type, 0);
+
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+        die("free port: %s", strerror(errno));
+    }
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static struct sockaddr_in loopback(int port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons(port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    return sa;
+}
+
+static int tcp_listen(int port)
+{
+    struct sockaddr_in sa = loopback(port);
+    int one = 1;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
+        die("listen on 127.0.0.1:%d: %s", port, strerror(errno));
+    }
+    return fd;
+}
+
+static int tcp_connect(int port)
+{
+    struct sockaddr_in sa = loopback(port);
+    int one = 1;
+
+    for (int tries = 0; tries < 500; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            return fd;
+        }
+        close(fd);
+        usleep(10000);
+    }
+    die("connect to 127.0.0.1:%d: %s", port, strerror(errno));
+}
+
+static int udp_bind(int port)
+{
+    struct sockaddr_in sa = loopback(port);
+    int size = 4 * 1024 * 1024;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        die("bind udp 127.0.0.1:%d: %s", port, strerror(errno));
+    }
+    return fd;
+}
+
+static bool write_all(int fd, const uint8_t *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        buf += n;
+        len -= n;
+    }
+    return true;
+}
+
+/*
+ * Is a socket of @proto ("tcp" listening, "udp" bound) on 127.0.0.1:@port?
+ * Read from /proc so that probing does not take a listener's one client.
+ */
+static bool port_ready(const char *proto, int port)
+{
+    g_autofree char *path = g_strdup_printf("/proc/net/%s", proto);
+    g_autofree char *text = NULL;
+    g_autofree char *needle = g_strdup_printf("0100007F:%04X", port);
+
+    if (!g_file_get_contents(path, &text, NULL, NULL)) {
+        return false;
+    }
+    for (char *line = strstr(text, needle); line; line = strstr(line + 1, needle)) {
+        /* "sl local rem st": the state follows the remote address */
+        char st[3] = { 0 };
+        if (sscanf(line, "%*s %*s %2s", st) == 1 &&
+            (strcmp(proto, "udp") == 0 || strcmp(st, "0A") == 0)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- frames ------------------------------------------------------------- */
+
+/* Port i's MAC: 52:54:00:be:00:i (locally administered). */
+static void port_mac(uint8_t mac[6], int port)
+{
+    static const uint8_t base[6] = { 0x52, 0x54, 0x00, 0xbe, 0x00, 0x00 };
+
+    memcpy(mac, base, 6);
+    mac[5] = port;
+}
+
+static uint64_t pattern(uint64_t seq)
+{
+    return seq * 0x9e3779b97f4a7c15ull ^ 0x5a5a5a5a5a5a5a5aull;
+}
+
+/*
+ * Build one frame of @size bytes at @p: dst, src, ether type, an 8-byte
+ * sequence number, then the pattern word at the start and end of the rest.
+ */
+static void frame_build(uint8_t *p, size_t size, const uint8_t dst[6],
+                        const uint8_t src[6], uint64_t seq)
+{
+    uint64_t word = pattern(seq);
+
+    memcpy(p, dst, 6);
+    memcpy(p + 6, src, 6);
+    p[12] = BENCH_ETHERTYPE >> 8;
+    p[13] = BENCH_ETHERTYPE & 0xff;
+    memcpy(p + 14, &seq, 8);
+    memcpy(p + 22, &word, 8);
+    memcpy(p + size - 8, &word, 8);
+}
+
+/* 0: intact frame @seq from @src; -1: not ours (skip); -2: damaged/order */
+static int frame_check(const uint8_t *p, size_t size, size_t want_size,
+                       const uint8_t src[6], uint64_t want_seq)
+{
+    uint64_t seq, w1, w2;
+
+    if (size < 30 || p[12] != BENCH_ETHERTYPE >> 8 ||
+        p[13] != (BENCH_ETHERTYPE & 0xff) || memcmp(p + 6, src, 6) != 0) {
+        return -1;
+    }
+    memcpy(&seq, p + 14, 8);
+    memcpy(&w1, p + 22, 8);
+    memcpy(&w2, p + size - 8, 8);
+    if (size != want_size || seq != want_seq ||
+        w1 != pattern(seq) || w2 != pattern(seq)) {
+        return -2;
+    }
+    return 0;
+}
+
+/* ---- relays ------------------------------------------------------------- */
+
+typedef struct Relay {
+    RelayKind kind;
+    pid_t pid;
+    int nports;
+    bool dgram;
+    int ports[BENCH_MAX_PORTS];     /* where the generator connects/sends */
+    int peers[BENCH_MAX_PORTS];     /* dgram: where the generator receives */
+} Relay;
+
+static pid_t spawn(char **argv)
+{
+    pid_t pid = fork();
+
+    if (pid < 0) {
+        die("fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        int log = open(opt.log ? opt.log : "/dev/null",
+                       O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(null, 0);
+        dup2(log < 0 ? null : log, 1);
+        dup2(log < 0 ? null : log, 2);
+        execvp(argv[0], argv);
+        fprintf(stderr, "vmwire-bench: exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+static void argv_add(GPtrArray *argv, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void argv_add(GPtrArray *argv, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    g_ptr_array_add(argv, g_strdup_vprintf(fmt, ap));
+    va_end(ap);
+}
+
+/* The -netdev arguments of one port, as vmwire and QEMU 7.2 both take them. */
+static void relay_port_args(GPtrArray *argv, const Relay *r, int i)
+{
+    argv_add(argv, "-netdev");
+    if (!r->dgram) {
+        argv_add(argv, "socket,id=p%d,listen=127.0.0.1:%d", i, r->ports[i]);
+    } else if (r->kind == RELAY_VMWIRE) {
+        argv_add(argv, "dgram,id=p%d,local.type=inet,local.host=127.0.0.1,"
+                 "local.port=%d,remote.type=inet,remote.host=127.0.0.1,"
+                 "remote.port=%d", i, r->ports[i], r->peers[i]);
+    } else {
+        argv_add(argv, "socket,id=p%d,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d",
+                 i, r->peers[i], r->ports[i]);
+    }
+    argv_add(argv, "-netdev");
+    argv_add(argv, "hubport,id=h%d,hubid=0,netdev=p%d", i, i);
+}
+
+static void copy_relay_run(const Relay *r);
+
+static void relay_start(Relay *r, RelayKind kind, int nports, bool dgram)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+
+    memset(r, 0, sizeof(*r));
+    r->kind = kind;
+    r->nports = nports;
+    r->dgram = dgram;
+    for (int i = 0; i < nports; i++) {
+        r->ports[i] = free_port(dgram ? SOCK_DGRAM : SOCK_STREAM);
+        r->peers[i] = dgram ? free_port(SOCK_DGRAM) : 0;
+    }
+    if (kind == RELAY_COPY) {
+        r->pid = fork();
+        if (r->pid == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            copy_relay_run(r);
+            _exit(0);
+        }
+    } else {
+        g_ptr_array_add(argv, g_strdup(kind == RELAY_VMWIRE ? opt.vmwire : opt.qemu));
+        if (kind == RELAY_QEMU) {
+            for (const char *a = "-M\0none\0-nodefaults\0-display\0none\0";
+                 *a; a += strlen(a) + 1) {
+                g_ptr_array_add(argv, g_strdup(a));
+            }
+        }
+        for (int i = 0; i < nports; i++) {
+            relay_port_args(argv, r, i);
+        }
+        g_ptr_array_add(argv, NULL);
+        r->pid = spawn((char **)argv->pdata);
+    }
+    for (int i = 0; i < nports; i++) {
+        double deadline = now_s() + 10;
+        while (!port_ready(dgram ? "udp" : "tcp", r->ports[i])) {
+            if (now_s() > deadline || waitpid(r->pid, NULL, WNOHANG) != 0) {
+                die("%s relay did not open port %d", relay_names[kind], r->ports[i]);
+            }
+            usleep(5000);
+        }
+    }
+}
+
+/* Peak RSS of the relay in KiB (VmHWM), 0 if unknown. */
+static long relay_peak_rss(const Relay *r)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/status", r->pid);
+    g_autofree char *text = NULL;
+    char *p;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL) ||
+        !(p = strstr(text, "VmHWM:"))) {
+        return 0;
+    }
+    return strtol(p + 6, NULL, 10);
+}
+
+static void relay_stop(Relay *r)
+{
+    kill(r->pid, SIGTERM);
+    for (int i = 0; i < 200; i++) {
+        if (waitpid(r->pid, NULL, WNOHANG) == r->pid) {
+            return;
+        }
+        usleep(10000);
+    }
+    kill(r->pid, SIGKILL);
+    waitpid(r->pid, NULL, 0);
+}
+
+/* The byte-copy relay: one thread per direction, 256 KiB per read. */
+typedef struct CopyDir {
+    int from, to;
+} CopyDir;
+
+static void *copy_stream(void *opaque)
+{
+    CopyDir *d = opaque;
+    static __thread uint8_t buf[BENCH_CHUNK];
+    ssize_t n;
+
+    while ((n = read(d->from, buf, sizeof(buf))) > 0) {
+        if (!write_all(d->to, buf, n)) {
+            break;
+        }
+    }
+    shutdown(d->to, SHUT_WR);
+    return NULL;
+}
+
+static void *copy_dgram(void *opaque)
+{
+    CopyDir *d = opaque;
+    static __thread uint8_t bufs[BENCH_DGRAM_BATCH][2048];
+    struct mmsghdr msgs[BENCH_DGRAM_BATCH];
+    struct iovec iov[BENCH_DGRAM_BATCH];
+
+    for (;;) {
+        for (int i = 0; i < BENCH_DGRAM_BATCH; i++) {
+            iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
+            msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i],
+                                                     .msg_iovlen = 1 } };
+        }
+        int n = recvmmsg(d->from, msgs, BENCH_DGRAM_BATCH, MSG_WAITFORONE, NULL);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return NULL;
+        }
+        for (int i = 0; i < n; i++) {
+            iov[i].iov_len = msgs[i].msg_len;
+        }
+        sendmmsg(d->to, msgs, n, 0);
+    }
+}
+
+static void copy_relay_run(const Relay *r)
+{
+    int fds[2];
+    CopyDir dirs[2];
+    pthread_t threads[2];
+
+    for (int i = 0; i < 2; i++) {
+        if (r->dgram) {
+            /* receive on ports[i] from the generator, send to its peer */
+            struct sockaddr_in peer = loopback(r->peers[i]);
+            fds[i] = udp_bind(r->ports[i]);
+            connect(fds[i], (struct sockaddr *)&peer, sizeof(peer));
+        } else {
+            fds[i] = tcp_listen(r->ports[i]);
+        }
+    }
+    if (!r->dgram) {
+        for (int i = 0; i < 2; i++) {
+            int c = accept(fds[i], NULL, NULL);
+            close(fds[i]);
+            fds[i] = c;
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        dirs[i] = (CopyDir){ fds[i], fds[1 - i] };
+        pthread_create(&threads[i], NULL, r->dgram ? copy_dgram : copy_stream,
+                       &dirs[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(threads[i], NULL);
+    }
+}
+
+/* ---- stream load -------------------------------------------------------- */
+
+/*
+ * One sending port and one receiving port of a flow.  The sender keeps at
+ * most opt.window frames beyond what the receiver has counted.
+ */
+typedef struct Flow {
+    int tx_fd, rx_fd;
+    int tx_port, rx_port;           /* port numbers, for MACs */
+    bool broadcast;
+    size_t size;
+    double stop_at;
+    uint64_t sent;
+    _Atomic uint64_t received;
+    uint64_t damaged;
+    double first_rx, last_rx;
+    bool failed;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+} Flow;
+
+static void *flow_send(void *opaque)
+{
+    Flow *f = opaque;
+    size_t rec = BENCH_HDR + f->size;
+    size_t per_batch = MAX(1, BENCH_CHUNK / rec);
+    g_autofree uint8_t *buf = g_malloc(per_batch * rec);
+    uint8_t dst[6], src[6];
+
+    port_mac(src, f->tx_port);
+    if (f->broadcast) {
+        memset(dst, 0xff, 6);
+    } else {
+        port_mac(dst, f->rx_port);
+    }
+    uint64_t window = MAX(1, MIN((uint64_t)opt.window,
+                                 (uint64_t)opt.window_bytes / rec));
+
+    per_batch = MIN(per_batch, window);
+    while (now_s() < f->stop_at && !f->failed) {
+        size_t n = per_batch;
+
+        pthread_mutex_lock(&f->lock);
+        while (f->sent - atomic_load(&f->received) + n > window &&
+               !f->failed && now_s() < f->stop_at) {
+            if (f->sent - atomic_load(&f->received) < window) {
+                n = window - (f->sent - atomic_load(&f->received));
+                break;
+            }
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 10 * 1000 * 1000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&f->cond, &f->lock, &ts);
+        }
+        pthread_mutex_unlock(&f->lock);
+        if (now_s() >= f->stop_at || f->failed) {
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint8_t *p = buf + i * rec;
+            uint32_t len = htonl(f->size);
+            memcpy(p, &len, 4);
+            frame_build(p + 4, f->size, dst, src, f->sent + i);
+        }
+        if (!write_all(f->tx_fd, buf, n * rec)) {
+            f->failed = true;
+            break;
+        }
+        f->sent += n;
+    }
+    return NULL;
+}
+
+/* Read and check frames until @f->sent are in, or 2 s without progress. */
+static void *flow_receive(void *opaque)
+{
+    Flow *f = opaque;
+    g_autofree uint8_t *buf = g_malloc(BENCH_CHUNK + BENCH_HDR + BENCH_MAX_FRAME);
+    size_t have = 0;
+    uint8_t src[6];
+    double idle_since = now_s();
+
+    port_mac(src, f->tx_port);
+    for (;;) {
+        struct pollfd pfd = { f->rx_fd, POLLIN, 0 };
+        bool sender_done = now_s() >= f->stop_at || f->failed;
+
+        if (sender_done && atomic_load(&f->received) >= f->sent) {
+            break;
+        }
+        if (poll(&pfd, 1, 100) <= 0) {
+            if (sender_done && now_s() - idle_since > 2.0) {
+                break;              /* lost frames: reported by the caller */
+            }
+            continue;
+        }
+        ssize_t n = read(f->rx_fd, buf + have, BENCH_CHUNK);
+        if (n <= 0) {
+            f->failed = true;
+            break;
+        }
+        have += n;
+        idle_since = now_s();
+        size_t off = 0;
+        uint64_t got = atomic_load(&f->received);
+        while (have - off >= BENCH_HDR) {
+            uint32_t len;
+            memcpy(&len, buf + off, 4);
+            len = ntohl(len);
+            if (have - off < BENCH_HDR + len) {
+                break;
+            }
+            int rc = frame_check(buf + off + 4, len, f->size, src, got);
+            if (rc == 0) {
+                got++;
+            } else if (rc == -2) {
+                f->damaged++;
+            }
+            off += BENCH_HDR + len;
+        }
+        memmove(buf, buf + off, have - off);
+        have -= off;
+        if (got > atomic_load(&f->received)) {
+            if (f->first_rx == 0) {
+                f->first_rx = now_s();
+            }
+            f->last_rx = now_s();
+            pthread_mutex_lock(&f->lock);
+            atomic_store(&f->received, got);
+            pthread_cond_signal(&f->cond);
+            pthread_mutex_unlock(&f->lock);
+        }
+    }
+    pthread_mutex_lock(&f->lock);
+    f->failed = f->failed || f->damaged;
+    pthread_cond_signal(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+    return NULL;
+}
+
+/* Send one broadcast frame from each port so that learning hubs know it. */
+static void announce(const int *fds, int n)
+{
+    uint8_t rec[BENCH_HDR + BENCH_MIN_FRAME] = { 0 };
+    uint8_t bcast[6], src[6];
+    uint32_t len = htonl(BENCH_MIN_FRAME);
+
+    memset(bcast, 0xff, 6);
+    memcpy(rec, &len, 4);
+    for (int i = 0; i < n; i++) {
+        port_mac(src, i);
+        memcpy(rec + 4, bcast, 6);
+        memcpy(rec + 10, src, 6);
+        rec[16] = 0x88;             /* not BENCH_ETHERTYPE: receivers skip it */
+        rec[17] = 0xb6;
+        write_all(fds[i], rec, sizeof(rec));
+    }
+    usleep(100000);
+}
+
+typedef struct Result {
+    double mpps;
+    double gbps;
+    double usec;                    /* latency cells */
+    double loss;                    /* dgram: fraction lost at full speed */
+    long rss_kib;
+    bool failed;
+    char note[64];
+} Result;
+
+/*
+ * Run @nflows flows at once on @nports connected ports for opt.seconds:
+ * flow i sends from port i to port (i+1) % nports (or port 1 when @stuck:
+ * port 2 then connects and never reads).  Returns aggregate figures.
+ */
+static Result run_flows(RelayKind kind, int nports, int nflows, size_t size,
+                        bool broadcast, bool stuck)
+{
+    Relay r;
+    int fds[BENCH_MAX_PORTS];
+    Flow *flows = g_new0(Flow, nflows);
+    pthread_t tx[BENCH_MAX_PORTS], rx[BENCH_MAX_PORTS];
+    Result res = { 0 };
+    uint64_t frames = 0;
+    double t0 = 1e18, t1 = 0;
+
+    relay_start(&r, kind, nports, false);
+    for (int i = 0; i < nports; i++) {
+        fds[i] = tcp_connect(r.ports[i]);
+    }
+    announce(fds, nports);
+    double stop_at = now_s() + opt.seconds;
+    for (int i = 0; i < nflows; i++) {
+        Flow *f = &flows[i];
+        f->tx_port = i;
+        f->rx_port = (i + 1) % (stuck ? 2 : nports);
+        f->tx_fd = fds[f->tx_port];
+        f->rx_fd = fds[f->rx_port];
+        f->size = size;
+        f->broadcast = broadcast;
+        f->stop_at = stop_at;
+        pthread_mutex_init(&f->lock, NULL);
+        pthread_cond_init(&f->cond, NULL);
+        pthread_create(&rx[i], NULL, flow_receive, f);
+        pthread_create(&tx[i], NULL, flow_send, f);
+    }
+    for (int i = 0; i < nflows; i++) {
+        Flow *f = &flows[i];
+        pthread_join(tx[i], NULL);
+        pthread_join(rx[i], NULL);
+        if (f->failed || f->received != f->sent || f->first_rx == 0) {
+            res.failed = true;
+            snprintf(res.note, sizeof(res.note), "flow %d: %" PRIu64 "/%"
+                     PRIu64 " frames, %" PRIu64 " damaged", i,
+                     (uint64_t)f->received, f->sent, f->damaged);
+        }
+        frames += f->received;
+        t0 = MIN(t0, f->first_rx);
+        t1 = MAX(t1, f->last_rx);
+    }
+    res.rss_kib = relay_peak_rss(&r);
+    for (int i = 0; i < nports; i++) {
+        close(fds[i]);
+    }
+    relay_stop(&r);
+    if (t1 > t0) {
+        res.mpps = frames / (t1 - t0) / 1e6;
+        res.gbps = res.mpps * 1e6 * size * 8 / 1e9;
+    }
+    for (int i = 0; i < nflows; i++) {
+        pthread_mutex_destroy(&flows[i].lock);
+        pthread_cond_destroy(&flows[i].cond);
+    }
+    g_free(flows);
+    return res;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Median round trip with one 64-byte frame in flight, port 0 -> 1 -> 0. */
+static Result run_latency(RelayKind kind)
+{
+    Relay r;
+    int fds[2];
+    uint8_t rec[BENCH_HDR + BENCH_MIN_FRAME], in[BENCH_HDR + BENCH_MIN_FRAME];
+    uint8_t mac[2][6];
+    uint32_t len = htonl(BENCH_MIN_FRAME);
+    g_autofree double *rtt = g_new(double, opt.latency_rounds);
+    Result res = { 0 };
+
+    relay_start(&r, kind, 2, false);
+    for (int i = 0; i < 2; i++) {
+        fds[i] = tcp_connect(r.ports[i]);
+        port_mac(mac[i], i);
+    }
+    announce(fds, 2);
+    for (int i = 0; i < 2; i++) {   /* the other port's announcement */
+        recv(fds[i], in, sizeof(in), MSG_WAITALL);
+    }
+    memcpy(rec, &len, 4);
+    for (int n = 0; n < opt.latency_rounds && !res.failed; n++) {
+        double t = now_s();
+        for (int hop = 0; hop < 2; hop++) {
+            frame_build(rec + 4, BENCH_MIN_FRAME, mac[1 - hop], mac[hop], n);
+            if (!write_all(fds[hop], rec, sizeof(rec)) ||
+                recv(fds[1 - hop], in, sizeof(in), MSG_WAITALL) != sizeof(in) ||
+                frame_check(in + 4, BENCH_MIN_FRAME, BENCH_MIN_FRAME,
+                            mac[hop], n) != 0) {
+                res.failed = true;
+                snprintf(res.note, sizeof(res.note), "round %d failed", n);
+                break;
+            }
+        }
+        rtt[n] = (now_s() - t) * 1e6;
+    }
+    res.rss_kib = relay_peak_rss(&r);
+    close(fds[0]);
+    close(fds[1]);
+    relay_stop(&r);
+    if (!res.failed) {
+        qsort(rtt, opt.latency_rounds, sizeof(double), compare_double);
+        res.usec = rtt[opt.latency_rounds / 2];
+    }
+    return res;
+}
+
+/* ---- datagram load ------------------------------------------------------ */
+
+typedef struct DgramRx {
+    int fd;
+    _Atomic uint64_t received;
+    _Atomic uint64_t reordered;
+    _Atomic bool stop;
+} DgramRx;
+
+static void *dgram_receive(void *opaque)
+{
+    DgramRx *d = opaque;
+    static __thread uint8_t bufs[BENCH_DGRAM_BATCH][2048];
+    struct mmsghdr msgs[BENCH_DGRAM_BATCH];
+    struct iovec iov[BENCH_DGRAM_BATCH];
+    uint8_t src[6];
+    uint64_t next = 0;
+
+    port_mac(src, 0);
+    while (!atomic_load(&d->stop)) {
+        for (int i = 0; i < BENCH_DGRAM_BATCH; i++) {
+            iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
+            msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i],
+                                                     .msg_iovlen = 1 } };
+        }
+        int n = recvmmsg(d->fd, msgs, BENCH_DGRAM_BATCH, MSG_WAITFORONE, NULL);
+        for (int i = 0; i < n; i++) {
+            uint64_t seq;
+            if (msgs[i].msg_len < 30 || memcmp(bufs[i] + 6, src, 6) != 0 ||
+                bufs[i][12] != BENCH_ETHERTYPE >> 8) {
+                continue;
+            }
+            memcpy(&seq, bufs[i] + 14, 8);
+            if (seq < next) {
+                atomic_fetch_add(&d->reordered, 1);
+            } else {
+                next = seq + 1;
+                atomic_fetch_add(&d->received, 1);
+            }
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Offer @rate frames/s (0: as fast as possible) of @size bytes from the
+ * generator's port-0 socket for @seconds; returns frames sent.
+ */
+static uint64_t dgram_offer(int fd, int to_port, size_t size, double rate,
+                            double seconds, uint64_t *seq)
+{
+    static uint8_t bufs[BENCH_DGRAM_BATCH][2048];
+    struct mmsghdr msgs[BENCH_DGRAM_BATCH];
+    struct iovec iov[BENCH_DGRAM_BATCH];
+    struct sockaddr_in to = loopback(to_port);
+    uint8_t dst[6], src[6];
+    uint64_t sent = 0;
+    double t0 = now_s();
+
+    port_mac(dst, 1);
+    port_mac(src, 0);
+    while (now_s() - t0 < seconds) {
+        if (rate > 0 && sent >= rate * (now_s() - t0)) {
+            usleep(200);
+            continue;
+        }
+        for (int i = 0; i < BENCH_DGRAM_BATCH; i++) {
+            frame_build(bufs[i], size, dst, src, *seq + i);
+            iov[i] = (struct iovec){ bufs[i], size };
+            msgs[i] = (struct mmsghdr){ .msg_hdr = {
+                .msg_name = &to, .msg_namelen = sizeof(to),
+                .msg_iov = &iov[i], .msg_iovlen = 1 } };
+        }
+        int n = sendmmsg(fd, msgs, BENCH_DGRAM_BATCH, 0);
+        if (n > 0) {
+            *seq += n;
+            sent += n;
+        }
+    }
+    return sent;
+}
+
+/*
+ * Rising offered rates through 2 udp ports: mpps = the highest achieved
+ * rate with no loss, loss = the fraction lost at full speed.
+ */
+static Result run_dgram(RelayKind kind)
+{
+    static const double rates[] = { 25e3, 50e3, 100e3, 200e3, 400e3, 800e3,
+                                    1.6e6, 0 };
+    const size_t size = 1500;
+    double step = MAX(0.1, opt.seconds / 4);
+    Relay r;
+    Result res = { 0 };
+    uint64_t seq = 0;
+    pthread_t thread;
+
+    relay_start(&r, kind, 2, true);
+    int tx = udp_bind(r.peers[0]);
+    DgramRx rx = { .fd = udp_bind(r.peers[1]) };
+    struct timeval tv = { 0, 100000 };
+    setsockopt(rx.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    pthread_create(&thread, NULL, dgram_receive, &rx);
+
+    for (size_t i = 0; i < G_N_ELEMENTS(rates); i++) {
+        uint64_t before = atomic_load(&rx.received);
+        double t0 = now_s();
+        uint64_t sent = dgram_offer(tx, r.ports[0], size, rates[i], step, &seq);
+        double achieved = sent / (now_s() - t0);
+        usleep(300000);             /* let the relay drain */
+        uint64_t got = atomic_load(&rx.received) - before;
+        if (rates[i] == 0) {
+            res.loss = sent ? 1.0 - (double)got / sent : 0;
+        } else if (got == sent) {
+            res.mpps = MAX(res.mpps, achieved / 1e6);
+        }
+    }
+    atomic_store(&rx.stop, true);
+    pthread_join(thread, NULL);
+    if (atomic_load(&rx.reordered)) {
+        res.failed = true;
+        snprintf(res.note, sizeof(res.note), "%" PRIu64 " frames reordered",
+                 (uint64_t)atomic_load(&rx.reordered));
+    }
+    res.gbps = res.mpps * 1e6 * size * 8 / 1e9;
+    res.rss_kib = relay_peak_rss(&r);
+    close(tx);
+    close(rx.fd);
+    relay_stop(&r);
+    return res;
+}
+
+/* ---- cells, medians and the table --------------------------------------- */
+
+typedef enum {
+    CELL_STREAM, CELL_LATENCY, CELL_PORTS, CELL_FLOOD, CELL_STUCK, CELL_DGRAM,
+} CellKind;
+
+typedef struct Cell {
+    CellKind kind;
+    char name[32];
+    int arg;                        /* frame size, or number of ports */
+    bool ran[RELAY_COUNT];
+    Result med[RELAY_COUNT];
+} Cell;
+
+static Result cell_run_once(const Cell *c, RelayKind relay)
+{
+    switch (c->kind) {
+    case CELL_STREAM:
+        return run_flows(relay, 2, 1, c->arg, false, false);
+    case CELL_LATENCY:
+        return run_latency(relay);
+    case CELL_PORTS:
+        return run_flows(relay, c->arg, c->arg, 1500, false, false);
+    case CELL_FLOOD:
+        return run_flows(relay, 2, 1, 1500, true, false);
+    case CELL_STUCK:
+        return run_flows(relay, 3, 1, 1500, true, true);
+    case CELL_DGRAM:
+        return run_dgram(relay);
+    }
+    g_assert_not_reached();
+}
+
+static double result_key(const Cell *c, const Result *r)
+{
+    return c->kind == CELL_LATENCY ? r->usec : r->mpps;
+}
+
+/* Run @c on every enabled relay (the copy relay only has 2 ports). */
+static void cell_run(Cell *c)
+{
+    bool two_ports = c->kind != CELL_PORTS && c->kind != CELL_STUCK;
+
+    for (int k = 0; k < RELAY_COUNT; k++) {
+        Result runs[BENCH_MAX_SAMPLES] = { 0 };
+        int n = MIN(opt.repeat, BENCH_MAX_SAMPLES);
+
+        if (!opt.relay_enabled[k] || (k == RELAY_COPY && !two_ports)) {
+            continue;
+        }
+        fprintf(stderr, "vmwire-bench: %-12s %-6s", c->name, relay_names[k]);
+        for (int i = 0; i < n; i++) {
+            runs[i] = cell_run_once(c, k);
+            fprintf(stderr, " %.3f", result_key(c, &runs[i]));
+        }
+        fputc('\n', stderr);
+        /* median by the cell's figure; a failed run fails the cell */
+        for (int i = 1; i < n; i++) {
+            for (int j = i; j > 0 && result_key(c, &runs[j - 1]) >
+                                     result_key(c, &runs[j]); j--) {
+                Result t = runs[j];
+                runs[j] = runs[j - 1];
+                runs[j - 1] = t;
+            }
+        }
+        c->med[k] = runs[n / 2];
+        for (int i = 0; i < n; i++) {
+            if (runs[i].failed) {
+                c->med[k].failed = true;
+                memcpy(c->med[k].note, runs[i].note, sizeof(runs[i].note));
+            }
+        }
+        c->ran[k] = true;
+    }
+}
+
+static const Cell *cell_find(const Cell *cells, int n, CellKind kind, int arg)
+{
+    for (int i = 0; i < n; i++) {
+        if (cells[i].kind == kind && (arg < 0 || cells[i].arg == arg)) {
+            return &cells[i];
+        }
+    }
+    return NULL;
+}
+
+/* "1.23x": a's figure over b's ("-" when either is missing or failed) */
+static char *ratio(const Cell *c, const Result *a, const Result *b)
+{
+    if (!a || !b || a->failed || b->failed ||
+        result_key(c, a) <= 0 || result_key(c, b) <= 0) {
+        return g_strdup("-");
+    }
+    return g_strdup_printf("%.2fx", result_key(c, a) / result_key(c, b));
+}
+
+static const Result *cell_result(const Cell *c, RelayKind k)
+{
+    return c && c->ran[k] ? &c->med[k] : NULL;
+}
+
+static void report_line(FILE *md, FILE *csv, char **fields)
+{
+    g_autofree char *row = g_strjoinv(" | ", fields);
+    g_autofree char *csv_row = g_strjoinv(",", fields);
+
+    printf("| %s |\n", row);
+    if (md) {
+        fprintf(md, "| %s |\n", row);
+    }
+    if (csv) {
+        fprintf(csv, "%s\n", csv_row);
+    }
+}
+
+/*
+ * One row per cell and relay.  "vs copy"/"vs qemu" divide this relay's
+ * figure by theirs in the same cell (for latency a round trip: above 1
+ * means slower).  "vs ref" compares with a reference cell of the same
+ * relay: ports/N with stream/1500, stuck with flood.
+ */
+static void report(const Cell *cells, int ncells)
+{
+    static const char *const head[] = {
+        "cell", "relay", "Mpps", "Gbit/s", "latency us", "loss",
+        "peak RSS MiB", "vs copy", "vs qemu", "vs ref", "note", NULL };
+    FILE *md = opt.md ? fopen(opt.md, "w") : NULL;
+    FILE *csv = opt.csv ? fopen(opt.csv, "w") : NULL;
+
+    if ((opt.md && !md) || (opt.csv && !csv)) {
+        die("cannot write %s: %s", opt.md && !md ? opt.md : opt.csv,
+            strerror(errno));
+    }
+    report_line(md, NULL, (char **)head);
+    report_line(md, NULL, (char *[]){ "---", "---", "---:", "---:", "---:",
+                                      "---:", "---:", "---:", "---:", "---:",
+                                      "---", NULL });
+    if (csv) {
+        fprintf(csv, "cell,relay,mpps,gbps,latency_us,loss,peak_rss_mib,"
+                "vs_copy,vs_qemu,vs_ref,note\n");
+    }
+    for (int i = 0; i < ncells; i++) {
+        const Cell *c = &cells[i];
+        const Cell *ref =
+            c->kind == CELL_PORTS ? cell_find(cells, ncells, CELL_STREAM, 1500) :
+            c->kind == CELL_STUCK ? cell_find(cells, ncells, CELL_FLOOD, -1) :
+            NULL;
+
+        for (int k = 0; k < RELAY_COUNT; k++) {
+            const Result *r = cell_result(c, k);
+            if (!r) {
+                continue;
+            }
+            char *f[] = {
+                g_strdup(c->name), g_strdup(relay_names[k]),
+                g_strdup_printf("%.3f", r->mpps),
+                g_strdup_printf("%.2f", r->gbps),
+                g_strdup_printf("%.1f", r->usec),
+                g_strdup_printf("%.4f", r->loss),
+                g_strdup_printf("%.1f", r->rss_kib / 1024.0),
+                ratio(c, r, cell_result(c, RELAY_COPY)),
+                ratio(c, r, cell_result(c, RELAY_QEMU)),
+                ratio(c, r, cell_result(ref, k)),
+                g_strdup(r->failed ? r->note : ""), NULL };
+            report_line(md, csv, f);
+            for (char **p = f; *p; p++) {
+                g_free(*p);
+            }
+        }
+    }
+    if (md) {
+        fclose(md);
+    }
+    if (csv) {
+        fclose(csv);
+    }
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+/* Parse "a,b,c" of ints into @out (at most @max); returns the count. */
+static int parse_list(const char *what, const char *text, int *out, int max,
+                      int lo, int hi)
+{
+    g_auto(GStrv) parts = g_strsplit(text, ",", -1);
+    int n = 0;
+
+    for (char **p = parts; *p && n < max; p++) {
+        char *end;
+        long v = strtol(*p, &end, 10);
+        if (*end || v < lo || v > hi) {
+            die("%s: '%s' is not in %d..%d", what, *p, lo, hi);
+        }
+        out[n++] = v;
+    }
+    return n;
+}
+
+static void parse_options(int argc, char **argv)
+{
+    GOptionEntry entries[] = {
+        { "vmwire", 0, 0, G_OPTION_ARG_FILENAME, &opt.vmwire, "vmwire binary", "PATH" },
+        { "qemu", 0, 0, G_OPTION_ARG_FILENAME, &opt.qemu, "QEMU binary (qemu-system-x86_64)", "PATH" },
+        { "relays", 0, 0, G_OPTION_ARG_STRING, &opt.relays, "relays to run (vmwire,qemu,copy)", "LIST" },
+        { "sizes", 0, 0, G_OPTION_ARG_STRING, &opt.sizes, "frame sizes (64,1500,9000,65535)", "LIST" },
+        { "ports", 0, 0, G_OPTION_ARG_STRING, &opt.ports, "port counts for the many-ports cells (8,32)", "LIST" },
+        { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt.seconds, "seconds per run (2)", "S" },
+        { "repeat", 0, 0, G_OPTION_ARG_INT, &opt.repeat, "runs per cell, median reported (3)", "N" },
+        { "window", 0, 0, G_OPTION_ARG_INT, &opt.window, "frames in flight at most (1024)", "N" },
+        { "window-bytes", 0, 0, G_OPTION_ARG_INT, &opt.window_bytes, "bytes in flight at most (1 MiB)", "N" },
+        { "md", 0, 0, G_OPTION_ARG_FILENAME, &opt.md, "write the table as markdown", "FILE" },
+        { "csv", 0, 0, G_OPTION_ARG_FILENAME, &opt.csv, "write the table as CSV", "FILE" },
+        { "log", 0, 0, G_OPTION_ARG_FILENAME, &opt.log, "append the relays' output to FILE", "FILE" },
+        { "quick", 0, 0, G_OPTION_ARG_NONE, &opt.quick, "smoke test: short runs, one repetition", NULL },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("- vmwire vs QEMU vs a byte-copy relay");
+    g_autoptr(GError) err = NULL;
+
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+        die("%s", err->message);
+    }
+    if (!opt.vmwire) {
+        opt.vmwire = g_strdup("build/vmwire");
+    }
+    if (!opt.qemu) {
+        opt.qemu = g_strdup("qemu-system-x86_64");
+    }
+    if (opt.quick) {
+        opt.seconds = MIN(opt.seconds, 0.3);
+        opt.repeat = 1;
+        opt.latency_rounds = 200;
+    }
+    if (opt.repeat < 1 || opt.repeat > BENCH_MAX_SAMPLES || opt.seconds <= 0 ||
+        opt.window < 1 || opt.window_bytes < BENCH_HDR + BENCH_MAX_FRAME) {
+        die("bad --repeat, --seconds, --window or --window-bytes");
+    }
+    g_auto(GStrv) relays = g_strsplit(opt.relays ? opt.relays : "vmwire,qemu,copy", ",", -1);
+    for (char **p = relays; *p; p++) {
+        int k = 0;
+        while (k < RELAY_COUNT && strcmp(*p, relay_names[k]) != 0) {
+            k++;
+        }
+        if (k == RELAY_COUNT) {
+            die("unknown relay '%s' (vmwire, qemu, copy)", *p);
+        }
+        opt.relay_enabled[k] = true;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int sizes[8], ports[8];
+    Cell cells[32];
+    int ncells = 0;
+
+    parse_options(argc, argv);
+    signal(SIGPIPE, SIG_IGN);
+    int nsizes = parse_list("--sizes", opt.sizes ? opt.sizes : "64,1500,9000,65535",
+                            sizes, 8, BENCH_MIN_FRAME, BENCH_MAX_FRAME);
+    int nports = parse_list("--ports", opt.ports ? opt.ports : "8,32",
+                            ports, 8, 3, BENCH_MAX_PORTS);
+
+    for (int i = 0; i < nsizes; i++) {
+        cells[ncells] = (Cell){ .kind = CELL_STREAM, .arg = sizes[i] };
+        snprintf(cells[ncells++].name, 32, "stream/%d", sizes[i]);
+    }
+    cells[ncells++] = (Cell){ .kind = CELL_LATENCY, .name = "latency/64" };
+    for (int i = 0; i < nports; i++) {
+        cells[ncells] = (Cell){ .kind = CELL_PORTS, .arg = ports[i] };
+        snprintf(cells[ncells++].name, 32, "ports/%d", ports[i]);
+    }
+    cells[ncells++] = (Cell){ .kind = CELL_FLOOD, .name = "flood/1500" };
+    cells[ncells++] = (Cell){ .kind = CELL_STUCK, .name = "stuck/1500" };
+    cells[ncells++] = (Cell){ .kind = CELL_DGRAM, .name = "dgram/1500" };
+
+    for (int i = 0; i < ncells; i++) {
+        cell_run(&cells[i]);
+    }
+    report(cells, ncells);
+    return 0;
+}
