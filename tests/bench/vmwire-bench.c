@@ -38,7 +38,6 @@
  * Figures are never asserted here: the machine is shared and noisy;
  * compare the ratios of one run.
  */
-#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
