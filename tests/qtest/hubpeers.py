@@ -13,13 +13,13 @@ length, then the frame).  Standard library only.
 """
 
 import os
-import select
 import socket
-import struct
 import time
 
 from qmp import QMP
-from vmwire_test import TIMEOUT_SCALE, Vmwire, free_port, tempdir
+from vmwire_test import (TIMEOUT_SCALE, PeerClosed,  # noqa: F401 (mac_str)
+                         StreamPeer, Vmwire, eth_frame, free_port, mac_str,
+                         tempdir)
 
 BROADCAST = b'\xff' * 6
 
@@ -33,59 +33,30 @@ def mac(n):
     return bytes([0x52, 0x54, 0x00, 0xaa, 0x00, n])
 
 
-def mac_str(m):
-    return ':'.join('%02x' % b for b in m)
-
-
 def eth(dst, src, payload, ethertype=0x88b5):
     """An Ethernet frame (0x88b5: the IEEE local experimental type)."""
-    return dst + src + struct.pack('!H', ethertype) + payload
+    return eth_frame(dst, src, ethertype, payload)
 
 
-def record(frame):
-    return struct.pack('!I', len(frame)) + frame
-
-
-class Peer:
-    """One TCP connection to a vmwire listen= netdev."""
+class Peer(StreamPeer):
+    """One TCP connection to a vmwire listen= netdev (a StreamPeer whose
+    receive buffer can be set before connecting, and whose reads return
+    None, not PeerClosed, once vmwire closed it)."""
 
     def __init__(self, port, rcvbuf=None):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.sock.settimeout(secs(5))
-        self.sock.connect(('127.0.0.1', port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = bytearray()
-
-    def send_frames(self, frames):
-        self.sock.sendall(b''.join(record(f) for f in frames))
-
-    def _fill(self, deadline):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        ready, _, _ = select.select([self.sock], [], [], left)
-        if not ready:
-            return False
-        data = self.sock.recv(1 << 20)
-        if not data:
-            return False
-        self.buf += data
-        return True
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(secs(5))
+        sock.connect(('127.0.0.1', port))
+        super().__init__(sock=sock)
 
     def recv_frame(self, timeout=2.0):
-        """The next frame, or None after timeout seconds (scaled)."""
-        deadline = time.monotonic() + secs(timeout)
-        while True:
-            if len(self.buf) >= 4:
-                size = struct.unpack('!I', self.buf[:4])[0]
-                if len(self.buf) >= 4 + size:
-                    frame = bytes(self.buf[4:4 + size])
-                    del self.buf[:4 + size]
-                    return frame
-            if not self._fill(deadline):
-                return None
+        """The next frame, or None after timeout seconds (scaled) or EOF."""
+        try:
+            return super().recv_frame(timeout)
+        except PeerClosed:
+            return None
 
     def recv_frames(self, count, timeout=10.0):
         """Up to count frames, waiting at most timeout (scaled) in all."""
@@ -107,9 +78,6 @@ class Peer:
             if f is None:
                 return got
             got.append(f)
-
-    def close(self):
-        self.sock.close()
 
 
 class HubRig:
