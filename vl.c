@@ -54,6 +54,7 @@ static void usage(FILE *out)
         "  -netdev socket,id=ID,udp=HOST:PORT,localaddr=HOST:PORT\n"
         "  -netdev socket,id=ID,mcast=GROUP:PORT[,localaddr=ADDR]\n"
         "  -netdev socket,id=ID,fd=N\n"
+        "  -netdev user,id=ID[,net=ADDR/MASK][,hostfwd=RULE]...\n"
         "  -device nic-stub,id=ID,netdev=NETDEV[,mac=MAC][,ip=A.B.C.D[/N]]\n"
         "or as JSON objects: -netdev '{\"type\": \"socket\", \"id\": "
         "\"ID\", ...}'\n"
