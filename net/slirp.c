@@ -764,16 +764,28 @@ static bool net_slirp_config(const NetdevUserOptions *user, SlirpConfig *cfg,
            net_slirp_config_names(user, cfg, errp);
 }
 
+/*
+ * Set the rules up in QEMU 7.2's order, which decides which of two
+ * conflicting rules fails: guestfwd= last first, then hostfwd= last first.
+ */
 static bool net_slirp_add_rules(NetSlirpState *s,
                                 const NetdevUserOptions *user, GError **errp)
 {
+    g_autoptr(GPtrArray) rules = g_ptr_array_new();
+    guint hostfwds;
+
     for (const StringList *l = user->hostfwd; l; l = l->next) {
-        if (!net_slirp_hostfwd(s, l->value->str, errp)) {
-            return false;
-        }
+        g_ptr_array_add(rules, l->value->str);
     }
+    hostfwds = rules->len;
     for (const StringList *l = user->guestfwd; l; l = l->next) {
-        if (!net_slirp_guestfwd(s, l->value->str, errp)) {
+        g_ptr_array_add(rules, l->value->str);
+    }
+    for (guint i = rules->len; i-- > 0;) {
+        bool ok = i < hostfwds ? net_slirp_hostfwd(s, rules->pdata[i], errp)
+                               : net_slirp_guestfwd(s, rules->pdata[i], errp);
+
+        if (!ok) {
             return false;
         }
     }
@@ -926,8 +938,8 @@ bool net_slirp_expand_ipv6_net(JsonObject *obj, GError **errp)
         errno = 0;
         len = strtoul(parts[1], &end, 10);
         if (errno || end == parts[1] || *end) {
-            error_setg(errp, "parameter 'ipv6-net' expects a number after "
-                       "'/'");
+            /* QEMU 7.2 hands the text on to ipv6-prefixlen= */
+            error_setg(errp, "Parameter 'ipv6-prefixlen' expects a number");
             return false;
         }
     }
