@@ -27,7 +27,9 @@ server on 127.0.0.1 serving a page with a random token.
   net        net=192.168.76.0/24,dhcpstart=192.168.76.50,domainname=,
              dnssearch= twice: the lease is 192.168.76.50, router
              192.168.76.2, with the domain and both search domains; the
-             page is fetched through 192.168.76.2.
+             page is fetched through 192.168.76.2; guestfwd= connects
+             the guest's 192.168.76.100:1234 to a unix socket of the
+             test, a token going there and the answer naming it back.
   restrict   restrict=on: the lease still comes, wget to 10.0.2.2 fails,
              the hostfwd to the echo service still works.
   hotplug    netdev_add of a user netdev with a hostfwd over QMP opens
@@ -315,17 +317,66 @@ def test_default(t, page):
         check_exit(t, 'default', v)
 
 
+class UnixEcho:
+    """A unix socket server answering each connection's first line with
+    HOST-GOT:<line> (the other end of a guestfwd= rule)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(4)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(10)
+                data = b''
+                try:
+                    while b'\n' not in data:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    conn.sendall(b'HOST-GOT:' + data.split(b'\n')[0] +
+                                 b'\n')
+                except OSError:
+                    pass
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self.thread.join(5)
+        return False
+
+
+GUESTFWD = r'''
+echo %(token)s | timeout 20 nc 192.168.76.100 1234 | sed 's/^/GFWD:/'
+'''
+
+
 def test_net(t, page):
     g_port = free_port()
-    with tempdir() as d:
+    token = 'GFWD-' + secrets.token_hex(6)
+    with tempdir() as d, UnixEcho(os.path.join(d, 'fwd.sock')) as fwd:
         qmp_path = os.path.join(d, 'qmp.sock')
         user = ('user,id=u,net=192.168.76.0/24,dhcpstart=192.168.76.50,'
                 'domainname=vmwire.test,dnssearch=a.example,'
-                'dnssearch=b.example')
+                'dnssearch=b.example,'
+                'guestfwd=tcp:192.168.76.100:1234-unix:%s' % fwd.path)
         with Vmwire(bench_args(user, [g_port], qmp_path)) as v:
             cmd = GUEST_CMD % {'page': FETCH % {'host': '192.168.76.2',
                                                 'port': page.port},
-                               'serve': ''}
+                               'serve': GUESTFWD % {'token': token}}
             with guest_for(g_port, cmd) as g:
                 console = finish_guest(t, 'net', g)
             lease = leases(console)
@@ -339,6 +390,9 @@ def test_net(t, page):
                  % lease, diag=console)
             t.ok('PAGE:%s' % page.token in console,
                  'net: the page comes through 192.168.76.2', diag=console)
+            t.ok('GFWD:HOST-GOT:%s' % token in console,
+                 'net: guestfwd=tcp:192.168.76.100:1234-unix:PATH reaches '
+                 'the host\'s unix socket, both ways', diag=console)
         check_exit(t, 'net', v)
 
 
