@@ -33,8 +33,12 @@ server on 127.0.0.1 serving a page with a random token.
   restrict   restrict=on: the lease still comes, wget to 10.0.2.2 fails,
              the hostfwd to the echo service still works.
   hotplug    netdev_add of a user netdev with a hostfwd over QMP opens
-             its port, netdev_del closes it and the daemon's fd count is
-             back to what it was.
+             its port (info network: QEMU's line), a udp forward added
+             and removed binds and frees its port, netdev_del closes
+             everything (the daemon's fd count is back to what it was); a
+             bad rule is a GenericError and leaves nothing.
+  nic        a nic-stub on the user netdev: `info network` shows it under
+             the NIC, and libslirp answers the stub's ARP for 10.0.2.2.
 
 Every vmwire run must end with exit status 0 after SIGTERM and no
 sanitizer report in its log.
@@ -497,10 +501,30 @@ def test_hotplug(t):
             t.ok(info == 'u2: index=0,type=user,net=10.0.2.0,restrict=off'
                  '\r\n', 'hotplug: info network shows QEMU\'s line (%r)'
                  % info)
+            uport = free_port('udp')
+            q.cmd('x-hostfwd-add', {'netdev': 'u2',
+                                    'rule': 'udp:127.0.0.1:%d-:53' % uport})
+            bound = wait_port_bound(uport, 'udp', 5.0)
+            q.cmd('x-hostfwd-remove', {'netdev': 'u2',
+                                       'rule': 'udp:127.0.0.1:%d' % uport})
+            t.ok(bound and not wait_port_bound(uport, 'udp', 0.2),
+                 'hotplug: a udp forward binds its port, removing it closes '
+                 'it')
             q.cmd('netdev_del', {'id': 'u2'})
             t.ok(refused(port) and fd_count(v.proc.pid) == fds,
                  'hotplug: netdev_del closes it, fds back to %d (now %d)'
                  % (fds, fd_count(v.proc.pid)))
+            try:
+                q.cmd('netdev_add', {'type': 'user', 'id': 'u3', 'hostfwd': [
+                    {'str': 'tcp::x-:22'}]})
+                err = None
+            except QMPError as e:
+                err = e.reply.get('error') if e.reply else None
+            t.ok(err == {'class': 'GenericError', 'desc': "Invalid host "
+                         "forwarding rule 'tcp::x-:22' (Bad host port)"} and
+                 not query(q, 'u3') and fd_count(v.proc.pid) == fds,
+                 'hotplug: a bad rule is a GenericError with QEMU\'s words '
+                 'and leaves nothing (%s)' % err)
         check_exit(t, 'hotplug', v)
 
 
