@@ -87,22 +87,22 @@ static void net_slirp_sent(NetClientState *nc, ssize_t len)
     g_main_context_wakeup(NULL);    /* poll the sockets again */
 }
 
-/* libslirp -> the peer. */
+/*
+ * libslirp -> the peer.  A frame the core refuses (counted there) is
+ * reported as sent: libslirp logs a critical for any error, and TCP
+ * recovers from the loss anyway.
+ */
 static ssize_t net_slirp_send_packet(const void *buf, size_t len,
                                      void *opaque)
 {
     NetSlirpState *s = opaque;
-    ssize_t ret;
 
     if (s->blocked) {
-        return net_client_send(&s->nc, buf, len);
-    }
-    ret = net_client_send_async(&s->nc, buf, len, net_slirp_sent);
-    if (ret == 0) {
+        net_client_send(&s->nc, buf, len);
+    } else if (net_client_send_async(&s->nc, buf, len, net_slirp_sent) == 0) {
         s->blocked = true;
-        return (ssize_t)len;
     }
-    return ret;
+    return (ssize_t)len;
 }
 
 /* The peer -> libslirp; it always takes the frame. */
