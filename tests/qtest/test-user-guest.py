@@ -37,6 +37,9 @@ server on 127.0.0.1 serving a page with a random token.
              and removed binds and frees its port, netdev_del closes
              everything (the daemon's fd count is back to what it was); a
              bad rule is a GenericError and leaves nothing.
+  hmp        hostfwd_add/hostfwd_remove: every answer (syntax errors,
+             unknown or wrong netdev, taken port, removed, not found,
+             help) is the one QEMU 7.2 gives to the same lines.
   nic        a nic-stub on the user netdev: `info network` shows it under
              the NIC, and libslirp answers the stub's ARP for 10.0.2.2.
 
@@ -46,10 +49,12 @@ sanitizer report in its log.
 
 import base64
 import http.server
+import json
 import os
 import re
 import secrets
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -57,8 +62,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import QMP, QMPError  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, TIMEOUT_SCALE,  # noqa: E402
-                         Guest, Vmwire, free_port, guest_image, tempdir,
-                         wait_port_bound)
+                         Guest, Vmwire, free_port, guest_image, qemu_binary,
+                         tempdir, wait_port_bound)
 
 GUEST_TIMEOUT = 150
 
@@ -484,6 +489,64 @@ def test_nic(t):
         check_exit(t, 'nic', v)
 
 
+def qemu_hmp(netdevs, lines):
+    """QEMU 7.2's answers (-M none, QMP on stdio) to HMP lines, or None
+    if QEMU cannot be run."""
+    argv = [qemu_binary(), '-M', 'none', '-nodefaults', '-display', 'none',
+            '-qmp', 'stdio']
+    for n in netdevs:
+        argv += ['-netdev', n]
+    text = '{"execute": "qmp_capabilities"}\n'
+    for line in lines:
+        text += json.dumps({'execute': 'human-monitor-command',
+                            'arguments': {'command-line': line}}) + '\n'
+    text += '{"execute": "quit"}\n'
+    try:
+        out = subprocess.run(argv, input=text, capture_output=True,
+                             text=True, timeout=secs(30)).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    answers = [m['return'] for m in map(json.loads, out.splitlines()[1:])
+               if 'return' in m and isinstance(m['return'], str)]
+    return answers if len(answers) == len(lines) else None
+
+
+def test_hmp_like_qemu(t):
+    """hostfwd_add/hostfwd_remove answer what QEMU 7.2 answers."""
+    port, sport = free_port(), free_port()
+    lines = ['hostfwd_add', 'hostfwd_add u', 'hostfwd_add x tcp::1234-:22',
+             'hostfwd_add u tcp::1x-:22', 'hostfwd_add u tcp::0-:22x',
+             'hostfwd_add u sctp::1-:2', 'hostfwd_add u tcp:1.2.3:1-:2',
+             'hostfwd_add a b c', 'hostfwd_add s0 tcp::1-:2',
+             'hostfwd_add u tcp:127.0.0.1:%d-:22' % port,
+             'hostfwd_add u tcp:127.0.0.1:%d-:22' % port,
+             'hostfwd_remove u tcp:127.0.0.1:%d' % port,
+             'hostfwd_remove u tcp:127.0.0.1:%d' % port,
+             'hostfwd_remove u tcp::1234x', 'hostfwd_remove bogus',
+             'hostfwd_remove u udp::1', 'hostfwd_remove s0 tcp::1',
+             'hostfwd_remove', 'help hostfwd_add', 'help hostfwd_remove']
+    netdevs = ['user,id=u', 'socket,id=s0,listen=127.0.0.1:%d' % sport]
+    with tempdir() as d:
+        qmp_path = os.path.join(d, 'qmp.sock')
+        args = ['-qmp', 'unix:%s,server=on,wait=off' % qmp_path]
+        for n in netdevs:
+            args += ['-netdev', n]
+        with Vmwire(args) as v, QMP.unix(qmp_path) as q:
+            q.negotiate()
+            ours = [hmp(q, line) for line in lines]
+        check_exit(t, 'hmp', v)
+    t.ok(ours[9] == '' and ours[10] == "Could not set up host forwarding "
+         "rule 'tcp:127.0.0.1:%d-:22'\r\n" % port and
+         ours[11].endswith('removed\r\n') and
+         ours[12].endswith('not found\r\n'),
+         'hmp: add, add again, remove, remove again (%s)' % ours[9:13])
+    theirs = qemu_hmp(netdevs, lines)
+    t.ok(theirs is not None, 'hmp: QEMU 7.2 answered every line')
+    for line, a, b in zip(lines, ours, theirs or [None] * len(lines)):
+        t.ok(a == b, 'hmp: %r answers as QEMU 7.2 (%r)' % (line, a),
+             diag='QEMU: %r' % (b,))
+
+
 def test_hotplug(t):
     port = free_port()
     with tempdir() as d:
@@ -533,6 +596,7 @@ def main():
         guest_image()
         with tempdir() as d, PageServer(d) as page:
             test_hotplug(t)
+            test_hmp_like_qemu(t)
             test_nic(t)
             test_default(t, page)
             test_net(t, page)
