@@ -29,7 +29,9 @@ server on 127.0.0.1 serving a page with a random token.
              192.168.76.2, with the domain and both search domains; the
              page is fetched through 192.168.76.2; guestfwd= connects
              the guest's 192.168.76.100:1234 to a unix socket of the
-             test, a token going there and the answer naming it back.
+             test, a token going there and the answer naming it back;
+             with mtu=9000 (and the guest's MTU 9000) a download arrives
+             in frames averaging over 3000 bytes (x-query-network).
   restrict   restrict=on: the lease still comes, wget to 10.0.2.2 fails,
              the hostfwd to the echo service still works.
   hotplug    netdev_add of a user netdev with a hostfwd over QMP opens
@@ -74,7 +76,8 @@ GUEST_CMD = r'''
 printf '%%s\n' '#!/bin/sh' '[ "$1" = bound ] || exit 0' \
  'ifconfig $interface $ip netmask $subnet' \
  'route add default gw $router' \
- 'echo "LEASE ip=$ip subnet=$subnet router=$router domain=$domain search=$search"' \
+ 'echo "LEASE ip=$ip subnet=$subnet router=$router" \' \
+ '"domain=$domain search=$search"' \
  > /tmp/dhcp.sh
 printf '%%s\n' '#!/bin/sh' 'read l' 'echo "GUEST-GOT:$l"' \
  '[ "$l" = QUIT ] && touch /tmp/quit' > /tmp/svc.sh
@@ -112,6 +115,8 @@ class PageServer:
         self.token = 'PAGE-' + secrets.token_hex(8)
         with open(os.path.join(directory, 'page.txt'), 'w') as f:
             f.write(self.token + '\n')
+        with open(os.path.join(directory, 'big.bin'), 'wb') as f:
+            f.write(os.urandom(BIG))
 
         class Handler(http.server.SimpleHTTPRequestHandler):
             def __init__(self, *a, **kw):
@@ -370,7 +375,11 @@ class UnixEcho:
 
 GUESTFWD = r'''
 echo %(token)s | timeout 20 nc 192.168.76.100 1234 | sed 's/^/GFWD:/'
+ip link set eth0 mtu 9000
+timeout 30 wget -O /tmp/big http://192.168.76.2:%(port)d/big.bin
+echo "BIG=$(wc -c < /tmp/big)"
 '''
+BIG = 300000
 
 
 def test_net(t, page):
@@ -380,12 +389,15 @@ def test_net(t, page):
         qmp_path = os.path.join(d, 'qmp.sock')
         user = ('user,id=u,net=192.168.76.0/24,dhcpstart=192.168.76.50,'
                 'domainname=vmwire.test,dnssearch=a.example,'
-                'dnssearch=b.example,'
+                'dnssearch=b.example,mtu=9000,'
                 'guestfwd=tcp:192.168.76.100:1234-unix:%s' % fwd.path)
-        with Vmwire(bench_args(user, [g_port], qmp_path)) as v:
+        with Vmwire(bench_args(user, [g_port], qmp_path)) as v, \
+                QMP.unix(qmp_path) as q:
+            q.negotiate()
             cmd = GUEST_CMD % {'page': FETCH % {'host': '192.168.76.2',
                                                 'port': page.port},
-                               'serve': GUESTFWD % {'token': token}}
+                               'serve': GUESTFWD % {'token': token,
+                                                    'port': page.port}}
             with guest_for(g_port, cmd) as g:
                 console = finish_guest(t, 'net', g)
             lease = leases(console)
@@ -399,6 +411,13 @@ def test_net(t, page):
                  % lease, diag=console)
             t.ok('PAGE:%s' % page.token in console,
                  'net: the page comes through 192.168.76.2', diag=console)
+            mine = query(q, 'u')
+            average = (mine.get('tx-bytes', 0) /
+                       max(1, mine.get('tx-frames', 0)))
+            t.ok('BIG=%d' % BIG in console and average > 3000,
+                 'net: with mtu=9000 (guest MTU 9000) a %d-byte download '
+                 'comes in frames of %.0f bytes on average (1500: ~1440)'
+                 % (BIG, average), diag=console)
             t.ok('GFWD:HOST-GOT:%s' % token in console,
                  'net: guestfwd=tcp:192.168.76.100:1234-unix:PATH reaches '
                  'the host\'s unix socket, both ways', diag=console)
