@@ -60,6 +60,7 @@ static void usage(FILE *out)
         "  -netdev socket,id=ID,fd=N\n"
         "  -netdev socket|stream,...,hubid=N[,max-clients=M][,vlan=V]\n"
         "      (a listener: any number of VMs, each its own port of hub N)\n"
+        "  -netdev user,id=ID[,net=ADDR/MASK][,hostfwd=RULE]...\n"
         "  -device nic-stub,id=ID,netdev=NETDEV[,mac=MAC][,ip=A.B.C.D[/N]]\n"
         "  -object filter-dump,id=ID,netdev=NETDEV,file=PATH[,maxlen=N]\n"
         "          [,queue=all|rx|tx][,status=on|off]  pcap capture\n"

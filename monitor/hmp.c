@@ -6,6 +6,8 @@
  * would print, lines ending "\r\n":
  *
  *   info network       net/net.c's net_format_info_network()
+ *   hostfwd_add [netdev_id] RULE, hostfwd_remove [netdev_id] RULE
+ *                      net/slirp.c's run-time forwarding, QEMU's answers
  *   info               the info sub-commands, one "info NAME PARAMS -- HELP"
  *                      line each
  *   help|? [cmd]       the help of every command, or of one
@@ -21,6 +23,7 @@
 
 #include "net/hub.h"
 #include "net/net.h"
+#include "net/slirp.h"
 #include "qapi-commands.h"
 
 typedef struct HmpCommand HmpCommand;
@@ -45,6 +48,70 @@ static void hmp_info_mac_table(GString *out, const char *args)
     net_hub_format_mac_table(out);
 }
 
+/*
+ * hostfwd_add|hostfwd_remove [netdev_id] rule: one or two words (QEMU's
+ * "arg1:s,arg2:s?").  False (with QEMU's complaint in @out) otherwise.
+ */
+static bool hmp_hostfwd_args(GString *out, const char *name,
+                             const char *args, char **id, char **rule)
+{
+    g_auto(GStrv) words = g_strsplit_set(args, " \t\n\r\v\f", -1);
+    GPtrArray *w = g_ptr_array_new();
+    bool ok = true;
+
+    for (char **p = words; *p; p++) {
+        if (**p) {
+            g_ptr_array_add(w, *p);
+        }
+    }
+    *id = *rule = NULL;
+    if (w->len == 0) {
+        g_string_append_printf(out, "%s: string expected\n", name);
+    } else if (w->len > 2) {
+        g_string_append_printf(out, "%s: extraneous characters at the end "
+                               "of line\n", name);
+    }
+    if (w->len == 0 || w->len > 2) {
+        g_string_append_printf(out, "Try \"help %s\" for more "
+                               "information\n", name);
+        ok = false;
+    } else {
+        *id = w->len == 2 ? g_strdup(w->pdata[0]) : NULL;
+        *rule = g_strdup(w->pdata[w->len - 1]);
+    }
+    g_ptr_array_unref(w);
+    return ok;
+}
+
+static void hmp_hostfwd_add(GString *out, const char *args)
+{
+    g_autofree char *id = NULL;
+    g_autofree char *rule = NULL;
+    g_autoptr(GError) err = NULL;
+
+    if (hmp_hostfwd_args(out, "hostfwd_add", args, &id, &rule) &&
+        !net_slirp_hostfwd_add(id, rule, &err)) {
+        g_string_append_printf(out, "%s\n", err->message);
+    }
+}
+
+static void hmp_hostfwd_remove(GString *out, const char *args)
+{
+    g_autofree char *id = NULL;
+    g_autofree char *rule = NULL;
+    g_autoptr(GError) err = NULL;
+
+    if (!hmp_hostfwd_args(out, "hostfwd_remove", args, &id, &rule)) {
+        return;
+    }
+    if (net_slirp_hostfwd_remove(id, rule, &err)) {
+        g_string_append_printf(out, "host forwarding rule for %s removed\n",
+                               rule);
+    } else {
+        g_string_append_printf(out, "%s\n", err->message);
+    }
+}
+
 static void hmp_help(GString *out, const char *args);
 static void hmp_info_help(GString *out, const char *args);
 
@@ -60,6 +127,12 @@ static const HmpCommand hmp_commands[] = {
     { "help|?", "[cmd]", "show the help", hmp_help, true, NULL },
     { "info", "[subcommand]", "show various information about the system "
       "state", hmp_info_help, false, hmp_info_commands },
+    { "hostfwd_add", "[netdev_id] [tcp|udp]:[hostaddr]:hostport-"
+      "[guestaddr]:guestport", "redirect TCP or UDP connections from host "
+      "to guest (requires -net user)", hmp_hostfwd_add, true, NULL },
+    { "hostfwd_remove", "[netdev_id] [tcp|udp]:[hostaddr]:hostport",
+      "remove host-to-guest TCP or UDP redirection", hmp_hostfwd_remove,
+      true, NULL },
     { NULL },
 };
 

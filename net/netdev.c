@@ -9,6 +9,9 @@
  */
 #include "net/netdev.h"
 
+#include <string.h>
+
+#include "net/slirp.h"
 #include "qapi-visit.h"
 #include "util/error.h"
 #include "util/keyval.h"
@@ -18,6 +21,7 @@ static NetdevInitFunc *const netdev_init[NET_CLIENT_DRIVER__MAX] = {
     [NET_CLIENT_DRIVER_STREAM] = net_init_stream,
     [NET_CLIENT_DRIVER_DGRAM] = net_init_dgram,
     [NET_CLIENT_DRIVER_HUBPORT] = net_init_hubport,
+    [NET_CLIENT_DRIVER_USER] = net_init_user,
 };
 
 bool netdev_add(const Netdev *netdev, GError **errp)
@@ -54,14 +58,56 @@ static bool netdev_check_id_first(JsonNode *node, GError **errp)
     return id_check(json_node_get_string(id), errp);
 }
 
+/*
+ * @optarg as JSON, or as key=value where the list members of the type's
+ * branch (hostfwd= of user) may repeat: parsed letting every branch's
+ * lists repeat, converted with the chosen branch's.
+ */
+static JsonNode *netdev_parse_node(const char *optarg, bool *keyval,
+                                   GError **errp)
+{
+    g_autoptr(KeyValList) list = NULL;
+    const char *const *lists = NULL;
+    int type;
+
+    if (optarg[0] == '{') {
+        return keyval_parse_option(optarg, "type", keyval, errp);
+    }
+    *keyval = true;
+    list = keyval_parse_lists(optarg, "type", Netdev_list_members, errp);
+    if (!list) {
+        return NULL;
+    }
+    type = qapi_enum_parse(&NetClientDriver_lookup, keyval_get(list, "type"),
+                           -1, NULL);
+    if (type >= 0) {
+        lists = Netdev_branch_list_members[type];
+    }
+    return keyval_to_json_lists(list, lists, errp);
+}
+
+/* Is @node's "type" the string @type? */
+static bool netdev_is_type(JsonNode *node, const char *type)
+{
+    JsonNode *t = json_object_get_member(json_node_get_object(node), "type");
+
+    return t && JSON_NODE_HOLDS_VALUE(t) &&
+           json_node_get_value_type(t) == G_TYPE_STRING &&
+           strcmp(json_node_get_string(t), type) == 0;
+}
+
 Netdev *netdev_parse(const char *optarg, GError **errp)
 {
     g_autoptr(JsonNode) node = NULL;
     Netdev *netdev = NULL;
     bool keyval;
 
-    node = keyval_parse_option(optarg, "type", &keyval, errp);
+    node = netdev_parse_node(optarg, &keyval, errp);
     if (!node || (keyval && !netdev_check_id_first(node, errp))) {
+        return NULL;
+    }
+    if (keyval && netdev_is_type(node, "user") &&
+        !net_slirp_expand_ipv6_net(json_node_get_object(node), errp)) {
         return NULL;
     }
     qapi_input_Netdev(node, keyval, &netdev, errp);

@@ -9,8 +9,11 @@
  * the first element and only when the caller names an implied key.
  *
  * The list owns a GArray of KeyValPair, each owning its key and value
- * strings, kept in the order given.  keyval_to_json() turns it into the
- * json-glib tree the generated QAPI visitors read, splitting keys at '.'.
+ * strings, kept in the order given.  A key may repeat only if the caller
+ * names it as a list (keyval_parse_lists()); keyval_to_json_lists() then
+ * numbers its values as the list's elements.  keyval_to_json() turns it
+ * into the json-glib tree the generated QAPI visitors read, splitting keys
+ * at '.'.
  * Lookups are linear: option strings have a handful of keys and are parsed
  * at setup, never on the frame path.
  */
@@ -68,13 +71,33 @@ static const KeyValPair *keyval_find(const KeyValList *list, const char *key)
     return NULL;
 }
 
-/* Add @key=@value, taking ownership of both strings. */
+/*
+ * The entry of @lists ("name" or "name.member") for @key, or NULL if
+ * @key is not a list that key=value may repeat.
+ */
+static const char *keyval_list_entry(const char *const *lists,
+                                     const char *key)
+{
+    for (; lists && *lists; lists++) {
+        size_t len = strcspn(*lists, ".");
+
+        if (strncmp(*lists, key, len) == 0 && key[len] == '\0') {
+            return *lists;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Add @key=@value, taking ownership of both strings.  A key named in
+ * @lists may repeat.
+ */
 static bool keyval_add(KeyValList *list, char *key, char *value,
-                       GError **errp)
+                       const char *const *lists, GError **errp)
 {
     KeyValPair pair = { .key = key, .value = value };
 
-    if (keyval_find(list, key)) {
+    if (keyval_find(list, key) && !keyval_list_entry(lists, key)) {
         g_set_error(errp, KEYVAL_ERROR, KEYVAL_ERROR_INVALID,
                     "Parameter '%s' is given more than once", key);
         keyval_pair_clear(&pair);
@@ -113,7 +136,8 @@ static char *keyval_fetch_value(const char **pos)
  * if allowed, else an error.
  */
 static bool keyval_parse_bare(KeyValList *list, const char **pos, size_t len,
-                              const char *implied_key, GError **errp)
+                              const char *implied_key,
+                              const char *const *lists, GError **errp)
 {
     const char *word = *pos;
 
@@ -124,7 +148,7 @@ static bool keyval_parse_bare(KeyValList *list, const char **pos, size_t len,
     }
     *pos = word[len] == ',' ? word + len + 1 : word + len;
     return keyval_add(list, g_strdup(implied_key), g_strndup(word, len),
-                      errp);
+                      lists, errp);
 }
 
 /*
@@ -132,7 +156,8 @@ static bool keyval_parse_bare(KeyValList *list, const char **pos, size_t len,
  * @implied_key is non-NULL only for the first element.
  */
 static bool keyval_parse_one(KeyValList *list, const char **pos,
-                             const char *implied_key, GError **errp)
+                             const char *implied_key,
+                             const char *const *lists, GError **errp)
 {
     const char *key = *pos;
     size_t len = strcspn(key, "=,");
@@ -144,15 +169,21 @@ static bool keyval_parse_one(KeyValList *list, const char **pos,
         return false;
     }
     if (key[len] != '=') {
-        return keyval_parse_bare(list, pos, len, implied_key, errp);
+        return keyval_parse_bare(list, pos, len, implied_key, lists, errp);
     }
     *pos = key + len + 1;
     value = keyval_fetch_value(pos);
-    return keyval_add(list, g_strndup(key, len), value, errp);
+    return keyval_add(list, g_strndup(key, len), value, lists, errp);
 }
 
 KeyValList *keyval_parse(const char *str, const char *implied_key,
                          GError **errp)
+{
+    return keyval_parse_lists(str, implied_key, NULL, errp);
+}
+
+KeyValList *keyval_parse_lists(const char *str, const char *implied_key,
+                               const char *const *lists, GError **errp)
 {
     g_autoptr(KeyValList) list = keyval_new();
     const char *pos = str;
@@ -160,7 +191,7 @@ KeyValList *keyval_parse(const char *str, const char *implied_key,
     g_return_val_if_fail(str != NULL, NULL);
 
     while (*pos) {
-        if (!keyval_parse_one(list, &pos, implied_key, errp)) {
+        if (!keyval_parse_one(list, &pos, implied_key, lists, errp)) {
             return NULL;
         }
         implied_key = NULL;     /* only the first element may be bare */
@@ -257,14 +288,68 @@ static bool keyval_put(JsonObject *root, const char *key, const char *value,
 
 JsonNode *keyval_to_json(const KeyValList *list, GError **errp)
 {
+    return keyval_to_json_lists(list, NULL, errp);
+}
+
+/*
+ * Where @pair goes: its own key, or for a list in @lists its next index
+ * ("hostfwd" -> "hostfwd.1.str"), counted in @counts (key -> count).
+ */
+static char *keyval_json_key(const KeyValPair *pair,
+                             const char *const *lists, GHashTable *counts)
+{
+    const char *entry = keyval_list_entry(lists, pair->key);
+    const char *member;
+    unsigned index;
+
+    if (!entry) {
+        return g_strdup(pair->key);
+    }
+    index = GPOINTER_TO_UINT(g_hash_table_lookup(counts, pair->key));
+    g_hash_table_insert(counts, pair->key, GUINT_TO_POINTER(index + 1));
+    member = strchr(entry, '.');
+    return g_strdup_printf("%s.%u%s", pair->key, index, member ? member : "");
+}
+
+/*
+ * Was pair @i's key given before, and is it not a list of @lists?  (A
+ * list parsed with other @lists than the ones it is converted with.)
+ */
+static bool keyval_repeated(const KeyValList *list, guint i,
+                            const char *const *lists)
+{
+    const char *key = g_array_index(list->pairs, KeyValPair, i).key;
+
+    if (keyval_list_entry(lists, key)) {
+        return false;
+    }
+    for (guint j = 0; j < i; j++) {
+        if (!strcmp(g_array_index(list->pairs, KeyValPair, j).key, key)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+JsonNode *keyval_to_json_lists(const KeyValList *list,
+                               const char *const *lists, GError **errp)
+{
+    g_autoptr(GHashTable) counts = g_hash_table_new(g_str_hash, g_str_equal);
     JsonObject *root = json_object_new();
     JsonNode *node = json_node_init_object(json_node_alloc(), root);
 
     json_object_unref(root);
     for (guint i = 0; i < list->pairs->len; i++) {
         const KeyValPair *pair = &g_array_index(list->pairs, KeyValPair, i);
+        g_autofree char *key = keyval_json_key(pair, lists, counts);
 
-        if (!keyval_put(root, pair->key, pair->value, errp)) {
+        if (keyval_repeated(list, i, lists)) {
+            g_set_error(errp, KEYVAL_ERROR, KEYVAL_ERROR_INVALID,
+                        "Parameter '%s' is given more than once", pair->key);
+            json_node_unref(node);
+            return NULL;
+        }
+        if (!keyval_put(root, key, pair->value, errp)) {
             json_node_unref(node);
             return NULL;
         }
@@ -302,12 +387,19 @@ static JsonNode *keyval_parse_json_object(const char *str, GError **errp)
 JsonNode *keyval_parse_option(const char *str, const char *implied_key,
                               bool *keyval, GError **errp)
 {
+    return keyval_parse_option_lists(str, implied_key, NULL, keyval, errp);
+}
+
+JsonNode *keyval_parse_option_lists(const char *str, const char *implied_key,
+                                    const char *const *lists, bool *keyval,
+                                    GError **errp)
+{
     g_autoptr(KeyValList) list = NULL;
 
     *keyval = str[0] != '{';
     if (!*keyval) {
         return keyval_parse_json_object(str, errp);
     }
-    list = keyval_parse(str, implied_key, errp);
-    return list ? keyval_to_json(list, errp) : NULL;
+    list = keyval_parse_lists(str, implied_key, lists, errp);
+    return list ? keyval_to_json_lists(list, lists, errp) : NULL;
 }

@@ -53,5 +53,6 @@ NetdevInitFunc net_init_socket;
 NetdevInitFunc net_init_stream;
 NetdevInitFunc net_init_dgram;
 NetdevInitFunc net_init_hubport;
+NetdevInitFunc net_init_user;
 
 #endif /* NET_NETDEV_H */

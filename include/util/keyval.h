@@ -6,7 +6,7 @@
  * parsed into an ordered list of key/value pairs.  The first element may
  * omit its key ("socket" stands for "type=socket"): the caller names that
  * implied key.  ",," inside a value stands for one comma.  A key given twice
- * is an error, as is an empty key.
+ * is an error (unless the caller names it as a list), as is an empty key.
  *
  * Parsing only splits; what keys mean and which are allowed is checked by
  * the code that consumes them, with QEMU's wording: the generated QAPI
@@ -46,6 +46,17 @@ KeyValList *keyval_parse(const char *str, const char *implied_key,
 void keyval_free(KeyValList *list);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KeyValList, keyval_free)
 
+/*
+ * keyval_parse(), except that the keys named in @lists (NULL-terminated,
+ * NULL for none) may repeat: each entry is "name" (a list of scalars) or
+ * "name.member" (a list of objects with that one member, QAPI's
+ * ['String']: "hostfwd.str"), as the generated T_list_members[] give
+ * them.  Other keys given twice are still "Parameter '<key>' is given
+ * more than once".
+ */
+KeyValList *keyval_parse_lists(const char *str, const char *implied_key,
+                               const char *const *lists, GError **errp);
+
 /* The value of @key (borrowed), or NULL if absent. */
 const char *keyval_get(const KeyValList *list, const char *key);
 bool keyval_has(const KeyValList *list, const char *key);
@@ -61,6 +72,19 @@ bool keyval_has(const KeyValList *list, const char *key);
 JsonNode *keyval_to_json(const KeyValList *list, GError **errp);
 
 /*
+ * keyval_to_json(), with the keys named in @lists (see
+ * keyval_parse_lists()) collected into lists in the order given:
+ * "hostfwd=a,hostfwd=b" with "hostfwd.str" ->
+ * {"hostfwd": {"0": {"str": "a"}, "1": {"str": "b"}}}, which the visitor
+ * reads as a list (also for a key given once).  A key that repeats
+ * but is not in @lists (the list was parsed with a wider @lists, e.g. a
+ * union's, and is converted with its branch's) is "Parameter '<key>' is
+ * given more than once".
+ */
+JsonNode *keyval_to_json_lists(const KeyValList *list,
+                               const char *const *lists, GError **errp);
+
+/*
  * A -netdev or -device argument as the QAPI visitors read it (a new node,
  * caller owns; NULL with @errp set).  As QEMU: a string starting with '{'
  * is JSON (*@keyval = false; errors "JSON parse error, <why>"), anything
@@ -69,6 +93,11 @@ JsonNode *keyval_to_json(const KeyValList *list, GError **errp);
  */
 JsonNode *keyval_parse_option(const char *str, const char *implied_key,
                               bool *keyval, GError **errp);
+
+/* keyval_parse_option() with keys in @lists repeatable (as above). */
+JsonNode *keyval_parse_option_lists(const char *str, const char *implied_key,
+                                    const char *const *lists, bool *keyval,
+                                    GError **errp);
 
 /* Number of pairs, and the i-th key/value (borrowed). */
 unsigned keyval_count(const KeyValList *list);

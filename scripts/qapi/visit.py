@@ -10,7 +10,8 @@ after the whole object.  Output builds new JsonNodes.
 
 from .common import c_enum_const, c_name, gen_if, indent
 from .gen import GenPair, in_call, out_expr
-from .schema import AlternateType, BuiltinType, EnumType, ObjectType
+from .schema import (AlternateType, ArrayType, BuiltinType, EnumType,
+                     ObjectType)
 from .types import entity_if
 
 
@@ -268,8 +269,14 @@ def gen_public_decls(typ):
 def _gen_public_decls(typ):
     name = typ.c_name()
     if isinstance(typ, ObjectType):
-        return ('extern const char *const %s_members[];\n' % name +
-                _gen_io_decls(typ))
+        decls = ('extern const char *const %s_members[];\n' % name +
+                 'extern const char *const %s_list_members[];\n' % name)
+        if typ.variants is not None:
+            tag = typ.variants.tag_member.type
+            decls += ('extern const char *const *const '
+                      '%s_branch_list_members[%s];\n'
+                      % (name, c_enum_const(tag.name, '_MAX', tag.prefix)))
+        return decls + _gen_io_decls(typ)
     return _gen_io_decls(typ)
 
 
@@ -279,6 +286,59 @@ def gen_members_table(typ):
         names += gen_if(m.ifcond, '    "%s",\n' % m.name)
     return ('const char *const %s_members[] = {\n%s    NULL,\n};\n'
             % (typ.c_name(), names))
+
+
+def _list_member_key(m):
+    """How key=value may repeat member @m: its name if it is a list of
+    scalars, 'name.member' if a list of objects with one mandatory
+    scalar member (QAPI's ['String']: 'hostfwd.str'), else None."""
+    if not isinstance(m.type, ArrayType):
+        return None
+    elt = m.type.element_type
+    if isinstance(elt, (BuiltinType, EnumType)):
+        return m.name
+    if (isinstance(elt, ObjectType) and elt.variants is None and
+            len(elt.members) == 1 and not elt.members[0].optional and
+            isinstance(elt.members[0].type, (BuiltinType, EnumType))):
+        return '%s.%s' % (m.name, elt.members[0].name)
+    return None
+
+
+def gen_list_members_table(typ):
+    """T_list_members[]: the members key=value may repeat (a union's:
+    its base's and every branch's, unless a branch has the name as
+    something else)."""
+    members = list(typ.members)
+    if typ.variants is not None:
+        for v in typ.variants.variants:
+            members += v.type.members
+    keys = {}
+    for m in members:
+        key = _list_member_key(m)
+        if m.name in keys and keys[m.name] != key:
+            keys[m.name] = None
+        else:
+            keys.setdefault(m.name, key)
+    names = ''
+    for name, key in keys.items():
+        if key:
+            names += '    "%s",\n' % key
+    return ('const char *const %s_list_members[] = {\n%s    NULL,\n};\n'
+            % (typ.c_name(), names))
+
+
+def gen_branch_list_members_table(typ):
+    """T_branch_list_members[]: for each tag value, its branch's
+    T_list_members (NULL: no branch)."""
+    tag = typ.variants.tag_member.type
+    rows = ''
+    for v in typ.variants.variants:
+        rows += gen_if(v.ifcond, '    [%s] = %s_list_members,\n'
+                       % (c_enum_const(tag.name, v.name, tag.prefix),
+                          v.type.c_name()))
+    return ('const char *const *const %s_branch_list_members[%s] = {\n'
+            '%s};\n' % (typ.c_name(),
+                         c_enum_const(tag.name, '_MAX', tag.prefix), rows))
 
 
 def _gen_io_decls(typ):
@@ -314,6 +374,12 @@ def generate(schema, prefix, schema_name, builtins):
               ' *   T_members[] (structs, unions): the member names (a '
               'union\'s: its\n'
               ' *       base\'s), NULL-terminated\n'
+              ' *   T_list_members[] (structs, unions): the members a '
+              'key=value string\n'
+              ' *       may repeat (lists), as keyval_to_json_lists() '
+              'takes them\n'
+              ' *   T_branch_list_members[tag] (unions): each branch\'s '
+              'list members\n'
               ' */\n\n')
     gen.c += '#include "%s.h"\n\n' % gen.basename
     types = [t for t in schema.user_types()]
@@ -339,6 +405,9 @@ def generate(schema, prefix, schema_name, builtins):
             code = gen_in_enum(typ) + '\n' + gen_out_enum(typ)
         elif isinstance(typ, ObjectType):
             code = (gen_members_table(typ) + '\n' +
+                    gen_list_members_table(typ) + '\n' +
+                    (gen_branch_list_members_table(typ) + '\n'
+                     if typ.variants is not None else '') +
                     gen_in_members(typ) + '\n' + gen_in_object(typ) + '\n' +
                     gen_out_members(typ) + '\n' + gen_out_object(typ))
         elif isinstance(typ, AlternateType):

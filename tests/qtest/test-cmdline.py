@@ -281,6 +281,83 @@ def netdev_cases(port, busy_port, far):
         ('dgram,id=n0,local.type=fd,local.str=2',
          'Unable to query local socket address: Socket operation on '
          'non-socket', True),
+        # -netdev user (libslirp): QEMU 7.2's checks and words.
+        ('user,id=u,hostfwd=bogus',
+         "Invalid host forwarding rule 'bogus' (No : separators)", True),
+        ('user,id=u,hostfwd=sctp::1-:2',
+         "Invalid host forwarding rule 'sctp::1-:2' (Bad protocol name)",
+         True),
+        ('user,id=u,hostfwd=tcp:127.0.0.1',
+         "Invalid host forwarding rule 'tcp:127.0.0.1' (Missing : "
+         "separator)", True),
+        ('user,id=u,hostfwd=tcp:300.0.0.1:1-:2',
+         "Invalid host forwarding rule 'tcp:300.0.0.1:1-:2' (Bad host "
+         "address)", True),
+        ('user,id=u,hostfwd=tcp::1:2',
+         "Invalid host forwarding rule 'tcp::1:2' (Bad host port "
+         "separator)", True),
+        ('user,id=u,hostfwd=udp::x-:2',
+         "Invalid host forwarding rule 'udp::x-:2' (Bad host port)", True),
+        ('user,id=u,hostfwd=tcp::1-2',
+         "Invalid host forwarding rule 'tcp::1-2' (Missing guest address)",
+         True),
+        ('user,id=u,hostfwd=tcp::1-x:2',
+         "Invalid host forwarding rule 'tcp::1-x:2' (Bad guest address)",
+         True),
+        ('user,id=u,hostfwd=tcp::1-:0',
+         "Invalid host forwarding rule 'tcp::1-:0' (Bad guest port)", True),
+        ('user,id=u,hostfwd=tcp:127.0.0.1:%d-:22' % busy_port,
+         "Could not set up host forwarding rule 'tcp:127.0.0.1:%d-:22'"
+         % busy_port, True),
+        # hostfwd= repeated: QEMU sets rules up last first.
+        ('user,id=u,hostfwd=tcp:127.0.0.1:%d-:22,hostfwd=tcp:127.0.0.1:%d-:23'
+         % (port, port),
+         "Could not set up host forwarding rule 'tcp:127.0.0.1:%d-:22'"
+         % port, True),
+        ('user,id=u,net=10.0.2.0/33',
+         'Invalid netmask provided (must be in range 4-32)', True),
+        ('user,id=u,net=nonsense', 'Failed to parse netmask', True),
+        ('user,id=u,net=10.0.0.0/255.255.0.x',
+         'Failed to parse netmask (trailing chars)', True),
+        ('user,id=u,host=nonsense', 'Failed to parse host', True),
+        ('user,id=u,host=10.0.3.2', "Host doesn't belong to network", True),
+        ('user,id=u,dns=10.0.2.2', 'DNS must be different from host', True),
+        ('user,id=u,restrict=on,dns=10.0.3.3',
+         "DNS doesn't belong to network", True),
+        ('user,id=u,dhcpstart=10.0.3.15', "DHCP doesn't belong to network",
+         True),
+        ('user,id=u,dhcpstart=10.0.2.3',
+         'DHCP must be different from host and DNS', True),
+        ('user,id=u,ipv4=off,ipv6=off', 'IPv4 and IPv6 disabled', True),
+        ('user,id=u,ipv4=off,net=10.0.0.0/8',
+         'IPv4 disabled but netmask/host/dns provided', True),
+        ('user,id=u,ipv6=off,ipv6-prefix=fd00::',
+         'IPv6 disabled but prefix/host6/dns6 provided', True),
+        ('user,id=u,ipv6-prefix=nonsense', 'Failed to parse IPv6 prefix',
+         True),
+        ('user,id=u,ipv6-prefixlen=127', 'Invalid IPv6 prefix provided '
+         '(IPv6 prefix length must be between 0 and 126)', True),
+        ('user,id=u,ipv6-net=fd00::/x',
+         "Parameter 'ipv6-prefixlen' expects a number", True),
+        ('user,id=u,ipv6-net=fd00::,ipv6-host=fd00:0:0:1::2',
+         "IPv6 Host doesn't belong to network", True),
+        ('user,id=u,ipv6-net=fd00::/64,ipv6-host=fd01::2',
+         "IPv6 Host doesn't belong to network", True),
+        ('user,id=u,domainname=', "'domainname' parameter cannot be empty",
+         True),
+        ('user,id=u,guestfwd=bogus', "Invalid guest forwarding rule 'bogus'",
+         True),
+        # vmwire only: QEMU lets a scalar repeat (the last one wins).
+        ('user,id=u,net=10.0.2.0/24,net=10.0.3.0/24',
+         "Parameter 'net' is given more than once", False),
+        # vmwire only: mtu= is an extension; chardev/cmd: guestfwd targets.
+        ('user,id=u,mtu=67',
+         "Parameter 'mtu' expects a value between 68 and 65520", False),
+        ('user,id=u,mtu=65521',
+         "Parameter 'mtu' expects a value between 68 and 65520", False),
+        ('user,id=u,guestfwd=tcp:10.0.2.100:1234-cmd:cat',
+         "guest forwarding target 'cmd:cat' is not supported: vmwire "
+         "forwards to unix:/PATH only", False),
         # vmwire only: QEMU 7.2's dgram cannot resolve IPv6 at all.
         ('dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=%d,'
          'remote.type=inet,remote.host=::1,remote.port=%d' % (port, port),

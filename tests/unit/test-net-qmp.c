@@ -284,7 +284,12 @@ static void test_hmp_errors(void)
     assert_hmp("? foo", "unknown command: 'foo'\r\n");
     assert_hmp("help", "help|? [cmd] -- show the help\r\n"
                "info [subcommand] -- show various information about the "
-               "system state\r\n");
+               "system state\r\n"
+               "hostfwd_add [netdev_id] [tcp|udp]:[hostaddr]:hostport-"
+               "[guestaddr]:guestport -- redirect TCP or UDP connections "
+               "from host to guest (requires -net user)\r\n"
+               "hostfwd_remove [netdev_id] [tcp|udp]:[hostaddr]:hostport "
+               "-- remove host-to-guest TCP or UDP redirection\r\n");
 }
 
 int main(int argc, char **argv)

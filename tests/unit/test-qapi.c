@@ -557,7 +557,7 @@ static void test_enum_lookup(void)
     g_assert_cmpstr(DeviceModel_str(DEVICE_MODEL_NIC_STUB), ==, "nic-stub");
     g_assert_cmpstr(QapiErrorClass_str(QAPI_ERROR_CLASS_DEVICENOTFOUND), ==,
                     "DeviceNotFound");
-    g_assert_cmpint(NET_CLIENT_DRIVER__MAX, ==, 5);
+    g_assert_cmpint(NET_CLIENT_DRIVER__MAX, ==, 6);
     g_assert_cmpint(NetClientDriver_lookup.size, ==, NET_CLIENT_DRIVER__MAX);
     g_assert_cmpint(qapi_enum_parse(&SocketAddressType_lookup, "unix", -1,
                                     &err), ==, SOCKET_ADDRESS_TYPE_UNIX);
@@ -668,6 +668,67 @@ static void assert_device_parse(const char *str, const char *msg)
 
     g_assert_null(opts);
     g_assert_cmpstr(err->message, ==, msg);
+}
+
+/* Repeated keys: only those named as lists collect, in order. */
+static void assert_keyval_lists(const char *opts, const char *json,
+                                const char *msg)
+{
+    static const char *const lists[] = { "hostfwd.str", "tags", NULL };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(JsonNode) node = NULL;
+    bool keyval;
+
+    node = keyval_parse_option_lists(opts, "type", lists, &keyval, &err);
+    g_assert_true(keyval);
+    if (json) {
+        g_autofree char *text = to_json(node);
+
+        g_assert_no_error(err);
+        g_assert_cmpstr(text, ==, json);
+    } else {
+        g_assert_null(node);
+        g_assert_cmpstr(err->message, ==, msg);
+    }
+}
+
+static void test_keyval_lists(void)
+{
+    assert_keyval_lists("user,hostfwd=a,id=u,hostfwd=b,,c,tags=x,tags=y",
+                        "{\"type\":\"user\",\"hostfwd\":{\"0\":{\"str\":"
+                        "\"a\"},\"1\":{\"str\":\"b,c\"}},\"id\":\"u\","
+                        "\"tags\":{\"0\":\"x\",\"1\":\"y\"}}", NULL);
+    assert_keyval_lists("user,hostfwd=a", "{\"type\":\"user\",\"hostfwd\":"
+                        "{\"0\":{\"str\":\"a\"}}}", NULL);
+    /* scalars keep refusing a second value */
+    assert_keyval_lists("user,id=a,hostfwd=x,id=b", NULL,
+                        "Parameter 'id' is given more than once");
+    assert_keyval_lists("user,user=x,hostfwd.0.str=a,hostfwd=b", NULL,
+                        "Parameters 'hostfwd.0.str.*' used inconsistently");
+    /* the list's Netdev table: -netdev user,hostfwd=...,hostfwd=... */
+    {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(Netdev) nd = netdev_parse(
+            "user,id=u,hostfwd=tcp::1-:2,dnssearch=a.org,hostfwd=udp::3-:4,"
+            "dnssearch=b.org", &err);
+
+        g_assert_no_error(err);
+        g_assert_cmpstr(nd->u.user.hostfwd->value->str, ==, "tcp::1-:2");
+        g_assert_cmpstr(nd->u.user.hostfwd->next->value->str, ==,
+                        "udp::3-:4");
+        g_assert_null(nd->u.user.hostfwd->next->next);
+        g_assert_cmpstr(nd->u.user.dnssearch->next->value->str, ==,
+                        "b.org");
+        g_assert_true(g_strv_contains(Netdev_list_members, "hostfwd.str"));
+        g_assert_false(g_strv_contains(Netdev_list_members, "net"));
+    }
+    assert_netdev_parse("user,id=u,net=10.0.0.0/8,net=10.0.0.0/8",
+                        "Parameter 'net' is given more than once");
+    /* another branch's list is not one: "socket" has no hostfwd= */
+    assert_netdev_parse("socket,id=s,listen=:1,hostfwd=a",
+                        "Invalid parameter 'hostfwd'");
+    assert_netdev_parse("socket,id=s,listen=:1,hostfwd=a,hostfwd=b",
+                        "Parameter 'hostfwd' is given more than once");
 }
 
 static void test_option_strings(void)
@@ -1103,7 +1164,8 @@ static void test_introspection_shape(void)
                     "{\"case\":\"stream\",\"type\":\"NetdevStreamOptions\"},"
                     "{\"case\":\"dgram\",\"type\":\"NetdevDgramOptions\"},"
                     "{\"case\":\"hubport\","
-                    "\"type\":\"NetdevHubPortOptions\"}"
+                    "\"type\":\"NetdevHubPortOptions\"},"
+                    "{\"case\":\"user\",\"type\":\"NetdevUserOptions\"}"
                     "]}");
     g_assert_cmpstr(quit, ==, "{\"name\":\"quit\",\"meta-type\":\"command\","
                     "\"arg-type\":\"q_empty\",\"ret-type\":\"q_empty\"}");
@@ -1149,6 +1211,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qapi/enum/lookup", test_enum_lookup);
     g_test_add_func("/qapi/error-class", test_error_class);
     g_test_add_func("/qapi/keyval-to-json", test_keyval_to_json);
+    g_test_add_func("/qapi/keyval-lists", test_keyval_lists);
     g_test_add_func("/qapi/option-strings", test_option_strings);
     g_test_add_func("/qapi/commands", test_commands);
     g_test_add_func("/qapi/events", test_events);
