@@ -36,11 +36,10 @@
 #include "net/dump.h"
 #include "net/net.h"
 #include "net/netdev.h"
+#include "system/default-net.h"
 #include "system/os.h"
 #include "util/error.h"
 
-#define DEFAULT_LISTEN  "127.0.0.1:5555"
-#define DEFAULT_STUB_IP "10.0.2.100"
 
 typedef struct CmdlineOption {
     const char *flag;       /* "-netdev", "-device" or "-object" */
@@ -67,9 +66,12 @@ static void usage(FILE *out)
         "or as JSON objects: -netdev '{\"type\": \"socket\", \"id\": "
         "\"ID\", ...}'\n"
         "\n"
-        "With no -netdev, no -device and no monitor, vmwire listens on %s\n"
-        "for one QEMU VM and puts a nic-stub answering ping at %s on its\n"
-        "wire.  With only a monitor, it starts empty: build over QMP.\n"
+        "With no -netdev, no -device and no monitor, vmwire starts its\n"
+        "default network: a learning hub with DHCP and NAT (-netdev user)\n"
+        "that any number of VMs join through $XDG_RUNTIME_DIR/vmwire/\n"
+        "default.sock (./vmwire/ without XDG_RUNTIME_DIR) or %s, with\n"
+        "a QMP monitor at qmp.sock beside it; it prints the QEMU options.\n"
+        "With only a monitor, it starts empty: build over QMP.\n"
         "\n"
         "  -qmp unix:PATH,server=on,wait=off  a QMP monitor "
         "(or tcp:HOST:PORT,...)\n"
@@ -80,7 +82,7 @@ static void usage(FILE *out)
         "  -D FILE        log to FILE (reopened on SIGHUP)\n"
         "  -h, --help     this text\n"
         "  --version      print the version\n",
-        DEFAULT_LISTEN, DEFAULT_STUB_IP);
+        DEFAULT_NET_TCP);
 }
 
 /*
@@ -280,28 +282,21 @@ static bool cmdline_apply_all(GArray *opts, const char *flag)
     return true;
 }
 
-static void default_config_add(GArray *opts)
+/* The built-in default network's -netdev options (system/default-net.c). */
+static bool default_config_add(GArray *opts)
 {
-    static const CmdlineOption defaults[] = {
-        { "-netdev", "socket,id=vmwire0,listen=" DEFAULT_LISTEN },
-        { "-device", "nic-stub,id=stub0,netdev=vmwire0,"
-                     "mac=52:54:00:00:02:64,ip=" DEFAULT_STUB_IP "/24" },
-    };
+    g_autoptr(GError) err = NULL;
+    const char *const *netdevs = default_net_options(&err);
 
-    g_array_append_vals(opts, defaults, G_N_ELEMENTS(defaults));
-}
-
-static void default_config_explain(void)
-{
-    fprintf(stderr,
-        "vmwire: no -netdev given: started the default network.\n"
-        "vmwire: a nic-stub at %s/24 waits behind a listener on %s.\n"
-        "vmwire: connect one QEMU VM with:\n"
-        "    -netdev socket,id=n0,connect=%s "
-        "-device virtio-net-pci,netdev=n0\n"
-        "vmwire: and in the guest: ip addr add 10.0.2.15/24 dev eth0; "
-        "ip link set eth0 up; ping %s\n",
-        DEFAULT_STUB_IP, DEFAULT_LISTEN, DEFAULT_LISTEN, DEFAULT_STUB_IP);
+    if (!netdevs) {
+        fprintf(stderr, "vmwire: %s\n", err->message);
+        return false;
+    }
+    for (; *netdevs; netdevs++) {
+        CmdlineOption opt = { "-netdev", *netdevs };
+        g_array_append_val(opts, opt);
+    }
+    return true;
 }
 
 static GMainLoop *main_loop;
@@ -345,7 +340,7 @@ static bool startup(GArray *opts, bool use_default)
     }
     net_client_foreach(warn_unpeered, NULL);
     if (use_default) {
-        default_config_explain();
+        default_net_explain();
     }
     return true;
 }
@@ -356,6 +351,7 @@ static void shutdown_all(void)
     object_cleanup();
     net_cleanup();
     os_cleanup();
+    default_net_cleanup();
 }
 
 int main(int argc, char **argv)
@@ -368,12 +364,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     opts = cmdline_parse(argc, argv);
     use_default = opts->len == 0 && !monitor_given;
-    if (use_default) {
-        default_config_add(opts);
-    }
     main_loop = g_main_loop_new(NULL, false);
     monitor_quit_handler = quit_from_monitor;
-    if (!startup(opts, use_default)) {
+    if ((use_default && !default_config_add(opts)) ||
+        !startup(opts, use_default)) {
         os_daemonize_fail();
         shutdown_all();
         g_main_loop_unref(main_loop);

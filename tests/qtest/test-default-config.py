@@ -1,37 +1,44 @@
 #!/usr/bin/env python3
 """vmwire with no arguments: the built-in default network, used as told.
 
-`vmwire` alone listens on the fixed address 127.0.0.1:5555 with a nic-stub
-at 10.0.2.100/24 behind it, and prints on stderr the QEMU options and the
-guest commands that reach it. This test checks that it prints
-`-netdev socket,id=n0,connect=127.0.0.1:5555` and a matching
-`-device virtio-net-pci,netdev=n0`, then boots a real guest with exactly the
-printed -netdev string and the printed guest address, and pings the printed
-stub address: every request answered, no duplicate, the connection logged.
-Finally SIGTERM: exit status 0, "vmwire: shutting down", no sanitizer
-report.
+`vmwire` alone starts a learning hub with a libslirp uplink (DHCP, NAT), a
+unix stream listener at $XDG_RUNTIME_DIR/vmwire/default.sock and a TCP
+listener on 127.0.0.1:5555 that both take any number of VMs, and a QMP
+socket beside the unix one; it prints the QEMU options that reach it.
 
-The port is fixed, so this test cannot pick a free one. If something else
-holds 127.0.0.1:5555 (waited for up to PORT_WAIT seconds), it fails with a
-diagnostic naming the port rather than testing the wrong daemon.
+This test runs it with XDG_RUNTIME_DIR pointing at a temporary directory,
+reads the two printed `-netdev ... -device ...` lines and boots one real
+guest with each, exactly as printed (the MAC comes from the printed
+-device).  Both guests take DHCP leases (10.0.2.15 and .16 from the
+gateway 10.0.2.2) and ping each other; vmwire logs each VM joining and
+leaving with its MAC; QMP answers on the printed socket.  At SIGTERM it
+exits 0 and removes its socket files.  Without XDG_RUNTIME_DIR the files go
+under the working directory.
+
+The TCP port is fixed, so this test cannot pick a free one.  If something
+else holds 127.0.0.1:5555 (waited for up to PORT_WAIT seconds), it fails
+with a diagnostic naming the port rather than testing the wrong daemon.
 """
 
 import errno
 import os
 import re
 import socket
+import stat
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmp import QMP  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, Guest, Vmwire,  # noqa: E402
-                         VmwireError, guest_image, ping_cmd, ping_stats)
+                         VmwireError, dhcp_cmd, dhcp_lease, guest_image,
+                         ping_cmd, ping_stats, tempdir, wait_ping_cmd)
 
 DEFAULT_HOST, DEFAULT_PORT = '127.0.0.1', 5555
-EXPECTED_NETDEV = 'socket,id=n0,connect=%s:%d' % (DEFAULT_HOST, DEFAULT_PORT)
 PINGS = 5
 PORT_WAIT = 30
-GUEST_TIMEOUT = 90
+GUEST_TIMEOUT = 120
+LEASES = ('10.0.2.15', '10.0.2.16')
 
 
 def port_busy():
@@ -60,6 +67,30 @@ def wait_port_free():
         time.sleep(0.5)
 
 
+def guest_run():
+    """DHCP, then ping whichever of the two leases is not ours, then stay
+    up (so that the other guest can ping us) until the test is done."""
+    def to_other(cmd):      # OTHER: a shell-safe word, quoted by neither
+        return cmd.replace('OTHER', '"$other"')
+    return (dhcp_cmd() +
+            'my=$(cat /tmp/dhcp.ip)\n'
+            'other=%s; [ "$my" = %s ] && other=%s\n'
+            % (LEASES[0], LEASES[0], LEASES[1]) +
+            to_other(wait_ping_cmd('OTHER', 60)) +
+            to_other(ping_cmd('OTHER', PINGS)) +
+            '\necho "== done pinging $other"\nsleep 60\n')
+
+
+def printed_options(log):
+    """The printed QEMU options: {'stream': (netdev, mac), 'socket': ...}."""
+    found = {}
+    for m in re.finditer(r'^\s+-netdev ((\w+),\S+) -device '
+                         r'virtio-net-pci,netdev=n0,mac=(\S+)$', log,
+                         re.MULTILINE):
+        found[m.group(2)] = (m.group(1), m.group(3))
+    return found
+
+
 def main(t):
     guest_image()        # build first: the only case allowed to skip
     busy = wait_port_free()
@@ -71,59 +102,110 @@ def main(t):
                 % (DEFAULT_HOST, DEFAULT_PORT, busy, PORT_WAIT,
                    DEFAULT_PORT)):
         return
-    started = False
-    try:
-        with Vmwire([]) as v:
-            started = True
-            check_default_network(t, v)
-    except VmwireError as e:
-        if started:
-            raise           # a problem at exit: the TAP context reports it
-        t.ok(False, 'vmwire with no arguments starts', diag=str(e))
+    with tempdir('default') as run_dir:
+        env = dict(os.environ, XDG_RUNTIME_DIR=run_dir)
+        started = False
+        try:
+            with Vmwire([], env=env) as v:
+                started = True
+                check_default_network(t, v, os.path.join(run_dir, 'vmwire'))
+        except VmwireError as e:
+            if started:
+                raise       # a problem at exit: the TAP context reports it
+            t.ok(False, 'vmwire with no arguments starts', diag=str(e))
+        check_files_removed(t, os.path.join(run_dir, 'vmwire'))
+    check_cwd_fallback(t)
 
 
-def check_default_network(t, v):
+def check_default_network(t, v, vm_dir):
     """What the user sees, followed to the letter."""
     log = v.log()
-    # The options line: "    -netdev OPTS -device OPTS".
-    options = re.search(r'^\s+-netdev (\S+) -device (\S+)$', log,
-                        re.MULTILINE)
-    netdev = device = None
-    if options:
-        netdev, device = options.group(1), options.group(2)
-    guest_ip = re.search(r'ip addr add (\S+) dev eth0', log)
-    target = re.search(r'\bping (\S+)$', log, re.MULTILINE)
-    t.ok(netdev == EXPECTED_NETDEV,
-         'prints the QEMU option -netdev %s' % EXPECTED_NETDEV, diag=log)
-    t.ok(device == 'virtio-net-pci,netdev=n0',
-         'prints the QEMU option -device virtio-net-pci,netdev=n0',
+    sock_path = os.path.join(vm_dir, 'default.sock')
+    qmp_path = os.path.join(vm_dir, 'qmp.sock')
+    opts = printed_options(log)
+    t.ok(opts.get('stream', ('',))[0] ==
+         'stream,id=n0,server=off,addr.type=unix,addr.path=' + sock_path,
+         'prints -netdev stream,...,addr.path=$XDG_RUNTIME_DIR/vmwire/'
+         'default.sock with a -device', diag=log)
+    t.ok(opts.get('socket', ('',))[0] ==
+         'socket,id=n0,connect=%s:%d' % (DEFAULT_HOST, DEFAULT_PORT),
+         'prints -netdev socket,id=n0,connect=127.0.0.1:5555 with a -device',
          diag=log)
-    t.ok(guest_ip and guest_ip.group(1) == '10.0.2.15/24' and
-         target and target.group(1) == '10.0.2.100',
-         'prints the guest commands: 10.0.2.15/24, ping 10.0.2.100',
-         diag=log)
-    if not (netdev and guest_ip and target):
+    macs = [o[1] for o in opts.values()]
+    t.ok(len(set(macs)) == 2, 'the two printed -device options have '
+         'different MACs (%s)' % macs, diag=log)
+    t.ok(re.search(r'^vmwire: QMP monitor: %s$' % re.escape(qmp_path), log,
+                   re.MULTILINE), 'prints the QMP socket', diag=log)
+    mode = os.stat(vm_dir).st_mode
+    t.ok(stat.S_IMODE(mode) == 0o700, 'the directory is made 0700 (%o)'
+         % stat.S_IMODE(mode))
+    t.ok(stat.S_ISSOCK(os.stat(sock_path).st_mode), 'default.sock exists')
+    with QMP.unix(qmp_path) as q:
+        q.negotiate()
+        clients = {c['id']: c for c in q.cmd('x-query-network')}
+    t.ok({'vms', 'tcp', 'uplink', 'uplink.port'} <= set(clients) and
+         clients['uplink']['type'] == 'user',
+         'QMP on the printed socket: a unix and a TCP listener and a user '
+         'uplink on the hub', diag=repr(clients))
+    if len(opts) != 2:
         return
     since = len(v.log())
-    with Guest(netdev, ip=guest_ip.group(1),
-               run=ping_cmd(target.group(1), PINGS)) as g:
-        conn = v.wait_log(r'^vmwire: \S+: connection from '
-                          r'127\.0\.0\.1:\d+$', 30, since)
-        t.ok(conn, 'vmwire logs the guest\'s connection',
-             diag=lambda: v.log() + g.qemu_log())
-        rc, console = g.wait(GUEST_TIMEOUT)
-    t.ok(rc == 0, 'the guest pings %s (rc=%s)' % (target.group(1), rc),
-         diag=console)
-    t.ok(ping_stats(console) == (PINGS, PINGS),
-         'all %d pings answered (got %s)' % (PINGS, ping_stats(console)),
-         diag=console)
-    t.ok('DUP!' not in console, 'no duplicate replies', diag=console)
+    guests = [Guest(opts[kind][0], mac=opts[kind][1], run=guest_run())
+              for kind in ('stream', 'socket')]
+    try:
+        for g in guests:
+            g.start()
+        done = [g.wait_console(r'^== done pinging', GUEST_TIMEOUT)
+                for g in guests]
+        consoles = [g.console() for g in guests]
+    finally:
+        for g in guests:
+            g.close()
+    leases = [dhcp_lease(c) for c in consoles]
+    t.ok(all(leases) and sorted(le['ip'] for le in leases) == list(LEASES),
+         'both guests get DHCP leases: %s' % [le and le['ip'] for le in leases],
+         diag='\n'.join(consoles))
+    t.ok(all(le and le['router'] == '10.0.2.2' and le['dns'] == '10.0.2.3'
+             and le['mask'] == '24' for le in leases),
+         'the leases name router 10.0.2.2, DNS 10.0.2.3, a /24', diag=leases)
+    for i, kind in enumerate(('stream', 'socket')):
+        t.ok(done[i] and ping_stats(consoles[i]) == (PINGS, PINGS),
+             'the guest on the printed %s option pings the other: %s'
+             % (kind, ping_stats(consoles[i])), diag=consoles[i])
+    log = v.log()[since:]
+    for kind, port in (('stream', 'vms'), ('socket', 'tcp')):
+        mac = opts[kind][1]
+        t.ok(re.search(r'^vmwire: %s\.\d+: VM %s joined hub 0$'
+                       % (port, re.escape(mac)), log, re.MULTILINE),
+             'logs the %s VM joining with its MAC %s' % (kind, mac), diag=log)
+        t.ok(v.wait_log(r'^vmwire: %s\.\d+: VM %s left hub 0'
+                        % (port, re.escape(mac)), 10, since),
+             'logs the %s VM leaving with its MAC' % kind, diag=v.log)
     rc = v.stop()
     t.ok(rc == 0, 'vmwire exits 0 on SIGTERM (rc=%s)' % rc, diag=v.log)
-    t.ok(re.search(r'^vmwire: shutting down$', v.log(), re.MULTILINE),
-         'vmwire logs "vmwire: shutting down"', diag=v.log)
     t.ok(not SANITIZER_REPORT.search(v.log()), 'no sanitizer report',
          diag=v.log)
+
+
+def check_files_removed(t, vm_dir):
+    left = sorted(os.listdir(vm_dir)) if os.path.isdir(vm_dir) else []
+    t.ok(not left, 'the socket files are removed at exit (left: %s)' % left)
+
+
+def check_cwd_fallback(t):
+    """Without XDG_RUNTIME_DIR the files go to ./vmwire."""
+    env = {k: val for k, val in os.environ.items() if k != 'XDG_RUNTIME_DIR'}
+    with tempdir('default-cwd') as cwd:
+        try:
+            with Vmwire([], env=env, cwd=cwd) as v:
+                path = os.path.join(cwd, 'vmwire', 'default.sock')
+                t.ok(stat.S_ISSOCK(os.stat(path).st_mode) and
+                     'addr.path=%s ' % path in v.log(),
+                     'without XDG_RUNTIME_DIR: ./vmwire/default.sock',
+                     diag=v.log)
+        except (VmwireError, OSError) as e:
+            t.ok(False, 'without XDG_RUNTIME_DIR: ./vmwire/default.sock',
+                 diag=str(e))
 
 
 if __name__ == '__main__':

@@ -15,6 +15,8 @@ outside. Python 3 standard library only.
     ping_cmd, ping_stats   a guest ping command and the parse of its output
     wait_ping_cmd  a guest command that waits (bounded) until an IP answers
     section      the console text after a marker line "== NAME"
+    dhcp_cmd, dhcp_lease   a guest command that takes a DHCP lease with
+                 udhcpc and applies it, and the parse of what it printed
     StreamPeer   a Python peer speaking QEMU's stream framing (4-byte
                  big-endian length, then the frame) over TCP: connect (or
                  wrap an accepted socket), send_frames, recv_frame with a
@@ -225,11 +227,11 @@ except (OSError, AttributeError):
     _libc = None
 
 
-def _spawn(argv, log_path, env=None):
+def _spawn(argv, log_path, env=None, cwd=None):
     """Start argv with stdin from /dev/null, stdout+stderr to log_path."""
     with open(log_path, 'wb') as log:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, env=env,
+                                stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                 close_fds=True,
                                 preexec_fn=_set_parent_death_signal)
     _live_processes.add(proc)
@@ -443,11 +445,13 @@ class Vmwire:
     Attributes: proc (subprocess.Popen), returncode (after stop()).
     """
 
-    def __init__(self, args, ready_timeout=10.0, expect_rc=0, env=None):
+    def __init__(self, args, ready_timeout=10.0, expect_rc=0, env=None,
+                 cwd=None):
         self.args = [str(a) for a in args]
         self.ready_timeout = ready_timeout
         self.expect_rc = expect_rc
         self.env = env
+        self.cwd = cwd
         self.proc = None
         self.returncode = None
         self._dir = None
@@ -461,7 +465,7 @@ class Vmwire:
         self._dir = _make_temp_dir('vmwire')
         self._log_path = os.path.join(self._dir, 'vmwire.log')
         self.proc = _spawn(vmwire_command() + self.args, self._log_path,
-                           self.env)
+                           self.env, self.cwd)
         if not self.wait_log(r'^vmwire: ready$', self.ready_timeout):
             rc = self.proc.poll()
             self.stop()
@@ -796,6 +800,38 @@ def wait_ping_cmd(target, tries=30):
             'i=$((i + 1)); [ $i -lt %(n)d ] || '
             '{ echo "FAILED: %(t)s never answered"; break; }; done\n'
             % {'t': shlex.quote(target), 'n': tries})
+
+
+def dhcp_cmd(iface='eth0', tries=10):
+    """A guest shell snippet: bring iface up, take a DHCP lease with
+    busybox udhcpc, apply it (address, default route) and print
+    "VMWIRE-LEASE ip=A mask=N router=R dns=D host=H" (parse with
+    dhcp_lease()), or "VMWIRE-LEASE none" when no server answered.  The
+    address is also left in /tmp/dhcp.ip for the commands that follow."""
+    script = ('#!/bin/sh\n'
+              'case "$1" in bound|renew)\n'
+              '  ip addr flush dev "$interface"\n'
+              '  ip addr add "$ip/$mask" dev "$interface"\n'
+              '  for r in $router; do ip route add default via "$r"; done\n'
+              '  echo "$ip" > /tmp/dhcp.ip\n'
+              '  echo "VMWIRE-LEASE ip=$ip mask=$mask router=$router '
+              'dns=$dns host=$hostname"\n'
+              'esac\n')
+    return ('ip link set %(i)s up\n'
+            'printf %%s %(s)s > /tmp/dhcp.sh; chmod +x /tmp/dhcp.sh\n'
+            'udhcpc -i %(i)s -s /tmp/dhcp.sh -q -n -t %(n)d -T 1 '
+            '|| echo "VMWIRE-LEASE none"\n'
+            % {'i': shlex.quote(iface), 's': shlex.quote(script),
+               'n': tries})
+
+
+def dhcp_lease(console):
+    """The lease dhcp_cmd() printed: a dict (ip, mask, router, dns, host),
+    or None."""
+    match = re.search(r'^VMWIRE-LEASE (ip=.*)$', console, re.MULTILINE)
+    if not match:
+        return None
+    return dict(re.findall(r'(\w+)=(\S*)', match.group(1)))
 
 
 def section(console, name):

@@ -1,0 +1,108 @@
+/*
+ * DOC: the built-in default network
+ *
+ * `vmwire` alone (no -netdev, -device or monitor) is one Ethernet segment
+ * for any number of QEMU VMs, with DHCP and NAT to the host:
+ *
+ *   VMs --unix stream--> [vms: DIR/default.sock, hubid=0] --.
+ *   VMs --TCP socket---> [tcp: 127.0.0.1:5555, hubid=0] ----+-- hub 0 (learning)
+ *                        [uplink: -netdev user] --[uplink.port]--'
+ *   QMP: DIR/qmp.sock
+ *
+ * DIR is $XDG_RUNTIME_DIR/vmwire, or ./vmwire under the working directory
+ * when XDG_RUNTIME_DIR is unset (made 0700 if missing).  Both listeners
+ * take many VMs (hubid=, net/stream-multi.c): every connection becomes its
+ * own hub port and is logged with its MAC when it joins and leaves.  The
+ * uplink is libslirp with QEMU's defaults (10.0.2.0/24, gateway and host
+ * 10.0.2.2, DNS 10.0.2.3, leases from 10.0.2.15).  Everything is built
+ * through the same option strings a user could type, so the default is no
+ * special case anywhere else.  A socket file left by a crashed run is
+ * replaced; one a live vmwire listens on makes startup fail ("Address
+ * already in use"), which default_net_explain() cannot hide.
+ */
+#include "system/default-net.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "monitor/monitor.h"
+
+static struct {
+    char *dir;
+    char *vm_socket;
+    char *qmp_socket;
+    GPtrArray *options;         /* char *, NULL-terminated */
+} default_net;
+
+static char *default_net_dir(void)
+{
+    const char *runtime = g_getenv("XDG_RUNTIME_DIR");
+    g_autofree char *cwd = NULL;
+
+    if (runtime && *runtime) {
+        return g_build_filename(runtime, "vmwire", NULL);
+    }
+    cwd = g_get_current_dir();
+    return g_build_filename(cwd, "vmwire", NULL);
+}
+
+const char *const *default_net_options(GError **errp)
+{
+    g_autofree char *qmp = NULL;
+
+    default_net.dir = default_net_dir();
+    if (g_mkdir_with_parents(default_net.dir, 0700) < 0) {
+        g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno),
+                    "cannot create %s for the default network: %s",
+                    default_net.dir, g_strerror(errno));
+        return NULL;
+    }
+    default_net.vm_socket = g_build_filename(default_net.dir, "default.sock",
+                                             NULL);
+    default_net.qmp_socket = g_build_filename(default_net.dir, "qmp.sock",
+                                              NULL);
+    default_net.options = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(default_net.options, g_strdup("user,id=uplink"));
+    g_ptr_array_add(default_net.options,
+                    g_strdup("hubport,id=uplink.port,hubid=0,netdev=uplink"));
+    g_ptr_array_add(default_net.options,
+                    g_strdup_printf("stream,id=vms,server=on,addr.type=unix,"
+                                    "addr.path=%s,hubid=0",
+                                    default_net.vm_socket));
+    g_ptr_array_add(default_net.options,
+                    g_strdup("socket,id=tcp,listen=" DEFAULT_NET_TCP
+                             ",hubid=0"));
+    g_ptr_array_add(default_net.options, NULL);
+
+    qmp = g_strdup_printf("unix:%s,server=on,wait=off",
+                          default_net.qmp_socket);
+    if (!monitor_parse_qmp(qmp, errp)) {
+        return NULL;
+    }
+    return (const char *const *)default_net.options->pdata;
+}
+
+void default_net_explain(void)
+{
+    fprintf(stderr,
+        "vmwire: no -netdev given: started the default network: a switch "
+        "with DHCP and NAT (10.0.2.0/24, gateway 10.0.2.2, DNS 10.0.2.3).\n"
+        "vmwire: connect any number of QEMU VMs, each with its own mac=, "
+        "with\n"
+        "    -netdev stream,id=n0,server=off,addr.type=unix,addr.path=%s "
+        "-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:01\n"
+        "vmwire: or\n"
+        "    -netdev socket,id=n0,connect=%s "
+        "-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:02\n"
+        "vmwire: QMP monitor: %s\n",
+        default_net.vm_socket, DEFAULT_NET_TCP, default_net.qmp_socket);
+}
+
+void default_net_cleanup(void)
+{
+    g_clear_pointer(&default_net.options, g_ptr_array_unref);
+    g_clear_pointer(&default_net.dir, g_free);
+    g_clear_pointer(&default_net.vm_socket, g_free);
+    g_clear_pointer(&default_net.qmp_socket, g_free);
+}
