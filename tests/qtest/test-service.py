@@ -348,7 +348,13 @@ def check_daemonize_fails(t, name, args, expected, log=None):
         pidfile = os.path.join(d, 'pid')
         rc, out, err = run_parent(['-daemonize', '-pidfile', pidfile] + args,
                                   d)
+        # The daemon closed its end of the pipe and is exiting: under load
+        # it may still be a live process for a moment.
+        deadline = time.monotonic() + 5 * TIMEOUT_SCALE
         left = live_daemons()
+        while left and time.monotonic() < deadline:
+            time.sleep(0.05)
+            left = live_daemons()
         good = (expected.fullmatch(err) if isinstance(expected, re.Pattern)
                 else err == expected)
         t.ok(rc == 1 and good and out == '',
