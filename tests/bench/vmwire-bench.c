@@ -38,7 +38,9 @@
  * Figures are never asserted here: the machine is shared and noisy;
  * compare the ratios of one run.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
