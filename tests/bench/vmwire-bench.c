@@ -759,7 +759,11 @@ static Result run_latency(RelayKind kind)
 
     relay_start(&r, kind, 2, false);
     for (int i = 0; i < 2; i++) {
+        /* A lost frame fails the cell instead of hanging the run. */
+        struct timeval limit = { .tv_sec = 5 };
+
         fds[i] = tcp_connect(r.ports[i]);
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
         port_mac(mac[i], i);
     }
     announce(fds, 2);
