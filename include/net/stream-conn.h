@@ -8,14 +8,21 @@
  * fixed transmit ring (STREAM_CONN_TX_SIZE).  Both buffers are allocated by
  * stream_conn_init(); the frame path allocates nothing.
  *
- *   socket -> peer: at most STREAM_CONN_READS recv() calls per wake-up go
- *     straight into the framing buffer; complete frames are handed to the
- *     peer without copying with net_client_send_async().  A queued frame
+ *   socket -> peer: at most STREAM_CONN_READS recv() calls of up to
+ *     STREAM_FRAMING_READ_ROOM (256 KiB) per wake-up go straight into the
+ *     framing buffer (a short read ends the wake-up: the socket is
+ *     drained); every complete frame is handed to the peer without
+ *     copying with net_client_send_async().  A queued frame
  *     (the peer returned 0) stops reading and parsing; the completion
  *     resumes the buffered bytes, then reading.  Nothing is lost.
  *   peer -> socket: stream_conn_receive_iov() copies [len][frame] into the
- *     ring and writes at once unless a write is pending; a full ring returns
- *     0 and net_client_flush_queued() follows once the largest record fits.
+ *     ring.  Inside a batch (a main-loop callback, include/util/batch.h)
+ *     the write is deferred to the batch's end, so all the frames one
+ *     wake-up produced leave in one sendmsg(); outside one it writes at
+ *     once.  Pending write interest means the writable callback resumes
+ *     a partial write.  A ring without room is written out first; if it
+ *     still has none, receive returns 0 and net_client_flush_queued()
+ *     follows once the largest record fits.
  *
  * A length above NET_BUFSIZE logs QEMU's "serious error" line, counts a
  * reset and closes the connection; EOF, errors and a failed connect close
@@ -38,6 +45,7 @@
 
 #include "net/net.h"
 #include "net/stream-framing.h"
+#include "util/batch.h"
 #include "util/fd-handler.h"
 
 #define STREAM_CONN_READS 4         /* recv() calls per wake-up */
@@ -88,6 +96,7 @@ struct StreamConn {
     bool tx_dead;                   /* a write failed: close from the loop */
     StreamFraming *rx;              /* owned */
     StreamConnTxRing tx;
+    BatchEntry tx_flush;            /* ring written at the batch's end */
 };
 
 /* Set up @c for client @nc (borrowed): allocates both buffers. */
