@@ -53,6 +53,7 @@
 #include "net/net.h"
 #include "net/netdev.h"
 #include "qapi-commands.h"
+#include "util/batch.h"
 #include "util/error.h"
 
 #define NET_HUB_PROBE 8
@@ -91,11 +92,28 @@ struct NetHub {
 };
 
 static GList *net_hubs;
-static int64_t (*net_hub_now)(void) = g_get_monotonic_time;
+static int64_t (*net_hub_clock)(void) = g_get_monotonic_time;
+static int64_t net_hub_clock_cached;
+static unsigned net_hub_clock_gen;
 
 void net_hub_set_clock(int64_t (*now)(void))
 {
-    net_hub_now = now ? now : g_get_monotonic_time;
+    net_hub_clock = now ? now : g_get_monotonic_time;
+    net_hub_clock_gen = batch_generation() - 1;
+}
+
+/*
+ * The time for MAC learning and aging, read once per batch (one main-loop
+ * callback, util/batch.h): reading the clock for every frame costs more
+ * than the rest of the forwarding, and ageing counts in seconds.
+ */
+static int64_t net_hub_now(void)
+{
+    if (!batch_active() || net_hub_clock_gen != batch_generation()) {
+        net_hub_clock_cached = net_hub_clock();
+        net_hub_clock_gen = batch_generation();
+    }
+    return net_hub_clock_cached;
 }
 
 static NetHub *net_hub_find(int32_t id)

@@ -14,9 +14,18 @@ static unsigned batch_depth;
 static BatchEntry *batch_head;
 static BatchEntry **batch_tail = &batch_head;
 
+static unsigned batch_gen;
+
 void batch_begin(void)
 {
-    batch_depth++;
+    if (batch_depth++ == 0) {
+        batch_gen++;
+    }
+}
+
+unsigned batch_generation(void)
+{
+    return batch_gen;
 }
 
 bool batch_active(void)

@@ -38,6 +38,11 @@ void batch_begin(void);
 void batch_end(void);
 /* Inside a batch? */
 bool batch_active(void);
+/*
+ * Changes at every outermost batch_begin(): a value computed inside a
+ * batch (a clock reading) can be kept for the rest of it.
+ */
+unsigned batch_generation(void);
 
 /*
  * Run @flush(@e) when the batch ends; no-op if already queued.  Only
