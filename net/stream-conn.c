@@ -37,9 +37,15 @@ static bool tx_ring_has_room(const StreamConnTxRing *t, size_t len)
     return STREAM_CONN_TX_SIZE - t->len >= len;
 }
 
+/* The ring's size is no power of two: wrap without dividing. */
+static size_t tx_ring_wrap(size_t off)
+{
+    return off >= STREAM_CONN_TX_SIZE ? off - STREAM_CONN_TX_SIZE : off;
+}
+
 static void tx_ring_copy_in(StreamConnTxRing *t, const void *src, size_t len)
 {
-    size_t tail = (t->head + t->len) % STREAM_CONN_TX_SIZE;
+    size_t tail = tx_ring_wrap(t->head + t->len);
     size_t first = MIN(len, STREAM_CONN_TX_SIZE - tail);
 
     memcpy(t->buf + tail, src, first);
@@ -62,7 +68,7 @@ static int tx_ring_iov(const StreamConnTxRing *t, struct iovec iov[2])
 
 static void tx_ring_consume(StreamConnTxRing *t, size_t len)
 {
-    t->head = (t->head + len) % STREAM_CONN_TX_SIZE;
+    t->head = tx_ring_wrap(t->head + len);
     t->len -= len;
     if (t->len == 0) {
         t->head = 0;
