@@ -20,8 +20,9 @@
  *     the writable handler flushes the core's queue (the flow-control
  *     rule of include/net/net.h).  A datagram the kernel refuses is
  *     dropped and counted, the others go on.
- *   Both socket buffers are raised to DGRAM_CONN_SOCKBUF (never lowered)
- *     so a few batches fit.
+ *   Both socket buffers are raised to DGRAM_CONN_SOCKBUF, 4 MiB (never
+ *     lowered; the kernel caps it at net.core.[rw]mem_max): many batches
+ *     fit, so a few milliseconds without the CPU lose nothing.
  *
  * Multicast receives on a socket bound to group:port and sends from a
  * second socket bound to an ephemeral port: datagrams whose source is that

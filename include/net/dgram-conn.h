@@ -22,7 +22,7 @@
 #define DGRAM_CONN_WRITES 16        /* send tries per flush (EINTR) */
 #define DGRAM_CONN_TX_BYTES (256 * 1024)    /* transmit ring */
 #define DGRAM_CONN_TX_FRAMES 128
-#define DGRAM_CONN_SOCKBUF (1024 * 1024)    /* SO_RCVBUF/SO_SNDBUF, at least */
+#define DGRAM_CONN_SOCKBUF (4 * 1024 * 1024) /* SO_RCVBUF/SO_SNDBUF, at least */
 
 typedef struct DgramConn {
     NetClientState *nc;             /* borrowed: the owner */
