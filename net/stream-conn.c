@@ -53,6 +53,36 @@ static void tx_ring_copy_in(StreamConnTxRing *t, const void *src, size_t len)
     t->len += len;
 }
 
+/*
+ * Append [len][frame]; the caller checked there is room.  Most records fit
+ * before the ring's end: header and parts go straight in.
+ */
+static void tx_ring_put_record(StreamConnTxRing *t, const struct iovec *iov,
+                               int iovcnt, size_t size)
+{
+    size_t end = t->head + t->len;
+    uint8_t hdr[STREAM_FRAMING_HEADER_LEN];
+    uint8_t *p;
+
+    if (end < STREAM_CONN_TX_SIZE &&
+        STREAM_CONN_TX_SIZE - end < sizeof(hdr) + size) {
+        stream_framing_put_header(hdr, (uint32_t)size);
+        tx_ring_copy_in(t, hdr, sizeof(hdr));
+        for (int i = 0; i < iovcnt; i++) {
+            tx_ring_copy_in(t, iov[i].iov_base, iov[i].iov_len);
+        }
+        return;
+    }
+    p = t->buf + tx_ring_wrap(end);
+    stream_framing_put_header(p, (uint32_t)size);
+    p += sizeof(hdr);
+    for (int i = 0; i < iovcnt; i++) {
+        memcpy(p, iov[i].iov_base, iov[i].iov_len);
+        p += iov[i].iov_len;
+    }
+    t->len += sizeof(hdr) + size;
+}
+
 /* Describe the held bytes, oldest first; returns the iovec count. */
 static int tx_ring_iov(const StreamConnTxRing *t, struct iovec iov[2])
 {
@@ -328,7 +358,6 @@ ssize_t stream_conn_receive_iov(StreamConn *c, const struct iovec *iov,
                                 int iovcnt)
 {
     size_t size = iov_size_total(iov, iovcnt);
-    uint8_t hdr[STREAM_FRAMING_HEADER_LEN];
 
     if (c->fd < 0) {
         return -ENOTCONN;
@@ -336,21 +365,17 @@ ssize_t stream_conn_receive_iov(StreamConn *c, const struct iovec *iov,
     if (c->tx_dead) {
         return -EPIPE;
     }
-    if (!tx_ring_has_room(&c->tx, sizeof(hdr) + size)) {
+    if (!tx_ring_has_room(&c->tx, STREAM_FRAMING_HEADER_LEN + size)) {
         stream_conn_push(c);    /* bytes held for the batch: make room */
         if (c->tx_dead) {
             return -EPIPE;
         }
-        if (!tx_ring_has_room(&c->tx, sizeof(hdr) + size)) {
+        if (!tx_ring_has_room(&c->tx, STREAM_FRAMING_HEADER_LEN + size)) {
             c->tx_waiting = true;
             return 0;
         }
     }
-    stream_framing_put_header(hdr, (uint32_t)size);
-    tx_ring_copy_in(&c->tx, hdr, sizeof(hdr));
-    for (int i = 0; i < iovcnt; i++) {
-        tx_ring_copy_in(&c->tx, iov[i].iov_base, iov[i].iov_len);
-    }
+    tx_ring_put_record(&c->tx, iov, iovcnt, size);
     if (c->connecting || fd_handler_writing(c->fd_handler)) {
         return (ssize_t)size;   /* the writable callback takes it */
     }
