@@ -10,7 +10,7 @@
  *
  *   socket -> peer: at most STREAM_CONN_READS recv() calls of up to
  *     STREAM_FRAMING_READ_ROOM (256 KiB) per wake-up go straight into the
- *     framing buffer (a short read ends the wake-up: the socket is
+ *     framing buffer (a short read ends the wake-up early: the socket is
  *     drained); every complete frame is handed to the peer without
  *     copying with net_client_send_async().  A queued frame
  *     (the peer returned 0) stops reading and parsing; the completion
@@ -48,7 +48,13 @@
 #include "util/batch.h"
 #include "util/fd-handler.h"
 
-#define STREAM_CONN_READS 4         /* recv() calls per wake-up */
+/*
+ * recv() calls per wake-up.  One of STREAM_FRAMING_READ_ROOM (256 KiB):
+ * a wake-up never produces more than one destination's transmit ring
+ * holds, so a fast sender cannot overrun a slower reader's bounded queue
+ * before that reader's socket gets a chance to drain.
+ */
+#define STREAM_CONN_READS 1
 #define STREAM_CONN_WRITES 16       /* send calls per attempt */
 /* A frame as it goes on a stream: header and the largest frame. */
 #define STREAM_CONN_MAX_RECORD (STREAM_FRAMING_HEADER_LEN + NET_BUFSIZE)
