@@ -5,13 +5,24 @@
  * NetClientState) embeds a DgramConn and forwards its receive_iov and its
  * send-completion callback here.
  *
- *   socket -> NIC: at most DGRAM_CONN_READS recvmsg() per wake-up into one
- *     fixed NET_BUFSIZE buffer; truncated datagrams (oversized) and empty
- *     ones (dropped) are counted and dropped.  A frame the peer queues
- *     (send returns 0) stops reading until the completion callback.
- *   NIC -> socket: one sendmsg() per frame; EAGAIN returns 0, turns on
- *     write interest, and the writable handler flushes the queue (the
- *     flow-control rule of include/net/net.h).
+ *   socket -> NIC: at most DGRAM_CONN_READS recvmmsg() per wake-up, each
+ *     taking up to DGRAM_CONN_BATCH datagrams into fixed NET_BUFSIZE
+ *     slots (a short batch ends the wake-up: the socket is drained);
+ *     truncated datagrams (oversized) and empty ones (malformed) are
+ *     counted and dropped alone.  A frame the peer queues (send returns 0)
+ *     stops reading; the completion hands on the rest of the batch, then
+ *     reading resumes.
+ *   NIC -> socket: inside a batch (a main-loop callback, util/batch.h)
+ *     each datagram is copied into a FrameRing and the ring leaves in
+ *     sendmmsg() calls of up to DGRAM_CONN_BATCH when the batch ends;
+ *     outside one, with nothing waiting, one sendmsg() at once.  EAGAIN
+ *     leaves the rest for the writable handler; a full ring returns 0 and
+ *     the writable handler flushes the core's queue (the flow-control
+ *     rule of include/net/net.h).  A datagram the kernel refuses is
+ *     dropped and counted, the others go on.
+ *   Both socket buffers are raised to DGRAM_CONN_SOCKBUF, 4 MiB (never
+ *     lowered; the kernel caps it at net.core.[rw]mem_max): many batches
+ *     fit, so a few milliseconds without the CPU lose nothing.
  *
  * Multicast receives on a socket bound to group:port and sends from a
  * second socket bound to an ephemeral port: datagrams whose source is that
@@ -81,22 +92,94 @@ static FdHandler *dgram_conn_send_handler(DgramConn *c)
     return c->send_handler ? c->send_handler : c->fd_handler;
 }
 
-ssize_t dgram_conn_send_iov(DgramConn *c, const struct iovec *iov,
-                            int iovcnt)
+static void dgram_conn_msghdr(DgramConn *c, struct msghdr *m,
+                              struct iovec *iov, size_t iovcnt)
 {
-    struct msghdr msg = {
-        .msg_iov = (struct iovec *)iov,
-        .msg_iovlen = (size_t)iovcnt,
-    };
-
+    *m = (struct msghdr){ .msg_iov = iov, .msg_iovlen = iovcnt };
     if (c->has_dst) {
-        msg.msg_name = &c->dst;
-        msg.msg_namelen = c->dst_len;
+        m->msg_name = &c->dst;
+        m->msg_namelen = c->dst_len;
     }
+}
+
+/*
+ * Send what the ring holds, DGRAM_CONN_BATCH datagrams per sendmmsg().
+ * EAGAIN leaves the rest for the writable callback; a datagram the kernel
+ * refuses (an ICMP error pending, too big) is dropped and counted, and
+ * the rest go on.
+ */
+static void dgram_conn_push(DgramConn *c)
+{
+    struct mmsghdr msgs[DGRAM_CONN_BATCH];
+    struct iovec iov[DGRAM_CONN_BATCH];
+    FdHandler *h = dgram_conn_send_handler(c);
+
+    batch_cancel(&c->tx_flush);
+    if (c->send_fd < 0 || fd_handler_writing(h)) {
+        return;
+    }
+    for (int tries = 0; tries < DGRAM_CONN_WRITES &&
+         !frame_ring_is_empty(&c->tx);) {
+        unsigned n = MIN(c->tx.count, DGRAM_CONN_BATCH);
+        int sent;
+
+        for (unsigned i = 0; i < n; i++) {
+            FrameSlot *slot = frame_ring_at(&c->tx, i);
+
+            iov[i] = (struct iovec){ slot->data, slot->len };
+            dgram_conn_msghdr(c, &msgs[i].msg_hdr, &iov[i], 1);
+        }
+        sent = sockops->sendmmsg(c->send_fd, msgs, n,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent < 0 && errno == EINTR) {
+            tries++;
+            continue;
+        }
+        if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            fd_handler_set_write(h, true);
+            return;
+        }
+        if (sent <= 0) {            /* the head datagram failed */
+            c->nc->stats.dropped++;
+            sent = 1;
+            tries++;
+        }
+        for (int i = 0; i < sent; i++) {
+            frame_ring_pop(&c->tx);
+        }
+    }
+    fd_handler_set_write(h, !frame_ring_is_empty(&c->tx));
+}
+
+/* The ring drained: let the core deliver what it queued for us. */
+static void dgram_conn_tx_resume(DgramConn *c)
+{
+    if (c->tx_waiting && c->send_fd >= 0 &&
+        !fd_handler_writing(dgram_conn_send_handler(c))) {
+        c->tx_waiting = false;
+        net_client_flush_queued(c->nc);
+    }
+}
+
+static void dgram_conn_batch_flush(BatchEntry *e)
+{
+    DgramConn *c = container_of(e, DgramConn, tx_flush);
+
+    dgram_conn_push(c);
+    dgram_conn_tx_resume(c);
+}
+
+/* One datagram now, with sendmsg(): size, 0 (EAGAIN) or -errno. */
+static ssize_t dgram_conn_send_now(DgramConn *c, const struct iovec *iov,
+                                   int iovcnt, size_t size)
+{
+    struct msghdr msg;
+
+    dgram_conn_msghdr(c, &msg, (struct iovec *)iov, (size_t)iovcnt);
     for (int i = 0; i < DGRAM_CONN_WRITES; i++) {
         if (sockops->sendmsg(c->send_fd, &msg,
                              MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) {
-            return (ssize_t)iov_size_total(iov, iovcnt);
+            return (ssize_t)size;
         }
         if (errno == EINTR) {
             continue;
@@ -106,8 +189,43 @@ ssize_t dgram_conn_send_iov(DgramConn *c, const struct iovec *iov,
         }
         break;
     }
+    return 0;
+}
+
+/*
+ * Inside a batch the datagram is copied into the ring and sent with the
+ * others at the batch's end; outside one (and with nothing waiting) it
+ * goes at once.  No room, or EAGAIN: 0, and the writable callback
+ * flushes the core's queue later (the flow-control rule of net.h).
+ */
+ssize_t dgram_conn_send_iov(DgramConn *c, const struct iovec *iov,
+                            int iovcnt)
+{
+    size_t size = iov_size_total(iov, iovcnt);
+    FdHandler *h = dgram_conn_send_handler(c);
+    ssize_t ret;
+
+    if (!batch_active() && frame_ring_is_empty(&c->tx) &&
+        !fd_handler_writing(h)) {
+        ret = dgram_conn_send_now(c, iov, iovcnt, size);
+        if (ret != 0) {
+            return ret;
+        }
+    } else {
+        if (!frame_ring_has_room(&c->tx, size)) {
+            dgram_conn_push(c);     /* held for the batch: make room */
+        }
+        if (frame_ring_push_iov(&c->tx, iov, iovcnt, size)) {
+            if (batch_active() && !fd_handler_writing(h)) {
+                batch_defer(&c->tx_flush, dgram_conn_batch_flush);
+            } else {
+                dgram_conn_push(c);
+            }
+            return (ssize_t)size;
+        }
+    }
     c->tx_waiting = true;
-    fd_handler_set_write(dgram_conn_send_handler(c), true);
+    fd_handler_set_write(h, true);
     return 0;
 }
 
@@ -116,16 +234,8 @@ static void dgram_conn_writable(void *opaque)
     DgramConn *c = opaque;
 
     fd_handler_set_write(dgram_conn_send_handler(c), false);
-    c->tx_waiting = false;
-    net_client_flush_queued(c->nc);
-}
-
-void dgram_conn_sent(DgramConn *c)
-{
-    if (c->read_blocked && c->fd_handler) {
-        c->read_blocked = false;
-        fd_handler_set_read(c->fd_handler, true);
-    }
+    dgram_conn_push(c);
+    dgram_conn_tx_resume(c);
 }
 
 /* Our own frame, looped back by the kernel (multicast)? */
@@ -156,34 +266,51 @@ static bool dgram_conn_from_self(DgramConn *c, const struct msghdr *msg)
     return false;
 }
 
-/* Take one datagram: false to stop reading for this wake-up. */
-static bool dgram_conn_read_one(DgramConn *c)
+/*
+ * Hand on the datagrams the last recvmmsg() took, from rx_next.  False if
+ * the peer queued one: reading stops until its completion.
+ */
+static bool dgram_conn_deliver(DgramConn *c)
 {
-    struct sockaddr_storage from;
-    struct iovec iov = { c->buf, NET_BUFSIZE };
-    struct msghdr msg = {
-        .msg_name = &from, .msg_namelen = sizeof(from),
-        .msg_iov = &iov, .msg_iovlen = 1,
-    };
-    ssize_t n = sockops->recvmsg(c->fd, &msg, MSG_DONTWAIT);
+    while (c->rx_next < c->rx_count) {
+        struct mmsghdr *m = &c->rx_msgs[c->rx_next++];
+        size_t n = m->msg_len;
 
-    if (n < 0) {
-        /* EINTR, or a pending ICMP error: the next one may be fine. */
-        return errno != EAGAIN && errno != EWOULDBLOCK;
-    }
-    if (msg.msg_flags & MSG_TRUNC) {
-        c->nc->stats.oversized++;
-    } else if (n == 0) {
-        net_client_count_drop(c->nc, NET_DROP_MALFORMED);
-    } else if (dgram_conn_from_self(c, &msg)) {
-        c->self_filtered++;
-    } else if (net_client_send_async(c->nc, c->buf, (size_t)n,
-                                     c->sent_cb) == 0) {
-        c->read_blocked = true;
-        fd_handler_set_read(c->fd_handler, false);
-        return false;
+        if (m->msg_hdr.msg_flags & MSG_TRUNC) {
+            c->nc->stats.oversized++;
+        } else if (n == 0) {
+            net_client_count_drop(c->nc, NET_DROP_MALFORMED);
+        } else if (dgram_conn_from_self(c, &m->msg_hdr)) {
+            c->self_filtered++;
+        } else if (net_client_send_async(c->nc, m->msg_hdr.msg_iov->iov_base,
+                                         n, c->sent_cb) == 0) {
+            c->read_blocked = true;
+            fd_handler_set_read(c->fd_handler, false);
+            return false;
+        }
+        if (c->fd < 0) {
+            return false;
+        }
     }
     return true;
+}
+
+/* Take up to DGRAM_CONN_BATCH datagrams: their count, or -errno. */
+static int dgram_conn_read_batch(DgramConn *c)
+{
+    int n;
+
+    for (unsigned i = 0; i < DGRAM_CONN_BATCH; i++) {
+        c->rx_iov[i] = (struct iovec){ c->buf + (size_t)i * NET_BUFSIZE,
+                                       NET_BUFSIZE };
+        c->rx_msgs[i].msg_hdr = (struct msghdr){
+            .msg_name = &c->rx_from[i], .msg_namelen = sizeof(c->rx_from[i]),
+            .msg_iov = &c->rx_iov[i], .msg_iovlen = 1,
+        };
+    }
+    n = sockops->recvmmsg(c->fd, c->rx_msgs, DGRAM_CONN_BATCH, MSG_DONTWAIT,
+                          NULL);
+    return n < 0 ? -errno : n;
 }
 
 static void dgram_conn_readable(void *opaque)
@@ -191,8 +318,29 @@ static void dgram_conn_readable(void *opaque)
     DgramConn *c = opaque;
 
     for (int i = 0; i < DGRAM_CONN_READS; i++) {
-        if (!dgram_conn_read_one(c)) {
+        int n = dgram_conn_read_batch(c);
+
+        if (n == -EAGAIN || n == -EWOULDBLOCK) {
             return;
+        }
+        if (n < 0) {
+            continue;   /* EINTR, or a pending ICMP error: try again */
+        }
+        c->rx_next = 0;
+        c->rx_count = (unsigned)n;
+        if (!dgram_conn_deliver(c) || n < DGRAM_CONN_BATCH) {
+            return;     /* blocked, or the socket is drained */
+        }
+    }
+}
+
+/* The peer took the frame it had queued: hand on the rest, read on. */
+void dgram_conn_sent(DgramConn *c)
+{
+    if (c->read_blocked && c->fd_handler) {
+        c->read_blocked = false;
+        if (dgram_conn_deliver(c) && c->fd_handler) {
+            fd_handler_set_read(c->fd_handler, true);
         }
     }
 }
@@ -204,13 +352,32 @@ void dgram_conn_init(DgramConn *c, NetClientState *nc, NetPacketSent *sent_cb)
     c->nc = nc;
     c->sent_cb = sent_cb;
     c->fd = c->send_fd = -1;
-    c->buf = g_malloc(NET_BUFSIZE);
+    /* Touched only as datagrams fill it: small frames use a page each. */
+    c->buf = g_malloc((size_t)DGRAM_CONN_BATCH * NET_BUFSIZE);
+    frame_ring_init(&c->tx, DGRAM_CONN_TX_BYTES, DGRAM_CONN_TX_FRAMES);
+}
+
+/* Make a socket buffer hold at least a few batches; never shrink it. */
+static void dgram_conn_size_buffer(int fd, int name)
+{
+    int size = 0;
+    int want = DGRAM_CONN_SOCKBUF;
+    socklen_t len = sizeof(size);
+
+    if (sockops->getsockopt(fd, SOL_SOCKET, name, &size, &len) < 0 ||
+        size >= want) {
+        return;
+    }
+    /* Best effort: the kernel caps it at [rw]mem_max. */
+    (void)sockops->setsockopt(fd, SOL_SOCKET, name, &want, sizeof(want));
 }
 
 void dgram_conn_start(DgramConn *c, int fd, int send_fd)
 {
     c->fd = fd;
     c->send_fd = send_fd;
+    dgram_conn_size_buffer(fd, SO_RCVBUF);
+    dgram_conn_size_buffer(send_fd, SO_SNDBUF);
     c->fd_handler = fd_handler_new(fd, dgram_conn_readable,
                                    dgram_conn_writable, c);
     if (send_fd != fd) {
@@ -237,7 +404,12 @@ void dgram_conn_cleanup(DgramConn *c)
     }
     dgram_close_fd(c->fd);
     c->fd = c->send_fd = -1;
+    c->rx_next = c->rx_count = 0;
     g_clear_pointer(&c->buf, g_free);
+    batch_cancel(&c->tx_flush);
+    if (c->tx.arena) {
+        frame_ring_destroy(&c->tx);
+    }
 }
 
 /* ---- multicast ------------------------------------------------------------- */

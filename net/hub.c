@@ -53,6 +53,7 @@
 #include "net/net.h"
 #include "net/netdev.h"
 #include "qapi-commands.h"
+#include "util/batch.h"
 #include "util/error.h"
 
 #define NET_HUB_PROBE 8
@@ -70,6 +71,12 @@ typedef struct NetHubPort {
     bool log_mac;               /* log the first MAC its peer sends */
     bool mac_known;             /* mac holds it */
     uint8_t mac[6];
+    /*
+     * The table entries this port's last frame used (its source, its
+     * destination): a stream of frames between the same two VMs skips
+     * the hashing.  Checked before use, never trusted.
+     */
+    struct NetHubMacEntry *last_src, *last_dst;
     void (*gone)(void *opaque); /* called from cleanup */
     void *gone_opaque;
 } NetHubPort;
@@ -91,11 +98,28 @@ struct NetHub {
 };
 
 static GList *net_hubs;
-static int64_t (*net_hub_now)(void) = g_get_monotonic_time;
+static int64_t (*net_hub_clock)(void) = g_get_monotonic_time;
+static int64_t net_hub_clock_cached;
+static unsigned net_hub_clock_gen;
 
 void net_hub_set_clock(int64_t (*now)(void))
 {
-    net_hub_now = now ? now : g_get_monotonic_time;
+    net_hub_clock = now ? now : g_get_monotonic_time;
+    net_hub_clock_gen = batch_generation() - 1;
+}
+
+/*
+ * The time for MAC learning and aging, read once per batch (one main-loop
+ * callback, util/batch.h): reading the clock for every frame costs more
+ * than the rest of the forwarding, and ageing counts in seconds.
+ */
+static int64_t net_hub_now(void)
+{
+    if (!batch_active() || net_hub_clock_gen != batch_generation()) {
+        net_hub_clock_cached = net_hub_clock();
+        net_hub_clock_gen = batch_generation();
+    }
+    return net_hub_clock_cached;
 }
 
 static NetHub *net_hub_find(int32_t id)
@@ -153,9 +177,16 @@ static NetHubMacEntry *net_hub_lookup(NetHub *hub, const uint8_t *mac,
     return NULL;
 }
 
+static bool net_hub_entry_is(NetHubMacEntry *e, const uint8_t *mac,
+                             uint16_t vlan)
+{
+    return e && e->vlan == vlan && memcmp(e->mac, mac, 6) == 0;
+}
+
 /* Remember that @mac on @vlan is behind @port (move it if it was not). */
-static void net_hub_learn(NetHub *hub, const uint8_t *mac, uint16_t vlan,
-                          NetHubPort *port, int64_t now)
+static NetHubMacEntry *net_hub_learn(NetHub *hub, const uint8_t *mac,
+                                     uint16_t vlan, NetHubPort *port,
+                                     int64_t now)
 {
     unsigned h = net_hub_hash(mac, vlan);
     NetHubMacEntry *e = net_hub_lookup(hub, mac, vlan, now);
@@ -173,6 +204,7 @@ static void net_hub_learn(NetHub *hub, const uint8_t *mac, uint16_t vlan,
     e->vlan = vlan;
     e->port = port;
     e->seen = now;
+    return e;
 }
 
 int net_hub_mac_count(int32_t hubid)
@@ -360,10 +392,22 @@ static void net_hub_forward(NetHubPort *src, uint16_t vlan,
     }
 
     if (hub->learning && !(src_mac[0] & 1)) {
-        net_hub_learn(hub, src_mac, vlan, src, now);
+        NetHubMacEntry *e = src->last_src;
+
+        if (e && e->port == src && net_hub_entry_is(e, src_mac, vlan)) {
+            e->seen = now;
+        } else {
+            src->last_src = net_hub_learn(hub, src_mac, vlan, src, now);
+        }
     }
     if (hub->learning && !(dst_mac[0] & 1)) {
-        NetHubMacEntry *e = net_hub_lookup(hub, dst_mac, vlan, now);
+        NetHubMacEntry *e = src->last_dst;
+
+        if (!e || !net_hub_entry_live(hub, e, now) ||
+            !net_hub_entry_is(e, dst_mac, vlan)) {
+            e = net_hub_lookup(hub, dst_mac, vlan, now);
+            src->last_dst = e;
+        }
 
         if (e) {
             if (e->port != src && !e->port->nc.free_pending) {

@@ -430,16 +430,6 @@ void net_format_info_network(GString *out)
     net_client_foreach(net_format_info_network_one, out);
 }
 
-size_t iov_size_total(const struct iovec *iov, int iovcnt)
-{
-    size_t size = 0;
-
-    for (int i = 0; i < iovcnt; i++) {
-        size += iov[i].iov_len;
-    }
-    return size;
-}
-
 size_t iov_to_buf(const struct iovec *iov, int iovcnt, uint8_t *buf,
                   size_t len)
 {

@@ -16,6 +16,7 @@
 #include "net/queue.h"
 
 #include "net/frame-ring.h"
+#include "util/batch.h"
 
 struct NetQueue {
     NetQueueDeliverFunc *deliver;
@@ -40,7 +41,9 @@ static gboolean net_queue_flush_dispatch(GSource *source, GSourceFunc unused,
                                          gpointer unused_data)
 {
     g_source_set_ready_time(source, -1);
+    batch_begin();
     net_queue_flush(((NetQueueFlushSource *)source)->queue);
+    batch_end();
     return G_SOURCE_CONTINUE;
 }
 

@@ -45,7 +45,7 @@
  *
  * Datagrams (udp=, mcast=, a SOCK_DGRAM fd=; the machinery is net/dgram-conn.c,
  * shared with -netdev dgram) carry one frame each, read into
- * a fixed NET_BUFSIZE buffer (at most DGRAM_CONN_READS per wake-up);
+ * fixed NET_BUFSIZE slots in batches (recvmmsg/sendmmsg, DGRAM_CONN_BATCH);
  * truncated and empty ones are dropped and counted.  mcast= receives on a
  * socket bound to group:port and sends from a second socket bound to an
  * ephemeral port: datagrams whose source is that port (and address, if

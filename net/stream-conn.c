@@ -37,14 +37,50 @@ static bool tx_ring_has_room(const StreamConnTxRing *t, size_t len)
     return STREAM_CONN_TX_SIZE - t->len >= len;
 }
 
+/* The ring's size is no power of two: wrap without dividing. */
+static size_t tx_ring_wrap(size_t off)
+{
+    return off >= STREAM_CONN_TX_SIZE ? off - STREAM_CONN_TX_SIZE : off;
+}
+
 static void tx_ring_copy_in(StreamConnTxRing *t, const void *src, size_t len)
 {
-    size_t tail = (t->head + t->len) % STREAM_CONN_TX_SIZE;
+    size_t tail = tx_ring_wrap(t->head + t->len);
     size_t first = MIN(len, STREAM_CONN_TX_SIZE - tail);
 
     memcpy(t->buf + tail, src, first);
     memcpy(t->buf, (const uint8_t *)src + first, len - first);
     t->len += len;
+}
+
+/*
+ * Append [len][frame]; the caller checked there is room.  Most records fit
+ * before the ring's end: header and parts go straight in.
+ */
+static void tx_ring_put_record(StreamConnTxRing *t, const struct iovec *iov,
+                               int iovcnt, size_t size)
+{
+    size_t end = t->head + t->len;
+    uint8_t hdr[STREAM_FRAMING_HEADER_LEN];
+    uint8_t *p;
+
+    if (end < STREAM_CONN_TX_SIZE &&
+        STREAM_CONN_TX_SIZE - end < sizeof(hdr) + size) {
+        stream_framing_put_header(hdr, (uint32_t)size);
+        tx_ring_copy_in(t, hdr, sizeof(hdr));
+        for (int i = 0; i < iovcnt; i++) {
+            tx_ring_copy_in(t, iov[i].iov_base, iov[i].iov_len);
+        }
+        return;
+    }
+    p = t->buf + tx_ring_wrap(end);
+    stream_framing_put_header(p, (uint32_t)size);
+    p += sizeof(hdr);
+    for (int i = 0; i < iovcnt; i++) {
+        memcpy(p, iov[i].iov_base, iov[i].iov_len);
+        p += iov[i].iov_len;
+    }
+    t->len += sizeof(hdr) + size;
 }
 
 /* Describe the held bytes, oldest first; returns the iovec count. */
@@ -62,7 +98,7 @@ static int tx_ring_iov(const StreamConnTxRing *t, struct iovec iov[2])
 
 static void tx_ring_consume(StreamConnTxRing *t, size_t len)
 {
-    t->head = (t->head + len) % STREAM_CONN_TX_SIZE;
+    t->head = tx_ring_wrap(t->head + len);
     t->len -= len;
     if (t->len == 0) {
         t->head = 0;
@@ -98,6 +134,7 @@ static void stream_conn_release(StreamConn *c)
     }
     c->tx.head = c->tx.len = 0;
     c->connecting = c->read_blocked = c->tx_dead = false;
+    batch_cancel(&c->tx_flush);
 }
 
 void stream_conn_destroy(StreamConn *c)
@@ -170,6 +207,11 @@ void stream_conn_sent(StreamConn *c)
     }
 }
 
+/*
+ * Up to STREAM_CONN_READS reads of STREAM_FRAMING_READ_ROOM bytes, every
+ * complete frame handed on after each.  A short read means the socket is
+ * drained: stop there rather than pay for a recv() that says EAGAIN.
+ */
 static void stream_conn_readable(void *opaque)
 {
     StreamConn *c = opaque;
@@ -192,7 +234,7 @@ static void stream_conn_readable(void *opaque)
             return;
         }
         stream_framing_commit(c->rx, (size_t)n);
-        if (!stream_conn_deliver(c)) {
+        if (!stream_conn_deliver(c) || n < STREAM_FRAMING_READ_ROOM) {
             return;
         }
     }
@@ -234,6 +276,37 @@ static void stream_conn_tx_resume(StreamConn *c)
     if (c->tx_waiting && tx_ring_has_room(&c->tx, STREAM_CONN_MAX_RECORD)) {
         c->tx_waiting = false;
         net_client_flush_queued(c->nc);
+    }
+}
+
+/*
+ * Write what the ring holds now, unless the writable callback will (write
+ * interest on) or cannot yet (connecting).  A failed write cannot close
+ * the connection from here (we may be inside a delivery): the ring is
+ * dropped and write interest makes the loop close it.
+ */
+static void stream_conn_push(StreamConn *c)
+{
+    batch_cancel(&c->tx_flush);
+    if (c->fd < 0 || c->connecting || c->tx_dead || c->tx.len == 0 ||
+        fd_handler_writing(c->fd_handler)) {
+        return;
+    }
+    if (stream_conn_write(c) < 0) {
+        c->tx_dead = true;
+        c->tx.head = c->tx.len = 0;
+        fd_handler_set_write(c->fd_handler, true);
+    }
+}
+
+/* The end of the batch that filled the ring: one write for all of it. */
+static void stream_conn_batch_flush(BatchEntry *e)
+{
+    StreamConn *c = container_of(e, StreamConn, tx_flush);
+
+    stream_conn_push(c);
+    if (c->fd >= 0 && !fd_handler_writing(c->fd_handler)) {
+        stream_conn_tx_resume(c);
     }
 }
 
@@ -285,7 +358,6 @@ ssize_t stream_conn_receive_iov(StreamConn *c, const struct iovec *iov,
                                 int iovcnt)
 {
     size_t size = iov_size_total(iov, iovcnt);
-    uint8_t hdr[STREAM_FRAMING_HEADER_LEN];
 
     if (c->fd < 0) {
         return -ENOTCONN;
@@ -293,21 +365,24 @@ ssize_t stream_conn_receive_iov(StreamConn *c, const struct iovec *iov,
     if (c->tx_dead) {
         return -EPIPE;
     }
-    if (!tx_ring_has_room(&c->tx, sizeof(hdr) + size)) {
-        c->tx_waiting = true;
-        return 0;
+    if (!tx_ring_has_room(&c->tx, STREAM_FRAMING_HEADER_LEN + size)) {
+        stream_conn_push(c);    /* bytes held for the batch: make room */
+        if (c->tx_dead) {
+            return -EPIPE;
+        }
+        if (!tx_ring_has_room(&c->tx, STREAM_FRAMING_HEADER_LEN + size)) {
+            c->tx_waiting = true;
+            return 0;
+        }
     }
-    stream_framing_put_header(hdr, (uint32_t)size);
-    tx_ring_copy_in(&c->tx, hdr, sizeof(hdr));
-    for (int i = 0; i < iovcnt; i++) {
-        tx_ring_copy_in(&c->tx, iov[i].iov_base, iov[i].iov_len);
+    tx_ring_put_record(&c->tx, iov, iovcnt, size);
+    if (c->connecting || fd_handler_writing(c->fd_handler)) {
+        return (ssize_t)size;   /* the writable callback takes it */
     }
-    if (!c->connecting && !fd_handler_writing(c->fd_handler) &&
-        stream_conn_write(c) < 0) {
-        /* Not from inside a delivery: the loop closes it (writable). */
-        c->tx_dead = true;
-        c->tx.head = c->tx.len = 0;
-        fd_handler_set_write(c->fd_handler, true);
+    if (batch_active()) {
+        batch_defer(&c->tx_flush, stream_conn_batch_flush);
+    } else {
+        stream_conn_push(c);
     }
     return (ssize_t)size;
 }
@@ -315,6 +390,10 @@ ssize_t stream_conn_receive_iov(StreamConn *c, const struct iovec *iov,
 bool stream_conn_can_receive(StreamConn *c)
 {
     if (c->fd < 0 || tx_ring_has_room(&c->tx, STREAM_CONN_MAX_RECORD)) {
+        return true;
+    }
+    stream_conn_push(c);        /* bytes held for the batch: make room */
+    if (tx_ring_has_room(&c->tx, STREAM_CONN_MAX_RECORD)) {
         return true;
     }
     c->tx_waiting = true;       /* the core will queue: flush when drained */

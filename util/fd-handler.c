@@ -9,8 +9,12 @@
  * one exception to "the tag stays": poll() reports hang-ups even with no
  * interest, so after a hang-up with no interest the tag is dropped and added
  * back when interest returns (once per hang-up, never per frame).
+ * Both callbacks run inside one batch (include/util/batch.h): writes they
+ * cause are flushed together when they return.
  */
 #include "util/fd-handler.h"
+
+#include "util/batch.h"
 
 #include <glib.h>
 #include <glib-unix.h>
@@ -47,6 +51,7 @@ static gboolean fd_handler_dispatch(GSource *source, GSourceFunc unused,
 
     /* Keep the source alive across the callbacks: they may free it. */
     g_source_ref(source);
+    batch_begin();
     if (h->reading && h->read_cb && (cond & G_IO_IN || failed)) {
         h->read_cb(h->opaque);
     }
@@ -54,6 +59,7 @@ static gboolean fd_handler_dispatch(GSource *source, GSourceFunc unused,
         (cond & G_IO_OUT || (failed && !h->reading))) {
         h->write_cb(h->opaque);
     }
+    batch_end();
     g_source_unref(source);
     return G_SOURCE_CONTINUE;
 }

@@ -12,11 +12,17 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "net/frame-ring.h"
 #include "net/net.h"
+#include "util/batch.h"
 #include "util/fd-handler.h"
 
-#define DGRAM_CONN_READS 32         /* datagrams per wake-up */
-#define DGRAM_CONN_WRITES 16        /* sendmsg() tries per frame (EINTR) */
+#define DGRAM_CONN_BATCH 32         /* datagrams per recvmmsg/sendmmsg */
+#define DGRAM_CONN_READS 2          /* recvmmsg() calls per wake-up */
+#define DGRAM_CONN_WRITES 16        /* send tries per flush (EINTR) */
+#define DGRAM_CONN_TX_BYTES (256 * 1024)    /* transmit ring */
+#define DGRAM_CONN_TX_FRAMES 128
+#define DGRAM_CONN_SOCKBUF (4 * 1024 * 1024) /* SO_RCVBUF/SO_SNDBUF, at least */
 
 typedef struct DgramConn {
     NetClientState *nc;             /* borrowed: the owner */
@@ -25,7 +31,13 @@ typedef struct DgramConn {
     int send_fd;                    /* == fd, or a multicast sender, owned */
     FdHandler *fd_handler;
     FdHandler *send_handler;        /* only if send_fd != fd */
-    uint8_t *buf;                   /* NET_BUFSIZE bytes, owned */
+    uint8_t *buf;                   /* BATCH x NET_BUFSIZE bytes, owned */
+    struct mmsghdr rx_msgs[DGRAM_CONN_BATCH];
+    struct iovec rx_iov[DGRAM_CONN_BATCH];
+    struct sockaddr_storage rx_from[DGRAM_CONN_BATCH];
+    unsigned rx_next, rx_count;     /* received, not yet handed on */
+    FrameRing tx;                   /* datagrams for the next sendmmsg */
+    BatchEntry tx_flush;            /* tx written at the batch's end */
     bool read_blocked;              /* a frame is queued at the peer */
     bool tx_waiting;                /* we refused a frame: flush later */
     bool has_dst;

@@ -238,8 +238,16 @@ void net_client_format_info_block(NetClientState *nc, GString *out);
  */
 void net_format_info_network(GString *out);
 
-/* iovec helpers. */
-size_t iov_size_total(const struct iovec *iov, int iovcnt);
+/* iovec helpers (the size inline: every frame needs it several times). */
+static inline size_t iov_size_total(const struct iovec *iov, int iovcnt)
+{
+    size_t size = 0;
+
+    for (int i = 0; i < iovcnt; i++) {
+        size += iov[i].iov_len;
+    }
+    return size;
+}
 /* Copy at most @len bytes of the iovec into @buf; returns bytes copied. */
 size_t iov_to_buf(const struct iovec *iov, int iovcnt, uint8_t *buf,
                   size_t len);

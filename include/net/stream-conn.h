@@ -8,14 +8,21 @@
  * fixed transmit ring (STREAM_CONN_TX_SIZE).  Both buffers are allocated by
  * stream_conn_init(); the frame path allocates nothing.
  *
- *   socket -> peer: at most STREAM_CONN_READS recv() calls per wake-up go
- *     straight into the framing buffer; complete frames are handed to the
- *     peer without copying with net_client_send_async().  A queued frame
+ *   socket -> peer: at most STREAM_CONN_READS recv() calls of up to
+ *     STREAM_FRAMING_READ_ROOM (256 KiB) per wake-up go straight into the
+ *     framing buffer (a short read ends the wake-up early: the socket is
+ *     drained); every complete frame is handed to the peer without
+ *     copying with net_client_send_async().  A queued frame
  *     (the peer returned 0) stops reading and parsing; the completion
  *     resumes the buffered bytes, then reading.  Nothing is lost.
  *   peer -> socket: stream_conn_receive_iov() copies [len][frame] into the
- *     ring and writes at once unless a write is pending; a full ring returns
- *     0 and net_client_flush_queued() follows once the largest record fits.
+ *     ring.  Inside a batch (a main-loop callback, include/util/batch.h)
+ *     the write is deferred to the batch's end, so all the frames one
+ *     wake-up produced leave in one sendmsg(); outside one it writes at
+ *     once.  Pending write interest means the writable callback resumes
+ *     a partial write.  A ring without room is written out first; if it
+ *     still has none, receive returns 0 and net_client_flush_queued()
+ *     follows once the largest record fits.
  *
  * A length above NET_BUFSIZE logs QEMU's "serious error" line, counts a
  * reset and closes the connection; EOF, errors and a failed connect close
@@ -38,9 +45,16 @@
 
 #include "net/net.h"
 #include "net/stream-framing.h"
+#include "util/batch.h"
 #include "util/fd-handler.h"
 
-#define STREAM_CONN_READS 4         /* recv() calls per wake-up */
+/*
+ * recv() calls per wake-up.  One of STREAM_FRAMING_READ_ROOM (256 KiB):
+ * a wake-up never produces more than one destination's transmit ring
+ * holds, so a fast sender cannot overrun a slower reader's bounded queue
+ * before that reader's socket gets a chance to drain.
+ */
+#define STREAM_CONN_READS 1
 #define STREAM_CONN_WRITES 16       /* send calls per attempt */
 /* A frame as it goes on a stream: header and the largest frame. */
 #define STREAM_CONN_MAX_RECORD (STREAM_FRAMING_HEADER_LEN + NET_BUFSIZE)
@@ -88,6 +102,7 @@ struct StreamConn {
     bool tx_dead;                   /* a write failed: close from the loop */
     StreamFraming *rx;              /* owned */
     StreamConnTxRing tx;
+    BatchEntry tx_flush;            /* ring written at the batch's end */
 };
 
 /* Set up @c for client @nc (borrowed): allocates both buffers. */

@@ -38,7 +38,7 @@
 
 #define STREAM_FRAMING_HEADER_LEN 4
 /* The most a backend reads in one recv(); read_space() always has this. */
-#define STREAM_FRAMING_READ_ROOM 65536
+#define STREAM_FRAMING_READ_ROOM (256 * 1024)
 #define STREAM_FRAMING_BUFSIZE \
     (STREAM_FRAMING_HEADER_LEN + NET_BUFSIZE + STREAM_FRAMING_READ_ROOM)
 

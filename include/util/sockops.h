@@ -14,6 +14,7 @@
 
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 typedef struct SocketOps {
     int (*socket)(int domain, int type, int protocol);
@@ -25,6 +26,9 @@ typedef struct SocketOps {
     ssize_t (*recvmsg)(int fd, struct msghdr *msg, int flags);
     ssize_t (*send)(int fd, const void *buf, size_t len, int flags);
     ssize_t (*sendmsg)(int fd, const struct msghdr *msg, int flags);
+    int (*recvmmsg)(int fd, struct mmsghdr *msgs, unsigned int n, int flags,
+                    struct timespec *timeout);
+    int (*sendmmsg)(int fd, struct mmsghdr *msgs, unsigned int n, int flags);
     int (*setsockopt)(int fd, int level, int name, const void *val,
                       socklen_t len);
     int (*getsockopt)(int fd, int level, int name, void *val,

@@ -344,7 +344,10 @@ static void relay_port_args(GPtrArray *argv, const Relay *r, int i)
 
 static void copy_relay_run(const Relay *r);
 
-static void relay_start(Relay *r, RelayKind kind, int nports, bool dgram)
+static void relay_stop(Relay *r);
+
+/* Start a relay on ports free a moment ago; false if it did not open them. */
+static bool relay_try_start(Relay *r, RelayKind kind, int nports, bool dgram)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
 
@@ -380,12 +383,33 @@ static void relay_start(Relay *r, RelayKind kind, int nports, bool dgram)
     for (int i = 0; i < nports; i++) {
         double deadline = now_s() + 10;
         while (!port_ready(dgram ? "udp" : "tcp", r->ports[i])) {
-            if (now_s() > deadline || waitpid(r->pid, NULL, WNOHANG) != 0) {
-                die("%s relay did not open port %d", relay_names[kind], r->ports[i]);
+            if (waitpid(r->pid, NULL, WNOHANG) != 0) {
+                return false;       /* exited: a port was taken meanwhile */
+            }
+            if (now_s() > deadline) {
+                relay_stop(r);
+                return false;
             }
             usleep(5000);
         }
     }
+    return true;
+}
+
+/*
+ * Another process may take a port between free_port() and the relay's
+ * bind() (the machine is shared): then start again on other ports.
+ */
+static void relay_start(Relay *r, RelayKind kind, int nports, bool dgram)
+{
+    for (int tries = 0; tries < 5; tries++) {
+        if (relay_try_start(r, kind, nports, dgram)) {
+            return;
+        }
+        fprintf(stderr, "vmwire-bench: %s relay did not open its ports, "
+                "trying other ports\n", relay_names[kind]);
+    }
+    die("%s relay did not open its ports", relay_names[kind]);
 }
 
 /* Peak RSS of the relay in KiB (VmHWM), 0 if unknown. */
@@ -756,7 +780,11 @@ static Result run_latency(RelayKind kind)
 
     relay_start(&r, kind, 2, false);
     for (int i = 0; i < 2; i++) {
+        /* A lost frame fails the cell instead of hanging the run. */
+        struct timeval limit = { .tv_sec = 5 };
+
         fds[i] = tcp_connect(r.ports[i]);
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
         port_mac(mac[i], i);
     }
     announce(fds, 2);

@@ -9,7 +9,8 @@
  * pushes thousands of ICMP echo requests and ARP requests through (socket
  * -> framing -> queue -> NIC ring -> tiny host -> reply -> queue -> tx
  * ring -> socket), pumping the GLib main loop, while the counter must stay
- * at zero.  Setup and teardown may allocate; the frames may not.
+ * at zero.  Setup and teardown may allocate; the frames may not.  The
+ * same for datagrams: two udp= ports on a hub (recvmmsg/sendmmsg batches).
  *
  * Built only without sanitizers (they own malloc); CI runs it in the plain
  * build under `make valgrind`.
@@ -294,6 +295,89 @@ static void test_hub_ping_no_alloc(void)
     net_cleanup();
 }
 
+static int udp_bound(unsigned *port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* Send @n datagrams from @tx to 127.0.0.1:@to, pump until @rx got @n. */
+static void udp_exchange(int tx, unsigned to, int rx, unsigned n)
+{
+    static uint8_t frame[1500], in[2048];
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(to),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    unsigned got = 0;
+
+    memset(frame, 0xff, 6);                 /* broadcast: flooded */
+    memcpy(frame + 6, guest_mac, 6);
+    frame[12] = 0x88;
+    frame[13] = 0xb5;
+    for (unsigned i = 0; i < n; i++) {
+        frame[14] = (uint8_t)i;
+        g_assert_cmpint(sendto(tx, frame, 64 + i * 7 % 1400, 0,
+                               (struct sockaddr *)&sa, sizeof(sa)), >, 0);
+    }
+    for (unsigned spin = 0; got < n && spin < 200000; spin++) {
+        g_main_context_iteration(NULL, false);
+        while (recv(rx, in, sizeof(in), 0) > 0) {
+            got++;
+        }
+    }
+    g_assert_cmpuint(got, ==, n);
+}
+
+/*
+ * Datagrams in batches (recvmmsg -> hub -> transmit ring -> sendmmsg):
+ * two udp= ports on a hub, plain UDP sockets at both ends.
+ */
+static void test_udp_hub_no_alloc(void)
+{
+    unsigned pf0, pf1, p0 = listen_port(), p1 = listen_port();
+    int f0 = udp_bound(&pf0), f1 = udp_bound(&pf1);
+    g_autofree char *u0 = g_strdup_printf(
+        "socket,id=u0,udp=127.0.0.1:%u,localaddr=127.0.0.1:%u", pf0, p0);
+    g_autofree char *u1 = g_strdup_printf(
+        "socket,id=u1,udp=127.0.0.1:%u,localaddr=127.0.0.1:%u", pf1, p1);
+    const char *nds[] = {
+        u0, u1,
+        "hubport,id=h0,hubid=0,netdev=u0",
+        "hubport,id=h1,hubid=0,netdev=u1",
+    };
+    unsigned long before, allocs;
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(nds); i++) {
+        g_autoptr(Netdev) nd = netdev_parse(nds[i], NULL);
+
+        g_assert_nonnull(nd);
+        g_assert_true(netdev_add(nd, NULL));
+    }
+    for (int i = 0; i < 4; i++) {
+        udp_exchange(f0, p0, f1, FRAMES_PER_BATCH);
+    }
+
+    before = alloc_calls;
+    for (int i = 0; i < BATCHES; i++) {
+        udp_exchange(f0, p0, f1, FRAMES_PER_BATCH);
+    }
+    allocs = alloc_calls - before;
+    g_test_message("%lu allocations for %u datagrams", allocs,
+                   BATCHES * FRAMES_PER_BATCH);
+    g_assert_cmpuint(allocs, ==, 0);
+    g_assert_cmpuint(net_client_find("u1")->stats.rx_frames, >=,
+                     BATCHES * FRAMES_PER_BATCH);
+    close(f0);
+    close(f1);
+    net_cleanup();
+}
+
 /* The counter itself works: a test that cannot fail is a defect. */
 static void test_counter_counts(void)
 {
@@ -310,5 +394,6 @@ int main(int argc, char **argv)
     g_test_add_func("/alloc-free/stream-ping", test_stream_ping_no_alloc);
     g_test_add_func("/alloc-free/dump-ping", test_dump_ping_no_alloc);
     g_test_add_func("/alloc-free/hub-ping", test_hub_ping_no_alloc);
+    g_test_add_func("/alloc-free/udp-hub", test_udp_hub_no_alloc);
     return g_test_run();
 }

@@ -1,9 +1,11 @@
 /*
- * Unit tests for fd handlers on the GLib main loop (util/fd-handler.c),
+ * Unit tests for fd handlers on the GLib main loop (util/fd-handler.c) and
+ * the write batches their callbacks form (util/batch.c),
  * driven with socketpairs and pipes and non-blocking iterations of the
  * default main context.
  */
 #include "util/fd-handler.h"
+#include "util/batch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -391,12 +393,98 @@ static void test_hup_no_interest(void)
     close(sv[0]);
 }
 
+/* ---- batches: flushes deferred to the end of a callback ---------------- */
+
+typedef struct Flusher {
+    BatchEntry entry;
+    unsigned flushes;
+    bool active_in_flush;       /* batch_active() seen from the flush */
+    struct Flusher *chain;      /* defer this one from the flush */
+} Flusher;
+
+static void flusher_flush(BatchEntry *e)
+{
+    Flusher *f = (Flusher *)e;
+
+    f->flushes++;
+    f->active_in_flush = batch_active();
+    if (f->chain) {
+        batch_defer(&f->chain->entry, flusher_flush);
+    }
+}
+
+/*
+ * Deferred flushes run once each, at the outermost end, in order; a flush
+ * may defer another, which runs in the same end; a cancelled one never.
+ */
+static void test_batch_defer(void)
+{
+    Flusher a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
+
+    g_assert_false(batch_active());
+    batch_begin();
+    batch_defer(&a.entry, flusher_flush);
+    batch_defer(&a.entry, flusher_flush);           /* once only */
+    batch_begin();                                  /* nested */
+    batch_defer(&b.entry, flusher_flush);
+    batch_defer(&d.entry, flusher_flush);
+    batch_end();
+    g_assert_cmpuint(a.flushes + b.flushes, ==, 0);
+    batch_cancel(&d.entry);
+    b.chain = &c;
+    batch_end();
+    g_assert_false(batch_active());
+    g_assert_cmpuint(a.flushes, ==, 1);
+    g_assert_cmpuint(b.flushes, ==, 1);
+    g_assert_cmpuint(c.flushes, ==, 1);
+    g_assert_cmpuint(d.flushes, ==, 0);
+    g_assert_true(a.active_in_flush);
+    g_assert_false(a.entry.queued || c.entry.queued);
+}
+
+/* An fd handler's callback is a batch: the flush runs when it returns. */
+static Flusher cb_flusher;
+static bool cb_saw_batch;
+
+static void batch_read_cb(void *opaque)
+{
+    char byte;
+
+    g_assert_cmpint(read(*(int *)opaque, &byte, 1), ==, 1);
+    cb_saw_batch = batch_active();
+    batch_defer(&cb_flusher.entry, flusher_flush);
+    g_assert_cmpuint(cb_flusher.flushes, ==, 0);
+}
+
+static void test_batch_fd_callback(void)
+{
+    int sv[2];
+    FdHandler *h;
+    unsigned gen = batch_generation();
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+    h = fd_handler_new(sv[0], batch_read_cb, NULL, &sv[0]);
+    g_assert_cmpint(write(sv[1], "x", 1), ==, 1);
+    while (cb_flusher.flushes == 0) {
+        g_main_context_iteration(NULL, TRUE);
+    }
+    g_assert_true(cb_saw_batch);
+    g_assert_cmpuint(cb_flusher.flushes, ==, 1);
+    g_assert_cmpuint(batch_generation(), !=, gen);
+    g_assert_false(batch_active());
+    fd_handler_free(h);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     signal(SIGPIPE, SIG_IGN);
     fd_handler_free(NULL);
     g_test_add_func("/util/fd-handler/read", test_read);
+    g_test_add_func("/util/batch/defer", test_batch_defer);
+    g_test_add_func("/util/batch/fd-callback", test_batch_fd_callback);
     g_test_add_func("/util/fd-handler/read-interest-off",
                     test_read_interest_off);
     g_test_add_func("/util/fd-handler/write", test_write);
