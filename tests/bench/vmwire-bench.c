@@ -29,8 +29,10 @@
  *   stream   2 ports, one direction, at each --sizes frame size
  *   latency  2 ports, one frame in flight, echoed back: median round trip
  *   ports    N ports (--ports) all sending at once, port i to port i+1
- *   stuck    2 ports sending broadcast frames, with and without a third
- *            port whose client connects and never reads
+ *   flood    2 ports sending broadcast frames
+ *   stuck    the same with a third port whose client connects and never
+ *            reads, each run paired with a flood run just before it;
+ *            "vs ref" is the median of the pairs' ratios
  *   dgram    2 udp ports, paced at rising rates: the highest rate with no
  *            loss, and the loss at full speed
  *
@@ -80,6 +82,7 @@ static struct {
     char *relays;
     char *sizes;
     char *ports;
+    char *cells;
     char *md;
     char *csv;
     char *log;
@@ -533,6 +536,7 @@ typedef struct Flow {
     double stop_at;
     uint64_t sent;
     _Atomic uint64_t received;
+    _Atomic bool tx_done;           /* set by the sender after its last write */
     uint64_t damaged;
     double first_rx, last_rx;
     bool failed;
@@ -593,10 +597,14 @@ static void *flow_send(void *opaque)
         }
         f->sent += n;
     }
+    atomic_store(&f->tx_done, true);    /* f->sent is final */
     return NULL;
 }
 
-/* Read and check frames until @f->sent are in, or 2 s without progress. */
+/*
+ * Read and check frames until the sender is done and all it sent are in,
+ * or 2 s without progress after it is done (frames were lost).
+ */
 static void *flow_receive(void *opaque)
 {
     Flow *f = opaque;
@@ -608,7 +616,7 @@ static void *flow_receive(void *opaque)
     port_mac(src, f->tx_port);
     for (;;) {
         struct pollfd pfd = { f->rx_fd, POLLIN, 0 };
-        bool sender_done = now_s() >= f->stop_at || f->failed;
+        bool sender_done = atomic_load(&f->tx_done);
 
         if (sender_done && atomic_load(&f->received) >= f->sent) {
             break;
@@ -688,6 +696,7 @@ typedef struct Result {
     double gbps;
     double usec;                    /* latency cells */
     double loss;                    /* dgram: fraction lost at full speed */
+    double paired;                  /* stuck: this run over its flood run */
     long rss_kib;
     bool failed;
     char note[64];
@@ -906,8 +915,9 @@ static uint64_t dgram_offer(int fd, int to_port, size_t size, double rate,
  */
 static Result run_dgram(RelayKind kind)
 {
-    static const double rates[] = { 25e3, 50e3, 100e3, 200e3, 400e3, 800e3,
-                                    1.6e6, 0 };
+    /* steps of 1.5x; 0: as fast as the generator can */
+    static const double rates[] = { 25e3, 37.5e3, 56e3, 84e3, 127e3, 190e3,
+                                    285e3, 427e3, 641e3, 961e3, 1.44e6, 0 };
     const size_t size = 1500;
     double step = MAX(0.1, opt.seconds / 4);
     Relay r;
@@ -975,8 +985,15 @@ static Result cell_run_once(const Cell *c, RelayKind relay)
         return run_flows(relay, c->arg, c->arg, 1500, false, false);
     case CELL_FLOOD:
         return run_flows(relay, 2, 1, 1500, true, false);
-    case CELL_STUCK:
-        return run_flows(relay, 3, 1, 1500, true, true);
+    case CELL_STUCK: {
+        /* paired with a flood run just before it: the machine's noise
+         * moves both alike, so their ratio is what the cell reports */
+        Result flood = run_flows(relay, 2, 1, 1500, true, false);
+        Result stuck = run_flows(relay, 3, 1, 1500, true, true);
+        stuck.paired = flood.mpps > 0 && !flood.failed
+                       ? stuck.mpps / flood.mpps : 0;
+        return stuck;
+    }
     case CELL_DGRAM:
         return run_dgram(relay);
     }
@@ -986,6 +1003,18 @@ static Result cell_run_once(const Cell *c, RelayKind relay)
 static double result_key(const Cell *c, const Result *r)
 {
     return c->kind == CELL_LATENCY ? r->usec : r->mpps;
+}
+
+/* The median of the runs' paired ratios (0 if they have none). */
+static double median_paired(const Result *runs, int n)
+{
+    double v[BENCH_MAX_SAMPLES];
+
+    for (int i = 0; i < n; i++) {
+        v[i] = runs[i].paired;
+    }
+    qsort(v, n, sizeof(double), compare_double);
+    return v[n / 2];
 }
 
 /* Run @c on every enabled relay (the copy relay only has 2 ports). */
@@ -1016,6 +1045,7 @@ static void cell_run(Cell *c)
             }
         }
         c->med[k] = runs[n / 2];
+        c->med[k].paired = median_paired(runs, n);
         for (int i = 0; i < n; i++) {
             if (runs[i].failed) {
                 c->med[k].failed = true;
@@ -1069,7 +1099,8 @@ static void report_line(FILE *md, FILE *csv, char **fields)
  * One row per cell and relay.  "vs copy"/"vs qemu" divide this relay's
  * figure by theirs in the same cell (for latency a round trip: above 1
  * means slower).  "vs ref" compares with a reference cell of the same
- * relay: ports/N with stream/1500, stuck with flood.
+ * relay: ports/N with stream/1500; stuck with the flood run paired with
+ * each of its runs (the median of those ratios).
  */
 static void report(const Cell *cells, int ncells)
 {
@@ -1112,7 +1143,9 @@ static void report(const Cell *cells, int ncells)
                 g_strdup_printf("%.1f", r->rss_kib / 1024.0),
                 ratio(c, r, cell_result(c, RELAY_COPY)),
                 ratio(c, r, cell_result(c, RELAY_QEMU)),
-                ratio(c, r, cell_result(ref, k)),
+                c->kind == CELL_STUCK && r->paired > 0 && !r->failed
+                    ? g_strdup_printf("%.2fx", r->paired)
+                    : ratio(c, r, cell_result(ref, k)),
                 g_strdup(r->failed ? r->note : ""), NULL };
             report_line(md, csv, f);
             for (char **p = f; *p; p++) {
@@ -1148,6 +1181,24 @@ static int parse_list(const char *what, const char *text, int *out, int max,
     return n;
 }
 
+/* --cells: is @c's kind ("stream" of "stream/64") among them? */
+static bool cell_selected(const Cell *c)
+{
+    g_auto(GStrv) names = NULL;
+    size_t kind_len = strcspn(c->name, "/");
+
+    if (!opt.cells) {
+        return true;
+    }
+    names = g_strsplit(opt.cells, ",", -1);
+    for (char **p = names; *p; p++) {
+        if (strlen(*p) == kind_len && strncmp(*p, c->name, kind_len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void parse_options(int argc, char **argv)
 {
     GOptionEntry entries[] = {
@@ -1156,6 +1207,7 @@ static void parse_options(int argc, char **argv)
         { "relays", 0, 0, G_OPTION_ARG_STRING, &opt.relays, "relays to run (vmwire,qemu,copy)", "LIST" },
         { "sizes", 0, 0, G_OPTION_ARG_STRING, &opt.sizes, "frame sizes (64,1500,9000,65535)", "LIST" },
         { "ports", 0, 0, G_OPTION_ARG_STRING, &opt.ports, "port counts for the many-ports cells (8,32)", "LIST" },
+        { "cells", 0, 0, G_OPTION_ARG_STRING, &opt.cells, "run only these cells (stream,latency,ports,flood,stuck,dgram)", "LIST" },
         { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt.seconds, "seconds per run (2)", "S" },
         { "repeat", 0, 0, G_OPTION_ARG_INT, &opt.repeat, "runs per cell, median reported (3)", "N" },
         { "window", 0, 0, G_OPTION_ARG_INT, &opt.window, "frames in flight at most (1024)", "N" },
@@ -1228,7 +1280,9 @@ int main(int argc, char **argv)
     cells[ncells++] = (Cell){ .kind = CELL_DGRAM, .name = "dgram/1500" };
 
     for (int i = 0; i < ncells; i++) {
-        cell_run(&cells[i]);
+        if (cell_selected(&cells[i])) {
+            cell_run(&cells[i]);
+        }
     }
     report(cells, ncells);
     return 0;
