@@ -49,6 +49,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test import (TAP, TIMEOUT_SCALE, Vmwire, free_port,  # noqa: E402
                          tempdir)
+from vmwire_test import qemu_info_network  # noqa: E402
 from qmp import QMP, QMPTimeout  # noqa: E402
 
 NET_BUFSIZE = 4096 + 65536
@@ -268,8 +269,7 @@ def join_many(b):
         for i in reversed(range(2))] + [
         ' \\ u0.%d: u0.%d.conn: index=0,type=stream,unix:%s' % (i, i, b.path)
         for i in reversed(range(1, UNIX_PEERS + 1))]
-    lines = [ln for ln in text.split('\r\n')
-             if not ln.startswith('  counters ')]
+    lines = qemu_info_network(text).split('\r\n')
     t.ok(lines[:len(want)] == want and
          'u0: index=0,type=stream,listening on unix:' in text,
          'info network: a QEMU-style "hub 0" block with each port and its '

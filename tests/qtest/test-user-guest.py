@@ -66,6 +66,7 @@ from qmp import QMP, QMPError  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, TIMEOUT_SCALE,  # noqa: E402
                          Guest, Vmwire, free_port, guest_image, qemu_binary,
                          tempdir, wait_port_bound)
+from vmwire_test import qemu_info_network  # noqa: E402
 
 GUEST_TIMEOUT = 150
 
@@ -175,12 +176,6 @@ def echo_retry(port, text, tries=20):
 
 def refused(port):
     return echo(port, 'x', timeout=3.0) is None
-
-
-def without_counters(info):
-    """QEMU's `info network` text: vmwire's "  counters ID: ..." lines out."""
-    return ''.join(ln for ln in info.splitlines(keepends=True)
-                   if not ln.startswith('  counters '))
 
 
 def hmp(q, line):
@@ -585,7 +580,7 @@ def test_hotplug(t):
             t.ok(wait_port_bound(port, 'tcp', 5.0) and
                  fd_count(v.proc.pid) > fds,
                  'hotplug: netdev_add user opens its hostfwd port')
-            info = without_counters(hmp(q, 'info network'))
+            info = qemu_info_network(hmp(q, 'info network'))
             t.ok(info == 'u2: index=0,type=user,net=10.0.2.0,restrict=off'
                  '\r\n', 'hotplug: info network shows QEMU\'s line (%r)'
                  % info)

@@ -15,6 +15,7 @@ outside. Python 3 standard library only.
     ping_cmd, ping_stats   a guest ping command and the parse of its output
     wait_ping_cmd  a guest command that waits (bounded) until an IP answers
     section      the console text after a marker line "== NAME"
+    qemu_info_network  `info network` text without vmwire's counters lines
     dhcp_cmd, dhcp_lease   a guest command that takes a DHCP lease with
                  udhcpc and applies it, and the parse of what it printed
     StreamPeer   a Python peer speaking QEMU's stream framing (4-byte
@@ -800,6 +801,13 @@ def wait_ping_cmd(target, tries=30):
             'i=$((i + 1)); [ $i -lt %(n)d ] || '
             '{ echo "FAILED: %(t)s never answered"; break; }; done\n'
             % {'t': shlex.quote(target), 'n': tries})
+
+
+def qemu_info_network(text):
+    """`info network` text as QEMU 7.2 prints it: vmwire's extra
+    "  counters ID: ..." line under each client left out."""
+    return ''.join(ln for ln in text.splitlines(keepends=True)
+                   if not ln.startswith('  counters '))
 
 
 def dhcp_cmd(iface='eth0', tries=10):
