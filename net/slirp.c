@@ -832,6 +832,8 @@ bool net_init_user(const Netdev *netdev, GError **errp)
     source = (NetSlirpSource *)s->source;
     source->s = s;
     g_source_set_name(s->source, "slirp");
+    /* No fd churn around each dispatch (see util/fd-handler.c). */
+    g_source_set_can_recurse(s->source, TRUE);
     g_source_attach(s->source, NULL);
     return true;
 }

@@ -98,6 +98,16 @@ FdHandler *fd_handler_new(int fd, FdHandlerFunc *read_cb,
     h->reading = read_cb != NULL;
     h->tag = g_source_add_unix_fd(source, fd, h->reading ? G_IO_IN : 0);
     g_source_set_name(source, "fd-handler");
+    /*
+     * GLib "blocks" a non-recursive source around its dispatch: it takes
+     * the source's fds out of the poll set and puts them back, and each
+     * change writes the context's wakeup eventfd, so the next poll()
+     * returns at once for nothing.  That is two writes, a read and an
+     * extra loop turn per wake-up on the frame path.  Nothing in vmwire
+     * iterates the main loop from a callback, so there is no recursion
+     * to guard against.
+     */
+    g_source_set_can_recurse(source, TRUE);
     g_source_attach(source, NULL);
     return h;
 }

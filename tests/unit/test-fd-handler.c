@@ -477,12 +477,60 @@ static void test_batch_fd_callback(void)
     close(sv[1]);
 }
 
+/* Every poll() the default context makes, and how many found an fd ready. */
+static unsigned polls, polls_ready;
+
+static gint counting_poll(GPollFD *fds, guint nfds, gint timeout)
+{
+    gint n = g_poll(fds, nfds, timeout);
+
+    polls++;
+    if (n > 0) {
+        polls_ready++;
+    }
+    return n;
+}
+
+/*
+ * A dispatch leaves nothing behind for the next poll: GLib's default for a
+ * source is to take its fds out of the poll set around the dispatch and
+ * put them back, and each change signals the context's wakeup fd, so the
+ * loop turns once more for nothing after every wake-up on the frame path.
+ */
+static void test_dispatch_no_wakeup(void)
+{
+    GMainContext *ctx = g_main_context_default();
+    int sv[2];
+    Watch w = { 0 };
+
+    make_socketpair(sv);
+    w.fd = sv[0];
+    w.h = fd_handler_new(sv[0], watch_read, NULL, &w);
+    g_main_context_set_poll_func(ctx, counting_poll);
+    for (unsigned i = 1; i <= 10; i++) {
+        put_byte(sv[1]);
+        while (w.reads < i) {
+            g_main_context_iteration(NULL, TRUE);
+        }
+        polls = polls_ready = 0;
+        iterate(2);
+        g_assert_cmpuint(polls, ==, 2);
+        g_assert_cmpuint(polls_ready, ==, 0);   /* nothing was left ready */
+    }
+    g_main_context_set_poll_func(ctx, NULL);
+    fd_handler_free(w.h);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     signal(SIGPIPE, SIG_IGN);
     fd_handler_free(NULL);
     g_test_add_func("/util/fd-handler/read", test_read);
+    g_test_add_func("/util/fd-handler/dispatch-no-wakeup",
+                    test_dispatch_no_wakeup);
     g_test_add_func("/util/batch/defer", test_batch_defer);
     g_test_add_func("/util/batch/fd-callback", test_batch_fd_callback);
     g_test_add_func("/util/fd-handler/read-interest-off",
