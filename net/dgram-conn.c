@@ -34,6 +34,7 @@
 #include "net/dgram-conn.h"
 
 #include <arpa/inet.h>
+#include <netinet/udp.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -102,16 +103,90 @@ static void dgram_conn_msghdr(DgramConn *c, struct msghdr *m,
     }
 }
 
+/* Room for one UDP_SEGMENT control message. */
+typedef union DgramGsoCmsg {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    size_t align;                   /* struct cmsghdr's alignment */
+} DgramGsoCmsg;
+
 /*
- * Send what the ring holds, DGRAM_CONN_BATCH datagrams per sendmmsg().
- * EAGAIN leaves the rest for the writable callback; a datagram the kernel
- * refuses (an ICMP error pending, too big) is dropped and counted, and
- * the rest go on.
+ * The next message of a sendmmsg() batch, from the ring's frames @first
+ * on: one datagram, or with UDP GSO a run of frames of one size sent as a
+ * single message the kernel cuts into datagrams of that size (each still
+ * its own datagram on the wire, as if sent one by one).  Returns the
+ * number of frames the message carries.
+ */
+static unsigned dgram_conn_build(DgramConn *c, unsigned first,
+                                 struct mmsghdr *m, struct iovec *iov,
+                                 DgramGsoCmsg *ctrl)
+{
+    FrameSlot *slot = frame_ring_at(&c->tx, first);
+    uint32_t size = slot->len;
+    size_t total = size;
+    unsigned n = 1;
+
+    iov[0] = (struct iovec){ slot->data, size };
+    while (c->gso && first + n < c->tx.count && n < DGRAM_CONN_GSO_SEGS) {
+        FrameSlot *next = frame_ring_at(&c->tx, first + n);
+
+        if (next->len != size || total + size > DGRAM_CONN_GSO_BYTES) {
+            break;
+        }
+        iov[n++] = (struct iovec){ next->data, size };
+        total += size;
+    }
+    dgram_conn_msghdr(c, &m->msg_hdr, iov, n);
+    if (n > 1) {
+        struct cmsghdr *cm;
+        uint16_t seg = (uint16_t)size;
+
+        m->msg_hdr.msg_control = ctrl->buf;
+        m->msg_hdr.msg_controllen = sizeof(ctrl->buf);
+        cm = CMSG_FIRSTHDR(&m->msg_hdr);
+        cm->cmsg_level = SOL_UDP;
+        cm->cmsg_type = UDP_SEGMENT;
+        cm->cmsg_len = CMSG_LEN(sizeof(seg));
+        memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+    }
+    return n;
+}
+
+/*
+ * The kernel refused a GSO message as such: a route whose MTU is below the
+ * frame size (EMSGSIZE; one by one, such datagrams are fragmented), a
+ * path without checksum offload (EIO), a segment size or count it does
+ * not take (EINVAL).  GSO goes off for
+ * this connection, logged once, and the frames go again one by one.
+ */
+static bool dgram_conn_gso_refused(DgramConn *c, int err)
+{
+    if (err != EINVAL && err != EIO && err != EMSGSIZE &&
+        err != EOPNOTSUPP && err != ENOPROTOOPT) {
+        return false;
+    }
+    c->gso = false;
+    c->gso_refused++;
+    fprintf(stderr, "vmwire: %s: the kernel refused UDP segmentation "
+            "offload (%s); sending datagrams one by one\n", c->nc->name,
+            g_strerror(err));
+    return true;
+}
+
+/*
+ * Send what the ring holds, up to DGRAM_CONN_BATCH messages per
+ * sendmmsg().  EAGAIN leaves the rest for the writable callback; a
+ * datagram the kernel refuses (an ICMP error pending, too big) is dropped
+ * and counted, and the rest go on (with GSO: the first frame of the
+ * message is dropped, the rest of its run goes again).  A GSO message the
+ * kernel cannot take as such is sent again datagram by datagram: nothing
+ * is lost to GSO.
  */
 static void dgram_conn_push(DgramConn *c)
 {
     struct mmsghdr msgs[DGRAM_CONN_BATCH];
-    struct iovec iov[DGRAM_CONN_BATCH];
+    struct iovec iov[DGRAM_CONN_TX_FRAMES];
+    DgramGsoCmsg ctrl[DGRAM_CONN_BATCH];
+    unsigned frames[DGRAM_CONN_BATCH];
     FdHandler *h = dgram_conn_send_handler(c);
 
     batch_cancel(&c->tx_flush);
@@ -120,14 +195,13 @@ static void dgram_conn_push(DgramConn *c)
     }
     for (int tries = 0; tries < DGRAM_CONN_WRITES &&
          !frame_ring_is_empty(&c->tx);) {
-        unsigned n = MIN(c->tx.count, DGRAM_CONN_BATCH);
+        unsigned n = 0, taken = 0;
         int sent;
 
-        for (unsigned i = 0; i < n; i++) {
-            FrameSlot *slot = frame_ring_at(&c->tx, i);
-
-            iov[i] = (struct iovec){ slot->data, slot->len };
-            dgram_conn_msghdr(c, &msgs[i].msg_hdr, &iov[i], 1);
+        while (n < DGRAM_CONN_BATCH && taken < c->tx.count) {
+            frames[n] = dgram_conn_build(c, taken, &msgs[n], &iov[taken],
+                                         &ctrl[n]);
+            taken += frames[n++];
         }
         sent = sockops->sendmmsg(c->send_fd, msgs, n,
                                  MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -139,13 +213,18 @@ static void dgram_conn_push(DgramConn *c)
             fd_handler_set_write(h, true);
             return;
         }
-        if (sent <= 0) {            /* the head datagram failed */
-            c->nc->stats.dropped++;
-            sent = 1;
+        if (sent <= 0) {
             tries++;
+            if (frames[0] == 1 || !dgram_conn_gso_refused(c, errno)) {
+                c->nc->stats.dropped++;     /* the head datagram failed */
+                frame_ring_pop(&c->tx);
+            }
+            continue;
         }
         for (int i = 0; i < sent; i++) {
-            frame_ring_pop(&c->tx);
+            for (unsigned f = 0; f < frames[i]; f++) {
+                frame_ring_pop(&c->tx);
+            }
         }
     }
     fd_handler_set_write(h, !frame_ring_is_empty(&c->tx));
@@ -372,10 +451,36 @@ static void dgram_conn_size_buffer(int fd, int name)
     (void)sockops->setsockopt(fd, SOL_SOCKET, name, &want, sizeof(want));
 }
 
+/*
+ * May runs of frames of one size leave @fd as UDP GSO messages?  Only a
+ * UDP socket over IPv4 or IPv6 whose kernel knows UDP_SEGMENT (4.18 on):
+ * elsewhere the control message would be ignored and a run would leave
+ * as one datagram.  Setting the option to 0 (no default segment size)
+ * is the probe.
+ */
+static bool dgram_conn_can_gso(int fd)
+{
+    int domain = 0, protocol = 0, zero = 0;
+    socklen_t len = sizeof(int);
+
+    if (sockops->getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+        (domain != AF_INET && domain != AF_INET6)) {
+        return false;
+    }
+    len = sizeof(int);
+    if (sockops->getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol,
+                            &len) < 0 || protocol != IPPROTO_UDP) {
+        return false;
+    }
+    return sockops->setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero,
+                               sizeof(zero)) == 0;
+}
+
 void dgram_conn_start(DgramConn *c, int fd, int send_fd)
 {
     c->fd = fd;
     c->send_fd = send_fd;
+    c->gso = send_fd == fd && dgram_conn_can_gso(fd);
     dgram_conn_size_buffer(fd, SO_RCVBUF);
     dgram_conn_size_buffer(send_fd, SO_SNDBUF);
     c->fd_handler = fd_handler_new(fd, dgram_conn_readable,

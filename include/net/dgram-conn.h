@@ -22,6 +22,8 @@
 #define DGRAM_CONN_WRITES 16        /* send tries per flush (EINTR) */
 #define DGRAM_CONN_TX_BYTES (256 * 1024)    /* transmit ring */
 #define DGRAM_CONN_TX_FRAMES 128
+#define DGRAM_CONN_GSO_SEGS 64      /* frames per GSO message, at most */
+#define DGRAM_CONN_GSO_BYTES 65000  /* bytes per GSO message (< 64 KiB IP) */
 #define DGRAM_CONN_SOCKBUF (4 * 1024 * 1024) /* SO_RCVBUF/SO_SNDBUF, at least */
 
 typedef struct DgramConn {
@@ -46,6 +48,8 @@ typedef struct DgramConn {
     bool filter_self;               /* drop datagrams from self */
     struct sockaddr_storage self;   /* the multicast sender's address */
     uint64_t self_filtered;
+    bool gso;                       /* UDP GSO for runs of equal frames */
+    uint64_t gso_refused;           /* GSO messages refused: now off */
 } DgramConn;
 
 /* Allocate the receive buffer; no sockets yet. */

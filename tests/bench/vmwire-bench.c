@@ -435,6 +435,23 @@ static long relay_peak_rss(const Relay *r)
     return strtol(p + 6, NULL, 10);
 }
 
+/* CPU time (user + system) the relay process has used, in seconds. */
+static double relay_cpu_s(const Relay *r)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", r->pid);
+    g_autofree char *text = NULL;
+    unsigned long utime = 0, stime = 0;
+    char *p;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL) ||
+        !(p = strrchr(text, ')')) ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &utime, &stime) != 2) {
+        return 0;
+    }
+    return (double)(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
 static void relay_stop(Relay *r)
 {
     kill(r->pid, SIGTERM);
@@ -962,6 +979,7 @@ static bool dgram_step(DgramRun *d, double rate, double *achieved,
     uint64_t before = atomic_load(&d->rx.received);
     uint64_t relay_drops = udp_drops(d->relay.ports[0]);
     uint64_t rx_drops = udp_drops(d->relay.peers[1]);
+    double cpu0 = relay_cpu_s(&d->relay);
     double t0 = now_s();
     uint64_t sent = dgram_offer(d->tx, d->relay.ports[0], size, rate,
                                 d->seconds, &d->seq);
@@ -972,12 +990,15 @@ static bool dgram_step(DgramRun *d, double rate, double *achieved,
     got = MIN(atomic_load(&d->rx.received) - before, sent);
     *loss = sent ? 1.0 - (double)got / sent : 0;
     if (opt.verbose) {
+        double cpu = relay_cpu_s(&d->relay) - cpu0;
+
         fprintf(stderr, "vmwire-bench:   %-6s offered %7.0f/s achieved "
                 "%7.0f/s sent %7" PRIu64 " lost %6" PRIu64 " (relay socket %"
-                PRIu64 ", receiver socket %" PRIu64 ")\n",
-                relay_names[d->kind], rate, *achieved, sent, sent - got,
-                udp_drops(d->relay.ports[0]) - relay_drops,
-                udp_drops(d->relay.peers[1]) - rx_drops);
+                PRIu64 ", receiver socket %" PRIu64 "), relay CPU %.2f us"
+                "/frame\n", relay_names[d->kind], rate, *achieved, sent,
+                sent - got, udp_drops(d->relay.ports[0]) - relay_drops,
+                udp_drops(d->relay.peers[1]) - rx_drops,
+                got ? cpu * 1e6 / got : 0);
     }
     return sent > 0 && got == sent;
 }

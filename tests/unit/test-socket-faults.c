@@ -24,10 +24,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -46,6 +48,7 @@ typedef enum FaultAction {
     FAULT_EINTR,
     FAULT_ECONNRESET,
     FAULT_EOF,
+    FAULT_EMSGSIZE,
 } FaultAction;
 
 typedef struct FaultScript {
@@ -66,6 +69,8 @@ static struct {
     unsigned send_calls;        /* sendmsg()/sendmmsg() */
     unsigned recv_msgs;         /* datagrams recvmmsg() returned */
     unsigned send_msgs;         /* datagrams sendmmsg() sent */
+    unsigned send_mmsgs;        /* messages sendmmsg() sent */
+    unsigned send_gso;          /* of which UDP GSO messages */
 } faults;
 
 static void faults_reset(void)
@@ -112,6 +117,9 @@ static ssize_t fault_apply(FaultScript *fs)
         return -1;
     case FAULT_ECONNRESET:
         errno = ECONNRESET;
+        return -1;
+    case FAULT_EMSGSIZE:
+        errno = EMSGSIZE;
         return -1;
     case FAULT_EOF:
         return 0;
@@ -224,8 +232,20 @@ static int fault_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n,
         }
     }
     r = sendmmsg(fd, msgs, n, flags);
-    if (r > 0 && fault_hits(fd)) {
-        faults.send_msgs += (unsigned)r;
+    for (int i = 0; i < r && fault_hits(fd); i++) {
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
+        uint16_t seg = 0;
+
+        faults.send_mmsgs++;
+        if (cm && cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_SEGMENT) {
+            memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
+        }
+        if (seg) {                  /* the kernel cuts it into datagrams */
+            faults.send_gso++;
+            faults.send_msgs += (msgs[i].msg_len + seg - 1) / seg;
+        } else {
+            faults.send_msgs++;
+        }
     }
     return r;
 }
@@ -1446,8 +1466,8 @@ static size_t udp_batch_len(unsigned i)
  * (an empty one, which is malformed, after the tenth) before the loop
  * runs; far1 must get the others intact and in order.
  */
-static void udp_hub_run(unsigned total, unsigned *recv_calls,
-                        unsigned *send_calls)
+static void udp_hub_run(unsigned total, size_t (*len_of)(unsigned),
+                        unsigned *recv_calls, unsigned *send_calls)
 {
     g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func(
         (GDestroyNotify)g_bytes_unref);
@@ -1465,7 +1485,7 @@ static void udp_hub_run(unsigned total, unsigned *recv_calls,
     netdev_new_ok("hubport,id=h0,hubid=62,learning=off,netdev=u0");
     netdev_new_ok("hubport,id=h1,hubid=62,netdev=u1");
     for (unsigned i = 0; i < total; i++) {
-        g_autoptr(GByteArray) f = frame_new(udp_batch_len(i), i);
+        g_autoptr(GByteArray) f = frame_new(len_of(i), i);
 
         udp_send_to(far0, p0, f->data, f->len);
         if (i == 10) {
@@ -1476,7 +1496,7 @@ static void udp_hub_run(unsigned total, unsigned *recv_calls,
     loop_settle(5);
     g_assert_cmpuint(udp_drain(far1, got), ==, total);
     for (unsigned i = 0; i < total; i++) {
-        g_autoptr(GByteArray) want = frame_new(udp_batch_len(i), i);
+        g_autoptr(GByteArray) want = frame_new(len_of(i), i);
         gsize len;
         const void *data = g_bytes_get_data(got->pdata[i], &len);
 
@@ -1500,7 +1520,7 @@ static void test_udp_batched(void)
     unsigned recv_calls, send_calls;
 
     test_begin();
-    udp_hub_run(total, &recv_calls, &send_calls);
+    udp_hub_run(total, udp_batch_len, &recv_calls, &send_calls);
     g_assert_cmpuint(faults.recv_msgs, ==, total + 1);
     g_assert_cmpuint(faults.send_msgs, ==, total);
     g_assert_cmpuint(recv_calls * 8, <=, total);
@@ -1518,9 +1538,107 @@ static void test_udp_batched_faults(void)
                  FAULT_EAGAIN);
     fault_script(&faults.send, true, 4, FAULT_EAGAIN, FAULT_PASS,
                  FAULT_EINTR, FAULT_PASS);
-    udp_hub_run(150, &recv_calls, &send_calls);
+    udp_hub_run(150, udp_batch_len, &recv_calls, &send_calls);
     g_assert_cmpuint(faults.send_msgs, ==, 150);
     test_end();
+}
+
+/* Runs of equal frames (1514 bytes, 60, one of 1000 between): */
+static size_t udp_gso_len(unsigned i)
+{
+    if (i % 25 == 24) {
+        return 1000;
+    }
+    return (i / 25) % 2 ? 60 : 1514;
+}
+
+/*
+ * Runs of frames of one size leave as UDP GSO messages, which the kernel
+ * cuts into datagrams: the far end still gets each frame as a datagram
+ * of its own, intact and in order, in far fewer messages than frames.
+ */
+static void test_udp_gso(void)
+{
+    const unsigned total = 200;
+    unsigned recv_calls, send_calls;
+
+    test_begin();
+    udp_hub_run(total, udp_gso_len, &recv_calls, &send_calls);
+    g_assert_cmpuint(faults.send_msgs, ==, total);
+    g_assert_cmpuint(faults.send_gso, >, 0);
+    g_assert_cmpuint(faults.send_mmsgs * 4, <=, total);
+    test_end();
+}
+
+/*
+ * A kernel or route that refuses a GSO message (EMSGSIZE: the route's MTU
+ * is below the frame size, seen on a real route) costs nothing: the frames go again one by one, none is
+ * dropped, and GSO stays off for the connection.
+ */
+static void test_udp_gso_refused(void)
+{
+    const unsigned total = 120;
+    unsigned recv_calls, send_calls;
+
+    test_begin();
+    fault_script(&faults.send, false, 1, FAULT_EMSGSIZE);
+    udp_hub_run(total, udp_gso_len, &recv_calls, &send_calls);
+    g_assert_cmpuint(faults.send_msgs, ==, total);
+    g_assert_cmpuint(faults.send_gso, ==, 0);
+    g_assert_cmpuint(faults.send_mmsgs, ==, total);
+    g_assert_cmpuint(net_client_find("u1")->stats.dropped, ==, 0);
+    test_end();
+}
+
+/*
+ * Unix datagram sockets have no segmentation offload (a UDP_SEGMENT
+ * message would leave as one datagram): equal frames from a batch reach a
+ * unix dgram peer one datagram each.
+ */
+static void test_dgram_unix_no_gso(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vmwire-dgram-XXXXXX", NULL);
+    g_autofree char *a = g_build_filename(dir, "a", NULL);
+    g_autofree char *b = g_build_filename(dir, "b", NULL);
+    struct sockaddr_un sb = { .sun_family = AF_UNIX };
+    unsigned pf0, p0 = free_port(SOCK_DGRAM);
+    g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)g_bytes_unref);
+    const unsigned total = 40;
+    int far0, peer;
+
+    test_begin();
+    far0 = udp_socket(&pf0);
+    peer = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    g_strlcpy(sb.sun_path, b, sizeof(sb.sun_path));
+    g_assert_cmpint(bind(peer, (struct sockaddr *)&sb, sizeof(sb)), ==, 0);
+    netdev_new_ok("socket,id=u0,udp=127.0.0.1:%u,localaddr=127.0.0.1:%u",
+                  pf0, p0);
+    netdev_new_ok("dgram,id=d0,local.type=unix,local.path=%s,"
+                  "remote.type=unix,remote.path=%s", a, b);
+    netdev_new_ok("hubport,id=h0,hubid=61,learning=off,netdev=u0");
+    netdev_new_ok("hubport,id=h1,hubid=61,netdev=d0");
+    for (unsigned i = 0; i < total; i++) {
+        g_autoptr(GByteArray) f = frame_new(1514, i);
+
+        udp_send_to(far0, p0, f->data, f->len);
+    }
+    WAIT_FOR(udp_drain(peer, got) >= total);
+    loop_settle(5);
+    g_assert_cmpuint(udp_drain(peer, got), ==, total);
+    for (unsigned i = 0; i < total; i++) {
+        g_autoptr(GByteArray) want = frame_new(1514, i);
+        gsize len;
+        const void *data = g_bytes_get_data(got->pdata[i], &len);
+
+        g_assert_cmpmem(data, len, want->data, want->len);
+    }
+    g_assert_cmpuint(faults.send_gso, ==, 0);
+    close(far0);
+    close(peer);
+    test_end();
+    g_assert_cmpint(unlink(b), ==, 0);
+    g_assert_cmpint(rmdir(dir), ==, 0);
 }
 
 /* ---- mcast= -------------------------------------------------------------- */
@@ -1890,6 +2008,10 @@ int main(int argc, char **argv)
     g_test_add_func("/net/socket/dgram/udp-batched", test_udp_batched);
     g_test_add_func("/net/socket/dgram/udp-batched-faults",
                     test_udp_batched_faults);
+    g_test_add_func("/net/socket/dgram/udp-gso", test_udp_gso);
+    g_test_add_func("/net/socket/dgram/udp-gso-refused",
+                    test_udp_gso_refused);
+    g_test_add_func("/net/dgram/unix-no-gso", test_dgram_unix_no_gso);
     g_test_add_func("/net/dgram/fd", test_netdev_dgram_fd);
     g_test_add_func("/net/dgram/unix", test_netdev_dgram_unix);
     g_test_add_func("/net/dgram/inet6", test_netdev_dgram_inet6);
