@@ -48,6 +48,7 @@
 #include <inttypes.h>
 #include <glib.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -922,10 +923,14 @@ static uint64_t udp_drops(int port)
 
 /*
  * Offer @rate frames/s (0: as fast as possible) of @size bytes from the
- * generator's port-0 socket for @seconds; returns frames sent.
+ * generator's port-0 socket for @seconds; returns frames sent.  With
+ * @gso (UDP_SEGMENT set on @fd) each batch leaves as one message the
+ * kernel cuts into datagrams: the generator can then offer about twice
+ * what one datagram per message allows, so the relay, not the
+ * generator, is what runs out first.
  */
-static uint64_t dgram_offer(int fd, int to_port, size_t size, double rate,
-                            double seconds, uint64_t *seq)
+static uint64_t dgram_offer(int fd, bool gso, int to_port, size_t size,
+                            double rate, double seconds, uint64_t *seq)
 {
     static uint8_t bufs[BENCH_DGRAM_BATCH][2048];
     struct mmsghdr msgs[BENCH_DGRAM_BATCH];
@@ -949,7 +954,16 @@ static uint64_t dgram_offer(int fd, int to_port, size_t size, double rate,
                 .msg_name = &to, .msg_namelen = sizeof(to),
                 .msg_iov = &iov[i], .msg_iovlen = 1 } };
         }
-        int n = sendmmsg(fd, msgs, BENCH_DGRAM_BATCH, 0);
+        int n;
+        if (gso) {
+            /* one message, cut into BATCH datagrams by the kernel */
+            struct msghdr m = { .msg_name = &to, .msg_namelen = sizeof(to),
+                                .msg_iov = iov,
+                                .msg_iovlen = BENCH_DGRAM_BATCH };
+            n = sendmsg(fd, &m, 0) > 0 ? BENCH_DGRAM_BATCH : 0;
+        } else {
+            n = sendmmsg(fd, msgs, BENCH_DGRAM_BATCH, 0);
+        }
         if (n > 0) {
             *seq += n;
             sent += n;
@@ -962,6 +976,7 @@ typedef struct DgramRun {
     RelayKind kind;
     Relay relay;
     int tx;
+    bool gso;                       /* tx sends batches as UDP GSO */
     DgramRx rx;
     uint64_t seq;
     double seconds;                 /* per offered rate */
@@ -972,8 +987,15 @@ typedef struct DgramRun {
  * wait for the relay to drain.  True if every frame arrived; *achieved is
  * the rate the generator reached, *loss the fraction lost.
  */
+typedef struct DgramLoss {
+    double rate;                    /* offered (0: full speed) */
+    uint64_t lost;                  /* frames that never arrived */
+    uint64_t relay_socket;          /* of which dropped by the kernel at */
+    uint64_t receiver_socket;       /* the relay's or the receiver's socket */
+} DgramLoss;
+
 static bool dgram_step(DgramRun *d, double rate, double *achieved,
-                       double *loss)
+                       double *loss, DgramLoss *where)
 {
     const size_t size = BENCH_DGRAM_SIZE;
     uint64_t before = atomic_load(&d->rx.received);
@@ -981,14 +1003,19 @@ static bool dgram_step(DgramRun *d, double rate, double *achieved,
     uint64_t rx_drops = udp_drops(d->relay.peers[1]);
     double cpu0 = relay_cpu_s(&d->relay);
     double t0 = now_s();
-    uint64_t sent = dgram_offer(d->tx, d->relay.ports[0], size, rate,
-                                d->seconds, &d->seq);
+    uint64_t sent = dgram_offer(d->tx, d->gso, d->relay.ports[0], size,
+                                rate, d->seconds, &d->seq);
     uint64_t got;
 
     *achieved = sent / (now_s() - t0);
     usleep(300000);                 /* let the relay drain */
     got = MIN(atomic_load(&d->rx.received) - before, sent);
     *loss = sent ? 1.0 - (double)got / sent : 0;
+    *where = (DgramLoss){
+        .rate = rate, .lost = sent - got,
+        .relay_socket = udp_drops(d->relay.ports[0]) - relay_drops,
+        .receiver_socket = udp_drops(d->relay.peers[1]) - rx_drops,
+    };
     if (opt.verbose) {
         double cpu = relay_cpu_s(&d->relay) - cpu0;
 
@@ -996,8 +1023,7 @@ static bool dgram_step(DgramRun *d, double rate, double *achieved,
                 "%7.0f/s sent %7" PRIu64 " lost %6" PRIu64 " (relay socket %"
                 PRIu64 ", receiver socket %" PRIu64 "), relay CPU %.2f us"
                 "/frame\n", relay_names[d->kind], rate, *achieved, sent,
-                sent - got, udp_drops(d->relay.ports[0]) - relay_drops,
-                udp_drops(d->relay.peers[1]) - rx_drops,
+                where->lost, where->relay_socket, where->receiver_socket,
                 got ? cpu * 1e6 / got : 0);
     }
     return sent > 0 && got == sent;
@@ -1016,18 +1042,26 @@ static Result run_dgram(RelayKind kind)
     DgramRun d = { .kind = kind, .seconds = MAX(0.1, opt.seconds / 4) };
     Result res = { 0 };
     double lossless = 0, lossy = 0, achieved, loss;
+    DgramLoss where, first = { 0 };
     pthread_t thread;
     struct timeval tv = { 0, 100000 };
 
     relay_start(&d.relay, kind, 2, true);
     d.tx = udp_bind(d.relay.peers[0]);
+    {
+        int seg = BENCH_DGRAM_SIZE;
+
+        d.gso = setsockopt(d.tx, SOL_UDP, UDP_SEGMENT, &seg,
+                           sizeof(seg)) == 0;
+    }
     d.rx.fd = udp_bind(d.relay.peers[1]);
     setsockopt(d.rx.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     pthread_create(&thread, NULL, dgram_receive, &d.rx);
 
     for (double rate = 25e3; rate <= BENCH_DGRAM_MAX_RATE; rate *= 1.5) {
-        if (!dgram_step(&d, rate, &achieved, &loss)) {
+        if (!dgram_step(&d, rate, &achieved, &loss, &where)) {
             lossy = rate;
+            first = where;
             break;
         }
         lossless = rate;
@@ -1036,14 +1070,33 @@ static Result run_dgram(RelayKind kind)
     for (int i = 0; lossy > 0 && lossless > 0 && i < BENCH_DGRAM_BISECT; i++) {
         double rate = sqrt(lossless * lossy);
 
-        if (dgram_step(&d, rate, &achieved, &loss)) {
+        if (dgram_step(&d, rate, &achieved, &loss, &where)) {
             lossless = rate;
             res.mpps = MAX(res.mpps, achieved / 1e6);
         } else {
             lossy = rate;
+            first = where;
         }
     }
-    dgram_step(&d, 0, &achieved, &res.loss);
+    dgram_step(&d, 0, &achieved, &res.loss, &where);
+    if (!first.lost) {
+        first = where;              /* no paced step lost: full speed */
+    }
+    if (first.lost) {
+        /* where the lowest losing rate lost: the kernel's socket drops,
+         * and the rest (lost inside the relay, or on the way) */
+        uint64_t sockets = first.relay_socket + first.receiver_socket;
+
+        char at[24] = "full speed";
+
+        if (first.rate > 0) {
+            snprintf(at, sizeof(at), "%.0fk/s", first.rate / 1e3);
+        }
+        snprintf(res.note, sizeof(res.note), "loss from %s: relay sock %"
+                 PRIu64 ", rcvr sock %" PRIu64 ", other %" PRIu64, at,
+                 first.relay_socket, first.receiver_socket,
+                 first.lost - MIN(first.lost, sockets));
+    }
 
     atomic_store(&d.rx.stop, true);
     pthread_join(thread, NULL);
@@ -1184,14 +1237,22 @@ static const Result *cell_result(const Cell *c, RelayKind k)
 static void report_line(FILE *md, FILE *csv, char **fields)
 {
     g_autofree char *row = g_strjoinv(" | ", fields);
-    g_autofree char *csv_row = g_strjoinv(",", fields);
 
     printf("| %s |\n", row);
     if (md) {
         fprintf(md, "| %s |\n", row);
     }
-    if (csv) {
-        fprintf(csv, "%s\n", csv_row);
+    for (char **f = fields; csv && *f; f++) {
+        /* RFC 4180: a field with a comma or a quote is quoted */
+        if (strpbrk(*f, ",\"")) {
+            g_auto(GStrv) parts = g_strsplit(*f, "\"", -1);
+            g_autofree char *doubled = g_strjoinv("\"\"", parts);
+
+            fprintf(csv, "\"%s\"", doubled);
+        } else {
+            fputs(*f, csv);
+        }
+        fputc(f[1] ? ',' : '\n', csv);
     }
 }
 
@@ -1246,7 +1307,7 @@ static void report(const Cell *cells, int ncells)
                 c->kind == CELL_STUCK && r->paired > 0 && !r->failed
                     ? g_strdup_printf("%.2fx", r->paired)
                     : ratio(c, r, cell_result(ref, k)),
-                g_strdup(r->failed ? r->note : ""), NULL };
+                g_strdup(r->note), NULL };
             report_line(md, csv, f);
             for (char **p = f; *p; p++) {
                 g_free(*p);
