@@ -14,7 +14,10 @@
  *     reading resumes.
  *   NIC -> socket: inside a batch (a main-loop callback, util/batch.h)
  *     each datagram is copied into a FrameRing and the ring leaves in
- *     sendmmsg() calls of up to DGRAM_CONN_BATCH when the batch ends;
+ *     sendmmsg() calls of up to DGRAM_CONN_BATCH messages when the batch
+ *     ends; on a UDP socket a run of frames of one size is one message
+ *     with UDP_SEGMENT (GSO), which the kernel routes once and cuts into
+ *     one datagram per frame;
  *     outside one, with nothing waiting, one sendmsg() at once.  EAGAIN
  *     leaves the rest for the writable handler; a full ring returns 0 and
  *     the writable handler flushes the core's queue (the flow-control
@@ -34,8 +37,8 @@
 #include "net/dgram-conn.h"
 
 #include <arpa/inet.h>
-#include <netinet/udp.h>
 #include <errno.h>
+#include <netinet/udp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -155,8 +158,8 @@ static unsigned dgram_conn_build(DgramConn *c, unsigned first,
  * The kernel refused a GSO message as such: a route whose MTU is below the
  * frame size (EMSGSIZE; one by one, such datagrams are fragmented), a
  * path without checksum offload (EIO), a segment size or count it does
- * not take (EINVAL).  GSO goes off for
- * this connection, logged once, and the frames go again one by one.
+ * not take (EINVAL).  GSO goes off for this connection, logged once, and
+ * the frames go again one by one.
  */
 static bool dgram_conn_gso_refused(DgramConn *c, int err)
 {
@@ -165,7 +168,6 @@ static bool dgram_conn_gso_refused(DgramConn *c, int err)
         return false;
     }
     c->gso = false;
-    c->gso_refused++;
     fprintf(stderr, "vmwire: %s: the kernel refused UDP segmentation "
             "offload (%s); sending datagrams one by one\n", c->nc->name,
             g_strerror(err));

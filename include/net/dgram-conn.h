@@ -49,7 +49,6 @@ typedef struct DgramConn {
     struct sockaddr_storage self;   /* the multicast sender's address */
     uint64_t self_filtered;
     bool gso;                       /* UDP GSO for runs of equal frames */
-    uint64_t gso_refused;           /* GSO messages refused: now off */
 } DgramConn;
 
 /* Allocate the receive buffer; no sockets yet. */

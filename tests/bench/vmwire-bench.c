@@ -723,7 +723,7 @@ typedef struct Result {
     double paired;                  /* stuck: this run over its flood run */
     long rss_kib;
     bool failed;
-    char note[64];
+    char note[160];
 } Result;
 
 /*

@@ -15,6 +15,11 @@
                      its socket file when it exits.
     IPv4 multicast   two guests and a vmwire stub on one group: each guest
                      pings the stub and the other guest.
+    bulk             two guests, each on its own udp port of a vmwire hub:
+                     8 MiB over TCP from one to the other arrive whole.
+                     Full-size frames come in bursts, so vmwire sends runs
+                     of them as UDP GSO messages: QEMU must still get one
+                     frame per datagram.
 
 Status strings (`info network`) are checked against QEMU 7.2's forms.
 """
@@ -33,7 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import QMP  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, Guest, Vmwire,  # noqa: E402
                          free_port, guest_image, ping_cmd, ping_stats,
-                         section, tempdir)
+                         section, tempdir, wait_ping_cmd)
 
 STUB_IP, STUB_MAC = '10.0.2.100', '52:54:00:00:02:64'
 GUEST_A_IP, GUEST_B_IP = '10.0.2.15', '10.0.2.16'
@@ -329,6 +334,51 @@ def ipv6_mcast_isolated(t):
             t.ok(cond, name, diag=diag)
 
 
+BULK_BLOCKS = 128                   # of 64 KiB: 8 MiB
+BULK_RECEIVE = ('mkfifo /tmp/f; exec 3<>/tmp/f\n'    # nc's stdin never ends
+                'echo "== recv"\n'
+                'nc -l -p 5001 < /tmp/f | wc -c\n'
+                'echo "== end"\n')
+BULK_SEND = (wait_ping_cmd(GUEST_A_IP, 60) + 'sleep 1\n'
+             'dd if=/dev/zero bs=65536 count=%d 2>/dev/null | nc %s 5001\n'
+             'echo SEND-END\n' % (BULK_BLOCKS, GUEST_A_IP))
+
+
+def bulk(t):
+    ports = [(free_port('udp'), free_port('udp')) for _ in range(2)]
+    args = []
+    for i, (v, g) in enumerate(ports):
+        args += ['-netdev', 'dgram,id=d%d,%s,%s' % (
+                     i, inet('local', '127.0.0.1', v),
+                     inet('remote', '127.0.0.1', g)),
+                 '-netdev', 'hubport,id=h%d,hubid=0,netdev=d%d' % (i, i)]
+
+    def guest(i):
+        v, g = ports[i]
+        return 'dgram,id=n0,%s,%s' % (inet('local', '127.0.0.1', g),
+                                      inet('remote', '127.0.0.1', v))
+
+    with Vmwire(args) as vm:
+        with Guest(guest(0), ip=GUEST_A_IP + '/24', run=BULK_RECEIVE) as a, \
+             Guest(guest(1), ip=GUEST_B_IP + '/24', run=BULK_SEND) as b:
+            got = a.wait_console(r'^== recv\n(\d+)\n', 150)
+            if not got:
+                a.kill()
+                b.kill()
+            rc_b, console_b = b.wait(GUEST_TIMEOUT)
+            rc_a, console_a = a.wait(GUEST_TIMEOUT)
+        want = BULK_BLOCKS * 65536
+        t.ok(got and int(got.group(1)) == want,
+             'bulk: %d bytes from guest B arrive at guest A (got %s)'
+             % (want, got and got.group(1)),
+             diag=lambda: '--- A:\n%s\n--- B:\n%s' % (console_a, console_b))
+        t.ok(rc_b == 0 and 'SEND-END' in console_b, 'bulk: guest B sent '
+             'everything (rc=%s)' % rc_b, diag=console_b)
+        t.ok('refused UDP segmentation' not in vm.log(), 'bulk: the kernel '
+             'took every GSO message', diag=vm.log)
+        check_exit(t, 'bulk vmwire', vm)
+
+
 def main(t):
     if os.geteuid() == 0:
         ipv6_mcast_isolated(t)
@@ -339,6 +389,7 @@ def main(t):
     unicast(t)
     unix(t)
     ipv4_mcast(t)
+    bulk(t)
 
 
 if __name__ == '__main__':
