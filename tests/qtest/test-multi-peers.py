@@ -28,8 +28,9 @@ then the Ethernet frame), each with its own MAC:
   * netdev_add of a third listener (hub 1) over QMP, 5 peers on it; one
     stops reading while another sends 3000 broadcasts: the rest get all
     of them in order, the stalled one loses its own (counted on its port)
-    and stays connected; netdev_del of one port closes that connection alone; netdev_del of
-    the listener: every peer sees EOF, its socket file is gone, and vmwire
+    and stays connected; netdev_del of one port, or of one connection
+    (ID.n.conn), closes that connection alone, with its event and leave
+    line; netdev_del of the listener: every peer sees EOF, its socket file is gone, and vmwire
     holds exactly the file descriptors it held before netdev_add.
   * netdev_add of hubid=2 listeners on an abstract unix name and on a
     listening socket passed with getfd: their peers reach each other;
@@ -515,6 +516,23 @@ def hotplug_no_leak(b, d):
     t.ok(b.v.wait_log(r'^vmwire: h1\.3: VM %s left hub 1 \(unix:%s '
                       r'closed\)$' % (mac_str(peers[2].mac), re.escape(path)),
                       secs(5)), 'and logs it with its MAC', diag=b.v.log)
+    # netdev_del of a connection (ID.n.conn) ends it the same way.
+    q.cmd('netdev_del', {'id': 'h1.4.conn'})
+    try:
+        ev = q.wait_event('NETDEV_STREAM_DISCONNECTED', timeout=5)
+    except QMPTimeout:
+        ev = None
+    cut = pump_until(peers, lambda: peers[3].closed, 5)
+    t.ok(cut and ev and ev['data'] == {'netdev-id': 'h1.4'} and
+         not any(p.closed for p in peers if p not in peers[2:4]),
+         'netdev_del h1.4.conn closes that one connection (event for h1.4)',
+         diag=lambda: '%r\n%s' % (ev, b.v.log()))
+    t.ok(b.v.wait_log(r'^vmwire: h1\.4: VM %s left hub 1 \(unix:%s '
+                      r'closed\)$' % (mac_str(peers[3].mac), re.escape(path)),
+                      secs(5)), 'and logs it with its MAC', diag=b.v.log)
+    clients = b.clients()
+    t.ok('h1.4' not in clients and 'h1.4.conn' not in clients,
+         'its port h1.4 goes with it', diag=repr(sorted(clients)))
     during = len(fds_of(pid))
     q.cmd('netdev_del', {'id': 'h1'})
     all_closed = pump_until(peers, lambda: all(p.closed for p in peers), 5)
@@ -529,9 +547,9 @@ def hotplug_no_leak(b, d):
     while fds_of(pid) != before and time.monotonic() < deadline:
         time.sleep(0.05)
     after = fds_of(pid)
-    t.ok(after == before and during >= len(before) + 5,
+    t.ok(after == before and during >= len(before) + 4,
          'vmwire holds the fds it held before netdev_add (%d; %d with '
-         'the listener and 4 peers)' % (len(after), during),
+         'the listener and 3 peers)' % (len(after), during),
          diag='before %r\nafter %r' % (before, after))
     for p in peers:
         p.close()
