@@ -477,6 +477,29 @@ def slow_reader(b, peers):
          'held (%d frames)' % got)
 
 
+def del_one_peer(b, peers, i, netdev_id, path):
+    """netdev_del netdev_id, the port of peers[i] (h1.n) or its
+    connection (h1.n.conn): that peer alone is cut off, with
+    NETDEV_STREAM_DISCONNECTED for h1.n and the leave line with its MAC."""
+    t, q = b.t, b.q
+    port = 'h1.%d' % (i + 1)
+    others = [p for p in peers if p is not peers[i] and not p.closed]
+    q.cmd('netdev_del', {'id': netdev_id})
+    try:
+        ev = q.wait_event('NETDEV_STREAM_DISCONNECTED', timeout=5)
+    except QMPTimeout:
+        ev = None
+    cut = pump_until(peers, lambda: peers[i].closed, 5)
+    t.ok(cut and ev and ev['data'] == {'netdev-id': port} and
+         not any(p.closed for p in others),
+         'netdev_del %s closes that one connection (event for %s)'
+         % (netdev_id, port), diag=lambda: '%r\n%s' % (ev, b.v.log()))
+    t.ok(b.v.wait_log(r'^vmwire: %s: VM %s left hub 1 \(unix:%s '
+                      r'closed\)$' % (re.escape(port), mac_str(peers[i].mac),
+                                      re.escape(path)),
+                      secs(5)), 'and logs it with its MAC', diag=b.v.log)
+
+
 def hotplug_no_leak(b, d):
     """netdev_add a listener, 5 peers, netdev_del: no fd stays behind."""
     t, q = b.t, b.q
@@ -502,34 +525,10 @@ def hotplug_no_leak(b, d):
              for p in peers) and not any(p.frames for p in b.live()),
          'hub 1 carries its own frames, hub 0 sees none of them')
     slow_reader(b, peers)
-    # netdev_del of one port closes that connection only.
-    q.cmd('netdev_del', {'id': 'h1.3'})
-    try:
-        ev = q.wait_event('NETDEV_STREAM_DISCONNECTED', timeout=5)
-    except QMPTimeout:
-        ev = None
-    cut = pump_until(peers, lambda: peers[2].closed, 5)
-    t.ok(cut and ev and ev['data'] == {'netdev-id': 'h1.3'} and
-         not any(p.closed for p in peers if p is not peers[2]),
-         'netdev_del h1.3 closes that one connection (event for h1.3)',
-         diag=lambda: '%r\n%s' % (ev, b.v.log()))
-    t.ok(b.v.wait_log(r'^vmwire: h1\.3: VM %s left hub 1 \(unix:%s '
-                      r'closed\)$' % (mac_str(peers[2].mac), re.escape(path)),
-                      secs(5)), 'and logs it with its MAC', diag=b.v.log)
-    # netdev_del of a connection (ID.n.conn) ends it the same way.
-    q.cmd('netdev_del', {'id': 'h1.4.conn'})
-    try:
-        ev = q.wait_event('NETDEV_STREAM_DISCONNECTED', timeout=5)
-    except QMPTimeout:
-        ev = None
-    cut = pump_until(peers, lambda: peers[3].closed, 5)
-    t.ok(cut and ev and ev['data'] == {'netdev-id': 'h1.4'} and
-         not any(p.closed for p in peers if p not in peers[2:4]),
-         'netdev_del h1.4.conn closes that one connection (event for h1.4)',
-         diag=lambda: '%r\n%s' % (ev, b.v.log()))
-    t.ok(b.v.wait_log(r'^vmwire: h1\.4: VM %s left hub 1 \(unix:%s '
-                      r'closed\)$' % (mac_str(peers[3].mac), re.escape(path)),
-                      secs(5)), 'and logs it with its MAC', diag=b.v.log)
+    # netdev_del of one port, or of one connection (ID.n.conn), closes
+    # that connection only, with its event and leave line.
+    del_one_peer(b, peers, 2, 'h1.3', path)
+    del_one_peer(b, peers, 3, 'h1.4.conn', path)
     clients = b.clients()
     t.ok('h1.4' not in clients and 'h1.4.conn' not in clients,
          'its port h1.4 goes with it', diag=repr(sorted(clients)))
