@@ -143,6 +143,7 @@ static unsigned dgram_conn_build(DgramConn *c, unsigned first,
         struct cmsghdr *cm;
         uint16_t seg = (uint16_t)size;
 
+        memset(ctrl->buf, 0, sizeof(ctrl->buf));    /* and its padding */
         m->msg_hdr.msg_control = ctrl->buf;
         m->msg_hdr.msg_controllen = sizeof(ctrl->buf);
         cm = CMSG_FIRSTHDR(&m->msg_hdr);
