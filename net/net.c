@@ -109,6 +109,29 @@ static ssize_t net_client_deliver(NetClientState *sender,
     return ret;
 }
 
+/*
+ * A name for a client created without one (a NIC without id=), as QEMU's
+ * assign_name(): "MODEL.N", N the number of clients of that model there
+ * already are; unlike QEMU, N moves on past a name still in use (after a
+ * deletion), so names stay unique.
+ */
+static char *net_client_assign_name(const char *model)
+{
+    unsigned n = 0;
+
+    for (GList *l = net_clients.head; l; l = l->next) {
+        n += strcmp(((NetClientState *)l->data)->model, model) == 0;
+    }
+    for (;; n++) {
+        char *name = g_strdup_printf("%s.%u", model, n);
+
+        if (!net_client_find(name)) {
+            return name;
+        }
+        g_free(name);
+    }
+}
+
 NetClientState *net_client_new(const NetClientInfo *info,
                                NetClientState *peer,
                                const char *model, const char *name)
@@ -119,7 +142,7 @@ NetClientState *net_client_new(const NetClientInfo *info,
     nc = g_malloc0(info->size);
     nc->info = info;
     nc->model = g_strdup(model);
-    nc->name = g_strdup(name);
+    nc->name = name ? g_strdup(name) : net_client_assign_name(model);
     nc->incoming_queue = net_queue_new(net_client_deliver,
                                        net_client_queue_can_receive, nc,
                                        NET_QUEUE_DEFAULT_FRAMES,

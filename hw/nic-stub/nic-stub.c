@@ -342,8 +342,7 @@ bool nic_stub_device_add(const char *id, const NicStubProperties *props,
         error_setg(errp, "Duplicate ID '%s' for device", id);
         return false;
     }
-    s = (NicStub *)net_client_new(&nic_stub_info, backend, "nic-stub",
-                                  id ? id : "nic-stub");
+    s = (NicStub *)net_client_new(&nic_stub_info, backend, "nic-stub", id);
     s->addr = addr;
     frame_ring_init(&s->rx_ring, NIC_STUB_RX_BYTES, NIC_STUB_RX_FRAMES);
     frame_ring_init(&s->capture, NIC_STUB_CAPTURE_BYTES,

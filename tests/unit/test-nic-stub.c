@@ -606,6 +606,28 @@ static void test_netdev_in_use(void)
     net_cleanup();
 }
 
+/*
+ * NICs without id= are named as QEMU names them, "MODEL.N" (e1000.0,
+ * e1000.1): nic-stub.0, nic-stub.1; a name still in use is not given
+ * again after a deletion.
+ */
+static void test_unnamed(void)
+{
+    net_client_new(&fake_backend_info, NULL, "fake", "b2");
+    net_client_new(&fake_backend_info, NULL, "fake", "b3");
+    g_assert_true(stub_add("nic-stub,netdev=b2", NULL));
+    g_assert_true(stub_add("nic-stub", NULL));
+    g_assert_true(net_client_find("nic-stub.0")->peer ==
+                  net_client_find("b2"));
+    g_assert_null(net_client_find("nic-stub.1")->peer);
+    net_client_free(net_client_find("nic-stub.0"));
+    g_assert_true(stub_add("nic-stub,netdev=b3", NULL));
+    g_assert_true(net_client_find("nic-stub.2")->peer ==
+                  net_client_find("b3"));
+    g_assert_nonnull(net_client_find("nic-stub.1"));
+    net_cleanup();
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -626,5 +648,6 @@ int main(int argc, char **argv)
                     test_backpressure_lossless);
     g_test_add_func("/nic-stub/device/errors", test_device_errors);
     g_test_add_func("/nic-stub/device/netdev-in-use", test_netdev_in_use);
+    g_test_add_func("/nic-stub/device/unnamed", test_unnamed);
     return g_test_run();
 }
