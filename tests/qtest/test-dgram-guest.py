@@ -36,9 +36,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import QMP  # noqa: E402
-from vmwire_test import (SANITIZER_REPORT, TAP, Guest, Vmwire,  # noqa: E402
-                         free_port, guest_image, ping_cmd, ping_stats,
-                         section, tempdir, wait_ping_cmd)
+from vmwire_test import (GUEST_SH_PRELUDE, SANITIZER_REPORT,  # noqa: E402
+                         TAP, Guest, Vmwire, check_vmwire_exit, free_port,
+                         guest_done_handshake, guest_done_listen,
+                         guest_image, ping_cmd, ping_stats, section,
+                         tempdir, wait_ping_cmd)
 
 STUB_IP, STUB_MAC = '10.0.2.100', '52:54:00:00:02:64'
 GUEST_A_IP, GUEST_B_IP = '10.0.2.15', '10.0.2.16'
@@ -46,30 +48,14 @@ PINGS = 5
 DONE_PORT = 7777
 GUEST_TIMEOUT = 90
 
-WAIT_FOR = r'''
-rc=0
-fail() { echo "FAILED: $*"; rc=1; }
-wait_for() {
-    i=0
-    until ping -c 1 -W 1 "$1" > /dev/null 2>&1; do
-        i=$((i + 1))
-        [ $i -lt "$2" ] || return 1
-    done
-    return 0
-}
-'''
-
-ONE_GUEST_RUN = WAIT_FOR + r'''
+ONE_GUEST_RUN = GUEST_SH_PRELUDE + r'''
 wait_for %(stub)s 20 || fail "%(stub)s never answered"
 echo "== stub"
 %(ping)s || fail "ping %(stub)s"
 exit $rc
 '''
 
-TWO_GUEST_RUN = r'''
-timeout 75 nc -l -p %(done_port)d > /tmp/peer_done &
-listener=$!
-''' + WAIT_FOR + r'''
+TWO_GUEST_RUN = guest_done_listen(DONE_PORT) + GUEST_SH_PRELUDE + r'''
 wait_for %(stub)s 20 || fail "%(stub)s never answered"
 echo "== stub"
 %(ping_stub)s || fail "ping %(stub)s"
@@ -77,14 +63,7 @@ wait_for %(peer)s 40 || fail "%(peer)s never answered"
 echo "== peer"
 %(ping_peer)s || fail "ping %(peer)s"
 echo "== done"
-i=0
-until echo done | nc -w 3 %(peer)s %(done_port)d; do
-    i=$((i + 1))
-    [ $i -lt 10 ] || { fail "cannot tell %(peer)s we are done"; break; }
-    sleep 1
-done
-wait $listener
-[ "$(cat /tmp/peer_done)" = done ] || fail "no word from %(peer)s"
+%(handshake)s
 exit $rc
 '''
 
@@ -100,13 +79,6 @@ def stub_args(netdev, qmp_path=None):
 def info_network(q):
     return q.cmd('human-monitor-command',
                  {'command-line': 'info network'})
-
-
-def check_exit(t, name, v):
-    rc = v.stop()
-    t.ok(rc == 0, '%s exits 0 on SIGTERM (rc=%s)' % (name, rc), diag=v.log)
-    t.ok(not SANITIZER_REPORT.search(v.log()),
-         '%s: no sanitizer report' % name, diag=v.log)
 
 
 def check_pings(t, name, console, sec, target):
@@ -195,7 +167,7 @@ def unicast(t):
             t.ok(rc == 0, 'unicast guest: command exits 0 (rc=%s)' % rc,
                  diag=console)
             check_pings(t, 'unicast guest', console, 'stub', STUB_IP)
-            check_exit(t, 'unicast vmwire', vm)
+            check_vmwire_exit(t, 'unicast vmwire', vm)
 
 
 def unix(t):
@@ -220,7 +192,7 @@ def unix(t):
             check_pings(t, 'unix guest', console, 'stub', STUB_IP)
             t.ok(os.path.exists(mine), 'unix: vmwire\'s socket file exists '
                  'while it runs')
-            check_exit(t, 'unix vmwire', vm)
+            check_vmwire_exit(t, 'unix vmwire', vm)
         t.ok(not os.path.exists(mine), 'unix: vmwire removed its socket '
              'file at exit')
 
@@ -234,7 +206,8 @@ def ipv4_mcast(t):
 
     def run(peer):
         return TWO_GUEST_RUN % {
-            'done_port': DONE_PORT, 'stub': STUB_IP, 'peer': peer,
+            'handshake': guest_done_handshake(peer, DONE_PORT),
+            'stub': STUB_IP, 'peer': peer,
             'ping_stub': ping_cmd(STUB_IP, PINGS),
             'ping_peer': ping_cmd(peer, PINGS)}
 
@@ -253,7 +226,7 @@ def ipv4_mcast(t):
             check_pings(t, 'mcast guest ' + name, console, 'peer', peer)
             t.ok('DUP!' not in console, 'mcast guest %s: no duplicate '
                  'replies' % name, diag=console)
-        check_exit(t, 'mcast vmwire', vm)
+        check_vmwire_exit(t, 'mcast vmwire', vm)
 
 
 class Recorder:
@@ -376,7 +349,7 @@ def bulk(t):
              'everything (rc=%s)' % rc_b, diag=console_b)
         t.ok('refused UDP segmentation' not in vm.log(), 'bulk: the kernel '
              'took every GSO message', diag=vm.log)
-        check_exit(t, 'bulk vmwire', vm)
+        check_vmwire_exit(t, 'bulk vmwire', vm)
 
 
 def main(t):

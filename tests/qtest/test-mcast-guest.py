@@ -27,9 +27,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmwire_test import (SANITIZER_REPORT, TAP, Guest, Vmwire,  # noqa: E402
-                         free_port, guest_image, ping_cmd, ping_stats,
-                         section)
+from vmwire_test import (GUEST_SH_PRELUDE, TAP, Guest,  # noqa: E402
+                         Vmwire, check_vmwire_exit, free_port,
+                         guest_done_handshake, guest_done_listen,
+                         guest_image, ping_cmd, ping_stats, section)
 
 STUB1_IP, STUB1_MAC = '10.0.2.100', '52:54:00:00:02:64'
 STUB2_IP, STUB2_MAC = '10.0.2.101', '52:54:00:00:02:65'
@@ -40,19 +41,7 @@ GUEST_TIMEOUT = 90
 
 # The guest command. Sections start with "== name" so the test can find each
 # ping's summary. rc 0 only if every step worked.
-GUEST_RUN = r'''
-timeout 75 nc -l -p %(done_port)d > /tmp/peer_done &
-listener=$!
-rc=0
-fail() { echo "FAILED: $*"; rc=1; }
-wait_for() {    # wait_for IP TRIES: until IP answers one ping (~1 s a try)
-    i=0
-    until ping -c 1 -W 1 "$1" > /dev/null 2>&1; do
-        i=$((i + 1))
-        [ $i -lt "$2" ] || return 1
-    done
-    return 0    # not the status of the loop's last [ ] test
-}
+GUEST_RUN = (guest_done_listen(DONE_PORT) + GUEST_SH_PRELUDE + r'''
 wait_for %(stub1)s 20 || fail "%(stub1)s never answered"
 echo "== stub1"
 %(ping_stub1)s || fail "ping %(stub1)s"
@@ -62,24 +51,17 @@ echo "== peer"
 echo "== stub2"
 %(ping_stub2)s || fail "ping %(stub2)s"
 echo "== done"
-i=0
-until echo done | nc -w 3 %(peer)s %(done_port)d; do
-    i=$((i + 1))
-    [ $i -lt 10 ] || { fail "cannot tell %(peer)s we are done"; break; }
-    sleep 1
-done
-wait $listener
-[ "$(cat /tmp/peer_done)" = done ] || fail "no word from %(peer)s"
+%(handshake)s
 echo "== arp"
 cat /proc/net/arp
 exit $rc
-'''
+''')
 
 
 def guest_run(peer):
     return GUEST_RUN % {
-        'done_port': DONE_PORT, 'stub1': STUB1_IP, 'stub2': STUB2_IP,
-        'peer': peer,
+        'handshake': guest_done_handshake(peer, DONE_PORT),
+        'stub1': STUB1_IP, 'stub2': STUB2_IP, 'peer': peer,
         'ping_stub1': ping_cmd(STUB1_IP, PINGS),
         'ping_peer': ping_cmd(peer, PINGS),
         'ping_stub2': ping_cmd(STUB2_IP, PINGS),
@@ -104,13 +86,6 @@ def check_guest(t, name, rc, console, peer_ip):
                        re.MULTILINE),
              'guest %s: ARP says %s is at %s' % (name, ip, mac),
              diag=console)
-
-
-def check_exit(t, name, v):
-    rc = v.stop()
-    t.ok(rc == 0, '%s exits 0 on SIGTERM (rc=%s)' % (name, rc), diag=v.log)
-    t.ok(not SANITIZER_REPORT.search(v.log()),
-         '%s: no sanitizer report' % name, diag=v.log)
 
 
 def main(t):
@@ -138,8 +113,8 @@ def main(t):
         t.ok(v1.proc.poll() is None and v2.proc.poll() is None,
              'both vmwire processes still run after the guests left',
              diag=lambda: v1.log() + v2.log())
-        check_exit(t, 'vmwire 1', v1)
-        check_exit(t, 'vmwire 2', v2)
+        check_vmwire_exit(t, 'vmwire 1', v1)
+        check_vmwire_exit(t, 'vmwire 2', v2)
     t.diag('two guests, two vmwire: %.1fs' % (time.monotonic() - start))
 
 

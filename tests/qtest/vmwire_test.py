@@ -792,6 +792,53 @@ def ping_stats(console):
     return int(found[-1][0]), int(found[-1][1])
 
 
+# Guest shell pieces for tests whose guests run several steps.  PRELUDE:
+# rc (0 unless a step called fail), fail MESSAGE, wait_for IP TRIES (one
+# ping a second until IP answers; status 1 if it never did).
+GUEST_SH_PRELUDE = r'''
+rc=0
+fail() { echo "FAILED: $*"; rc=1; }
+wait_for() {
+    i=0
+    until ping -c 1 -W 1 "$1" > /dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -lt "$2" ] || return 1
+    done
+    return 0    # not the status of the loop's last [ ] test
+}
+'''
+
+
+def guest_done_listen(port):
+    """Guest shell: listen on TCP port for the other guest's "done" (see
+    guest_done_handshake); start it before anything else."""
+    return ('timeout 75 nc -l -p %d > /tmp/peer_done &\n'
+            'listener=$!\n' % port)
+
+
+def guest_done_handshake(peer, port):
+    """Guest shell: tell peer (which runs guest_done_listen(port)) that
+    this guest is done, then wait for its word, so that neither guest
+    powers off while the other still needs it."""
+    return (r'''i=0
+until echo done | nc -w 3 %(peer)s %(port)d; do
+    i=$((i + 1))
+    [ $i -lt 10 ] || { fail "cannot tell %(peer)s we are done"; break; }
+    sleep 1
+done
+wait $listener
+[ "$(cat /tmp/peer_done)" = done ] || fail "no word from %(peer)s"
+''' % {'peer': shlex.quote(peer), 'port': port})
+
+
+def check_vmwire_exit(t, name, v):
+    """SIGTERM ends vmwire v with status 0 and no sanitizer report."""
+    rc = v.stop()
+    t.ok(rc == 0, '%s exits 0 on SIGTERM (rc=%s)' % (name, rc), diag=v.log)
+    t.ok(not SANITIZER_REPORT.search(v.log()),
+         '%s: no sanitizer report' % name, diag=v.log)
+
+
 def wait_ping_cmd(target, tries=30):
     """A guest shell snippet that pings target once a second until it
     answers, at most tries times; it prints "FAILED: TARGET never answered"
