@@ -39,24 +39,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/udp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "util/error.h"
 #include "util/sockops.h"
-
-void dgram_error_errno(GError **errp, int err, const char *fmt, ...)
-{
-    g_autofree char *msg = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    error_setg(errp, "%s: %s", msg, g_strerror(err));
-}
 
 const char *dgram_format_addr(const struct sockaddr *sa, char *buf)
 {
@@ -552,19 +540,9 @@ static int dgram_open(int family, GError **errp)
                              0);
 
     if (fd < 0) {
-        dgram_error_errno(errp, errno, "can't create datagram socket");
+        error_setg_errno(errp, errno, "can't create datagram socket");
     }
     return fd;
-}
-
-static bool dgram_setopt_int(int fd, int level, int name, int val,
-                             const char *what, GError **errp)
-{
-    if (sockops->setsockopt(fd, level, name, &val, sizeof(val)) < 0) {
-        dgram_error_errno(errp, errno, "%s", what);
-        return false;
-    }
-    return true;
 }
 
 static bool dgram_bind(int fd, const struct sockaddr *sa, GError **errp)
@@ -572,7 +550,7 @@ static bool dgram_bind(int fd, const struct sockaddr *sa, GError **errp)
     char ip[INET6_ADDRSTRLEN];
 
     if (sockops->bind(fd, sa, dgram_sockaddr_len(sa)) < 0) {
-        dgram_error_errno(errp, errno, "can't bind ip=%s to socket",
+        error_setg_errno(errp, errno, "can't bind ip=%s to socket",
                           dgram_ip_str(sa, ip));
         return false;
     }
@@ -605,7 +583,7 @@ static bool dgram_mcast_join(int fd, const struct sockaddr *group,
                                   sizeof(imr));
     }
     if (ret < 0) {
-        dgram_error_errno(errp, errno,
+        error_setg_errno(errp, errno,
                           "can't add socket to multicast group %s",
                           dgram_ip_str(group, ip));
         return false;
@@ -623,10 +601,10 @@ static int dgram_mcast_create(const struct sockaddr *group,
     if (fd < 0) {
         return -1;
     }
-    if (!dgram_setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1,
+    if (!sockops_setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1,
                           "can't set socket option SO_REUSEADDR", errp) ||
         (group->sa_family == AF_INET6 &&
-         !dgram_setopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1,
+         !sockops_setopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1,
                            "can't set socket option IPV6_V6ONLY", errp)) ||
         !dgram_bind(fd, group, errp) ||
         !dgram_mcast_join(fd, group, ifaddr, ifindex, errp)) {
@@ -642,26 +620,26 @@ static bool dgram_mcast_sender_opts(int fd, int family,
                                     unsigned ifindex, GError **errp)
 {
     if (family == AF_INET6) {
-        return dgram_setopt_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 1,
+        return sockops_setopt_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 1,
                                 "can't force multicast message to loopback",
                                 errp) &&
-               dgram_setopt_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 1,
+               sockops_setopt_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 1,
                                 "can't set multicast TTL", errp) &&
                (!ifindex ||
-                dgram_setopt_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF,
+                sockops_setopt_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF,
                                  (int)ifindex, "can't set the default "
                                  "network send interface", errp));
     }
-    if (!dgram_setopt_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 1,
+    if (!sockops_setopt_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 1,
                           "can't force multicast message to loopback",
                           errp) ||
-        !dgram_setopt_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, 1,
+        !sockops_setopt_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, 1,
                           "can't set multicast TTL", errp)) {
         return false;
     }
     if (ifaddr && sockops->setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF,
                                       ifaddr, sizeof(*ifaddr)) < 0) {
-        dgram_error_errno(errp, errno,
+        error_setg_errno(errp, errno,
                           "can't set the default network send interface");
         return false;
     }
@@ -694,7 +672,7 @@ static int dgram_mcast_sender_open(int family, const struct in_addr *ifaddr,
         return -1;
     }
     if (sockops->getsockname(fd, (struct sockaddr *)self, &len) < 0) {
-        dgram_error_errno(errp, errno, "can't get socket name");
+        error_setg_errno(errp, errno, "can't get socket name");
         dgram_close_fd(fd);
         return -1;
     }
@@ -753,7 +731,7 @@ bool dgram_conn_mcast_open(DgramConn *c, const struct sockaddr *group,
         return false;
     }
     if (clone_fd && dup2(fd, *clone_fd) < 0) {
-        dgram_error_errno(errp, errno, "can't clone datagram socket");
+        error_setg_errno(errp, errno, "can't clone datagram socket");
         dgram_close_fd(fd);
         dgram_close_fd(send_fd);
         return false;

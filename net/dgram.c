@@ -275,7 +275,7 @@ static int net_dgram_socket(int family, GError **errp)
                              0);
 
     if (fd < 0) {
-        dgram_error_errno(errp, errno, "can't create datagram socket");
+        error_setg_errno(errp, errno, "can't create datagram socket");
     }
     return fd;
 }
@@ -301,7 +301,7 @@ static bool net_dgram_inet_init(const char *id, const SocketAddress *local,
     }
     if (sockops->setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
                             sizeof(one)) < 0) {
-        dgram_error_errno(errp, errno, "can't set socket option SO_REUSEADDR");
+        error_setg_errno(errp, errno, "can't set socket option SO_REUSEADDR");
         sockops->close(fd);
         return false;
     }
@@ -369,7 +369,7 @@ static bool net_dgram_unix_init(const char *id, const SocketAddress *local,
         return false;
     }
     if (sockops->bind(fd, (struct sockaddr *)&lsun, llen) < 0) {
-        dgram_error_errno(errp, errno, "can't bind unix=%s to socket",
+        error_setg_errno(errp, errno, "can't bind unix=%s to socket",
                           local->u.q_unix.path);
         sockops->close(fd);
         return false;
@@ -399,12 +399,12 @@ static bool net_dgram_fd_init(const char *id, const SocketAddress *local,
         return false;
     }
     if (fcntl(fd, F_GETFL) < 0) {
-        dgram_error_errno(errp, errno, "%s: Can't use file descriptor %d",
+        error_setg_errno(errp, errno, "%s: Can't use file descriptor %d",
                           id, fd);
         return false;
     }
     if (sockops->getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-        dgram_error_errno(errp, errno,
+        error_setg_errno(errp, errno,
                           "Unable to query local socket address");
         return false;
     }

@@ -129,19 +129,6 @@ net_socket_log(NetSocketState *s, const char *fmt, ...)
     fprintf(stderr, "vmwire: %s: %s\n", s->nc.name, msg);
 }
 
-/* QEMU's error_setg_errno(): the message, ": ", strerror. */
-static void G_GNUC_PRINTF(3, 4)
-net_socket_error_errno(GError **errp, int err, const char *fmt, ...)
-{
-    g_autofree char *msg = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    error_setg(errp, "%s: %s", msg, g_strerror(err));
-}
-
 static const char *net_socket_ip_str(struct in_addr addr,
                                      char buf[INET_ADDRSTRLEN])
 {
@@ -186,20 +173,10 @@ static int net_socket_open_family(int family, int type, GError **errp)
     int fd = sockops->socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
     if (fd < 0) {
-        net_socket_error_errno(errp, errno, "can't create %s socket",
+        error_setg_errno(errp, errno, "can't create %s socket",
                                type == SOCK_STREAM ? "stream" : "datagram");
     }
     return fd;
-}
-
-static bool net_socket_setopt_int(int fd, int level, int name, int val,
-                                  const char *what, GError **errp)
-{
-    if (sockops->setsockopt(fd, level, name, &val, sizeof(val)) < 0) {
-        net_socket_error_errno(errp, errno, "%s", what);
-        return false;
-    }
-    return true;
 }
 
 static bool net_socket_bind(int fd, const struct sockaddr_in *sa,
@@ -208,7 +185,7 @@ static bool net_socket_bind(int fd, const struct sockaddr_in *sa,
     char ip[INET_ADDRSTRLEN];
 
     if (sockops->bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
-        net_socket_error_errno(errp, errno, "can't bind ip=%s to socket",
+        error_setg_errno(errp, errno, "can't bind ip=%s to socket",
                                net_socket_ip_str(sa->sin_addr, ip));
         return false;
     }
@@ -231,7 +208,7 @@ static bool net_socket_bind_any(int fd, const struct sockaddr_storage *ss,
         return net_socket_bind(fd, (const struct sockaddr_in *)ss, errp);
     }
     if (sockops->bind(fd, (const struct sockaddr *)ss, len) < 0) {
-        net_socket_error_errno(errp, errno, "can't bind ip=%s to socket",
+        error_setg_errno(errp, errno, "can't bind ip=%s to socket",
                                inet_format_host(ss, ip));
         return false;
     }
@@ -416,7 +393,7 @@ static bool net_socket_listen_init(const char *id, const char *addr,
         return false;
     }
     if (sockops->listen(fd, multi ? SOMAXCONN : 1) < 0) {
-        net_socket_error_errno(errp, errno, "can't listen on socket");
+        error_setg_errno(errp, errno, "can't listen on socket");
         net_socket_close_fd(fd);
         return false;
     }
@@ -471,7 +448,7 @@ static bool net_socket_connect_init(const char *id, const char *addr,
     }
     ret = net_socket_connect_start(fd, &sa, len);
     if (ret < 0) {
-        net_socket_error_errno(errp, -ret, "can't connect socket");
+        error_setg_errno(errp, -ret, "can't connect socket");
         net_socket_close_fd(fd);
         return false;
     }
@@ -540,7 +517,7 @@ static bool net_socket_udp_init(const char *id, const char *remote,
     if (fd < 0) {
         return false;
     }
-    if (!net_socket_setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1,
+    if (!sockops_setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1,
                                "can't set socket option SO_REUSEADDR",
                                errp) ||
         !net_socket_bind(fd, &laddr, errp)) {
@@ -649,7 +626,7 @@ static bool net_socket_fd_init(const char *id, const char *fd_str,
         return false;
     }
     if (fcntl(fd, F_GETFL) < 0) {
-        net_socket_error_errno(errp, errno, "%s: Can't use file descriptor %d",
+        error_setg_errno(errp, errno, "%s: Can't use file descriptor %d",
                                id, fd);
         return false;
     }
@@ -660,7 +637,7 @@ static bool net_socket_fd_init(const char *id, const char *fd_str,
     ret = fd_set_nonblock(fd);
     if (ret < 0 || (type != SOCK_STREAM && type != SOCK_DGRAM)) {
         if (ret < 0) {
-            net_socket_error_errno(errp, -ret, "%s: Can't use file "
+            error_setg_errno(errp, -ret, "%s: Can't use file "
                                    "descriptor %d", id, fd);
         } else {
             error_setg(errp, "socket type=%d for fd=%d must be either "

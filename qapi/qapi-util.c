@@ -564,7 +564,7 @@ bool qapi_in_int64(QapiInput *in, JsonNode *node, int64_t *obj,
 bool qapi_in_##kind(QapiInput *in, JsonNode *node, ctype *obj,              \
                     GError **errp)                                          \
 {                                                                           \
-    wide val;                                                               \
+    wide val = 0;           /* -O3 cannot see every path sets it */         \
                                                                             \
     if (!QAPI_IN_WIDE_##wide(in, node, min, max, #ctype, &val, errp)) {     \
         return false;                                                       \

@@ -1,7 +1,20 @@
 /* DOC: vmwire's GError domain and id rule (see include/util/error.h). */
 #include "util/error.h"
 
+#include <stdarg.h>
+
 G_DEFINE_QUARK(vmwire-error-quark, vmwire_error)
+
+void error_setg_errno(GError **errp, int err, const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    error_setg(errp, "%s: %s", msg, g_strerror(err));
+}
 
 static bool id_well_formed(const char *id)
 {

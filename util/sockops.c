@@ -6,6 +6,10 @@
  */
 #include "util/sockops.h"
 
+#include <errno.h>
+
+#include "util/error.h"
+
 #include <unistd.h>
 
 static int sys_accept(int fd, struct sockaddr *addr, socklen_t *len)
@@ -36,4 +40,14 @@ const SocketOps *sockops = &sockops_system;
 void sockops_install(const SocketOps *ops)
 {
     sockops = ops ? ops : &sockops_system;
+}
+
+bool sockops_setopt_int(int fd, int level, int name, int val,
+                        const char *what, GError **errp)
+{
+    if (sockops->setsockopt(fd, level, name, &val, sizeof(val)) < 0) {
+        error_setg_errno(errp, errno, "%s", what);
+        return false;
+    }
+    return true;
 }

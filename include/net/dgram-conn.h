@@ -77,9 +77,6 @@ bool dgram_conn_mcast_open(DgramConn *c, const struct sockaddr *group,
                            const struct in_addr *ifaddr, unsigned ifindex,
                            const int *clone_fd, GError **errp);
 
-/* QEMU's error_setg_errno(): the message, ": ", strerror. */
-void dgram_error_errno(GError **errp, int err, const char *fmt, ...)
-    G_GNUC_PRINTF(3, 4);
 /* "ip" / "[ip6]", then ":port", of @sa into @buf. */
 #define DGRAM_ADDR_STRLEN (INET6_ADDRSTRLEN + 16)
 const char *dgram_format_addr(const struct sockaddr *sa, char *buf);

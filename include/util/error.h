@@ -24,6 +24,10 @@ typedef enum VmwireErrorCode {
 #define error_setg(errp, ...) \
     g_set_error((errp), VMWIRE_ERROR, VMWIRE_ERROR_FAILED, __VA_ARGS__)
 
+/* QEMU's error_setg_errno(): the message, ": ", strerror(@err). */
+void error_setg_errno(GError **errp, int err, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+
 /*
  * QEMU's rule for id= of netdevs and devices: present, a letter, then
  * letters, digits, '-', '.', '_'.  Errors: "Parameter 'id' is missing",

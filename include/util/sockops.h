@@ -12,6 +12,8 @@
 #ifndef UTIL_SOCKOPS_H
 #define UTIL_SOCKOPS_H
 
+#include <glib.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -44,5 +46,12 @@ extern const SocketOps sockops_system;
 
 /* Install @ops (NULL restores the system's table). */
 void sockops_install(const SocketOps *ops);
+
+/*
+ * setsockopt() of an int through the table; on failure false, and @errp
+ * says "@what: strerror" (QEMU's wording for its socket options).
+ */
+bool sockops_setopt_int(int fd, int level, int name, int val,
+                        const char *what, GError **errp);
 
 #endif /* UTIL_SOCKOPS_H */
