@@ -494,7 +494,10 @@ static bool net_slirp_hostfwd(NetSlirpState *s, const char *rule,
 /*
  * guestfwd=tcp:[server]:port-unix:PATH: each guest connection to
  * server:port is connected to the unix socket PATH (libslirp's
- * slirp_add_unix).  QEMU's other targets (chardevs, cmd:) are refused.
+ * slirp_add_unix).  guestfwd=...-cmd:COMMAND, as in QEMU: each guest
+ * connection runs COMMAND (split as a shell would, not run by one) with
+ * the connection as its stdin, stdout and stderr (slirp_add_exec).
+ * QEMU's chardev targets are refused.
  */
 static bool net_slirp_guestfwd(NetSlirpState *s, const char *rule,
                                GError **errp)
@@ -515,9 +518,17 @@ static bool net_slirp_guestfwd(NetSlirpState *s, const char *rule,
         error_setg(errp, "Invalid guest forwarding rule '%s'", rule);
         return false;
     }
+    if (g_str_has_prefix(p, "cmd:")) {
+        if (slirp_add_exec(s->slirp, p + 4, &server, port) < 0) {
+            error_setg(errp, "Conflicting/invalid host:port in guest "
+                       "forwarding rule '%s'", rule);
+            return false;
+        }
+        return true;
+    }
     if (!g_str_has_prefix(p, "unix:") || p[5] != '/') {
         error_setg(errp, "guest forwarding target '%s' is not supported: "
-                   "vmwire forwards to unix:/PATH only", p);
+                   "vmwire forwards to unix:/PATH or cmd:COMMAND only", p);
         return false;
     }
     if (slirp_add_unix(s->slirp, p + 5, &server, port) < 0) {

@@ -355,9 +355,9 @@ def netdev_cases(port, busy_port, far):
          "Parameter 'mtu' expects a value between 68 and 65520", False),
         ('user,id=u,mtu=65521',
          "Parameter 'mtu' expects a value between 68 and 65520", False),
-        ('user,id=u,guestfwd=tcp:10.0.2.100:1234-cmd:cat',
-         "guest forwarding target 'cmd:cat' is not supported: vmwire "
-         "forwards to unix:/PATH only", False),
+        ('user,id=u,guestfwd=tcp:10.0.2.100:1234-tcp:127.0.0.1:4321',
+         "guest forwarding target 'tcp:127.0.0.1:4321' is not supported: "
+         "vmwire forwards to unix:/PATH or cmd:COMMAND only", False),
         # vmwire only: QEMU 7.2's dgram cannot resolve IPv6 at all.
         ('dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=%d,'
          'remote.type=inet,remote.host=::1,remote.port=%d' % (port, port),

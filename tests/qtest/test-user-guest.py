@@ -29,7 +29,9 @@ server on 127.0.0.1 serving a page with a random token.
              192.168.76.2, with the domain and both search domains; the
              page is fetched through 192.168.76.2; guestfwd= connects
              the guest's 192.168.76.100:1234 to a unix socket of the
-             test, a token going there and the answer naming it back;
+             test, a token going there and the answer naming it back,
+             and :1235 (guestfwd=...-cmd:) to a sed run on the host that
+             answers the token's line;
              with mtu=9000 (and the guest's MTU 9000) a download arrives
              in frames averaging over 3000 bytes (x-query-network).
   restrict   restrict=on: the lease still comes, wget to 10.0.2.2 fails,
@@ -376,11 +378,15 @@ class UnixEcho:
 
 GUESTFWD = r'''
 echo %(token)s | timeout 20 nc 192.168.76.100 1234 | sed 's/^/GFWD:/'
+echo %(token)s | timeout 20 nc 192.168.76.100 1235 | sed 's/^/CFWD:/'
 ip link set eth0 mtu 9000
 timeout 30 wget -O /tmp/big http://192.168.76.2:%(port)d/big.bin
 echo "BIG=$(wc -c < /tmp/big)"
 '''
 BIG = 300000
+# The command of a guestfwd=...-cmd: rule: answers the first line it reads
+# with HOST-CMD:<line>, and exits.
+CMD_FWD = "sed -n 's/^/HOST-CMD:/p;q'"
 
 
 def test_net(t, page):
@@ -391,7 +397,9 @@ def test_net(t, page):
         user = ('user,id=u,net=192.168.76.0/24,dhcpstart=192.168.76.50,'
                 'domainname=vmwire.test,dnssearch=a.example,'
                 'dnssearch=b.example,mtu=9000,'
-                'guestfwd=tcp:192.168.76.100:1234-unix:%s' % fwd.path)
+                'guestfwd=tcp:192.168.76.100:1234-unix:%s,'
+                'guestfwd=tcp:192.168.76.100:1235-cmd:%s'
+                % (fwd.path, CMD_FWD))
         with Vmwire(bench_args(user, [g_port], qmp_path)) as v, \
                 QMP.unix(qmp_path) as q:
             q.negotiate()
@@ -422,6 +430,10 @@ def test_net(t, page):
             t.ok('GFWD:HOST-GOT:%s' % token in console,
                  'net: guestfwd=tcp:192.168.76.100:1234-unix:PATH reaches '
                  'the host\'s unix socket, both ways', diag=console)
+            t.ok('CFWD:HOST-CMD:%s' % token in console,
+                 'net: guestfwd=...:1235-cmd:COMMAND runs the command on '
+                 'the host with the connection as stdin and stdout',
+                 diag=console)
         check_exit(t, 'net', v)
 
 
