@@ -7,7 +7,7 @@ the hand-written qmp_*(), frees the arguments and turns the return value
 hand-written qmp_marshal_*().
 """
 
-from .common import c_name, gen_if, indent
+from .common import c_name, gen_if, indent, member_params
 from .gen import GenPair, free_stmt, out_expr
 from .schema import BuiltinType, EnumType
 
@@ -22,12 +22,7 @@ def gen_params(cmd, with_errp=True):
         if cmd.boxed:
             params.append('%s *data' % cmd.arg_type.c_name())
         else:
-            for m in cmd.arg_type.members:
-                if m.optional:
-                    params.append('bool has_%s' % c_name(m.name))
-                ctype = m.type.c_param_type()
-                sep = '' if ctype.endswith('*') else ' '
-                params.append('%s%s%s' % (ctype, sep, c_name(m.name)))
+            params += member_params(cmd.arg_type.members)
     if with_errp:
         params.append('GError **errp')
     return ', '.join(params)

@@ -63,6 +63,21 @@ def c_name(name, protect=True):
     return name
 
 
+def member_params(members, const=False):
+    """C parameters for the members of an unboxed argument type: "bool
+    has_NAME" before each optional one, then "TYPE NAME" (const pointers
+    with const=True, as events take them)."""
+    params = []
+    for m in members:
+        if m.optional:
+            params.append('bool has_%s' % c_name(m.name))
+        ctype = (m.type.c_const_param_type() if const
+                 else m.type.c_param_type())
+        sep = '' if ctype.endswith('*') else ' '
+        params.append('%s%s%s' % (ctype, sep, c_name(m.name)))
+    return params
+
+
 def camel_to_upper(value):
     """'NetClientDriver' -> 'NET_CLIENT_DRIVER', 'QMPCapability' ->
     'QMP_CAPABILITY' (QEMU 7.2's rule)."""

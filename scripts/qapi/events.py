@@ -5,7 +5,7 @@ qapi_event_emit() (include/qapi/util.h, implemented by the monitor), which
 takes ownership; an event without data passes NULL.
 """
 
-from .common import c_name, gen_if, indent
+from .common import c_name, gen_if, indent, member_params
 from .commands import wrap_params
 from .gen import GenPair, out_expr
 from .visit import set_member
@@ -17,12 +17,7 @@ def gen_params(ev):
         if ev.boxed:
             params.append('const %s *arg' % ev.arg_type.c_name())
         else:
-            for m in ev.arg_type.members:
-                if m.optional:
-                    params.append('bool has_%s' % c_name(m.name))
-                ctype = m.type.c_const_param_type()
-                sep = '' if ctype.endswith('*') else ' '
-                params.append('%s%s%s' % (ctype, sep, c_name(m.name)))
+            params += member_params(ev.arg_type.members, const=True)
     return ', '.join(params) or 'void'
 
 
