@@ -15,6 +15,24 @@ from .schema import (AlternateType, ArrayType, BuiltinType, EnumType,
 from .types import entity_if
 
 
+
+def gen_variant_switch(typ, case_stmts):
+    """A switch on the tag of @typ's variants (of obj): a case per variant
+    running case_stmts(variant) (complete lines); '' without variants."""
+    if typ.variants is None:
+        return ''
+    cases = ''
+    tag_type = typ.variants.tag_member.type
+    for v in typ.variants.variants:
+        cases += gen_if(v.ifcond, 'case %s:\n%s'
+                        % (c_enum_const(tag_type.name, v.name,
+                                        tag_type.prefix),
+                           indent(case_stmts(v))))
+    if not cases:
+        return ''
+    return ('switch (obj->%s) {\n%sdefault:\n    break;\n}\n'
+            % (c_name(typ.variants.tag_name), cases))
+
 def _c_str(text):
     return '"%s"' % text
 
@@ -52,20 +70,9 @@ def gen_in_members(typ):
                     'if (!ok) {\n    return false;\n}\n'
                     % (_c_str(m.name), _c_str(m.name), visit))
         body += gen_if(m.ifcond, stmt)
-    if typ.variants is not None:
-        cases = ''
-        tag_type = typ.variants.tag_member.type
-        for v in typ.variants.variants:
-            cases += gen_if(v.ifcond,
-                            'case %s:\n'
-                            '    return qapi_in_members_%s(in, s, &obj->u.%s, '
-                            'errp);\n'
-                            % (c_enum_const(tag_type.name, v.name,
-                                            tag_type.prefix),
-                               v.type.c_name(), c_name(v.name)))
-        if cases:
-            body += ('switch (obj->%s) {\n%sdefault:\n    break;\n}\n'
-                     % (c_name(typ.variants.tag_name), cases))
+    body += gen_variant_switch(
+        typ, lambda v: 'return qapi_in_members_%s(in, s, &obj->u.%s, errp);\n'
+        % (v.type.c_name(), c_name(v.name)))
     decls = ''
     if typ.members:
         decls = 'JsonNode *m;\nsize_t mark;\nbool ok;\n\n'
@@ -174,20 +181,9 @@ def gen_out_members(typ):
             stmt = 'if (obj->has_%s) {\n%s}\n' % (c_name(m.name),
                                                   indent(stmt))
         body += gen_if(m.ifcond, stmt)
-    if typ.variants is not None:
-        cases = ''
-        tag_type = typ.variants.tag_member.type
-        for v in typ.variants.variants:
-            cases += gen_if(v.ifcond,
-                            'case %s:\n'
-                            '    qapi_out_members_%s(o, &obj->u.%s);\n'
-                            '    break;\n'
-                            % (c_enum_const(tag_type.name, v.name,
-                                            tag_type.prefix),
-                               v.type.c_name(), c_name(v.name)))
-        if cases:
-            body += ('switch (obj->%s) {\n%sdefault:\n    break;\n}\n'
-                     % (c_name(typ.variants.tag_name), cases))
+    body += gen_variant_switch(
+        typ, lambda v: 'qapi_out_members_%s(o, &obj->u.%s);\nbreak;\n'
+        % (v.type.c_name(), c_name(v.name)))
     if not body:
         body = '(void)o;\n(void)obj;\n'
     return ('static void qapi_out_members_%s(JsonObject *o, const %s *obj)\n'
