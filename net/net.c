@@ -248,13 +248,22 @@ void net_client_free(NetClientState *nc)
     }
 }
 
+static bool net_cleaning_up;
+
+bool net_cleanup_running(void)
+{
+    return net_cleaning_up;
+}
+
 void net_cleanup(void)
 {
     NetClientState *nc;
 
+    net_cleaning_up = true;
     while ((nc = g_queue_peek_tail(&net_clients))) {
         net_client_free(nc);
     }
+    net_cleaning_up = false;
     g_clear_handle_id(&net_free_pending_id, g_source_remove);
     while ((nc = g_queue_pop_head(&net_clients_free_pending))) {
         net_client_destroy(nc);

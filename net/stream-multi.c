@@ -267,13 +267,15 @@ static bool net_multi_conn_can_receive(NetClientState *nc)
  * netdev_del of the connection itself (ID.n.conn; its listener still
  * lists it) ends it as a peer's close or netdev_del ID.n does: the leave
  * line and NETDEV_STREAM_DISCONNECTED for the port.  Freed with its
- * listener, it goes quietly, as QEMU's connections do.
+ * listener or at exit (net_cleanup), it goes quietly, as QEMU's
+ * connections do.
  */
 static void net_multi_conn_cleanup(NetClientState *nc)
 {
     NetMultiConn *m = container_of(nc, NetMultiConn, nc);
 
-    if (m->listener && stream_conn_is_open(&m->conn)) {
+    if (m->listener && !net_cleanup_running() &&
+        stream_conn_is_open(&m->conn)) {
         net_multi_conn_closing(&m->conn, STREAM_CONN_CLOSE_PEER, 0);
         qapi_event_send_netdev_stream_disconnected(m->port_name);
     }

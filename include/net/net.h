@@ -151,6 +151,11 @@ void net_client_free(NetClientState *nc);
 
 /* Free every client (at exit). */
 void net_cleanup(void);
+/*
+ * True while net_cleanup() runs: a client freed then goes quietly (no
+ * leave line, no event), since vmwire is exiting, not deleting it.
+ */
+bool net_cleanup_running(void);
 
 /* Count one frame dropped at @nc for @reason (dropped and dropped_by). */
 static inline void net_client_count_drop(NetClientState *nc,

@@ -36,8 +36,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import QMP  # noqa: E402
-from vmwire_test import (GUEST_SH_PRELUDE, SANITIZER_REPORT,  # noqa: E402
-                         TAP, Guest, Vmwire, check_vmwire_exit, free_port,
+from vmwire_test import (GUEST_SH_PRELUDE,  # noqa: E402
+                         GUEST_SH_RECEIVE_COUNT, SANITIZER_REPORT, TAP,
+                         Guest, Vmwire, check_vmwire_exit, free_port,
                          guest_done_handshake, guest_done_listen,
                          guest_image, ping_cmd, ping_stats, section,
                          tempdir, wait_ping_cmd)
@@ -308,10 +309,6 @@ def ipv6_mcast_isolated(t):
 
 
 BULK_BLOCKS = 128                   # of 64 KiB: 8 MiB
-BULK_RECEIVE = ('mkfifo /tmp/f; exec 3<>/tmp/f\n'    # nc's stdin never ends
-                'echo "== recv"\n'
-                'nc -l -p 5001 < /tmp/f | wc -c\n'
-                'echo "== end"\n')
 BULK_SEND = (wait_ping_cmd(GUEST_A_IP, 60) + 'sleep 1\n'
              'dd if=/dev/zero bs=65536 count=%d 2>/dev/null | nc %s 5001\n'
              'echo SEND-END\n' % (BULK_BLOCKS, GUEST_A_IP))
@@ -332,7 +329,8 @@ def bulk(t):
                                       inet('remote', '127.0.0.1', v))
 
     with Vmwire(args) as vm:
-        with Guest(guest(0), ip=GUEST_A_IP + '/24', run=BULK_RECEIVE) as a, \
+        with Guest(guest(0), ip=GUEST_A_IP + '/24',
+                   run=GUEST_SH_RECEIVE_COUNT) as a, \
              Guest(guest(1), ip=GUEST_B_IP + '/24', run=BULK_SEND) as b:
             got = a.wait_console(r'^== recv\n(\d+)\n', 150)
             if not got:

@@ -50,8 +50,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import QMP  # noqa: E402
-from vmwire_test import (ETH_P_ARP, TAP, TIMEOUT_SCALE, Guest,  # noqa: E402
-                         PeerClosed, StreamPeer, Vmwire, arp_fields,
+from vmwire_test import (ETH_P_ARP, GUEST_SH_RECEIVE_COUNT,  # noqa: E402
+                         TAP, TIMEOUT_SCALE, Guest, PeerClosed,
+                         StreamPeer, Vmwire, arp_fields,
                          arp_frame, free_port, mac_bytes, mac_str, parse_eth,
                          ping_cmd, ping_stats, qemu_binary, section,
                          tempdir, wait_ping_cmd, wait_port_bound)
@@ -237,10 +238,6 @@ def isolation(t, learning):
 
 # --- 2. no head-of-line blocking --------------------------------------------
 
-RECEIVE = ('mkfifo /tmp/f; exec 3<>/tmp/f\n'     # nc's stdin never ends
-           'echo "== recv"\n'
-           'nc -l -p 5001 < /tmp/f | wc -c\n'
-           'echo "== end"\n')
 SEND = (wait_ping_cmd(NET % 1, 60) + 'sleep 1\n'
         'echo SEND-START\n'
         'dd if=/dev/zero bs=65536 count=%d 2>/dev/null | nc %s 5001\n'
@@ -259,7 +256,7 @@ def timed_transfer(netdev_a, netdev_b, timeout):
     """Guest B sends TRANSFER_BYTES to guest A with nc; timed on the host
     from B's SEND-START to A's byte count.  Returns (bytes A counted or
     None, seconds, problem text for a diagnostic)."""
-    with Guest(netdev_a, ip=(NET % 1) + '/24', run=RECEIVE,
+    with Guest(netdev_a, ip=(NET % 1) + '/24', run=GUEST_SH_RECEIVE_COUNT,
                mac=guest_mac(1)) as ga, \
             Guest(netdev_b, ip=(NET % 2) + '/24', run=SEND,
                   mac=guest_mac(2)) as gb:

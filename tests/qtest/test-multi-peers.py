@@ -30,8 +30,10 @@ then the Ethernet frame), each with its own MAC:
     of them in order, the stalled one loses its own (counted on its port)
     and stays connected; netdev_del of one port, or of one connection
     (ID.n.conn), closes that connection alone, with its event and leave
-    line; netdev_del of the listener: every peer sees EOF, its socket file is gone, and vmwire
-    holds exactly the file descriptors it held before netdev_add.
+    line; netdev_del of the listener: every peer sees EOF, its socket
+    file is gone, and vmwire holds exactly the file descriptors it held
+    before netdev_add.
+  * SIGTERM with peers connected: they go quietly (no leave lines).
   * netdev_add of hubid=2 listeners on an abstract unix name and on a
     listening socket passed with getfd: their peers reach each other;
     one with vlan=3 on the same hub: its peers only see each other.
@@ -643,10 +645,16 @@ def main(t):
                 log_once(b)
                 hotplug_no_leak(b, d)
                 other_addresses(b, d)
+                connected = len(b.live())
             finally:
+                rc = v.stop()       # with the live peers still connected
                 for p in b.peers:
                     p.close()
-            t.ok(v.stop() == 0, 'SIGTERM: exit status 0', diag=v.log())
+            t.ok(rc == 0, 'SIGTERM: exit status 0', diag=v.log())
+            at_exit = v.log().split('vmwire: shutting down')[-1]
+            t.ok(connected > 0 and 'left hub' not in at_exit,
+                 'at exit the %d connected peers go quietly (no leave '
+                 'line)' % connected, diag=v.log())
             t.ok(not re.search(r'ERROR: \w+Sanitizer|runtime error: ',
                                v.log()), 'no sanitizer report in the log',
                  diag=v.log())

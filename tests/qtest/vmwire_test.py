@@ -831,6 +831,15 @@ wait $listener
 ''' % {'peer': shlex.quote(peer), 'port': port})
 
 
+# Guest shell: accept one TCP connection on port 5001 and print
+# "== recv" and then how many bytes it brought; "== end" after.  nc's
+# stdin is a FIFO that never ends, so nc does not hang up first.
+GUEST_SH_RECEIVE_COUNT = ('mkfifo /tmp/f; exec 3<>/tmp/f\n'
+                          'echo "== recv"\n'
+                          'nc -l -p 5001 < /tmp/f | wc -c\n'
+                          'echo "== end"\n')
+
+
 def check_vmwire_exit(t, name, v):
     """SIGTERM ends vmwire v with status 0 and no sanitizer report."""
     rc = v.stop()
