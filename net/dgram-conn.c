@@ -551,7 +551,7 @@ static bool dgram_bind(int fd, const struct sockaddr *sa, GError **errp)
 
     if (sockops->bind(fd, sa, dgram_sockaddr_len(sa)) < 0) {
         error_setg_errno(errp, errno, "can't bind ip=%s to socket",
-                          dgram_ip_str(sa, ip));
+                         dgram_ip_str(sa, ip));
         return false;
     }
     return true;
@@ -584,8 +584,8 @@ static bool dgram_mcast_join(int fd, const struct sockaddr *group,
     }
     if (ret < 0) {
         error_setg_errno(errp, errno,
-                          "can't add socket to multicast group %s",
-                          dgram_ip_str(group, ip));
+                         "can't add socket to multicast group %s",
+                         dgram_ip_str(group, ip));
         return false;
     }
     return true;
@@ -602,10 +602,10 @@ static int dgram_mcast_create(const struct sockaddr *group,
         return -1;
     }
     if (!sockops_setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1,
-                          "can't set socket option SO_REUSEADDR", errp) ||
+                            "can't set socket option SO_REUSEADDR", errp) ||
         (group->sa_family == AF_INET6 &&
          !sockops_setopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1,
-                           "can't set socket option IPV6_V6ONLY", errp)) ||
+                             "can't set socket option IPV6_V6ONLY", errp)) ||
         !dgram_bind(fd, group, errp) ||
         !dgram_mcast_join(fd, group, ifaddr, ifindex, errp)) {
         dgram_close_fd(fd);
@@ -621,26 +621,26 @@ static bool dgram_mcast_sender_opts(int fd, int family,
 {
     if (family == AF_INET6) {
         return sockops_setopt_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 1,
-                                "can't force multicast message to loopback",
-                                errp) &&
+                                  "can't force multicast message to loopback",
+                                  errp) &&
                sockops_setopt_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 1,
-                                "can't set multicast TTL", errp) &&
+                                  "can't set multicast TTL", errp) &&
                (!ifindex ||
                 sockops_setopt_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF,
-                                 (int)ifindex, "can't set the default "
-                                 "network send interface", errp));
+                                   (int)ifindex, "can't set the default "
+                                   "network send interface", errp));
     }
     if (!sockops_setopt_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 1,
-                          "can't force multicast message to loopback",
-                          errp) ||
+                            "can't force multicast message to loopback",
+                            errp) ||
         !sockops_setopt_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, 1,
-                          "can't set multicast TTL", errp)) {
+                            "can't set multicast TTL", errp)) {
         return false;
     }
     if (ifaddr && sockops->setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF,
                                       ifaddr, sizeof(*ifaddr)) < 0) {
         error_setg_errno(errp, errno,
-                          "can't set the default network send interface");
+                         "can't set the default network send interface");
         return false;
     }
     return true;

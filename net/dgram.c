@@ -370,7 +370,7 @@ static bool net_dgram_unix_init(const char *id, const SocketAddress *local,
     }
     if (sockops->bind(fd, (struct sockaddr *)&lsun, llen) < 0) {
         error_setg_errno(errp, errno, "can't bind unix=%s to socket",
-                          local->u.q_unix.path);
+                         local->u.q_unix.path);
         sockops->close(fd);
         return false;
     }
@@ -400,12 +400,12 @@ static bool net_dgram_fd_init(const char *id, const SocketAddress *local,
     }
     if (fcntl(fd, F_GETFL) < 0) {
         error_setg_errno(errp, errno, "%s: Can't use file descriptor %d",
-                          id, fd);
+                         id, fd);
         return false;
     }
     if (sockops->getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
         error_setg_errno(errp, errno,
-                          "Unable to query local socket address");
+                         "Unable to query local socket address");
         return false;
     }
     fd_set_nonblock(fd);

@@ -174,7 +174,7 @@ static int net_socket_open_family(int family, int type, GError **errp)
 
     if (fd < 0) {
         error_setg_errno(errp, errno, "can't create %s socket",
-                               type == SOCK_STREAM ? "stream" : "datagram");
+                         type == SOCK_STREAM ? "stream" : "datagram");
     }
     return fd;
 }
@@ -186,7 +186,7 @@ static bool net_socket_bind(int fd, const struct sockaddr_in *sa,
 
     if (sockops->bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
         error_setg_errno(errp, errno, "can't bind ip=%s to socket",
-                               net_socket_ip_str(sa->sin_addr, ip));
+                         net_socket_ip_str(sa->sin_addr, ip));
         return false;
     }
     return true;
@@ -209,7 +209,7 @@ static bool net_socket_bind_any(int fd, const struct sockaddr_storage *ss,
     }
     if (sockops->bind(fd, (const struct sockaddr *)ss, len) < 0) {
         error_setg_errno(errp, errno, "can't bind ip=%s to socket",
-                               inet_format_host(ss, ip));
+                         inet_format_host(ss, ip));
         return false;
     }
     return true;
@@ -518,8 +518,8 @@ static bool net_socket_udp_init(const char *id, const char *remote,
         return false;
     }
     if (!sockops_setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1,
-                               "can't set socket option SO_REUSEADDR",
-                               errp) ||
+                            "can't set socket option SO_REUSEADDR",
+                            errp) ||
         !net_socket_bind(fd, &laddr, errp)) {
         net_socket_close_fd(fd);
         return false;
@@ -627,7 +627,7 @@ static bool net_socket_fd_init(const char *id, const char *fd_str,
     }
     if (fcntl(fd, F_GETFL) < 0) {
         error_setg_errno(errp, errno, "%s: Can't use file descriptor %d",
-                               id, fd);
+                         id, fd);
         return false;
     }
     if (sockops->getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
@@ -638,7 +638,7 @@ static bool net_socket_fd_init(const char *id, const char *fd_str,
     if (ret < 0 || (type != SOCK_STREAM && type != SOCK_DGRAM)) {
         if (ret < 0) {
             error_setg_errno(errp, -ret, "%s: Can't use file "
-                                   "descriptor %d", id, fd);
+                             "descriptor %d", id, fd);
         } else {
             error_setg(errp, "socket type=%d for fd=%d must be either "
                        "SOCK_DGRAM or SOCK_STREAM", type, fd);
