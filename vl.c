@@ -39,6 +39,7 @@
 #include "system/default-net.h"
 #include "system/os.h"
 #include "util/error.h"
+#include "util/log.h"
 
 
 typedef struct CmdlineOption {
@@ -80,6 +81,7 @@ static void usage(FILE *out)
         "  -daemonize     detach; the parent exits 0 once all is set up\n"
         "  -pidfile FILE  write and lock a pidfile\n"
         "  -D FILE        log to FILE (reopened on SIGHUP)\n"
+        "  -msg timestamp=on  start every log line with the UTC time\n"
         "  -h, --help     this text\n"
         "  --version      print the version\n",
         DEFAULT_NET_TCP);
@@ -186,6 +188,11 @@ static bool opt_logfile(const char *arg, GError **errp)
     return true;
 }
 
+static bool opt_msg(const char *arg, GError **errp)
+{
+    return log_parse_msg_option(arg, errp);
+}
+
 /* Options other than -netdev/-device, handled when read. */
 typedef struct CmdlineHandler {
     const char *flag;
@@ -200,6 +207,7 @@ static const CmdlineHandler cmdline_handlers[] = {
     { "-daemonize", false, opt_daemonize },
     { "-pidfile", true, opt_pidfile },
     { "-D", true, opt_logfile },
+    { "-msg", true, opt_msg },
 };
 
 static const CmdlineHandler *cmdline_handler_find(const char *flag)
