@@ -207,7 +207,7 @@ static void dgram_conn_push(DgramConn *c)
         if (sent <= 0) {
             tries++;
             if (frames[0] == 1 || !dgram_conn_gso_refused(c, errno)) {
-                c->nc->stats.dropped++;     /* the head datagram failed */
+                net_client_count_lost(c->nc);  /* the head datagram failed */
                 frame_ring_pop(&c->tx);
             }
             continue;
@@ -347,7 +347,7 @@ static bool dgram_conn_deliver(DgramConn *c)
         size_t n = m->msg_len;
 
         if (m->msg_hdr.msg_flags & MSG_TRUNC) {
-            c->nc->stats.oversized++;
+            net_client_count_oversized(c->nc);
         } else if (n == 0) {
             net_client_count_drop(c->nc, NET_DROP_MALFORMED);
         } else if (dgram_conn_from_self(c, &m->msg_hdr)) {

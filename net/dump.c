@@ -224,7 +224,7 @@ static bool filter_dump_add(const char *id, const FilterDumpProperties *p,
         return false;
     }
     nc = net_client_find(p->netdev);
-    if (!nc || nc->info->type == NET_CLIENT_DRIVER_NIC || nc->free_pending) {
+    if (!nc || nc->info->type == NET_CLIENT_DRIVER_NIC || net_client_is_going(nc)) {
         error_setg(errp, "Parameter 'netdev' expects a network backend id");
         return false;
     }

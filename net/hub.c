@@ -241,7 +241,7 @@ static GPtrArray *net_hub_live_entries(NetHub *hub, int64_t now)
     for (unsigned i = 0; i < NET_HUB_MAC_TABLE_SIZE; i++) {
         NetHubMacEntry *e = &hub->table[i];
 
-        if (net_hub_entry_live(hub, e, now) && !e->port->nc.free_pending) {
+        if (net_hub_entry_live(hub, e, now) && !net_client_is_going(&e->port->nc)) {
             g_ptr_array_add(live, e);
         }
     }
@@ -364,8 +364,7 @@ static void net_hub_output(NetHubPort *dst, uint16_t vlan,
         uint64_t lost = peer->stats.dropped_by[NET_DROP_QUEUE_FULL] -
                         peer_full;
 
-        dst->nc.stats.dropped += lost;
-        dst->nc.stats.dropped_by[NET_DROP_QUEUE_FULL] += lost;
+        net_client_count_drops(&dst->nc, NET_DROP_QUEUE_FULL, lost);
     }
 }
 
@@ -410,7 +409,7 @@ static void net_hub_forward(NetHubPort *src, uint16_t vlan,
         }
 
         if (e) {
-            if (e->port != src && !e->port->nc.free_pending) {
+            if (e->port != src && !net_client_is_going(&e->port->nc)) {
                 net_hub_output(e->port, vlan, addrs, rest, rest_len);
             }
             return;
@@ -420,7 +419,7 @@ static void net_hub_forward(NetHubPort *src, uint16_t vlan,
     for (unsigned i = 0; i < hub->ports->len; i++) {
         NetHubPort *p = g_ptr_array_index(hub->ports, i);
 
-        if (p && p != src && !p->nc.free_pending &&
+        if (p && p != src && !net_client_is_going(&p->nc) &&
             net_hub_port_carries(p, vlan)) {
             net_hub_output(p, vlan, addrs, rest, rest_len);
         }

@@ -179,7 +179,7 @@ static bool stream_conn_deliver(StreamConn *c)
         case STREAM_FRAMING_OVERSIZED:
             stream_conn_log(c, "serious error: oversized packet received, "
                             "connection terminated.");
-            c->nc->stats.resets++;
+            net_client_count_reset(c->nc);
             stream_conn_close(c, STREAM_CONN_CLOSE_PROTOCOL, 0);
             return false;
         case STREAM_FRAMING_FRAME:

@@ -363,7 +363,7 @@ static void net_multi_accepted(StreamListener *sl, int fd,
         return;
     }
     sockops->close(fd);
-    l->nc.stats.dropped++;
+    net_client_count_lost(&l->nc);
     if (!l->full_logged) {
         l->full_logged = true;
         fprintf(stderr, "vmwire: %s: max-clients=%u reached, refusing "

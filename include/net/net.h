@@ -157,12 +157,44 @@ void net_cleanup(void);
  */
 bool net_cleanup_running(void);
 
-/* Count one frame dropped at @nc for @reason (dropped and dropped_by). */
+/*
+ * Counting, for code outside net/net.c (which alone writes nc->stats
+ * directly).  One frame dropped at @nc for @reason (dropped and
+ * dropped_by); @n frames; a frame lost for another reason (a failed
+ * send: dropped only); a frame refused for its size; a connection cut
+ * for bad input.
+ */
+static inline void net_client_count_drops(NetClientState *nc,
+                                          NetDropReason reason, uint64_t n)
+{
+    nc->stats.dropped += n;
+    nc->stats.dropped_by[reason] += n;
+}
 static inline void net_client_count_drop(NetClientState *nc,
                                          NetDropReason reason)
 {
+    net_client_count_drops(nc, reason, 1);
+}
+static inline void net_client_count_lost(NetClientState *nc)
+{
     nc->stats.dropped++;
-    nc->stats.dropped_by[reason]++;
+}
+static inline void net_client_count_oversized(NetClientState *nc)
+{
+    nc->stats.oversized++;
+}
+static inline void net_client_count_reset(NetClientState *nc)
+{
+    nc->stats.resets++;
+}
+
+/*
+ * True once net_client_free() was called on @nc while it was busy: it is
+ * no longer listed and must not be handed frames; it goes when idle.
+ */
+static inline bool net_client_is_going(const NetClientState *nc)
+{
+    return nc->free_pending;
 }
 
 /* Look a client up by id; NULL if none. */
