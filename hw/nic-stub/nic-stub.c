@@ -303,7 +303,7 @@ static bool nic_stub_find_netdev(const NicStubProperties *props,
         return true;
     }
     *backend = net_client_find(name);
-    if (!*backend || (*backend)->info->type == NET_CLIENT_DRIVER_NIC) {
+    if (!*backend || net_client_is_nic(*backend)) {
         error_setg(errp,
                    "Property 'nic-stub.netdev' can't find value '%s'", name);
         return false;
