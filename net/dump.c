@@ -173,6 +173,18 @@ static int net_dump_open(const char *path, uint32_t snaplen, GError **errp)
     return fd;
 }
 
+/* @d's flush timer, attached, not armed. */
+static GSource *net_dump_flush_source_new(NetDump *d)
+{
+    GSource *source = g_source_new(&net_dump_flush_funcs,
+                                   sizeof(GSource) + sizeof(NetDump *));
+
+    *(NetDump **)(source + 1) = d;
+    g_source_set_ready_time(source, -1);
+    g_source_attach(source, NULL);
+    return source;
+}
+
 bool net_dump_add(const char *id, const FilterDumpProperties *p,
                   GError **errp)
 {
@@ -206,10 +218,6 @@ bool net_dump_add(const char *id, const FilterDumpProperties *p,
     d->maxlen = maxlen;
     d->fd = fd;
     d->buf = g_malloc(NET_DUMP_BUFFER_SIZE);
-    d->flush_source = g_source_new(&net_dump_flush_funcs,
-                                   sizeof(GSource) + sizeof(NetDump *));
-    *(NetDump **)(d->flush_source + 1) = d;
-    g_source_set_ready_time(d->flush_source, -1);
-    g_source_attach(d->flush_source, NULL);
+    d->flush_source = net_dump_flush_source_new(d);
     return true;
 }

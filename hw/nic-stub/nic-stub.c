@@ -19,8 +19,9 @@
  * a second FrameRing keeping the last NIC_STUB_CAPTURE_FRAMES frames (the
  * oldest go when it is full) for QMP's x-nic-stub-read.  It is allocated
  * with the stub, like the RX ring.  QMP (hw/nic-stub/nic-stub-qmp.c) also
- * injects frames as if the stub's guest sent them, reads the counters and
- * removes the stub (device_del: the netdev stays, without a peer).
+ * injects frames as if the stub's guest sent them and reads the counters;
+ * device_del (hw/device.c) removes the stub: the netdev stays, without a
+ * peer.
  */
 #include "hw/nic-stub.h"
 
