@@ -33,10 +33,10 @@
 
 #include "hw/device.h"
 #include "monitor/monitor.h"
-#include "net/dump.h"
 #include "net/net.h"
 #include "net/netdev.h"
 #include "system/default-net.h"
+#include "system/object.h"
 #include "system/os.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -106,7 +106,7 @@ static bool cmdline_device_add(const char *str, GError **errp)
     return opts && device_add(opts, errp);
 }
 
-/* -object STR: as QMP's object-add (net/dump.c). */
+/* -object STR: as QMP's object-add (system/object.c). */
 static bool cmdline_object_add(const char *str, GError **errp)
 {
     g_autoptr(ObjectOptions) opts = object_parse(str, errp);
@@ -141,12 +141,10 @@ static void warn_unpeered(NetClientState *nc, void *opaque)
         return;
     }
     if (!nc->peer && nc->info->type == NET_CLIENT_DRIVER_HUBPORT) {
-        fprintf(stderr, "vmwire: warning: hub port %s has no peer\n",
-                nc->name);
+        log_warn("hub port %s has no peer", nc->name);
     }
-    if (!nc->peer && nc->info->type != NET_CLIENT_DRIVER_NIC) {
-        fprintf(stderr, "vmwire: warning: netdev %s has no peer\n",
-                nc->name);
+    if (!nc->peer && !net_client_is_nic(nc)) {
+        log_warn("netdev %s has no peer", nc->name);
     }
 }
 

@@ -7,10 +7,20 @@
  * "Property '<model>.<key>' not found" rather than the visitor's generic
  * message.  A new model adds a value to DeviceModel and a branch to
  * DeviceOptions in qapi/device.json, and one row here.
+ *
+ * QMP's device_add and device_del are here too:
+ *   device_add  the shared device_add() (the one -device uses); a taken id
+ *               gets QEMU's QMP words "Duplicate device ID '<id>'"
+ *   device_del  any NIC: it leaves its netdev (which stays, without a
+ *               peer: its frames go nowhere, its link as it was) and is
+ *               freed at once; anything else is "Device '<id>' not found"
+ *               (DeviceNotFound)
  */
 #include "hw/device.h"
 
 #include "hw/nic-stub.h"
+#include "net/net.h"
+#include "qapi-commands.h"
 #include "qapi-visit.h"
 #include "util/error.h"
 #include "util/keyval.h"
@@ -113,4 +123,27 @@ DeviceOptions *device_parse(const char *optarg, GError **errp)
 
     node = keyval_parse_option(optarg, "driver", &keyval, errp);
     return node ? device_from_json(node, keyval, errp) : NULL;
+}
+
+void qmp_device_add(DeviceOptions *data, GError **errp)
+{
+    /* QEMU checks the id's form first: a malformed id is never taken. */
+    if (data->has_id && id_check(data->id, NULL) &&
+        net_client_find(data->id)) {
+        error_setg(errp, "Duplicate device ID '%s'", data->id);
+        return;
+    }
+    device_add(data, errp);
+}
+
+void qmp_device_del(const char *id, GError **errp)
+{
+    NetClientState *nc = net_client_find(id);
+
+    if (!nc || !net_client_is_nic(nc)) {
+        g_set_error(errp, VMWIRE_ERROR, VMWIRE_ERROR_NOT_FOUND,
+                    "Device '%s' not found", id);
+        return;
+    }
+    net_client_free(nc);
 }

@@ -2,58 +2,49 @@
  * DOC: filter-dump: pcap capture at a netdev (see include/net/dump.h)
  *
  * `-object filter-dump,id=ID,netdev=NETDEV,file=PATH[,maxlen=N]
- * [,queue=all|rx|tx][,status=on|off]` and QMP object-add / object-del.
+ * [,queue=all|rx|tx][,status=on|off]` and QMP object-add / object-del
+ * (system/object.c); one kind of filter on the generic chain
+ * (net/filter.c), which owns id, netdev, queue= and status=.
  *
  * The file is a classic libpcap file: a 24-byte header (magic 0xa1b2c3d4
  * in host byte order, version 2.4, snaplen = maxlen, LINKTYPE_ETHERNET)
  * written when the dump is created, then one record per frame: ts_sec,
  * ts_usec (wall clock), caplen = min(len, maxlen), len, and caplen bytes.
  *
- * Frame path: net_dump_frame() copies the record into the dump's buffer
- * (NET_DUMP_BUFFER_SIZE, allocated with the dump); a write() happens only
- * when the next record does not fit.  A timer source (one per dump, made
- * once and re-armed with g_source_set_ready_time) writes what is buffered
- * NET_DUMP_FLUSH_MS after the first unwritten record; object-del, the
- * netdev going away and exit write the rest before closing.  A write error
- * closes the file with one log line; frames are then ignored.
- *
- * A dump belongs to one client (NetClientState.dumps, a singly linked
- * list) and to the object list (ids).  When its netdev goes, QEMU deletes
- * its filters: so does vmwire (net_dump_client_gone()).
+ * Frame path: the chain calls net_dump_receive_iov(), which copies the
+ * record into the dump's buffer (NET_DUMP_BUFFER_SIZE, allocated with the
+ * dump); a write() happens only when the next record does not fit.  A
+ * timer source (one per dump, made once and re-armed with
+ * g_source_set_ready_time) writes what is buffered NET_DUMP_FLUSH_MS after
+ * the first unwritten record; object-del, the netdev going away and exit
+ * write the rest before closing (the cleanup hook).  A write error closes
+ * the file with one log line; frames are then ignored.
  */
 #include "net/dump.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "qapi-commands.h"
-#include "qapi-visit.h"
+#include "net/filter.h"
 #include "util/error.h"
-#include "util/keyval.h"
+#include "util/log.h"
 
 #define PCAP_MAGIC 0xa1b2c3d4u
 #define PCAP_LINKTYPE_ETHERNET 1
 #define PCAP_RECORD_HEADER 16
 #define NET_DUMP_MAXLEN_DEFAULT 65536
 
-struct NetDump {
-    char *id;
+typedef struct NetDump {
+    NetFilterState nf;          /* first: the chain's view of the dump */
     char *path;
-    NetClientState *nc;         /* borrowed: the dump goes before it */
-    NetDump *next;              /* the next dump of nc */
-    NetFilterDirection queue;
-    bool on;
     uint32_t maxlen;
     int fd;                     /* -1 once a write failed */
     uint8_t *buf;               /* NET_DUMP_BUFFER_SIZE bytes */
     size_t used;
     GSource *flush_source;      /* ready time -1: nothing waits */
-};
-
-static GQueue net_dumps = G_QUEUE_INIT;     /* every object, oldest first */
+} NetDump;
 
 /* Write all that is buffered; a failure stops the dump for good. */
 static void net_dump_flush(NetDump *d)
@@ -68,9 +59,12 @@ static void net_dump_flush(NetDump *d)
             continue;
         }
         if (n <= 0) {
-            fprintf(stderr, "vmwire: filter-dump %s: write error on %s: %s; "
-                    "dump stopped\n", d->id, d->path,
-                    n < 0 ? g_strerror(errno) : "nothing written");
+            g_autofree char *who = g_strdup_printf("filter-dump %s",
+                                                   d->nf.id);
+
+            log_report_id(who, "write error on %s: %s; dump stopped",
+                          d->path,
+                          n < 0 ? g_strerror(errno) : "nothing written");
             close(d->fd);
             d->fd = -1;
             break;
@@ -93,9 +87,12 @@ static GSourceFuncs net_dump_flush_funcs = {
     .dispatch = net_dump_flush_dispatch,
 };
 
-static void net_dump_record(NetDump *d, const struct iovec *iov, int iovcnt,
-                            size_t size)
+static void net_dump_receive_iov(NetFilterState *nf,
+                                 NetFilterDirection direction,
+                                 const struct iovec *iov, int iovcnt,
+                                 size_t size)
 {
+    NetDump *d = container_of(nf, NetDump, nf);
     size_t caplen = MIN(size, (size_t)d->maxlen);
     int64_t now = g_get_real_time();
     uint32_t hdr[4] = {
@@ -103,7 +100,7 @@ static void net_dump_record(NetDump *d, const struct iovec *iov, int iovcnt,
         (uint32_t)caplen, (uint32_t)size,
     };
 
-    if (d->fd < 0 || !d->on) {
+    if (d->fd < 0) {
         return;
     }
     if (d->used + sizeof(hdr) + caplen > NET_DUMP_BUFFER_SIZE) {
@@ -121,34 +118,11 @@ static void net_dump_record(NetDump *d, const struct iovec *iov, int iovcnt,
     }
 }
 
-void net_dump_frame(NetClientState *sender, NetClientState *receiver,
-                    const struct iovec *iov, int iovcnt, size_t size)
+/* Flush, close and free what is the dump's own (the chain frees nf). */
+static void net_dump_cleanup(NetFilterState *nf)
 {
-    for (NetDump *d = sender->dumps; d; d = d->next) {
-        if (d->queue != NET_FILTER_DIRECTION_RX) {
-            net_dump_record(d, iov, iovcnt, size);
-        }
-    }
-    for (NetDump *d = receiver->dumps; d; d = d->next) {
-        if (d->queue != NET_FILTER_DIRECTION_TX) {
-            net_dump_record(d, iov, iovcnt, size);
-        }
-    }
-}
+    NetDump *d = container_of(nf, NetDump, nf);
 
-static void net_dump_free(NetDump *d)
-{
-    NetDump **link;
-
-    if (!d) {
-        return;
-    }
-    for (link = &d->nc->dumps; *link && *link != d; link = &(*link)->next) {
-    }
-    if (*link) {
-        *link = d->next;
-    }
-    g_queue_remove(&net_dumps, d);
     net_dump_flush(d);
     if (d->fd >= 0) {
         close(d->fd);
@@ -157,28 +131,23 @@ static void net_dump_free(NetDump *d)
     g_source_unref(d->flush_source);
     g_free(d->buf);
     g_free(d->path);
-    g_free(d->id);
-    g_free(d);
 }
 
-void net_dump_client_gone(NetClientState *nc)
+/* QEMU 7.2 lists these between type= and the filter's common ones. */
+static void net_dump_format_properties(NetFilterState *nf, GString *out)
 {
-    while (nc->dumps) {
-        net_dump_free(nc->dumps);
-    }
+    NetDump *d = container_of(nf, NetDump, nf);
+
+    g_string_append_printf(out, ",file=%s,maxlen=%u", d->path, d->maxlen);
 }
 
-static NetDump *net_dump_find(const char *id)
-{
-    for (GList *l = net_dumps.head; l; l = l->next) {
-        NetDump *d = l->data;
-
-        if (g_str_equal(d->id, id)) {
-            return d;
-        }
-    }
-    return NULL;
-}
+static const NetFilterInfo net_dump_info = {
+    .type_name = "filter-dump",
+    .size = sizeof(NetDump),
+    .receive_iov = net_dump_receive_iov,
+    .cleanup = net_dump_cleanup,
+    .format_properties = net_dump_format_properties,
+};
 
 /* Open @path and write the pcap file header; -1 with @errp set. */
 static int net_dump_open(const char *path, uint32_t snaplen, GError **errp)
@@ -204,12 +173,28 @@ static int net_dump_open(const char *path, uint32_t snaplen, GError **errp)
     return fd;
 }
 
-static bool filter_dump_add(const char *id, const FilterDumpProperties *p,
-                            GError **errp)
+/* @d's flush timer, attached, not armed. */
+static GSource *net_dump_flush_source_new(NetDump *d)
 {
+    GSource *source = g_source_new(&net_dump_flush_funcs,
+                                   sizeof(GSource) + sizeof(NetDump *));
+
+    *(NetDump **)(source + 1) = d;
+    g_source_set_ready_time(source, -1);
+    g_source_attach(source, NULL);
+    return source;
+}
+
+bool net_dump_add(const char *id, const FilterDumpProperties *p,
+                  GError **errp)
+{
+    const NetfilterProperties common = {
+        .netdev = p->netdev, .has_queue = p->has_queue, .queue = p->queue,
+        .has_status = p->has_status, .status = p->status,
+    };
     uint32_t maxlen = p->has_maxlen ? p->maxlen : NET_DUMP_MAXLEN_DEFAULT;
     NetClientState *nc;
-    NetDump *d, **tail;
+    NetDump *d;
     int fd;
 
     if (p->has_maxlen && p->maxlen == 0) {
@@ -217,120 +202,22 @@ static bool filter_dump_add(const char *id, const FilterDumpProperties *p,
                    "'0'");
         return false;
     }
-    if (p->has_status && !g_str_equal(p->status, "on") &&
-        !g_str_equal(p->status, "off")) {
-        error_setg(errp, "Invalid value for netfilter status, should be "
-                   "'on' or 'off'");
-        return false;
-    }
-    nc = net_client_find(p->netdev);
-    if (!nc || nc->info->type == NET_CLIENT_DRIVER_NIC || net_client_is_going(nc)) {
-        error_setg(errp, "Parameter 'netdev' expects a network backend id");
+    if (!net_filter_check(&common, &nc, errp)) {
         return false;
     }
     fd = net_dump_open(p->file, maxlen, errp);
     if (fd < 0) {
         return false;
     }
-    d = g_new0(NetDump, 1);
-    d->id = g_strdup(id);
+    d = (NetDump *)net_filter_new(&net_dump_info, id, nc,
+                                  p->has_queue ? p->queue
+                                               : NET_FILTER_DIRECTION_ALL,
+                                  !p->has_status ||
+                                  g_str_equal(p->status, "on"));
     d->path = g_strdup(p->file);
-    d->nc = nc;
-    d->queue = p->has_queue ? p->queue : NET_FILTER_DIRECTION_ALL;
-    d->on = !p->has_status || g_str_equal(p->status, "on");
     d->maxlen = maxlen;
     d->fd = fd;
     d->buf = g_malloc(NET_DUMP_BUFFER_SIZE);
-    d->flush_source = g_source_new(&net_dump_flush_funcs,
-                                   sizeof(GSource) + sizeof(NetDump *));
-    *(NetDump **)(d->flush_source + 1) = d;
-    g_source_set_ready_time(d->flush_source, -1);
-    g_source_attach(d->flush_source, NULL);
-    for (tail = &nc->dumps; *tail; tail = &(*tail)->next) {
-    }
-    *tail = d;                  /* QEMU's default position: tail */
-    g_queue_push_tail(&net_dumps, d);
+    d->flush_source = net_dump_flush_source_new(d);
     return true;
-}
-
-ObjectOptions *object_parse(const char *optarg, GError **errp)
-{
-    g_autoptr(JsonNode) node = NULL;
-    ObjectOptions *opts = NULL;
-    bool keyval;
-
-    node = keyval_parse_option(optarg, "qom-type", &keyval, errp);
-    if (!node) {
-        return NULL;
-    }
-    qapi_input_ObjectOptions(node, keyval, &opts, errp);
-    return opts;
-}
-
-bool object_add(const ObjectOptions *opts, GError **errp)
-{
-    if (!id_check(opts->id, errp)) {
-        return false;
-    }
-    if (net_dump_find(opts->id)) {
-        error_setg(errp, "Duplicate ID '%s' for object", opts->id);
-        return false;
-    }
-    switch (opts->qom_type) {
-    case OBJECT_TYPE_FILTER_DUMP:
-        return filter_dump_add(opts->id, &opts->u.filter_dump, errp);
-    default:
-        break;
-    }
-    error_setg(errp, "Parameter 'qom-type' does not accept value '%s'",
-               ObjectType_str(opts->qom_type));
-    return false;
-}
-
-void qmp_object_add(ObjectOptions *data, GError **errp)
-{
-    /* QMP's words for a taken id are QOM's, not the command line's. */
-    if (id_check(data->id, NULL) && net_dump_find(data->id)) {
-        error_setg(errp, "attempt to add duplicate property '%s' to object "
-                   "(type 'container')", data->id);
-        return;
-    }
-    object_add(data, errp);
-}
-
-void qmp_object_del(const char *id, GError **errp)
-{
-    NetDump *d = net_dump_find(id);
-
-    if (!d) {
-        error_setg(errp, "object '%s' not found", id);
-        return;
-    }
-    net_dump_free(d);
-}
-
-void net_dump_format_info(NetClientState *nc, GString *out)
-{
-    if (!nc->dumps) {
-        return;
-    }
-    g_string_append(out, "filters:\n");
-    for (NetDump *d = nc->dumps; d; d = d->next) {
-        /* QEMU 7.2 lists the properties in this order. */
-        g_string_append_printf(out, "  - %s: type=filter-dump,file=%s,"
-                               "maxlen=%u,position=tail,status=%s,"
-                               "insert=behind,netdev=%s,queue=%s\n",
-                               d->id, d->path, d->maxlen,
-                               d->on ? "on" : "off", nc->name,
-                               NetFilterDirection_str(d->queue));
-    }
-}
-
-void object_cleanup(void)
-{
-    NetDump *d;
-
-    while ((d = g_queue_peek_head(&net_dumps))) {
-        net_dump_free(d);
-    }
 }

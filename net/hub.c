@@ -515,6 +515,7 @@ static const NetClientInfo net_hub_port_info = {
     .receive = net_hub_port_receive,
     .cleanup = net_hub_port_cleanup,
     .link_status_changed = net_hub_port_link_status_changed,
+    .format_info_network = net_hub_format_info,
 };
 
 static NetHub *net_hub_new(int32_t id, bool learning)

@@ -73,7 +73,7 @@ void qmp_netdev_del(const char *id, GError **errp)
 {
     NetClientState *nc = net_client_find(id);
 
-    if (!nc || nc->info->type == NET_CLIENT_DRIVER_NIC) {
+    if (!nc || net_client_is_nic(nc)) {
         net_qmp_not_found(id, errp);
         return;
     }

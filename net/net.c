@@ -4,7 +4,9 @@
  * Owns the list of clients.  A frame sent by a client goes through checks
  * (size, peer, link) into the peer's incoming NetQueue, which either hands
  * it to the peer's receive hook at once or keeps it until the peer flushes.
- * Counters are kept here, once, for every kind of client.
+ * Counters are kept here, once, for every kind of client.  A frame that
+ * passes the checks is shown to the filter chains of both ends first
+ * (net/filter.c); the core names no kind of filter and no kind of client.
  *
  * Teardown: a client is "busy" while a call into it or on its behalf is on
  * the stack (it is sending, a frame is being delivered to or from it, its
@@ -26,8 +28,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "net/dump.h"
-#include "net/hub.h"
+#include "net/filter.h"
 #include "net/queue.h"
 #include "qapi-events.h"
 
@@ -182,7 +183,7 @@ static void net_client_detach(NetClientState *nc)
     net_queue_purge(peer->incoming_queue, nc);
     peer->peer = NULL;
     nc->peer = NULL;
-    if (peer->info->type == NET_CLIENT_DRIVER_NIC) {
+    if (net_client_is_nic(peer)) {
         net_client_set_link_one(peer, false);
     }
 }
@@ -236,7 +237,7 @@ void net_client_free(NetClientState *nc)
         return;
     }
     g_queue_remove(&net_clients, nc);
-    net_dump_client_gone(nc);
+    net_filter_chain_free(nc);
     if (!net_client_in_use(nc)) {
         net_client_destroy(nc);
         return;
@@ -333,8 +334,8 @@ ssize_t net_client_send_iov_async(NetClientState *sender,
     if (!peer->incoming_queue) {    /* peer is being torn down */
         return (ssize_t)size;
     }
-    if (G_UNLIKELY(sender->dumps || peer->dumps)) {
-        net_dump_frame(sender, peer, iov, iovcnt, size);
+    if (G_UNLIKELY(sender->filters || peer->filters)) {
+        net_filter_frame(sender, peer, iov, iovcnt, size);
     }
     net_client_hold(sender);
     net_client_hold(peer);
@@ -427,24 +428,27 @@ void net_client_format_info_block(NetClientState *nc, GString *out)
 {
     net_client_format_info(nc, out);
     g_string_append_c(out, '\n');
-    net_dump_format_info(nc, out);
+    net_filter_format_info(nc, out);
     net_client_format_counters(nc, out);
 }
 
-/* QEMU's net_hub_id_for_client(): hubs print these clients. */
-static bool net_client_on_hub(NetClientState *nc)
+/*
+ * Shown in its kind's part of info network (QEMU's net_hub_id_for_client():
+ * hubs print their ports and the ports' peers).
+ */
+static bool net_client_in_kind_part(NetClientState *nc)
 {
-    return nc->info->type == NET_CLIENT_DRIVER_HUBPORT ||
-           (nc->peer && nc->peer->info->type == NET_CLIENT_DRIVER_HUBPORT);
+    return nc->info->format_info_network ||
+           (nc->peer && nc->peer->info->format_info_network);
 }
 
 /* One client of QEMU's hmp_info_network(), and vmwire's counters. */
 static void net_format_info_network_one(NetClientState *nc, void *opaque)
 {
     GString *out = opaque;
-    bool nic = nc->info->type == NET_CLIENT_DRIVER_NIC;
+    bool nic = net_client_is_nic(nc);
 
-    if (net_client_on_hub(nc)) {
+    if (net_client_in_kind_part(nc)) {
         return;
     }
     if (!nc->peer || nic) {
@@ -456,9 +460,31 @@ static void net_format_info_network_one(NetClientState *nc, void *opaque)
     }
 }
 
+/*
+ * Each kind's own part, once per kind that has a client, listed or still
+ * waiting to be freed (a hub keeps such a port until it is freed).
+ */
+static void net_format_info_kinds(GString *out)
+{
+    GList *lists[] = { net_clients.head, net_clients_free_pending.head };
+    g_autoptr(GPtrArray) done = g_ptr_array_new();
+
+    for (size_t i = 0; i < G_N_ELEMENTS(lists); i++) {
+        for (GList *l = lists[i]; l; l = l->next) {
+            const NetClientInfo *info = ((NetClientState *)l->data)->info;
+
+            if (info->format_info_network &&
+                !g_ptr_array_find(done, info, NULL)) {
+                g_ptr_array_add(done, (gpointer)info);
+                info->format_info_network(out);
+            }
+        }
+    }
+}
+
 void net_format_info_network(GString *out)
 {
-    net_hub_format_info(out);
+    net_format_info_kinds(out);
     net_client_foreach(net_format_info_network_one, out);
 }
 

@@ -1,49 +1,20 @@
 /*
- * DOC: QMP commands for devices and the nic-stub's test hooks
+ * DOC: QMP commands of the nic-stub (its test hooks)
  *
- *   device_add         the shared device_add() (the one -device uses); a
- *                      taken id gets QEMU's QMP words "Duplicate device ID"
- *   device_del         any NIC: it leaves its netdev (which stays, without a
- *                      peer: its frames go nowhere, its link as it was) and
- *                      is freed at once
  *   x-nic-stub-read    take frames from the stub's capture ring, base64
  *   x-nic-stub-inject  send a base64 frame as if the stub's guest sent it
  *   x-nic-stub-stats   the stub's counters
  *
  * Unknown ids: "Device '<id>' not found" (DeviceNotFound); an id that is
- * not a nic-stub: "Device '<id>' is not a nic-stub".  This is the control
- * plane: allocating here (base64, lists) is fine.
+ * not a nic-stub: "Device '<id>' is not a nic-stub".  device_add and
+ * device_del are the device registry's (hw/device.c).  This is the
+ * control plane: allocating here (base64, lists) is fine.
  */
 #include <string.h>
 
-#include "hw/device.h"
 #include "hw/nic-stub.h"
-#include "net/net.h"
 #include "qapi-commands.h"
 #include "util/error.h"
-
-void qmp_device_add(DeviceOptions *data, GError **errp)
-{
-    /* QEMU checks the id's form first: a malformed id is never taken. */
-    if (data->has_id && id_check(data->id, NULL) &&
-        net_client_find(data->id)) {
-        error_setg(errp, "Duplicate device ID '%s'", data->id);
-        return;
-    }
-    device_add(data, errp);
-}
-
-void qmp_device_del(const char *id, GError **errp)
-{
-    NetClientState *nc = net_client_find(id);
-
-    if (!nc || nc->info->type != NET_CLIENT_DRIVER_NIC) {
-        g_set_error(errp, VMWIRE_ERROR, VMWIRE_ERROR_NOT_FOUND,
-                    "Device '%s' not found", id);
-        return;
-    }
-    net_client_free(nc);
-}
 
 static bool nic_stub_qmp_is_b64(char c)
 {

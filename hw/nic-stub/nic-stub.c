@@ -19,8 +19,9 @@
  * a second FrameRing keeping the last NIC_STUB_CAPTURE_FRAMES frames (the
  * oldest go when it is full) for QMP's x-nic-stub-read.  It is allocated
  * with the stub, like the RX ring.  QMP (hw/nic-stub/nic-stub-qmp.c) also
- * injects frames as if the stub's guest sent them, reads the counters and
- * removes the stub (device_del: the netdev stays, without a peer).
+ * injects frames as if the stub's guest sent them and reads the counters;
+ * device_del (hw/device.c) removes the stub: the netdev stays, without a
+ * peer.
  */
 #include "hw/nic-stub.h"
 
@@ -303,7 +304,7 @@ static bool nic_stub_find_netdev(const NicStubProperties *props,
         return true;
     }
     *backend = net_client_find(name);
-    if (!*backend || (*backend)->info->type == NET_CLIENT_DRIVER_NIC) {
+    if (!*backend || net_client_is_nic(*backend)) {
         error_setg(errp,
                    "Property 'nic-stub.netdev' can't find value '%s'", name);
         return false;

@@ -7,7 +7,8 @@
  * or JSON) and then device_add(); QMP's device_add calls device_add() with
  * the DeviceOptions its marshaller built.  hw/device.c has one row per
  * model; the model's own add function does the rest (nic-stub:
- * nic_stub_device_add()).
+ * nic_stub_device_add()).  QMP's device_add and device_del live in
+ * hw/device.c too.
  */
 #ifndef HW_DEVICE_H
 #define HW_DEVICE_H

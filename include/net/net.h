@@ -27,6 +27,9 @@
  * peer, is dropped and reported as sent, as QEMU does.  Frames longer than
  * NET_BUFSIZE are refused, empty frames are dropped; both are counted.
  *
+ * A frame that passes these checks is shown to the filters of both ends
+ * (NetClientState.filters, include/net/filter.h) before it is queued.
+ *
  * Nothing on the send/receive path allocates memory: queues copy frames into
  * storage allocated when the client is created.
  */
@@ -52,7 +55,7 @@
 
 typedef struct NetClientState NetClientState;
 typedef struct NetQueue NetQueue;
-typedef struct NetDump NetDump;    /* net/dump.c: pcap capture */
+typedef struct NetFilterState NetFilterState;  /* net/filter.h */
 
 /* Completion callback of an async send: @len is what the receiver took. */
 typedef void NetPacketSent(NetClientState *sender, ssize_t len);
@@ -83,6 +86,13 @@ typedef struct NetClientInfo {
     void (*cleanup)(NetClientState *nc);
     /* Optional; called after nc->link_down changed. */
     void (*link_status_changed)(NetClientState *nc);
+    /*
+     * Optional: the kind's own part of `info network`, printed once before
+     * the clients are listed (hub ports: QEMU's "hub N" blocks, each port
+     * with its peer).  Clients of such a kind, and their peers, are shown
+     * there only, not again in the list.
+     */
+    void (*format_info_network)(GString *out);
 } NetClientInfo;
 
 /* Why a frame was dropped (NetClientStats.dropped_by). */
@@ -119,7 +129,7 @@ struct NetClientState {
     bool link_down;
     bool receive_disabled;          /* receive returned 0; waiting to flush */
     NetClientStats stats;
-    NetDump *dumps;                 /* filter-dumps on this client, or NULL */
+    NetFilterState *filters;        /* its filter chain, or NULL */
     /* Teardown (net.c only): see net_client_free(). */
     unsigned busy;                  /* calls into this client on the stack */
     bool free_pending;              /* freed while busy: freed when idle */
@@ -197,6 +207,17 @@ static inline bool net_client_is_going(const NetClientState *nc)
     return nc->free_pending;
 }
 
+/*
+ * True if @nc is a frontend (an emulated NIC), not a backend: its kind's
+ * table says NET_CLIENT_DRIVER_NIC, the one driver every NIC model shares,
+ * as in QEMU.  A NIC that loses its backend goes link-down; a NIC is not a
+ * netdev (netdev_del, filters and -device netdev= refuse it).
+ */
+static inline bool net_client_is_nic(const NetClientState *nc)
+{
+    return nc->info->type == NET_CLIENT_DRIVER_NIC;
+}
+
 /* Look a client up by id; NULL if none. */
 NetClientState *net_client_find(const char *name);
 
@@ -265,13 +286,14 @@ void net_client_format_info_block(NetClientState *nc, GString *out);
  * Append QEMU 7.2's `info network` text for every client, "\n" ending each
  * line: clients in creation order; a NIC's line is followed by its peer's,
  * prefixed with " \ " (backslash); a backend with a NIC peer is shown only
- * there.  Hubs come first, as QEMU's net_hub_info() prints them (newest
- * hub first, "hub N", then per port, newest first, " \ PORT: " and its
- * peer's line, or " \ PORT" alone); their ports and the ports' peers are
- * not shown again.  Each client's line is followed by its filter-dumps in
- * QEMU's "filters:" form, then by vmwire's counters line ("  counters
- * ID: ..."; under a hub port: its peer's, then the port's), which a
- * reader expecting QEMU's text can skip.
+ * there.  Kinds with a format_info_network hook come first: hubs, as
+ * QEMU's net_hub_info() prints them (newest hub first, "hub N", then per
+ * port, newest first, " \ PORT: " and its peer's line, or " \ PORT"
+ * alone); their ports and the ports' peers are not shown again.  Each
+ * client's line is followed by its filters in QEMU's "filters:" form,
+ * then by vmwire's counters line ("  counters ID: ..."; under a hub port:
+ * its peer's, then the port's), which a reader expecting QEMU's text can
+ * skip.
  */
 void net_format_info_network(GString *out);
 

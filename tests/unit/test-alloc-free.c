@@ -30,9 +30,9 @@
 #include "hw/device.h"
 #include "hw/nic-stub-guest.h"
 #include "hw/nic-stub.h"
-#include "net/dump.h"
 #include "net/net.h"
 #include "net/netdev.h"
+#include "system/object.h"
 
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t n, size_t size);

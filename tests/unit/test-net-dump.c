@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "net/dump.h"
+#include "system/object.h"
 #include "qapi-commands.h"
 
 typedef struct PcapRecord {
