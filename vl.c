@@ -4,7 +4,7 @@
  *   vmwire [-netdev OPTS]... [-device OPTS]... [-object OPTS]...
  *          [-qmp SPEC]...
  *          [-chardev OPTS -mon OPTS]... [-daemonize] [-pidfile FILE]
- *          [-D LOGFILE] [-h|--help] [--version]
+ *          [-D LOGFILE] [-msg timestamp=on|off] [-h|--help] [--version]
  *
  * Options are read in one pass (cmdline_options[] says what each takes):
  * -netdev and -device are collected (key=value or JSON, read through the
@@ -19,10 +19,18 @@
  * network is started and the QEMU options to reach it are printed; with a
  * monitor the network is whatever QMP builds (netdev_add, device_add).
  *
+ * Every line for a person goes through util/log.h ("vmwire: ..."); the
+ * -D file and `-msg timestamp=on` (QEMU's spelling: each line starts with
+ * the UTC time, "2026-12-06T19:44:47.123456Z vmwire: ready") are set up
+ * there.  A bad -msg value is refused as QEMU does: "vmwire: -msg
+ * timestamp=maybe: Parameter 'timestamp' expects 'on' or 'off'",
+ * "... Invalid parameter 'guest-name'" (vmwire runs no guest).  --help
+ * and --version print to stdout, as a command-line tool does.
+ *
  * Once everything exists "vmwire: ready" goes to stderr (and the daemonized
  * parent exits, and systemd hears READY=1); the GLib main loop then runs
  * until SIGINT, SIGTERM or QMP quit, and everything is freed on the way
- * out.  SIGHUP reopens the log file.
+ * out.  SIGHUP reopens the log file (log_file_reopen()).
  */
 #include <glib.h>
 #include <glib-unix.h>
@@ -130,8 +138,7 @@ static bool cmdline_option_apply(const CmdlineOption *opt)
     if (ok) {
         return true;
     }
-    fprintf(stderr, "vmwire: %s %s: %s\n", opt->flag, opt->value,
-            err->message);
+    log_report("%s %s: %s", opt->flag, opt->value, err->message);
     return false;
 }
 
@@ -223,8 +230,8 @@ static void cmdline_handle(const CmdlineHandler *h, const char *arg)
     g_autoptr(GError) err = NULL;
 
     if (!h->handle(arg, &err)) {
-        fprintf(stderr, "vmwire: %s%s%s: %s\n", h->flag, arg ? " " : "",
-                arg ? arg : "", err->message);
+        log_report("%s%s%s: %s", h->flag, arg ? " " : "", arg ? arg : "",
+                   err->message);
         exit(1);
     }
 }
@@ -233,7 +240,7 @@ static const char *cmdline_arg(int argc, char **argv, int i,
                                const char *flag)
 {
     if (i + 1 >= argc) {
-        fprintf(stderr, "vmwire: %s: requires an argument\n", flag);
+        log_report("%s: requires an argument", flag);
         exit(1);
     }
     return argv[i + 1];
@@ -267,7 +274,7 @@ static GArray *cmdline_parse(int argc, char **argv)
                                          : NULL);
             i += h->has_arg;
         } else {
-            fprintf(stderr, "vmwire: %s: invalid option\n", arg);
+            log_report("%s: invalid option", arg);
             fprintf(stderr, "Try 'vmwire --help' for more information.\n");
             exit(1);
         }
@@ -295,7 +302,7 @@ static bool default_config_add(GArray *opts)
     const char *const *netdevs = default_net_options(&err);
 
     if (!netdevs) {
-        fprintf(stderr, "vmwire: %s\n", err->message);
+        log_report("%s", err->message);
         return false;
     }
     for (; *netdevs; netdevs++) {
@@ -315,7 +322,7 @@ static gboolean on_signal_quit(gpointer unused)
 
 static gboolean on_signal_hup(gpointer unused)
 {
-    os_log_reopen();
+    log_file_reopen();
     return G_SOURCE_CONTINUE;
 }
 
@@ -331,7 +338,7 @@ static bool startup(GArray *opts, bool use_default)
 
     if (!os_daemonize_start(&err) || !os_pidfile_create(&err) ||
         !os_log_open(&err)) {
-        fprintf(stderr, "vmwire: %s\n", err->message);
+        log_report("%s", err->message);
         return false;
     }
     /* Filters, like QEMU's "late" objects, come after what they filter. */
@@ -341,7 +348,7 @@ static bool startup(GArray *opts, bool use_default)
         return false;
     }
     if (!monitor_start_all(&err)) {
-        fprintf(stderr, "vmwire: %s\n", err->message);
+        log_report("%s", err->message);
         return false;
     }
     net_client_foreach(warn_unpeered, NULL);
@@ -357,6 +364,7 @@ static void shutdown_all(void)
     object_cleanup();
     net_cleanup();
     os_cleanup();
+    log_file_cleanup();
     default_net_cleanup();
 }
 
@@ -382,10 +390,10 @@ int main(int argc, char **argv)
     signals[0] = g_unix_signal_add(SIGINT, on_signal_quit, NULL);
     signals[1] = g_unix_signal_add(SIGTERM, on_signal_quit, NULL);
     signals[2] = g_unix_signal_add(SIGHUP, on_signal_hup, NULL);
-    fprintf(stderr, "vmwire: ready\n");
+    log_report("ready");
     os_ready();
     g_main_loop_run(main_loop);
-    fprintf(stderr, "vmwire: shutting down\n");
+    log_report("shutting down");
     for (size_t i = 0; i < G_N_ELEMENTS(signals); i++) {
         g_source_remove(signals[i]);
     }

@@ -39,6 +39,7 @@
 #include "qapi-visit.h"
 #include "util/error.h"
 #include "util/keyval.h"
+#include "util/log.h"
 #include "util/sockops.h"
 
 #define MONITOR_LISTEN_BACKLOG      16
@@ -81,13 +82,13 @@ GPtrArray *monitor_all(void)
 void monitor_log(Monitor *mon, const char *fmt, ...)
 {
     gint64 now = g_get_monotonic_time();
-    g_autofree char *msg = NULL;
+    g_autofree char *id = g_strdup_printf("qmp %s", mon->label);
     va_list ap;
 
     if (now - mon->log_window >= MONITOR_LOG_WINDOW_US) {
         if (mon->log_suppressed) {
-            fprintf(stderr, "vmwire: qmp %s: %u more messages suppressed\n",
-                    mon->label, mon->log_suppressed);
+            log_report_id(id, "%u more messages suppressed",
+                          mon->log_suppressed);
         }
         mon->log_window = now;
         mon->log_count = 0;
@@ -98,9 +99,8 @@ void monitor_log(Monitor *mon, const char *fmt, ...)
         return;
     }
     va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
+    log_vreport_id(id, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "vmwire: qmp %s: %s\n", mon->label, msg);
 }
 
 /* ---- option strings --------------------------------------------------- */
@@ -687,8 +687,7 @@ bool monitor_start_all(GError **errp)
         MonitorSocket *sock = g_ptr_array_index(chardevs, i);
 
         if (!sock->used) {
-            fprintf(stderr, "vmwire: warning: %s: not used by any -mon, "
-                    "ignored\n", sock->option);
+            log_warn("%s: not used by any -mon, ignored", sock->option);
         }
     }
     return true;

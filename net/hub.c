@@ -32,7 +32,8 @@
  * entries of a port that goes away or whose link goes down (its peer's
  * connection left) are cleared.  The age is the hub's mac-age= (seconds,
  * default 300), set by the port that creates it.  x-query-mac-table and
- * `info mac-table` list the live entries.
+ * `info mac-table` list the live entries (net/hub-qmp.c, through
+ * net_hub_foreach_mac()).
  *
  * Ports of many-client listeners (net/stream-multi.c) are made with
  * net_hub_port_new_for(): they remember and log the first source MAC
@@ -47,14 +48,15 @@
  */
 #include "net/hub.h"
 
-#include <stdio.h>
 #include <string.h>
 
+#include "hub-internal.h"
 #include "net/net.h"
 #include "net/netdev.h"
 #include "qapi-commands.h"
 #include "util/batch.h"
 #include "util/error.h"
+#include "util/log.h"
 
 #define NET_HUB_PROBE 8
 #define ETH_HLEN 14
@@ -249,16 +251,12 @@ static GPtrArray *net_hub_live_entries(NetHub *hub, int64_t now)
     return live;
 }
 
-MacTableEntryList *qmp_x_query_mac_table(bool has_hubid, int32_t hubid,
-                                         GError **errp)
+void net_hub_foreach_mac(bool has_hubid, int32_t hubid,
+                         void (*fn)(const NetHubMac *entry, void *opaque),
+                         void *opaque)
 {
-    MacTableEntryList *head = NULL, **tail = &head;
     int64_t now = net_hub_now();
 
-    if (has_hubid && !net_hub_find(hubid)) {
-        error_setg(errp, "hub %d not found", (int)hubid);
-        return NULL;
-    }
     for (GList *l = net_hubs; l; l = l->next) {
         NetHub *hub = l->data;
         g_autoptr(GPtrArray) live = NULL;
@@ -269,35 +267,13 @@ MacTableEntryList *qmp_x_query_mac_table(bool has_hubid, int32_t hubid,
         live = net_hub_live_entries(hub, now);
         for (unsigned i = 0; i < live->len; i++) {
             NetHubMacEntry *e = g_ptr_array_index(live, i);
-            MacTableEntry *m = g_new0(MacTableEntry, 1);
-            const uint8_t *a = e->mac;
+            NetHubMac entry = {
+                .hubid = hub->id, .vlan = e->vlan, .mac = e->mac,
+                .port = e->port->nc.name, .age_ms = (now - e->seen) / 1000,
+            };
 
-            m->hub = hub->id;
-            m->mac = g_strdup_printf("%02x:%02x:%02x:%02x:%02x:%02x",
-                                     a[0], a[1], a[2], a[3], a[4], a[5]);
-            m->vlan = e->vlan;
-            m->port = g_strdup(e->port->nc.name);
-            m->age_ms = (now - e->seen) / 1000;
-            *tail = g_new0(MacTableEntryList, 1);
-            (*tail)->value = m;
-            tail = &(*tail)->next;
+            fn(&entry, opaque);
         }
-    }
-    return head;
-}
-
-void net_hub_format_mac_table(GString *out)
-{
-    g_autoptr(MacTableEntryList) list = qmp_x_query_mac_table(false, 0,
-                                                              NULL);
-
-    g_string_append(out, "hub  vlan  mac                port  age-ms\n");
-    for (MacTableEntryList *l = list; l; l = l->next) {
-        MacTableEntry *m = l->value;
-
-        g_string_append_printf(out, "%-4d %-5" G_GINT64_FORMAT " %s  %s  %"
-                               G_GINT64_FORMAT "\n", (int)m->hub, m->vlan,
-                               m->mac, m->port, m->age_ms);
     }
 }
 
@@ -371,11 +347,12 @@ static void net_hub_output(NetHubPort *dst, uint16_t vlan,
 /* A many-client listener's port: name the VM behind it, once. */
 static void net_hub_port_note_mac(NetHubPort *port, const uint8_t *mac)
 {
+    char text[LOG_MAC_STRLEN];
+
     port->mac_known = true;
     memcpy(port->mac, mac, 6);
-    fprintf(stderr, "vmwire: %s: VM %02x:%02x:%02x:%02x:%02x:%02x joined "
-            "hub %d\n", port->nc.name, mac[0], mac[1], mac[2], mac[3],
-            mac[4], mac[5], (int)port->hub->id);
+    log_report_id(port->nc.name, "VM %s joined hub %d",
+                  log_mac_format(mac, text), (int)port->hub->id);
 }
 
 static void net_hub_forward(NetHubPort *src, uint16_t vlan,

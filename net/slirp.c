@@ -9,7 +9,8 @@
  * reach the host and the world through the daemon's own sockets (NAT).
  * `hostfwd=` rules listen on host ports and forward to guests; they can
  * be added and removed at run time (HMP hostfwd_add/hostfwd_remove, QMP
- * x-hostfwd-add/x-hostfwd-remove).  `mtu=` (68..65520) is vmwire's own.
+ * x-hostfwd-add/x-hostfwd-remove: net/slirp-qmp.c, through
+ * net/slirp-internal.h).  `mtu=` (68..65520) is vmwire's own.
  *
  * Data: a frame from the peer goes to slirp_input(); a frame libslirp
  * emits (send_packet callback) goes to the peer through the net core.
@@ -34,6 +35,7 @@
  * hostfwd listeners included), the GSource, the timers.
  */
 #include "net/slirp.h"
+#include "slirp-internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -473,8 +475,8 @@ static const char *net_slirp_parse_hostfwd(const char *rule, NetSlirpFwd *fwd)
     return NULL;
 }
 
-static bool net_slirp_hostfwd(NetSlirpState *s, const char *rule,
-                              GError **errp)
+bool net_slirp_hostfwd_add_rule(Slirp *slirp, const char *rule,
+                                GError **errp)
 {
     NetSlirpFwd fwd;
     const char *why = net_slirp_parse_hostfwd(rule, &fwd);
@@ -483,7 +485,7 @@ static bool net_slirp_hostfwd(NetSlirpState *s, const char *rule,
         error_setg(errp, "Invalid host forwarding rule '%s' (%s)", rule, why);
         return false;
     }
-    if (slirp_add_hostfwd(s->slirp, fwd.udp, fwd.host_addr, fwd.host_port,
+    if (slirp_add_hostfwd(slirp, fwd.udp, fwd.host_addr, fwd.host_port,
                           fwd.guest_addr, fwd.guest_port) < 0) {
         error_setg(errp, "Could not set up host forwarding rule '%s'", rule);
         return false;
@@ -793,8 +795,9 @@ static bool net_slirp_add_rules(NetSlirpState *s,
         g_ptr_array_add(rules, l->value->str);
     }
     for (guint i = rules->len; i-- > 0;) {
-        bool ok = i < hostfwds ? net_slirp_hostfwd(s, rules->pdata[i], errp)
-                               : net_slirp_guestfwd(s, rules->pdata[i], errp);
+        bool ok = i < hostfwds
+            ? net_slirp_hostfwd_add_rule(s->slirp, rules->pdata[i], errp)
+            : net_slirp_guestfwd(s, rules->pdata[i], errp);
 
         if (!ok) {
             return false;
@@ -849,50 +852,31 @@ bool net_init_user(const Netdev *netdev, GError **errp)
     return true;
 }
 
-/* ---- run-time forwarding (the monitor) ---------------------------------- */
+/* ---- what net/slirp-qmp.c needs (net/slirp-internal.h) ----------------- */
 
-static NetSlirpState *net_slirp_lookup(const char *id, GError **errp)
+NetClientState *net_slirp_first(void)
 {
-    NetClientState *nc;
+    NetSlirpState *s = g_queue_peek_head(&net_slirp_stacks);
 
-    if (!id) {
-        if (g_queue_is_empty(&net_slirp_stacks)) {
-            error_setg(errp, "user mode network stack not in use");
-            return NULL;
-        }
-        return g_queue_peek_head(&net_slirp_stacks);
-    }
-    nc = net_client_find(id);
-    if (!nc) {
-        error_setg(errp, "unrecognized netdev id '%s'", id);
-        return NULL;
-    }
+    return s ? &s->nc : NULL;
+}
+
+Slirp *net_slirp_stack(NetClientState *nc)
+{
     if (nc->info != &net_slirp_info) {
-        error_setg(errp, "invalid device specified");
         return NULL;
     }
-    return container_of(nc, NetSlirpState, nc);
+    return container_of(nc, NetSlirpState, nc)->slirp;
 }
 
-bool net_slirp_hostfwd_add(const char *id, const char *rule, GError **errp)
+bool net_slirp_hostfwd_remove_rule(Slirp *slirp, const char *rule,
+                                   GError **errp)
 {
-    NetSlirpState *s = net_slirp_lookup(id, errp);
-
-    return s && net_slirp_hostfwd(s, rule, errp);
-}
-
-bool net_slirp_hostfwd_remove(const char *id, const char *rule,
-                              GError **errp)
-{
-    NetSlirpState *s = net_slirp_lookup(id, errp);
     NetSlirpFwd fwd = { 0 };
     const char *p = rule;
     char *end;
     long port;
 
-    if (!s) {
-        return false;
-    }
     if (net_slirp_parse_host(&p, &fwd)) {
         error_setg(errp, "invalid format");
         return false;
@@ -903,23 +887,11 @@ bool net_slirp_hostfwd_remove(const char *id, const char *rule,
         error_setg(errp, "invalid format");
         return false;
     }
-    if (slirp_remove_hostfwd(s->slirp, fwd.udp, fwd.host_addr,
-                             (int)port) < 0) {
+    if (slirp_remove_hostfwd(slirp, fwd.udp, fwd.host_addr, (int)port) < 0) {
         error_setg(errp, "host forwarding rule for %s not found", rule);
         return false;
     }
     return true;
-}
-
-void qmp_x_hostfwd_add(const char *netdev, const char *rule, GError **errp)
-{
-    net_slirp_hostfwd_add(netdev, rule, errp);
-}
-
-void qmp_x_hostfwd_remove(const char *netdev, const char *rule,
-                          GError **errp)
-{
-    net_slirp_hostfwd_remove(netdev, rule, errp);
 }
 
 /*

@@ -23,10 +23,10 @@
 #include "system/default-net.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "monitor/monitor.h"
+#include "util/log.h"
 
 static struct {
     char *dir;
@@ -83,20 +83,23 @@ const char *const *default_net_options(GError **errp)
     return (const char *const *)default_net.options->pdata;
 }
 
+/* Four log lines; the QEMU options continue theirs, without a prefix. */
 void default_net_explain(void)
 {
-    fprintf(stderr,
-        "vmwire: no -netdev given: started the default network: a switch "
-        "with DHCP and NAT (10.0.2.0/24, gateway 10.0.2.2, DNS 10.0.2.3).\n"
-        "vmwire: connect any number of QEMU VMs, each with its own mac=, "
-        "with\n"
-        "    -netdev stream,id=n0,server=off,addr.type=unix,addr.path=%s "
-        "-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:01\n"
-        "vmwire: or\n"
-        "    -netdev socket,id=n0,connect=%s "
-        "-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:02\n"
-        "vmwire: QMP monitor: %s\n",
-        default_net.vm_socket, DEFAULT_NET_TCP, default_net.qmp_socket);
+    log_report("no -netdev given: started the default network: a switch "
+               "with DHCP and NAT (10.0.2.0/24, gateway 10.0.2.2, DNS "
+               "10.0.2.3).");
+    log_report("connect any number of QEMU VMs, each with its own mac=, "
+               "with\n"
+               "    -netdev stream,id=n0,server=off,addr.type=unix,"
+               "addr.path=%s "
+               "-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:01",
+               default_net.vm_socket);
+    log_report("or\n"
+               "    -netdev socket,id=n0,connect=%s "
+               "-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:02",
+               DEFAULT_NET_TCP);
+    log_report("QMP monitor: %s", default_net.qmp_socket);
 }
 
 void default_net_cleanup(void)

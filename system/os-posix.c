@@ -28,13 +28,12 @@
  * removed it), truncate, write "PID\n".  At exit it is removed only if the
  * path still names the inode we locked.
  *
- * -D FILE: the file is opened O_APPEND|O_CLOEXEC (created 0644 before
- * umask) and put on fd 2, so every "vmwire: ..." line goes there from
- * then on.  Until os_ready() the original stderr is kept aside; if setup
- * fails, the lines written to the log since it was opened are copied to
- * it, so the error shows in the log and on the terminal (or the
- * daemonizing parent's stderr).  os_log_reopen() (SIGHUP) opens the path
- * again, for logrotate; if that fails the old file is kept.
+ * -D FILE: util/log.c opens the file and puts it on fd 2 (and reopens it
+ * on SIGHUP).  os_log_open() first keeps the original stderr aside until
+ * os_ready(); if setup fails, the lines written to the log since it was
+ * opened (log_file_path() from log_file_start() on) are copied to it,
+ * so the error shows in the log and on the terminal (or the daemonizing
+ * parent's stderr).
  *
  * systemd: with NOTIFY_SOCKET set (a path, or '@' for an abstract name),
  * os_ready() sends "READY=1\nMAINPID=<pid>\n" in one datagram and unsets
@@ -57,22 +56,19 @@
 
 #include "system/os.h"
 #include "util/error.h"
+#include "util/log.h"
 
 typedef struct OsState {
     bool daemonize;
     char *pidfile_arg;      /* as given, for messages */
     char *pidfile_path;     /* absolute */
     int pidfile_fd;         /* open and locked while we own it, or -1 */
-    char *logfile_arg;
-    char *logfile_path;
-    off_t log_start;        /* log size when opened, -1 if unknown */
     int saved_stderr;       /* the stderr we had before -D, until ready */
     int daemon_pipe;        /* the daemon's end of the parent's pipe */
 } OsState;
 
 static OsState os = {
     .pidfile_fd = -1,
-    .log_start = -1,
     .saved_stderr = -1,
     .daemon_pipe = -1,
 };
@@ -113,10 +109,7 @@ void os_set_pidfile(const char *path)
 void os_set_logfile(const char *path)
 {
     os_stdio_guard();
-    g_free(os.logfile_arg);
-    g_free(os.logfile_path);
-    os.logfile_arg = g_strdup(path);
-    os.logfile_path = g_canonicalize_filename(path, NULL);
+    log_file_set(path);
 }
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -193,7 +186,7 @@ static G_NORETURN void os_daemonize_parent(pid_t child, int pipe_fd)
         }
         _exit(1);
     }
-    fprintf(stderr, "vmwire: the daemon exited before it was ready\n");
+    log_report("the daemon exited before it was ready");
     _exit(1);
 }
 
@@ -203,14 +196,12 @@ static void os_daemonize_middle(void)
     pid_t pid;
 
     if (setsid() < 0) {
-        fprintf(stderr, "vmwire: cannot daemonize: setsid: %s\n",
-                g_strerror(errno));
+        log_report("cannot daemonize: setsid: %s", g_strerror(errno));
         _exit(1);
     }
     pid = fork();
     if (pid < 0) {
-        fprintf(stderr, "vmwire: cannot daemonize: fork: %s\n",
-                g_strerror(errno));
+        log_report("cannot daemonize: fork: %s", g_strerror(errno));
         _exit(1);
     }
     if (pid > 0) {
@@ -260,13 +251,13 @@ static void os_log_replay(void)
 {
     char buf[4096];
     ssize_t n;
-    off_t pos = os.log_start;
+    off_t pos = log_file_start();
     int fd;
 
-    if (os.saved_stderr < 0 || os.log_start < 0) {
+    if (os.saved_stderr < 0 || pos < 0) {
         return;
     }
-    fd = open(os.logfile_path, O_RDONLY | O_CLOEXEC);
+    fd = open(log_file_path(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         return;
     }
@@ -393,53 +384,23 @@ static void os_pidfile_remove(void)
 
 /* ---- -D logfile -------------------------------------------------------- */
 
-static int os_log_file_open(GError **errp)
-{
-    int fd = open(os.logfile_path,
-                  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-    if (fd < 0) {
-        error_setg(errp, "Error opening logfile %s: %s", os.logfile_arg,
-                   g_strerror(errno));
-    }
-    return fd;
-}
-
+/*
+ * Keep the stderr we started with (for os_log_replay()) until os_ready(),
+ * then let util/log.c put the -D file on it.
+ */
 bool os_log_open(GError **errp)
 {
-    int fd;
-
-    if (!os.logfile_path) {
+    if (!log_file_path()) {
         return true;
     }
-    fd = os_log_file_open(errp);
-    if (fd < 0) {
+    fflush(stderr);
+    os.saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (!log_file_open(errp)) {
+        close(os.saved_stderr);
+        os.saved_stderr = -1;
         return false;
     }
-    fflush(stderr);
-    os.log_start = lseek(fd, 0, SEEK_END);
-    os.saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-    os_fd_move(fd, STDERR_FILENO);
     return true;
-}
-
-void os_log_reopen(void)
-{
-    g_autoptr(GError) err = NULL;
-    int fd;
-
-    if (!os.logfile_path) {
-        return;
-    }
-    fd = os_log_file_open(&err);
-    if (fd < 0) {
-        fprintf(stderr, "vmwire: %s (still logging to the old file)\n",
-                err->message);
-        return;
-    }
-    fflush(stderr);
-    os_fd_move(fd, STDERR_FILENO);
-    fprintf(stderr, "vmwire: log file %s reopened\n", os.logfile_arg);
 }
 
 /* ---- readiness --------------------------------------------------------- */
@@ -478,12 +439,11 @@ static void os_notify_systemd(void)
     msg = g_strdup_printf("READY=1\nMAINPID=%d\n", (int)getpid());
     fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (!addr_len) {
-        fprintf(stderr, "vmwire: warning: NOTIFY_SOCKET=%s: unsupported "
-                "address, systemd not notified\n", name);
+        log_warn("NOTIFY_SOCKET=%s: unsupported address, systemd not "
+                 "notified", name);
     } else if (fd < 0 || sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
                                 (struct sockaddr *)&addr, addr_len) < 0) {
-        fprintf(stderr, "vmwire: warning: NOTIFY_SOCKET=%s: %s\n", name,
-                g_strerror(errno));
+        log_warn("NOTIFY_SOCKET=%s: %s", name, g_strerror(errno));
     }
     if (fd >= 0) {
         close(fd);
@@ -500,7 +460,7 @@ void os_ready(void)
     fflush(stderr);
     if (os.daemonize) {
         os_fd_to_devnull(STDOUT_FILENO);
-        if (!os.logfile_path) {
+        if (!log_file_path()) {
             os_fd_to_devnull(STDERR_FILENO);
         }
     }
@@ -524,6 +484,4 @@ void os_cleanup(void)
     }
     g_clear_pointer(&os.pidfile_arg, g_free);
     g_clear_pointer(&os.pidfile_path, g_free);
-    g_clear_pointer(&os.logfile_arg, g_free);
-    g_clear_pointer(&os.logfile_path, g_free);
 }

@@ -32,7 +32,10 @@ int net_hub_mac_count(int32_t hubid);
 /* The hubs' part of `info network` (see net_format_info_network()). */
 void net_hub_format_info(GString *out);
 
-/* HMP's `info mac-table`: a header line, then one line per entry. */
+/*
+ * HMP's `info mac-table` (net/hub-qmp.c): a header line, then one line
+ * per entry.
+ */
 void net_hub_format_mac_table(GString *out);
 
 /*

@@ -1,10 +1,10 @@
 /*
  * DOC: -netdev user (user-mode NAT through libslirp): run-time forwarding
  *
- * What the monitor needs from net/slirp.c: adding and removing host
+ * What the monitor needs from net/slirp-qmp.c: adding and removing host
  * forwarding rules of a running user netdev, for HMP's hostfwd_add /
- * hostfwd_remove and QMP's x-hostfwd-add / x-hostfwd-remove.  Messages
- * are QEMU 7.2's.
+ * hostfwd_remove (monitor/hmp.c) and QMP's x-hostfwd-add /
+ * x-hostfwd-remove.  Messages are QEMU 7.2's.
  */
 #ifndef NET_SLIRP_H
 #define NET_SLIRP_H

@@ -6,10 +6,11 @@
  *
  *   os_daemonize_start()   fork; the parent waits for the child's word
  *   os_pidfile_create()    create and lock the pidfile (refuse a second run)
- *   os_log_open()          stderr goes to the log file, if one was given
+ *   os_log_open()          keep stderr aside, then util/log.c's
+ *                          log_file_open(): stderr goes to the -D file
  *   ... create netdevs, devices, monitors ...
  *   os_ready()             the parent exits 0; READY=1 to $NOTIFY_SOCKET
- *   ... main loop; SIGHUP -> os_log_reopen() ...
+ *   ... main loop; SIGHUP -> log_file_reopen() (util/log.h) ...
  *   os_cleanup()           remove the pidfile
  *
  * If setup fails after os_daemonize_start(), os_daemonize_fail() makes the
@@ -26,7 +27,7 @@
  * command line stay valid.  Messages are QEMU 7.2's: "cannot create PID
  * file: Cannot lock pid file: Resource temporarily unavailable",
  * "cannot create PID file: Could not create 'FILE': ...",
- * "Error opening logfile FILE: ...".
+ * "Error opening logfile FILE: ..." (util/log.c's).
  */
 #ifndef SYSTEM_OS_H
 #define SYSTEM_OS_H
@@ -34,7 +35,10 @@
 #include <glib.h>
 #include <stdbool.h>
 
-/* Command-line options; the last of a repeated -pidfile or -D wins. */
+/*
+ * Command-line options; the last of a repeated -pidfile or -D wins.
+ * -D's path is util/log.c's (log_file_set()); os only guards fds 0-2.
+ */
 void os_set_daemonize(void);
 void os_set_pidfile(const char *path);
 void os_set_logfile(const char *path);
@@ -43,7 +47,6 @@ bool os_daemonize_start(GError **errp);
 void os_daemonize_fail(void);
 bool os_pidfile_create(GError **errp);
 bool os_log_open(GError **errp);
-void os_log_reopen(void);
 void os_ready(void);
 void os_cleanup(void);
 

@@ -11,7 +11,9 @@
  * With `-msg timestamp=on` (QEMU's spelling) each line starts with the
  * UTC time as QEMU prints it, "2026-12-06T19:44:47.123456Z vmwire: ...".
  * A line is written with one write() to stderr, which is the terminal,
- * the journal under systemd, or the `-D` file.  Data-path
+ * the journal under systemd, or the `-D` file (log_file_*(), below).
+ * A message with "\n" in it continues on lines of its own, without the
+ * prefix (the default network's QEMU options are printed so).  Data-path
  * code never logs per frame; what it logs is rate-limited by its caller.
  */
 #ifndef UTIL_LOG_H
@@ -42,5 +44,24 @@ bool log_parse_msg_option(const char *value, GError **errp);
 /* "52:54:00:12:34:56" */
 #define LOG_MAC_STRLEN 18
 const char *log_mac_format(const uint8_t *mac, char buf[LOG_MAC_STRLEN]);
+
+/*
+ * -D FILE (QEMU's logfile).  log_file_set() records it (the last -D
+ * wins); log_file_open() opens it for appending (created 0644 before
+ * umask) and puts it on stderr, so every line goes there from then on;
+ * without -D both do nothing and log_file_path() is NULL.  Error:
+ * "Error opening logfile FILE: <strerror>".  log_file_reopen() (SIGHUP,
+ * logrotate) opens the path again and logs "log file FILE reopened", or
+ * "Error opening logfile FILE: ... (still logging to the old file)" and
+ * keeps the old one.
+ */
+void log_file_set(const char *path);
+bool log_file_open(GError **errp);
+void log_file_reopen(void);
+/* The -D file's absolute path, or NULL. */
+const char *log_file_path(void);
+/* The file's size when log_file_open() opened it (setup's lines follow). */
+int64_t log_file_start(void);
+void log_file_cleanup(void);
 
 #endif /* UTIL_LOG_H */

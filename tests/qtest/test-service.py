@@ -33,9 +33,16 @@ unknown child.
   notify       READY=1 (and MAINPID) arrives on a unix datagram socket,
                path and abstract '@' forms, only once "vmwire: ready" is
                logged and the listener accepts; SIGINT and SIGTERM exit 0.
+  -msg         QEMU's `-msg timestamp=on`: every log line starts with the
+               UTC time, "2026-12-06T19:44:47.123456Z vmwire: ready", on
+               stderr and in the -D file (also after a SIGHUP reopen, and
+               the setup error copied from the log); timestamp=off and no
+               -msg: no prefix; timestamp=maybe and guest-name= are
+               refused with QEMU's words and exit 1.
 """
 
 import atexit
+import calendar
 import ctypes
 import os
 import re
@@ -567,6 +574,111 @@ def check_notify(t, abstract):
              diag='exit %s\n%s' % (rc, read(log)))
 
 
+STAMP = r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z '
+
+
+def log_lines(text):
+    return [line for line in (text or '').split('\n') if line]
+
+
+def stamped_now(line):
+    """True if line starts with STAMP and the time is now, UTC."""
+    m = re.match(r'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.\d{6}Z vmwire: ',
+                 line)
+    if not m:
+        return False
+    when = calendar.timegm(time.strptime(m.group(1), '%Y-%m-%dT%H:%M:%S'))
+    return abs(time.time() - when) < scaled(300)
+
+
+def run_logging(d, msg_args):
+    """A foreground vmwire with msg_args, a monitor and an unused -chardev
+    (a warning), until ready, then SIGINT: its exit code and output.  Its
+    lines all come from vl.c, monitor/ and util/log.c."""
+    qmp, chardev = os.path.join(d, 'qmp.sock'), os.path.join(d, 'c.sock')
+    proc, out = start_foreground(
+        msg_args + ['-qmp', 'unix:%s,server=on,wait=off' % qmp,
+                    '-chardev', 'socket,id=c,path=%s,server=on,wait=off'
+                    % chardev], d)
+    wait_text(out, r'vmwire: ready$')
+    return stop_foreground(proc, signal.SIGINT), read(out)
+
+
+def check_msg_timestamp(t):
+    """-msg timestamp=on prefixes every line; off and no -msg do not."""
+    with tempdir('service') as d:
+        rc, text = run_logging(d, ['-msg', 'timestamp=on'])
+        lines = log_lines(text)
+        t.ok(rc == 0 and len(lines) == 3 and
+             all(re.match('^' + STAMP + 'vmwire: ', line) for line in lines),
+             '-msg timestamp=on: every log line starts with the UTC time',
+             diag='exit %s\n%s' % (rc, text))
+        t.ok(lines and all(stamped_now(line) for line in lines) and
+             re.search('^' + STAMP + r'vmwire: warning: -chardev socket,'
+                       r'id=c,.*: not used by any -mon, ignored$', text,
+                       re.MULTILINE) and
+             re.search('^' + STAMP + r'vmwire: ready$', text, re.MULTILINE)
+             and re.search('^' + STAMP + r'vmwire: shutting down$', text,
+                           re.MULTILINE),
+             '-msg timestamp=on: the time is now (UTC), then the usual line',
+             diag=text)
+        for args, name in ((['-msg', 'timestamp=off'], 'timestamp=off'),
+                           ([], 'no -msg')):
+            rc, text = run_logging(d, args)
+            lines = log_lines(text)
+            t.ok(rc == 0 and len(lines) == 3 and
+                 all(line.startswith('vmwire: ') for line in lines) and
+                 lines[1:] == ['vmwire: ready', 'vmwire: shutting down'],
+                 '%s: log lines start with "vmwire: ", no time' % name,
+                 diag='exit %s\n%s' % (rc, text))
+
+
+def check_msg_refused(t):
+    """QEMU's messages for a -msg value vmwire does not take."""
+    with tempdir('service') as d:
+        for value, message in (
+                ('timestamp=maybe',
+                 "Parameter 'timestamp' expects 'on' or 'off'"),
+                ('guest-name=x', "Invalid parameter 'guest-name'")):
+            port = free_port()
+            rc, out, err = run_parent(['-msg', value] + listen_args(port), d)
+            expected = 'vmwire: -msg %s: %s\n' % (value, message)
+            t.ok(rc == 1 and err == expected and out == '' and
+                 not can_connect(port),
+                 '-msg %s: refused with QEMU\'s message, exit 1' % value,
+                 diag='exit %s\nstderr %r' % (rc, err))
+
+
+def check_msg_timestamp_log(t):
+    """-D FILE -msg timestamp=on: the file's lines are stamped too."""
+    port = free_port()
+    with tempdir('service') as d:
+        log = os.path.join(d, 'log')
+        proc, out = start_foreground(['-D', 'log', '-msg', 'timestamp=on'] +
+                                     listen_args(port), d)
+        ready = wait_text(log, '^' + STAMP + r'vmwire: ready$')
+        os.rename(log, log + '.1')
+        proc.send_signal(signal.SIGHUP)
+        reopened = wait_text(log, '^' + STAMP + r'vmwire: log file log '
+                             r'reopened$')
+        rc = stop_foreground(proc, signal.SIGINT)
+        lines = log_lines(read(log + '.1')) + log_lines(read(log))
+        t.ok(ready and reopened and rc == 0 and read(out) == '' and
+             all(stamped_now(line) for line in lines),
+             '-D with -msg timestamp=on: stamped lines in the file, also '
+             'after SIGHUP',
+             diag='exit %s\nlog.1 %r\nlog %r' % (rc, read(log + '.1'),
+                                                 read(log)))
+        rc, out, err = run_parent(['-D', 'log', '-msg', 'timestamp=on',
+                                   '-netdev', 'socket,id=n0,x=1'], d)
+        tail = "vmwire: -netdev socket,id=n0,x=1: Invalid parameter 'x'\n"
+        t.ok(rc == 1 and re.fullmatch(STAMP + re.escape(tail), err or '') and
+             read(log).endswith(err),
+             '-D with -msg timestamp=on: a setup error, stamped, in the log '
+             'and on stderr',
+             diag='exit %s\nstderr %r\nlog %r' % (rc, err, read(log)))
+
+
 def qemu_72():
     """The QEMU binary if it is QEMU 7.2, else None."""
     try:
@@ -595,6 +707,9 @@ def main(t):
         check_log_foreground(t)
         check_notify(t, abstract=False)
         check_notify(t, abstract=True)
+        check_msg_timestamp(t)
+        check_msg_refused(t)
+        check_msg_timestamp_log(t)
     finally:
         left = adopted_children()
         kill_everything()
