@@ -243,7 +243,8 @@ static GPtrArray *net_hub_live_entries(NetHub *hub, int64_t now)
     for (unsigned i = 0; i < NET_HUB_MAC_TABLE_SIZE; i++) {
         NetHubMacEntry *e = &hub->table[i];
 
-        if (net_hub_entry_live(hub, e, now) && !net_client_is_going(&e->port->nc)) {
+        if (net_hub_entry_live(hub, e, now) &&
+            !net_client_is_going(&e->port->nc)) {
             g_ptr_array_add(live, e);
         }
     }
@@ -552,7 +553,7 @@ static bool net_hub_check_options(const NetdevHubPortOptions *o,
         return true;
     }
     *peer = net_client_find(o->netdev);
-    if (!*peer || (*peer)->info->type == NET_CLIENT_DRIVER_NIC) {
+    if (!*peer || net_client_is_nic(*peer)) {
         error_setg(errp, "netdev '%s' not found", o->netdev);
         return false;
     }
