@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds vmwire without sanitizers in $VALGRIND_BUILD (default build-valgrind)
 # and runs there the allocation-counting test (it needs the plain malloc),
-# then, under valgrind's memcheck, every unit test (but the Python-only
-# ones, suite 'python') and the qtests that drive the daemon without a
+# then, under valgrind's memcheck, every unit test (but the scripts,
+# suite 'script') and the qtests that drive the daemon without a
 # guest.  A leak (definite or indirect) or a
 # memory error makes valgrind exit 99, which fails the test.
 #   alloc test -> meson-logs/alloc.json
@@ -45,7 +45,7 @@ rc=0
 meson test -C "$dir" --print-errorlogs --logbase alloc --suite alloc || rc=1
 meson test -C "$dir" --print-errorlogs --num-processes 2 \
     --timeout-multiplier 5 --logbase valgrind-unit --wrap="$vg" \
-    --suite unit --no-suite python || rc=1
+    --suite unit --no-suite script || rc=1
 VMWIRE_WRAPPER="$vg" VMWIRE_TIMEOUT_SCALE=6 \
 meson test -C "$dir" --print-errorlogs --num-processes 2 \
     --timeout-multiplier 5 --logbase valgrind-qtest \
