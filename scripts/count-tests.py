@@ -49,7 +49,8 @@ def in_suite(suites: List[str], suite: str) -> bool:
     return any(s == suite or s.split(':', 1)[-1] == suite for s in suites)
 
 
-def suite_tests(registered: List[Tuple[str, List[str]]], what: str) -> Set[str]:
+def suite_tests(registered: List[Tuple[str, List[str]]],
+                what: str) -> Set[str]:
     """The tests 'suite=A[,no-suite=B]' selects."""
     keys = dict(part.partition('=')[::2] for part in what.split(','))
     suite, other = keys.get('suite', ''), keys.get('no-suite')
