@@ -12,7 +12,7 @@ VALGRIND_BUILD ?= build-valgrind
 BUILD_DEPS = meson ninja-build pkg-config gcc libglib2.0-dev libjson-glib-dev \
              libslirp-dev
 TEST_DEPS  = $(BUILD_DEPS) python3 qemu-system-x86 busybox-static \
-             linux-image-amd64 cpio kmod valgrind tshark
+             linux-image-amd64 cpio kmod valgrind tshark mypy
 
 .PHONY: all deps build-deps build run check clean valgrind
 
@@ -24,17 +24,17 @@ build-deps:
 deps:
 	@./scripts/install-deps.sh $(TEST_DEPS)
 
-$(BUILD)/build.ninja:
-	meson setup $(BUILD) $(MESON_OPTS)
-
-build: build-deps $(BUILD)/build.ninja
+# An existing $(BUILD) configured with other options (say, without the
+# sanitizers) is reconfigured with $(MESON_OPTS), not reused as it is.
+build: build-deps
+	./scripts/ensure-build.sh $(BUILD) $(MESON_OPTS)
 	ninja -C $(BUILD)
 
 run: build
 	./$(BUILD)/vmwire $(ARGS)
 
 check: deps
-	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) $(MESON_OPTS)
+	./scripts/ensure-build.sh $(BUILD) $(MESON_OPTS)
 	ninja -C $(BUILD)
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2 $(TESTS)
 

@@ -18,6 +18,7 @@ lines) on stderr and exits 1; nothing is written then.
 import argparse
 import os
 import sys
+from typing import List
 
 sys.dont_write_bytecode = True     # run from the build: keep the tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -29,7 +30,8 @@ from qapi.schema import QAPISchema  # noqa: E402
 GENERATORS = (types, visit, commands, events, introspect)
 
 
-def write_depfile(path, outdir, prefix, schema):
+def write_depfile(path: str, outdir: str, prefix: str,
+                  schema: QAPISchema) -> None:
     """A Makefile rule: every output depends on every schema file read and
     on the generator's own sources."""
     here = os.path.dirname(os.path.abspath(__file__))
@@ -44,7 +46,7 @@ def write_depfile(path, outdir, prefix, schema):
                               ' '.join(d.replace(' ', '\\ ') for d in deps)))
 
 
-def main(argv):
+def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(
         description='Generate C code from a QAPI schema.')
     parser.add_argument('-o', '--output-dir', default='.',

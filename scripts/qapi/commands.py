@@ -7,17 +7,19 @@ the hand-written qmp_*(), frees the arguments and turns the return value
 hand-written qmp_marshal_*().
 """
 
+from typing import List
+
 from .common import c_name, gen_if, indent, member_params
 from .gen import GenPair, free_stmt, out_expr
-from .schema import BuiltinType, EnumType
+from .schema import BuiltinType, Command, EnumType, QAPISchema, Type
 
 
-def c_ret_type(typ):
+def c_ret_type(typ: Type) -> str:
     return typ.c_type()
 
 
-def gen_params(cmd, with_errp=True):
-    params = []
+def gen_params(cmd: Command, with_errp: bool = True) -> str:
+    params: List[str] = []
     if cmd.arg_type is not None:
         if cmd.boxed:
             params.append('%s *data' % cmd.arg_type.c_name())
@@ -28,8 +30,8 @@ def gen_params(cmd, with_errp=True):
     return ', '.join(params)
 
 
-def gen_args(cmd):
-    args = []
+def gen_args(cmd: Command) -> str:
+    args: List[str] = []
     if cmd.arg_type is not None:
         if cmd.boxed:
             args.append('arg')
@@ -42,7 +44,7 @@ def gen_args(cmd):
     return ', '.join(args)
 
 
-def wrap_params(head, params):
+def wrap_params(head: str, params: str) -> str:
     """'head(params)' broken after commas to stay within 80 columns."""
     text = head + '('
     col = len(text)
@@ -59,7 +61,7 @@ def wrap_params(head, params):
     return out + line
 
 
-def gen_command_decl(cmd):
+def gen_command_decl(cmd: Command) -> str:
     ret = 'void ' if cmd.ret_type is None else c_ret_type(cmd.ret_type)
     if not ret.endswith('*'):
         ret = ret.rstrip() + ' '
@@ -67,12 +69,12 @@ def gen_command_decl(cmd):
         ';\n'
 
 
-def gen_marshal_decl(cmd):
+def gen_marshal_decl(cmd: Command) -> str:
     return ('void qmp_marshal_%s(JsonObject *args, JsonNode **ret,\n'
             '        GError **errp);\n' % c_name(cmd.name))
 
 
-def gen_marshal(cmd):
+def gen_marshal(cmd: Command) -> str:
     name = c_name(cmd.name)
     decls = ''
     visit = ''
@@ -113,7 +115,8 @@ def gen_marshal(cmd):
             'GError **errp)\n{\n%s}\n' % (name, indent(body)))
 
 
-def generate(schema, prefix, schema_name, builtins):
+def generate(schema: QAPISchema, prefix: str, schema_name: str,
+             builtins: bool) -> GenPair:
     sym = c_name(prefix, False)
     gen = GenPair(prefix, 'qapi-commands', "QMP commands: the qmp_*() each "
                   "command calls, marshallers, the command table",

@@ -5,6 +5,10 @@ QEMU's generated code find the same names here.
 """
 
 import re
+from typing import Any, List, Optional, Sequence, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .schema import Member
 
 C_KEYWORDS = frozenset("""
     auto break case char const continue default do double else enum extern
@@ -20,12 +24,12 @@ C_KEYWORDS = frozenset("""
 class QAPIError(Exception):
     """An error in the schema, reported as 'file:line: message'."""
 
-    def __init__(self, info, msg):
+    def __init__(self, info: Optional['SourceInfo'], msg: str) -> None:
         super().__init__(msg)
         self.info = info
         self.msg = msg
 
-    def __str__(self):
+    def __str__(self) -> str:
         if self.info is None:
             return self.msg
         return '%s: %s' % (self.info, self.msg)
@@ -34,17 +38,18 @@ class QAPIError(Exception):
 class SourceInfo:
     """Where something was defined: file, line and what includes it."""
 
-    def __init__(self, fname, line, parent=None):
+    def __init__(self, fname: str, line: int,
+                 parent: Optional['SourceInfo'] = None) -> None:
         self.fname = fname
         self.line = line
         self.parent = parent
-        self.defn_meta = None
-        self.defn_name = None
+        self.defn_meta: Optional[str] = None
+        self.defn_name: Optional[str] = None
 
-    def __str__(self):
+    def __str__(self) -> str:
         return '%s:%d' % (self.fname, self.line)
 
-    def include_path(self):
+    def include_path(self) -> List[str]:
         """'In file included from a.json:3:' lines, outermost last."""
         lines = []
         parent = self.parent
@@ -54,7 +59,7 @@ class SourceInfo:
         return lines
 
 
-def c_name(name, protect=True):
+def c_name(name: str, protect: bool = True) -> str:
     """A schema name as a C identifier: '-' and '.' become '_';
     a C keyword (or 'unix') gets a 'q_' prefix when @protect."""
     name = re.sub(r'[^A-Za-z0-9_]', '_', name)
@@ -63,7 +68,8 @@ def c_name(name, protect=True):
     return name
 
 
-def member_params(members, const=False):
+def member_params(members: Sequence['Member'],
+                  const: bool = False) -> List[str]:
     """C parameters for the members of an unboxed argument type: "bool
     has_NAME" before each optional one, then "TYPE NAME" (const pointers
     with const=True, as events take them)."""
@@ -78,7 +84,7 @@ def member_params(members, const=False):
     return params
 
 
-def camel_to_upper(value):
+def camel_to_upper(value: str) -> str:
     """'NetClientDriver' -> 'NET_CLIENT_DRIVER', 'QMPCapability' ->
     'QMP_CAPABILITY' (QEMU 7.2's rule)."""
     c_fun_str = c_name(value, False)
@@ -97,7 +103,8 @@ def camel_to_upper(value):
     return new_name.lstrip('_').upper()
 
 
-def c_enum_const(type_name, const_name, prefix=None):
+def c_enum_const(type_name: str, const_name: str,
+                 prefix: Optional[str] = None) -> str:
     """The C constant of enum value @const_name of @type_name."""
     if prefix is not None:
         return prefix + c_name(const_name, False).upper()
@@ -107,20 +114,20 @@ def c_enum_const(type_name, const_name, prefix=None):
 class IfCond:
     """An 'if' condition: None (always), 'CONFIG_X', or {'all'|'any'|'not'}."""
 
-    def __init__(self, expr=None):
+    def __init__(self, expr: Any = None) -> None:
         self.expr = expr
 
-    def is_present(self):
+    def is_present(self) -> bool:
         return self.expr is not None
 
-    def cgen(self):
+    def cgen(self) -> str:
         return _cgen(self.expr)
 
-    def docgen(self):
+    def docgen(self) -> str:
         return str(self.expr)
 
 
-def _cgen(expr):
+def _cgen(expr: Any) -> str:
     if isinstance(expr, str):
         return 'defined(%s)' % expr
     if 'not' in expr:
@@ -130,14 +137,14 @@ def _cgen(expr):
     return ' || '.join(_cgen_paren(e) for e in expr['any'])
 
 
-def _cgen_paren(expr):
+def _cgen_paren(expr: Any) -> str:
     text = _cgen(expr)
     if isinstance(expr, str) or 'not' in expr:
         return text
     return '(' + text + ')'
 
 
-def gen_if(ifcond, text):
+def gen_if(ifcond: Optional[IfCond], text: str) -> str:
     """@text (complete lines) wrapped in #if/#endif when @ifcond is set."""
     if not ifcond or not ifcond.is_present() or not text:
         return text
@@ -145,7 +152,7 @@ def gen_if(ifcond, text):
                                             ifcond.cgen())
 
 
-def indent(text, level=1):
+def indent(text: str, level: int = 1) -> str:
     """Indent every non-empty, non-preprocessor line of @text."""
     pad = '    ' * level
     out = []
@@ -157,7 +164,7 @@ def indent(text, level=1):
     return ''.join(out)
 
 
-def mcgen(text, **kwds):
+def mcgen(text: str, **kwds: object) -> str:
     """Dedent a triple-quoted template (first line empty) and fill it."""
     lines = text.split('\n')
     if lines and lines[0] == '':
@@ -168,7 +175,7 @@ def mcgen(text, **kwds):
     return text % kwds if kwds else text
 
 
-def c_string(text):
+def c_string(text: str) -> str:
     """@text as the body of a C string literal (no quotes)."""
     out = []
     for ch in text:

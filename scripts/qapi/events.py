@@ -5,14 +5,17 @@ qapi_event_emit() (include/qapi/util.h, implemented by the monitor), which
 takes ownership; an event without data passes NULL.
 """
 
+from typing import List, Tuple
+
 from .common import c_name, gen_if, indent, member_params
 from .commands import wrap_params
 from .gen import GenPair, out_expr
+from .schema import Event, QAPISchema
 from .visit import set_member
 
 
-def gen_params(ev):
-    params = []
+def gen_params(ev: Event) -> str:
+    params: List[str] = []
     if ev.arg_type is not None:
         if ev.boxed:
             params.append('const %s *arg' % ev.arg_type.c_name())
@@ -21,7 +24,7 @@ def gen_params(ev):
     return ', '.join(params) or 'void'
 
 
-def gen_event(ev, emit):
+def gen_event(ev: Event, emit: str) -> Tuple[str, str]:
     head = wrap_params('void qapi_event_send_' + c_name(ev.name.lower()),
                        gen_params(ev))
     if ev.arg_type is None:
@@ -41,7 +44,8 @@ def gen_event(ev, emit):
     return head + ';\n', head + '\n{\n' + indent(body) + '}\n'
 
 
-def generate(schema, prefix, schema_name, builtins):
+def generate(schema: QAPISchema, prefix: str, schema_name: str,
+             builtins: bool) -> GenPair:
     emit = c_name(prefix, False) + 'qapi_event_emit'
     gen = GenPair(prefix, 'qapi-events', 'QMP events: qapi_event_send_*()',
                   schema_name)

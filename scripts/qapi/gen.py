@@ -1,16 +1,18 @@
 """Writing a generated .h/.c pair, and C snippets every generator uses."""
 
 import os
+from typing import Optional
 
 from .common import c_name
 from .schema import (AlternateType, ArrayType, BuiltinType, EnumType,
-                     ObjectType)
+                     ObjectType, Type)
 
 
 class GenPair:
     """One generated header and source: PREFIX + @basename + '.h'/'.c'."""
 
-    def __init__(self, prefix, basename, what, schema_name):
+    def __init__(self, prefix: str, basename: str, what: str,
+                 schema_name: str) -> None:
         self.prefix = prefix
         self.basename = prefix + basename
         self.guard = c_name(self.basename, False).upper() + '_H'
@@ -22,10 +24,10 @@ class GenPair:
         self.c = banner
         self._h_end = '\n#endif /* %s */\n' % self.guard
 
-    def write(self, outdir):
+    def write(self, outdir: str) -> None:
         for ext, text in (('.h', self.h + self._h_end), ('.c', self.c)):
             path = os.path.join(outdir, self.basename + ext)
-            old = None
+            old: Optional[str] = None
             if os.path.exists(path):
                 with open(path, 'r', encoding='utf-8') as f:
                     old = f.read()
@@ -34,7 +36,7 @@ class GenPair:
                     f.write(text)
 
 
-def free_stmt(typ, expr):
+def free_stmt(typ: Type, expr: str) -> str:
     """A statement freeing what @expr (of type @typ) owns, or ''."""
     if isinstance(typ, BuiltinType):
         if typ.name == 'str':
@@ -47,12 +49,12 @@ def free_stmt(typ, expr):
     return 'qapi_free_%s(%s);\n' % (typ.c_name(), expr)
 
 
-def in_call(typ, node, dest):
+def in_call(typ: Type, node: str, dest: str) -> str:
     """An expression visiting @node into *@dest (of type @typ)."""
     return 'qapi_in_%s(in, %s, %s, errp)' % (typ.c_name(), node, dest)
 
 
-def out_expr(typ, expr):
+def out_expr(typ: Type, expr: str) -> str:
     """An expression: a new JsonNode holding @expr (of type @typ)."""
     if isinstance(typ, BuiltinType):
         if typ.name in ('str', 'number', 'bool', 'any'):
@@ -65,5 +67,5 @@ def out_expr(typ, expr):
     return 'qapi_output_%s(%s)' % (typ.c_name(), expr)
 
 
-def is_object_like(typ):
+def is_object_like(typ: Type) -> bool:
     return isinstance(typ, (ObjectType, AlternateType, ArrayType))

@@ -10,37 +10,44 @@ included, so the string is valid JSON in every configuration.
 
 import json
 from collections import OrderedDict
+from typing import (Any, Dict, List, Optional, Sequence, Set, Tuple,
+                    cast)
 
-from .common import c_name, c_string
+from .common import IfCond, c_name, c_string
 from .gen import GenPair
 from .schema import (AlternateType, ArrayType, BuiltinType, EnumType,
-                     ObjectType)
+                     Feature, Member, ObjectType, QAPISchema, Type)
+
+# A piece of the output: ('t', JSON text) or ('pp', a preprocessor line).
+Chunk = Tuple[str, str]
+# An object of the output, keys in order.
+Tree = Dict[str, Any]
 
 
 class Cond:
     """A list element present only when @ifcond holds."""
 
-    def __init__(self, value, ifcond):
+    def __init__(self, value: Any, ifcond: Optional[IfCond]) -> None:
         self.value = value
         self.ifcond = ifcond
 
 
-def _chunks(val):
+def _chunks(val: Any) -> List[Chunk]:
     """@val as a list of ('t', json text) and ('pp', preprocessor line)."""
     if isinstance(val, dict):
-        out = [('t', '{')]
+        out: List[Chunk] = [('t', '{')]
         for i, (key, value) in enumerate(val.items()):
             out.append(('t', (', ' if i else '') + json.dumps(key) + ': '))
             out += _chunks(value)
         return out + [('t', '}')]
     if isinstance(val, list):
         out = [('t', '[')]
-        prev = []               # conditions of the elements so far
+        prev: List[IfCond] = []  # conditions of the elements so far
         unconditional = False   # an element so far is always there
         for i, elem in enumerate(val):
             cond = elem.ifcond if isinstance(elem, Cond) else None
             inner = elem.value if isinstance(elem, Cond) else elem
-            body = []
+            body: List[Chunk] = []
             if i and unconditional:
                 body.append(('t', ', '))
             elif i:
@@ -59,12 +66,12 @@ def _chunks(val):
     return [('t', json.dumps(val))]
 
 
-def _c_initializer(chunks):
+def _c_initializer(chunks: List[Chunk]) -> str:
     """Adjacent C string literals and preprocessor lines."""
-    lines = []
+    lines: List[str] = []
     text = ''
 
-    def flush():
+    def flush() -> None:
         nonlocal text
         while text:
             piece, text = text[:64], text[64:]
@@ -80,18 +87,18 @@ def _c_initializer(chunks):
     return '\n'.join(lines)
 
 
-def _features(features):
+def _features(features: Sequence[Feature]) -> List[Cond]:
     return [Cond(f.name, f.ifcond) for f in features]
 
 
 class Introspector:
 
-    def __init__(self, schema):
+    def __init__(self, schema: QAPISchema) -> None:
         self.schema = schema
-        self.used = OrderedDict()
-        self.trees = []
+        self.used: 'OrderedDict[str, Type]' = OrderedDict()
+        self.trees: List[Cond] = []
 
-    def use(self, typ):
+    def use(self, typ: Optional[Type]) -> str:
         """The name of @typ in the output; queue it for output."""
         if typ is None:
             typ = self.schema.lookup_type('q_empty')
@@ -101,26 +108,28 @@ class Introspector:
                 isinstance(typ.element_type, BuiltinType) and \
                 typ.element_type.json_type == 'int':
             typ = self.schema.lookup_type('intList')
+        assert typ is not None
         if typ.name not in self.used:
             self.used[typ.name] = typ
         return typ.json_name()
 
-    def tree(self, name, meta, extra, ifcond, features=()):
-        obj = OrderedDict([('name', name), ('meta-type', meta)])
+    def tree(self, name: str, meta: str, extra: Dict[str, Any],
+             ifcond: IfCond, features: Sequence[Feature] = ()) -> None:
+        obj: Tree = OrderedDict([('name', name), ('meta-type', meta)])
         obj.update(extra)
         if features:
             obj['features'] = _features(features)
         self.trees.append(Cond(obj, ifcond))
 
-    def member(self, m):
-        obj = OrderedDict([('name', m.name), ('type', self.use(m.type))])
+    def member(self, m: Member) -> Cond:
+        obj: Tree = OrderedDict([('name', m.name), ('type', self.use(m.type))])
         if m.optional:
             obj['default'] = None
         if m.features:
             obj['features'] = _features(m.features)
         return Cond(obj, m.ifcond)
 
-    def visit_type(self, typ):
+    def visit_type(self, typ: Type) -> None:
         if isinstance(typ, BuiltinType):
             self.tree(typ.name, 'builtin', {'json-type': typ.json_type},
                       typ.ifcond)
@@ -138,8 +147,8 @@ class Introspector:
                       {'element-type': self.use(typ.element_type)},
                       typ.element_type.ifcond)
         elif isinstance(typ, ObjectType):
-            extra = OrderedDict([('members', [self.member(m)
-                                              for m in typ.members])])
+            extra: Tree = OrderedDict([('members', [self.member(m)
+                                                    for m in typ.members])])
             if typ.variants is not None:
                 extra['tag'] = typ.variants.tag_name
                 extra['variants'] = self.variants(typ)
@@ -149,10 +158,12 @@ class Introspector:
                 Cond({'type': self.use(v.type)}, v.ifcond)
                 for v in typ.variants.variants]}, typ.ifcond, typ.features)
 
-    def variants(self, typ):
+    def variants(self, typ: ObjectType) -> List[Cond]:
+        assert typ.variants is not None
         given = {v.name: v for v in typ.variants.variants}
         out = []
-        for value in typ.variants.tag_member.type.members:
+        tag_type = cast(EnumType, typ.variants.tag_member.type)
+        for value in tag_type.members:
             v = given.get(value.name)
             vtype = v.type if v else None
             out.append(Cond(OrderedDict([('case', value.name),
@@ -160,9 +171,9 @@ class Introspector:
                             v.ifcond if v else value.ifcond))
         return out
 
-    def run(self):
+    def run(self) -> List[Cond]:
         for cmd in self.schema.commands():
-            extra = OrderedDict([('arg-type', self.use(cmd.arg_type)),
+            extra: Tree = OrderedDict([('arg-type', self.use(cmd.arg_type)),
                                  ('ret-type', self.use(cmd.ret_type))])
             if cmd.allow_oob:
                 extra['allow-oob'] = True
@@ -170,7 +181,7 @@ class Introspector:
         for ev in self.schema.events():
             self.tree(ev.name, 'event', {'arg-type': self.use(ev.arg_type)},
                       ev.ifcond, ev.features)
-        done = set()
+        done: Set[str] = set()
         while len(done) < len(self.used):
             for name, typ in list(self.used.items()):
                 if name not in done:
@@ -179,7 +190,8 @@ class Introspector:
         return self.trees
 
 
-def generate(schema, prefix, schema_name, builtins):
+def generate(schema: QAPISchema, prefix: str, schema_name: str,
+             builtins: bool) -> GenPair:
     sym = c_name(prefix, False) + 'qapi_introspect_json'
     gen = GenPair(prefix, 'qapi-introspect', 'QMP introspection: the '
                   'query-qmp-schema answer', schema_name)

@@ -13,12 +13,20 @@ files it includes (each file once), in order, as dicts
 
 import os
 import re
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from .common import QAPIError, SourceInfo
 
 
+# A parsed value: str, bool, list or dict of them.
+JSONValue = Any
+# An expression as the schema reads it: {'expr': dict, 'info': SourceInfo,
+# 'doc': QAPIDoc or None}.
+ParsedExpr = Dict[str, Any]
+
+
 class QAPIParseError(QAPIError):
-    def __init__(self, parser, msg):
+    def __init__(self, parser: 'QAPISchemaParser', msg: str) -> None:
         col = 1
         for ch in parser.src[parser.line_pos:parser.pos]:
             col = ((col + 7) % 8 + 1) if ch == '\t' else col + 1
@@ -26,7 +34,8 @@ class QAPIParseError(QAPIError):
         super().__init__(info, msg)
         self.col = col
 
-    def __str__(self):
+    def __str__(self) -> str:
+        assert self.info is not None
         return '%s:%d:%d: %s' % (self.info.fname, self.info.line, self.col,
                                  self.msg)
 
@@ -37,14 +46,17 @@ class QAPIDoc:
     SECTION_RE = re.compile(r'^(Returns|Since|Notes?|Examples?|TODO|Errors)'
                             r':')
 
-    def __init__(self, info):
+    def __init__(self, info: SourceInfo) -> None:
         self.info = info
-        self.symbol = None
-        self.args = {}          # member name -> (line number, text)
-        self.features = {}      # feature name -> (line number, text)
-        self.body = []
+        self.symbol: Optional[str] = None
+        # member name -> (line number, text)
+        self.args: Dict[str, Tuple[int, str]] = {}
+        # feature name -> (line number, text)
+        self.features: Dict[str, Tuple[int, str]] = {}
+        self.body: List[str] = []
+        self._section = 'body'
 
-    def append_line(self, line, lineno, first):
+    def append_line(self, line: str, lineno: int, first: bool) -> None:
         if first and line.startswith('@'):
             if not line.endswith(':'):
                 raise QAPIError(SourceInfo(self.info.fname, lineno,
@@ -84,17 +96,18 @@ class QAPIDoc:
 
 class QAPISchemaParser:
 
-    def __init__(self, fname, previously_included=None, incl_info=None):
+    def __init__(self, fname: str,
+                 previously_included: Optional[Set[str]] = None,
+                 incl_info: Optional[SourceInfo] = None) -> None:
         self._fname = fname
-        self._included = previously_included
-        if self._included is None:
-            self._included = set()
+        self._included: Set[str] = previously_included \
+            if previously_included is not None else set()
         self._included.add(os.path.abspath(fname))
         self.src = ''
         self.info = SourceInfo(fname, 1, incl_info)
-        self.exprs = []
-        self.docs = []
-        self.pragma = {}
+        self.exprs: List[ParsedExpr] = []
+        self.docs: List[QAPIDoc] = []
+        self.pragma: Dict[str, Any] = {}
         self.files = [fname]    # every file read, for a depfile
         try:
             with open(fname, 'r', encoding='utf-8') as fp:
@@ -109,13 +122,13 @@ class QAPISchemaParser:
         self.line = 1
         self.line_pos = 0
         self.pos = 0
-        self.tok = None
-        self.val = None
+        self.tok: Optional[str] = None
+        self.val: JSONValue = None
         self._parse()
 
     # ---- the tokenizer ---------------------------------------------------
 
-    def accept(self, skip_comment=True):
+    def accept(self, skip_comment: bool = True) -> None:
         while True:
             self.tok = self.src[self.cursor]
             self.pos = self.cursor
@@ -157,7 +170,7 @@ class QAPISchemaParser:
                 raise QAPIParseError(self, "stray '%s'" % match.group(0)
                                      if match else "stray '%s'" % self.tok)
 
-    def _accept_string(self):
+    def _accept_string(self) -> None:
         string = ''
         esc = False
         while True:
@@ -179,8 +192,8 @@ class QAPISchemaParser:
                 raise QAPIParseError(self, 'funny character in string')
             string += ch
 
-    def _get_members(self):
-        expr = {}
+    def _get_members(self) -> Dict[str, JSONValue]:
+        expr: Dict[str, JSONValue] = {}
         if self.tok == '}':
             self.accept()
             return expr
@@ -204,8 +217,8 @@ class QAPISchemaParser:
             if self.tok != "'":
                 raise QAPIParseError(self, 'expected string')
 
-    def _get_values(self):
-        expr = []
+    def _get_values(self) -> List[JSONValue]:
+        expr: List[JSONValue] = []
         if self.tok == ']':
             self.accept()
             return expr
@@ -220,7 +233,7 @@ class QAPISchemaParser:
                 raise QAPIParseError(self, 'expected "," or "]"')
             self.accept()
 
-    def _get_expr(self):
+    def _get_expr(self) -> JSONValue:
         if self.tok == '{':
             self.accept()
             return self._get_members()
@@ -235,7 +248,7 @@ class QAPISchemaParser:
 
     # ---- documentation comments --------------------------------------------
 
-    def _get_doc(self, info):
+    def _get_doc(self, info: SourceInfo) -> QAPIDoc:
         if self.val != '##':
             raise QAPIParseError(self,
                                  "junk after '##' at start of documentation "
@@ -263,8 +276,8 @@ class QAPISchemaParser:
 
     # ---- top level ----------------------------------------------------------
 
-    def _parse(self):
-        cur_doc = None
+    def _parse(self) -> None:
+        cur_doc: Optional[QAPIDoc] = None
         self.accept()
         while self.tok is not None:
             info = SourceInfo(self._fname, self.line, self.info.parent)
@@ -295,12 +308,13 @@ class QAPISchemaParser:
                             "documentation for '%s' is not followed by the "
                             "definition" % cur_doc.symbol)
 
-    def _reject_doc(self, doc, what):
+    def _reject_doc(self, doc: Optional[QAPIDoc], what: str) -> None:
         if doc and doc.symbol:
             raise QAPIError(doc.info, "documentation for '%s' is not "
                             "followed by the definition" % doc.symbol)
 
-    def _include(self, expr, info):
+    def _include(self, expr: Dict[str, JSONValue],
+                 info: SourceInfo) -> None:
         include = expr['include']
         if len(expr) != 1:
             raise QAPIError(info, 'invalid \'include\' directive')
@@ -308,7 +322,7 @@ class QAPISchemaParser:
             raise QAPIError(info, "value of 'include' must be a string")
         incl_fname = os.path.join(os.path.dirname(self._fname), include)
         # Inclusion loop: the file is one of those including us.
-        parent = info
+        parent: Optional[SourceInfo] = info
         while parent:
             if os.path.abspath(incl_fname) == os.path.abspath(parent.fname):
                 raise QAPIError(info, "inclusion loop for %s" % include)
@@ -321,7 +335,8 @@ class QAPISchemaParser:
         self.files.extend(incl.files)
         self.pragma.update(incl.pragma)
 
-    def _pragma(self, expr, info):
+    def _pragma(self, expr: Dict[str, JSONValue],
+                info: SourceInfo) -> None:
         pragma = expr['pragma']
         if len(expr) != 1 or not isinstance(pragma, dict):
             raise QAPIError(info, "value of 'pragma' must be an object")

@@ -11,12 +11,17 @@ QAPIError with 'file:line: what: message'.
 
 import re
 from collections import OrderedDict
+from typing import (Callable, Dict, List, Optional, Set, Tuple, Union,
+                    cast)
 
-from .common import QAPIError, IfCond, c_name
-from .parser import QAPISchemaParser
+from .common import QAPIError, IfCond, SourceInfo, c_name
+from .parser import JSONValue, ParsedExpr, QAPIDoc, QAPISchemaParser
+
+# A definition's expression, keys to parsed values.
+Expr = Dict[str, JSONValue]
 
 # name: (C type, JSON type in introspection, alternate QType)
-BUILTINS = OrderedDict([
+BUILTINS: 'OrderedDict[str, Tuple[str, str, Optional[str]]]' = OrderedDict([
     ('str', ('char *', 'string', 'QTYPE_QSTRING')),
     ('number', ('double', 'number', 'QTYPE_QNUM')),
     ('int', ('int64_t', 'int', 'QTYPE_QNUM')),
@@ -33,7 +38,7 @@ BUILTINS = OrderedDict([
     ('any', ('JsonNode *', 'value', None)),
 ])
 
-META_KEYS = {
+META_KEYS: Dict[str, Tuple[List[str], List[str]]] = {
     'enum': (['data'], ['prefix', 'if', 'features']),
     'struct': (['data'], ['base', 'if', 'features']),
     'union': (['base', 'discriminator', 'data'], ['if', 'features']),
@@ -50,52 +55,55 @@ NAME_RE = re.compile(r'^(x-)?[a-zA-Z][a-zA-Z0-9_-]*$')
 # ---- entities ---------------------------------------------------------------
 
 class Entity:
-    meta = None
+    meta: Optional[str] = None
 
-    def __init__(self, name, info, doc, ifcond=None, features=None):
+    def __init__(self, name: str, info: Optional[SourceInfo],
+                 doc: Optional[QAPIDoc], ifcond: Optional[IfCond] = None,
+                 features: Optional[List['Feature']] = None) -> None:
         self.name = name
         self.info = info
         self.doc = doc
         self.ifcond = ifcond or IfCond()
         self.features = features or []
 
-    def describe(self):
+    def describe(self) -> str:
         return "%s '%s'" % (self.meta, self.name)
 
-    def is_implicit(self):
+    def is_implicit(self) -> bool:
         return self.info is None or self.name.startswith('q_')
 
 
 class Feature:
-    def __init__(self, name, info, ifcond=None):
+    def __init__(self, name: str, info: SourceInfo,
+                 ifcond: Optional[IfCond] = None) -> None:
         self.name = name
         self.info = info
         self.ifcond = ifcond or IfCond()
 
 
 class Type(Entity):
-    def c_name(self):
+    def c_name(self) -> str:
         return c_name(self.name)
 
-    def c_type(self):
+    def c_type(self) -> str:
         """The type of a member or variable holding this type."""
         return self.c_name() + ' *'
 
-    def c_param_type(self):
+    def c_param_type(self) -> str:
         """The type of a command argument of this type."""
         return self.c_type()
 
-    def c_const_param_type(self):
+    def c_const_param_type(self) -> str:
         """The type of an event argument of this type (read-only)."""
         return 'const ' + self.c_type()
 
-    def is_scalar(self):
+    def is_scalar(self) -> bool:
         return False
 
-    def alternate_qtype(self):
+    def alternate_qtype(self) -> Optional[str]:
         return None
 
-    def json_name(self):
+    def json_name(self) -> str:
         """The name introspection gives the type."""
         return self.name
 
@@ -103,39 +111,41 @@ class Type(Entity):
 class BuiltinType(Type):
     meta = 'built-in'
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         super().__init__(name, None, None)
         self._c_type, self.json_type, self._qtype = BUILTINS[name]
 
-    def c_name(self):
+    def c_name(self) -> str:
         return self.name
 
-    def c_type(self):
+    def c_type(self) -> str:
         return self._c_type
 
-    def c_param_type(self):
+    def c_param_type(self) -> str:
         return 'const char *' if self.name == 'str' else self._c_type
 
-    def c_const_param_type(self):
+    def c_const_param_type(self) -> str:
         if self.name in ('str', 'any'):
             return 'const ' + self._c_type
         return self._c_type
 
-    def is_scalar(self):
+    def is_scalar(self) -> bool:
         return True
 
-    def is_pointer(self):
+    def is_pointer(self) -> bool:
         return self.name in ('str', 'any')
 
-    def alternate_qtype(self):
+    def alternate_qtype(self) -> Optional[str]:
         return self._qtype
 
-    def describe(self):
+    def describe(self) -> str:
         return "built-in type '%s'" % self.name
 
 
 class EnumMember:
-    def __init__(self, name, info, ifcond=None, features=None):
+    def __init__(self, name: str, info: SourceInfo,
+                 ifcond: Optional[IfCond] = None,
+                 features: Optional[List[Feature]] = None) -> None:
         self.name = name
         self.info = info
         self.ifcond = ifcond or IfCond()
@@ -145,106 +155,169 @@ class EnumMember:
 class EnumType(Type):
     meta = 'enum'
 
-    def __init__(self, name, info, doc, ifcond, features, members, prefix):
+    def __init__(self, name: str, info: SourceInfo, doc: Optional[QAPIDoc],
+                 ifcond: IfCond, features: List[Feature],
+                 members: List[EnumMember], prefix: Optional[str]) -> None:
         super().__init__(name, info, doc, ifcond, features)
         self.members = members
         self.prefix = prefix
 
-    def c_type(self):
+    def c_type(self) -> str:
         return self.c_name()
 
-    def c_param_type(self):
+    def c_param_type(self) -> str:
         return self.c_name()
 
-    def c_const_param_type(self):
+    def c_const_param_type(self) -> str:
         return self.c_name()
 
-    def is_scalar(self):
+    def is_scalar(self) -> bool:
         return True
 
-    def is_pointer(self):
+    def is_pointer(self) -> bool:
         return False
 
-    def alternate_qtype(self):
+    def alternate_qtype(self) -> Optional[str]:
         return 'QTYPE_QSTRING'
 
 
 class ArrayType(Type):
     meta = 'array'
 
-    def __init__(self, element_name, info):
+    def __init__(self, element_name: str, info: Optional[SourceInfo]) -> None:
         super().__init__(element_name + 'List', None, None)
         self.element_name = element_name
-        self.element_type = None
+        self._element_type: Optional[Type] = None
         self.use_info = info
 
-    def c_name(self):
+    def is_resolved(self) -> bool:
+        return self._element_type is not None
+
+    @property
+    def element_type(self) -> Type:
+        """The element type, once the schema is checked."""
+        assert self._element_type is not None
+        return self._element_type
+
+    @element_type.setter
+    def element_type(self, typ: Type) -> None:
+        self._element_type = typ
+
+    def c_name(self) -> str:
         return self.element_type.c_name() + 'List'
 
-    def json_name(self):
+    def json_name(self) -> str:
         return '[%s]' % self.element_type.json_name()
 
-    def alternate_qtype(self):
+    def alternate_qtype(self) -> Optional[str]:
         return 'QTYPE_QLIST'
 
-    def describe(self):
+    def describe(self) -> str:
         return "array of '%s'" % self.element_name
 
 
 class Member:
-    def __init__(self, name, type_name, optional, info, ifcond=None,
-                 features=None):
+    def __init__(self, name: str, type_name: str, optional: bool,
+                 info: SourceInfo, ifcond: Optional[IfCond] = None,
+                 features: Optional[List[Feature]] = None) -> None:
         self.name = name
         self.type_name = type_name
-        self.type = None
+        self._type: Optional[Type] = None
         self.optional = optional
         self.info = info
         self.ifcond = ifcond or IfCond()
         self.features = features or []
-        self.owner = None
+        self.owner: Optional[ObjectType] = None
 
-    def describe(self):
+    @property
+    def type(self) -> Type:
+        """The member's type, once the schema is checked."""
+        assert self._type is not None
+        return self._type
+
+    @type.setter
+    def type(self, typ: Type) -> None:
+        self._type = typ
+
+    def describe(self) -> str:
         return "member '%s'" % self.name
 
 
 class Variant:
-    def __init__(self, name, type_name, info, ifcond=None):
+    def __init__(self, name: str, type_name: str, info: SourceInfo,
+                 ifcond: Optional[IfCond] = None) -> None:
         self.name = name
         self.type_name = type_name
-        self.type = None
+        self._type: Optional[Type] = None
         self.info = info
         self.ifcond = ifcond or IfCond()
+
+    @property
+    def type(self) -> Type:
+        """The branch's type, once the schema is checked."""
+        assert self._type is not None
+        return self._type
+
+    @type.setter
+    def type(self, typ: Type) -> None:
+        self._type = typ
 
 
 class Variants:
     """The branches of a union (tag_name: the discriminator) or an
     alternate (tag_name None)."""
 
-    def __init__(self, tag_name, variants):
+    def __init__(self, tag_name: Optional[str],
+                 variants: List[Variant]) -> None:
         self.tag_name = tag_name
-        self.tag_member = None
+        self._tag_member: Optional[Member] = None
         self.variants = variants
+
+    @property
+    def tag_member(self) -> Member:
+        """A union's discriminator member, once the schema is checked."""
+        assert self._tag_member is not None
+        return self._tag_member
+
+    @tag_member.setter
+    def tag_member(self, member: Member) -> None:
+        self._tag_member = member
 
 
 class ObjectType(Type):
     meta = 'struct'
 
-    def __init__(self, name, info, doc, ifcond, features, base_name,
-                 local_members, variants=None):
+    def __init__(self, name: str, info: Optional[SourceInfo],
+                 doc: Optional[QAPIDoc], ifcond: Optional[IfCond],
+                 features: Optional[List[Feature]], base_name: Optional[str],
+                 local_members: List[Member],
+                 variants: Optional[Variants] = None) -> None:
         super().__init__(name, info, doc, ifcond, features)
         self.base_name = base_name
-        self.base = None
+        self.base: Optional[ObjectType] = None
         self.local_members = local_members
         self.variants = variants
-        self.members = None     # base members + local members, once checked
+        # base members + local members, once checked
+        self._members: Optional[List[Member]] = None
         self._checked = False
+        self.implicit_info: Optional[SourceInfo] = None
         if variants is not None:
             self.meta = 'union'
 
-    def alternate_qtype(self):
+    @property
+    def members(self) -> List[Member]:
+        """Base members then local members, once the schema is checked."""
+        assert self._members is not None
+        return self._members
+
+    @members.setter
+    def members(self, members: List[Member]) -> None:
+        self._members = members
+
+    def alternate_qtype(self) -> Optional[str]:
         return 'QTYPE_QDICT'
 
-    def describe(self):
+    def describe(self) -> str:
         if self.is_implicit():
             return 'the implicit type %s' % self.name
         return super().describe()
@@ -253,7 +326,9 @@ class ObjectType(Type):
 class AlternateType(Type):
     meta = 'alternate'
 
-    def __init__(self, name, info, doc, ifcond, features, variants):
+    def __init__(self, name: str, info: SourceInfo, doc: Optional[QAPIDoc],
+                 ifcond: IfCond, features: List[Feature],
+                 variants: Variants) -> None:
         super().__init__(name, info, doc, ifcond, features)
         self.variants = variants
 
@@ -261,14 +336,16 @@ class AlternateType(Type):
 class Command(Entity):
     meta = 'command'
 
-    def __init__(self, name, info, doc, ifcond, features, arg_name,
-                 ret_name, boxed, gen, success_response, allow_oob,
-                 allow_preconfig):
+    def __init__(self, name: str, info: SourceInfo, doc: Optional[QAPIDoc],
+                 ifcond: IfCond, features: List[Feature],
+                 arg_name: Optional[str], ret_name: Optional[str],
+                 boxed: bool, gen: bool, success_response: bool,
+                 allow_oob: bool, allow_preconfig: bool) -> None:
         super().__init__(name, info, doc, ifcond, features)
         self.arg_name = arg_name
-        self.arg_type = None
+        self.arg_type: Optional[ObjectType] = None
         self.ret_name = ret_name
-        self.ret_type = None
+        self.ret_type: Optional[Type] = None
         self.boxed = boxed
         self.gen = gen
         self.success_response = success_response
@@ -279,22 +356,24 @@ class Command(Entity):
 class Event(Entity):
     meta = 'event'
 
-    def __init__(self, name, info, doc, ifcond, features, arg_name, boxed):
+    def __init__(self, name: str, info: SourceInfo, doc: Optional[QAPIDoc],
+                 ifcond: IfCond, features: List[Feature],
+                 arg_name: Optional[str], boxed: bool) -> None:
         super().__init__(name, info, doc, ifcond, features)
         self.arg_name = arg_name
-        self.arg_type = None
+        self.arg_type: Optional[ObjectType] = None
         self.boxed = boxed
 
 
 # ---- checking expressions ---------------------------------------------------
 
-def _what(meta, name):
+def _what(meta: str, name: str) -> str:
     return "%s '%s'" % (meta, name)
 
 
-def check_if(expr, info, what):
+def check_if(expr: Expr, info: SourceInfo, what: str) -> IfCond:
     """Check an 'if' value; return its IfCond."""
-    def check(cond):
+    def check(cond: JSONValue) -> None:
         if isinstance(cond, str):
             if not re.match(r'^[A-Za-z_][A-Za-z0-9_]*$', cond):
                 raise QAPIError(info, "%s: 'if' condition '%s' is not a "
@@ -327,7 +406,8 @@ def check_if(expr, info, what):
     return IfCond(cond)
 
 
-def check_name(name, info, what, source='name'):
+def check_name(name: JSONValue, info: SourceInfo, what: str,
+               source: str = 'name') -> None:
     if not isinstance(name, str):
         raise QAPIError(info, "%s: %s must be a string" % (what, source))
     if not NAME_RE.match(name):
@@ -338,13 +418,14 @@ def check_name(name, info, what, source='name'):
                         % (what, source, name))
 
 
-def check_features(features, info, what):
-    out = []
+def check_features(features: JSONValue, info: SourceInfo,
+                   what: str) -> List[Feature]:
+    out: List[Feature] = []
     if features is None:
         return out
     if not isinstance(features, list):
         raise QAPIError(info, "%s: 'features' must be a list" % what)
-    seen = set()
+    seen: Set[str] = set()
     for f in features:
         if isinstance(f, dict):
             check_keys(f, info, "%s: feature" % what, ['name'], ['if'])
@@ -361,7 +442,8 @@ def check_features(features, info, what):
     return out
 
 
-def check_keys(expr, info, what, required, optional):
+def check_keys(expr: Expr, info: SourceInfo, what: str,
+               required: List[str], optional: List[str]) -> None:
     missing = [k for k in required if k not in expr]
     if missing:
         raise QAPIError(info, "%s misses key%s %s"
@@ -375,7 +457,8 @@ def check_keys(expr, info, what, required, optional):
                            ', '.join("'%s'" % k for k in unknown)))
 
 
-def check_type_ref(value, info, what, allow_array=True, allow_dict=False):
+def check_type_ref(value: JSONValue, info: SourceInfo, what: str,
+                   allow_array: bool = True, allow_dict: bool = False) -> None:
     """A type reference: 'Name', ['Name'] or (if allowed) an inline dict."""
     if value is None:
         return
@@ -397,14 +480,14 @@ def check_type_ref(value, info, what, allow_array=True, allow_dict=False):
 
 class QAPISchema:
 
-    def __init__(self, fname):
+    def __init__(self, fname: str) -> None:
         parser = QAPISchemaParser(fname)
         self.files = parser.files
         self.pragma = parser.pragma
         self.docs = parser.docs
-        self._entity_dict = OrderedDict()
-        self._entity_list = []
-        self._arrays = OrderedDict()
+        self._entity_dict: 'OrderedDict[str, Entity]' = OrderedDict()
+        self._entity_list: List[Entity] = []
+        self._arrays: 'OrderedDict[str, ArrayType]' = OrderedDict()
         for name in BUILTINS:
             self._def_entity(BuiltinType(name))
             self._array(name, None)
@@ -416,7 +499,7 @@ class QAPISchema:
 
     # ---- definitions -----------------------------------------------------
 
-    def _def_entity(self, ent):
+    def _def_entity(self, ent: Entity) -> None:
         other = self._entity_dict.get(ent.name)
         if other is not None:
             if other.info is None:
@@ -427,7 +510,7 @@ class QAPISchema:
         self._entity_dict[ent.name] = ent
         self._entity_list.append(ent)
 
-    def _def_expr(self, wrapped):
+    def _def_expr(self, wrapped: ParsedExpr) -> None:
         expr, info, doc = wrapped['expr'], wrapped['info'], wrapped['doc']
         metas = [m for m in META_KEYS if m in expr]
         if not metas:
@@ -447,10 +530,11 @@ class QAPISchema:
         features = check_features(expr.get('features'), info, what)
         info.defn_meta, info.defn_name = meta, name
         self._check_doc_present(doc, name, info)
-        getattr(self, '_def_' + meta)(expr, name, info, doc, ifcond,
-                                      features, what)
+        define: Callable[..., None] = getattr(self, '_def_' + meta)
+        define(expr, name, info, doc, ifcond, features, what)
 
-    def _check_defn_name(self, name, info, meta, what):
+    def _check_defn_name(self, name: str, info: SourceInfo, meta: str,
+                         what: str) -> None:
         check_name(name, info, what)
         if meta == 'event':
             if not re.match(r'^[A-Z][A-Z0-9_]*$', name):
@@ -466,7 +550,8 @@ class QAPISchema:
                 raise QAPIError(info, "name of %s should not end in '%s'"
                                 % (what, name[-4:]))
 
-    def _check_doc_present(self, doc, name, info):
+    def _check_doc_present(self, doc: Optional[QAPIDoc], name: str,
+                           info: SourceInfo) -> None:
         if not self.pragma.get('doc-required', True):
             return
         if doc is None or doc.symbol is None:
@@ -476,11 +561,12 @@ class QAPISchema:
             raise QAPIError(info, "definition of '%s' follows documentation "
                             "for '%s'" % (name, doc.symbol))
 
-    def _members(self, data, info, what):
+    def _members(self, data: JSONValue, info: SourceInfo,
+                 what: str) -> List[Member]:
         """An inline 'data' dict as a list of Member."""
         if not isinstance(data, dict):
             raise QAPIError(info, "%s: 'data' must be an object" % what)
-        members = []
+        members: List[Member] = []
         for key, value in data.items():
             optional = key.startswith('*')
             mname = key[1:] if optional else key
@@ -488,7 +574,7 @@ class QAPISchema:
             check_name(mname, info, what, 'member name')
             if mname.startswith('has-') or mname.startswith('has_'):
                 raise QAPIError(info, "%s: 'has_' prefix is reserved" % mwhat)
-            ifcond, features = IfCond(), []
+            ifcond, features = IfCond(), cast(List[Feature], [])
             if isinstance(value, dict):
                 check_keys(value, info, mwhat, ['type'], ['if', 'features'])
                 ifcond = check_if(value, info, mwhat)
@@ -499,18 +585,19 @@ class QAPISchema:
                                   optional, info, ifcond, features))
         return members
 
-    def _type_ref(self, value, info):
+    def _type_ref(self, value: JSONValue, info: SourceInfo) -> str:
         if isinstance(value, list):
             return self._array(value[0], info)
-        return value
+        return cast(str, value)
 
-    def _array(self, element, info):
+    def _array(self, element: str, info: Optional[SourceInfo]) -> str:
         name = element + 'List'
         if name not in self._arrays:
             self._arrays[name] = ArrayType(element, info)
         return name
 
-    def _implicit_object(self, name, members, info):
+    def _implicit_object(self, name: str, members: List[Member],
+                         info: SourceInfo) -> Optional[str]:
         if not members:
             return None
         ent = ObjectType(name, info, None, None, None, None, members)
@@ -518,17 +605,19 @@ class QAPISchema:
         self._def_entity(ent)
         return name
 
-    def _def_enum(self, expr, name, info, doc, ifcond, features, what):
+    def _def_enum(self, expr: Expr, name: str, info: SourceInfo,
+                  doc: Optional[QAPIDoc], ifcond: IfCond,
+                  features: List[Feature], what: str) -> None:
         data = expr['data']
         prefix = expr.get('prefix')
         if prefix is not None and not isinstance(prefix, str):
             raise QAPIError(info, "%s: 'prefix' must be a string" % what)
         if not isinstance(data, list):
             raise QAPIError(info, "%s: 'data' must be an array" % what)
-        members = []
-        seen = {}
+        members: List[EnumMember] = []
+        seen: Dict[str, str] = {}
         for value in data:
-            mifcond, mfeatures = IfCond(), []
+            mifcond, mfeatures = IfCond(), cast(List[Feature], [])
             if isinstance(value, dict):
                 check_keys(value, info, "%s: value" % what, ['name'],
                            ['if', 'features'])
@@ -548,7 +637,9 @@ class QAPISchema:
         self._def_entity(EnumType(name, info, doc, ifcond, features, members,
                                   prefix))
 
-    def _def_struct(self, expr, name, info, doc, ifcond, features, what):
+    def _def_struct(self, expr: Expr, name: str, info: SourceInfo,
+                    doc: Optional[QAPIDoc], ifcond: IfCond,
+                    features: List[Feature], what: str) -> None:
         base = expr.get('base')
         if base is not None and not isinstance(base, str):
             raise QAPIError(info, "%s: 'base' must be a type name" % what)
@@ -556,7 +647,9 @@ class QAPISchema:
         self._def_entity(ObjectType(name, info, doc, ifcond, features, base,
                                     members))
 
-    def _def_union(self, expr, name, info, doc, ifcond, features, what):
+    def _def_union(self, expr: Expr, name: str, info: SourceInfo,
+                   doc: Optional[QAPIDoc], ifcond: IfCond,
+                   features: List[Feature], what: str) -> None:
         base = expr['base']
         tag = expr['discriminator']
         data = expr['data']
@@ -587,7 +680,9 @@ class QAPISchema:
         self._def_entity(ObjectType(name, info, doc, ifcond, features, base,
                                     [], Variants(tag, variants)))
 
-    def _def_alternate(self, expr, name, info, doc, ifcond, features, what):
+    def _def_alternate(self, expr: Expr, name: str, info: SourceInfo,
+                       doc: Optional[QAPIDoc], ifcond: IfCond,
+                       features: List[Feature], what: str) -> None:
         data = expr['data']
         if not isinstance(data, dict) or not data:
             raise QAPIError(info, "%s: 'data' must be a non-empty object"
@@ -607,7 +702,8 @@ class QAPISchema:
         self._def_entity(AlternateType(name, info, doc, ifcond, features,
                                        Variants(None, variants)))
 
-    def _flag(self, expr, key, info, what, value):
+    def _flag(self, expr: Expr, key: str, info: SourceInfo, what: str,
+              value: bool) -> bool:
         """A flag that may only be given as @value: its value, or the
         opposite when absent."""
         flag = expr.get(key)
@@ -618,7 +714,8 @@ class QAPISchema:
                             % (what, key, 'true' if value else 'false'))
         return value
 
-    def _arg_type(self, expr, name, info, what, boxed):
+    def _arg_type(self, expr: Expr, name: str, info: SourceInfo, what: str,
+                  boxed: bool) -> Optional[str]:
         data = expr.get('data')
         if boxed:
             if not isinstance(data, str):
@@ -630,7 +727,9 @@ class QAPISchema:
         return self._implicit_object('q_obj_%s-arg' % name,
                                      self._members(data, info, what), info)
 
-    def _def_command(self, expr, name, info, doc, ifcond, features, what):
+    def _def_command(self, expr: Expr, name: str, info: SourceInfo,
+                     doc: Optional[QAPIDoc], ifcond: IfCond,
+                     features: List[Feature], what: str) -> None:
         boxed = self._flag(expr, 'boxed', info, what, True)
         gen = self._flag(expr, 'gen', info, what, False)
         success = self._flag(expr, 'success-response', info, what, False)
@@ -645,7 +744,9 @@ class QAPISchema:
                                  if returns is not None else None,
                                  boxed, gen, success, allow_oob, allow_pre))
 
-    def _def_event(self, expr, name, info, doc, ifcond, features, what):
+    def _def_event(self, expr: Expr, name: str, info: SourceInfo,
+                   doc: Optional[QAPIDoc], ifcond: IfCond,
+                   features: List[Feature], what: str) -> None:
         boxed = self._flag(expr, 'boxed', info, what, True)
         arg = self._arg_type(expr, name, info, what, boxed)
         self._def_entity(Event(name, info, doc, ifcond, features, arg,
@@ -653,18 +754,19 @@ class QAPISchema:
 
     # ---- whole-schema checks ------------------------------------------------
 
-    def lookup_type(self, name):
-        ent = self._entity_dict.get(name)
+    def lookup_type(self, name: str) -> Optional[Type]:
+        ent: Optional[Entity] = self._entity_dict.get(name)
         if ent is None:
             ent = self._arrays.get(name)
         if isinstance(ent, Type):
             return ent
         return None
 
-    def _resolve(self, name, info, what):
+    def _resolve(self, name: str, info: Optional[SourceInfo],
+                 what: str) -> Type:
         arr = self._arrays.get(name)
         if arr is not None:
-            if arr.element_type is None:
+            if not arr.is_resolved():
                 arr.element_type = self._resolve(arr.element_name, info,
                                                  what)
             return arr
@@ -673,7 +775,7 @@ class QAPISchema:
             raise QAPIError(info, "%s uses unknown type '%s'" % (what, name))
         return typ
 
-    def _check(self):
+    def _check(self) -> None:
         for ent in list(self._entity_list):
             if isinstance(ent, ObjectType):
                 self._check_object(ent)
@@ -684,26 +786,28 @@ class QAPISchema:
             elif isinstance(ent, Event):
                 self._check_event(ent)
         for arr in self._arrays.values():       # lists nobody uses
-            if arr.element_type is None:
-                arr.element_type = self._entity_dict[arr.element_name]
+            if not arr.is_resolved():
+                arr.element_type = cast(Type,
+                                        self._entity_dict[arr.element_name])
         for ent in self._entity_list:
             if ent.doc is not None and not ent.is_implicit():
                 self._check_doc(ent)
 
-    def _check_members(self, members, owner, owner_what):
+    def _check_members(self, members: List[Member], owner: 'ObjectType',
+                       owner_what: str) -> None:
         for m in members:
             m.owner = owner
             m.type = self._resolve(m.type_name, m.info,
                                    "%s: member '%s'" % (owner_what, m.name))
 
-    def _check_object(self, ent):
+    def _check_object(self, ent: ObjectType) -> None:
         if ent._checked:
             return
-        if ent.members is not None:
+        if ent._members is not None:
             raise QAPIError(ent.info, "object %s contains itself" % ent.name)
         ent.members = []        # marks "being checked"
         what = ent.describe()
-        members = []
+        members: List[Member] = []
         if ent.base_name is not None:
             base = self._resolve(ent.base_name, ent.info, "%s: 'base'" % what)
             if not isinstance(base, ObjectType) or base.variants is not None:
@@ -714,8 +818,8 @@ class QAPISchema:
             members = list(base.members)
         self._check_members(ent.local_members, ent, what)
         members += ent.local_members
-        seen = {}
-        owners = {}
+        seen: Dict[str, str] = {}
+        owners: Dict[str, ObjectType] = {}
         for m in members:
             cname = c_name(m.name)
             if cname in seen:
@@ -725,6 +829,7 @@ class QAPISchema:
                                 "member '%s'%s" % (what, m.name, seen[cname],
                                                    where))
             seen[cname] = m.name
+            assert m.owner is not None      # set by _check_members()
             owners[cname] = m.owner
         if ent.variants is not None:
             if 'u' in seen:
@@ -734,7 +839,9 @@ class QAPISchema:
         ent.members = members
         ent._checked = True
 
-    def _check_union(self, ent, members, seen, what):
+    def _check_union(self, ent: ObjectType, members: List[Member],
+                     seen: Dict[str, str], what: str) -> None:
+        assert ent.variants is not None
         tag = ent.variants.tag_name
         tag_member = next((m for m in members if m.name == tag), None)
         if tag_member is None:
@@ -768,9 +875,9 @@ class QAPISchema:
                                     % (vwhat, m.name, v.type.describe(),
                                        seen[c_name(m.name)]))
 
-    def _check_alternate(self, ent):
+    def _check_alternate(self, ent: AlternateType) -> None:
         what = ent.describe()
-        types_seen = {}
+        types_seen: Dict[str, str] = {}
         for v in ent.variants.variants:
             vwhat = "%s: branch '%s'" % (what, v.name)
             v.type = self._resolve(v.type_name, ent.info, vwhat)
@@ -799,7 +906,8 @@ class QAPISchema:
             if isinstance(v.type, ObjectType):
                 self._check_object(v.type)
 
-    def _check_arg_type(self, ent, boxed, what):
+    def _check_arg_type(self, ent: Union[Command, Event], boxed: bool,
+                        what: str) -> None:
         if ent.arg_name is None:
             return
         typ = self._resolve(ent.arg_name, ent.info, "%s: 'data'" % what)
@@ -812,19 +920,20 @@ class QAPISchema:
                             "'boxed': true" % (what, typ.describe()))
         ent.arg_type = typ
 
-    def _check_command(self, ent):
+    def _check_command(self, ent: Command) -> None:
         what = ent.describe()
         self._check_arg_type(ent, ent.boxed, what)
         if ent.ret_name is not None:
             ent.ret_type = self._resolve(ent.ret_name, ent.info,
                                          "%s: 'returns'" % what)
 
-    def _check_event(self, ent):
+    def _check_event(self, ent: Event) -> None:
         self._check_arg_type(ent, ent.boxed, ent.describe())
 
-    def _check_doc(self, ent):
+    def _check_doc(self, ent: Entity) -> None:
         doc = ent.doc
-        names = set()
+        assert doc is not None
+        names: Set[str] = set()
         if isinstance(ent, EnumType):
             names = {m.name for m in ent.members}
         elif isinstance(ent, ObjectType):
@@ -853,29 +962,29 @@ class QAPISchema:
 
     # ---- queries ------------------------------------------------------------
 
-    def entities(self):
+    def entities(self) -> List[Entity]:
         """Every entity in definition order (builtins first), then the
         array types in order of first use."""
-        return self._entity_list + list(self._arrays.values())
+        arrays: List[Entity] = list(self._arrays.values())
+        return self._entity_list + arrays
 
-    def user_types(self):
+    def user_types(self) -> List[Union[EnumType, ObjectType, AlternateType]]:
         return [e for e in self._entity_list
                 if isinstance(e, (EnumType, ObjectType, AlternateType))
                 and e.name != 'q_empty']
 
-    def builtin_types(self):
+    def builtin_types(self) -> List[BuiltinType]:
         return [e for e in self._entity_list if isinstance(e, BuiltinType)]
 
-    def array_types(self):
+    def array_types(self) -> List[ArrayType]:
         return list(self._arrays.values())
 
-    def commands(self):
+    def commands(self) -> List[Command]:
         return [e for e in self._entity_list if isinstance(e, Command)]
 
-    def events(self):
+    def events(self) -> List[Event]:
         return [e for e in self._entity_list if isinstance(e, Event)]
 
 
-def _doc_info(doc, lineno):
-    from .common import SourceInfo
+def _doc_info(doc: QAPIDoc, lineno: int) -> SourceInfo:
     return SourceInfo(doc.info.fname, lineno, doc.info.parent)

@@ -1,16 +1,21 @@
 """qapi-types.{h,c}: C types, enum lookup tables, qapi_free_T()."""
 
-from .common import c_enum_const, c_name, gen_if, indent
+from typing import Dict, List, Optional, Sequence, Set, Union, cast
+
+from .common import IfCond, c_enum_const, c_name, gen_if, indent
 from .gen import GenPair, free_stmt
 from .schema import (AlternateType, ArrayType, BuiltinType, EnumType,
-                     ObjectType)
+                     Member, ObjectType, QAPISchema, Type, Variants)
+
+# What gets a C struct: objects (structs, unions) and alternates.
+StructType = Union[ObjectType, AlternateType]
 
 
-def enum_max(typ):
+def enum_max(typ: EnumType) -> str:
     return c_enum_const(typ.name, '_MAX', typ.prefix)
 
 
-def gen_enum_decl(typ):
+def gen_enum_decl(typ: EnumType) -> str:
     body = ''
     for m in typ.members:
         body += gen_if(m.ifcond, '    %s,\n'
@@ -24,7 +29,7 @@ def gen_enum_decl(typ):
             % (name, body, name, name, name, name))
 
 
-def gen_enum_lookup(typ):
+def gen_enum_lookup(typ: EnumType) -> str:
     name = typ.c_name()
     values = ''
     special = ''
@@ -51,7 +56,7 @@ def gen_enum_lookup(typ):
     return text
 
 
-def gen_member_fields(members):
+def gen_member_fields(members: Sequence[Member]) -> str:
     text = ''
     for m in members:
         field = ''
@@ -64,7 +69,7 @@ def gen_member_fields(members):
     return text
 
 
-def gen_variant_fields(variants, by_value):
+def gen_variant_fields(variants: Variants, by_value: bool) -> str:
     """A union's branches (structs held by value) or an alternate's."""
     fields = ''
     for v in variants.variants:
@@ -84,7 +89,7 @@ def gen_variant_fields(variants, by_value):
             % (tag, indent(fields)))
 
 
-def gen_object_decl(typ):
+def gen_object_decl(typ: ObjectType) -> str:
     body = gen_member_fields(typ.members)
     if typ.variants is not None:
         body += gen_variant_fields(typ.variants, True)
@@ -93,12 +98,12 @@ def gen_object_decl(typ):
     return 'struct %s {\n%s};\n' % (typ.c_name(), indent(body))
 
 
-def gen_alternate_decl(typ):
+def gen_alternate_decl(typ: AlternateType) -> str:
     body = 'QType type;\n' + gen_variant_fields(typ.variants, False)
     return 'struct %s {\n%s};\n' % (typ.c_name(), indent(body))
 
 
-def gen_list_decl(typ):
+def gen_list_decl(typ: ArrayType) -> str:
     elem = typ.element_type
     ctype = elem.c_type()
     sep = '' if ctype.endswith('*') else ' '
@@ -106,14 +111,14 @@ def gen_list_decl(typ):
             % (typ.c_name(), typ.c_name(), ctype, sep))
 
 
-def gen_free_decl(typ):
+def gen_free_decl(typ: Type) -> str:
     name = typ.c_name()
     return ('void qapi_free_%s(%s *obj);\n'
             'G_DEFINE_AUTOPTR_CLEANUP_FUNC(%s, qapi_free_%s)\n'
             % (name, name, name, name))
 
 
-def gen_free_members_stmts(typ):
+def gen_free_members_stmts(typ: ObjectType) -> str:
     """Statements freeing what the members of *obj own."""
     text = ''
     for m in typ.members:
@@ -121,27 +126,26 @@ def gen_free_members_stmts(typ):
         text += gen_if(m.ifcond, stmt)
     if typ.variants is not None:
         cases = ''
+        tag_type = cast(EnumType, typ.variants.tag_member.type)
         for v in typ.variants.variants:
             if v.type.name == 'q_empty' or not has_free(v.type):
                 continue
             cases += gen_if(v.ifcond,
                             'case %s:\n    qapi_free_members_%s(&obj->u.%s);'
                             '\n    break;\n'
-                            % (c_enum_const(typ.variants.tag_member.type.name,
-                                            v.name,
-                                            typ.variants.tag_member.type
-                                            .prefix),
+                            % (c_enum_const(tag_type.name, v.name,
+                                            tag_type.prefix),
                                v.type.c_name(), c_name(v.name)))
         if cases:
             text += ('switch (obj->%s) {\n%sdefault:\n    break;\n}\n'
-                     % (c_name(typ.variants.tag_name), cases))
+                     % (c_name(cast(str, typ.variants.tag_name)), cases))
     return text
 
 
-_has_free_cache = {}
+_has_free_cache: Dict[str, bool] = {}
 
 
-def has_free(typ, seen=None):
+def has_free(typ: Type, seen: Optional[Set[str]] = None) -> bool:
     """True if an object of @typ held by value owns memory."""
     if isinstance(typ, ObjectType):
         if typ.name in _has_free_cache:
@@ -159,7 +163,7 @@ def has_free(typ, seen=None):
     return bool(free_stmt(typ, 'x'))
 
 
-def gen_object_free(typ):
+def gen_object_free(typ: ObjectType) -> str:
     name = typ.c_name()
     stmts = gen_free_members_stmts(typ)
     if not stmts:
@@ -171,7 +175,7 @@ def gen_object_free(typ):
             % (name, name, indent(stmts), name, name, name))
 
 
-def gen_alternate_free(typ):
+def gen_alternate_free(typ: AlternateType) -> str:
     name = typ.c_name()
     cases = ''
     for v in typ.variants.variants:
@@ -187,7 +191,7 @@ def gen_alternate_free(typ):
     return 'void qapi_free_%s(%s *obj)\n{\n%s}\n' % (name, name, body)
 
 
-def gen_list_free(typ):
+def gen_list_free(typ: ArrayType) -> str:
     name = typ.c_name()
     stmt = free_stmt(typ.element_type, 'obj->value')
     return ('void qapi_free_%s(%s *obj)\n{\n'
@@ -199,33 +203,35 @@ def gen_list_free(typ):
             '    }\n}\n' % (name, name, name, indent(stmt, 2)))
 
 
-def ordered_objects(schema, types):
+def ordered_objects(schema: QAPISchema,
+                    types: Sequence[StructType]) -> List[StructType]:
     """Objects and alternates, each after the types it holds by value (a
     union holds its branch structs by value)."""
-    done = set()
-    order = []
+    done: Set[str] = set()
+    order: List[StructType] = []
 
-    def visit(typ):
+    def visit(typ: Type) -> None:
         if typ.name in done:
             return
         done.add(typ.name)
         if isinstance(typ, ObjectType) and typ.variants is not None:
             for v in typ.variants.variants:
                 visit(v.type)
-        order.append(typ)
+        order.append(cast(StructType, typ))
 
     for typ in types:
         visit(typ)
     return order
 
 
-def entity_if(typ):
+def entity_if(typ: Type) -> IfCond:
     if isinstance(typ, ArrayType):
         return typ.element_type.ifcond
     return typ.ifcond
 
 
-def generate(schema, prefix, schema_name, builtins):
+def generate(schema: QAPISchema, prefix: str, schema_name: str,
+             builtins: bool) -> GenPair:
     gen = GenPair(prefix, 'qapi-types', 'QAPI types: C structures, enum '
                   'lookup tables and qapi_free_T()', schema_name)
     gen.h += ('#include <glib.h>\n#include <json-glib/json-glib.h>\n'
@@ -236,20 +242,22 @@ def generate(schema, prefix, schema_name, builtins):
     gen.h += '\n'
     gen.c += '#include "%s.h"\n\n' % gen.basename
     enums = [t for t in schema.user_types() if isinstance(t, EnumType)]
-    objects = [t for t in schema.user_types()
-               if isinstance(t, (ObjectType, AlternateType))]
+    objects: List[StructType] = [
+        t for t in schema.user_types()
+        if isinstance(t, (ObjectType, AlternateType))]
     arrays = [t for t in schema.array_types()
               if builtins or not isinstance(t.element_type, BuiltinType)]
 
     # Forward declarations of every struct type.
     fwd = ''
-    for typ in arrays + objects:
-        fwd += gen_if(entity_if(typ), 'typedef struct %s %s;\n'
-                      % (typ.c_name(), typ.c_name()))
+    structs: List[Type] = [*arrays, *objects]
+    for struct in structs:
+        fwd += gen_if(entity_if(struct), 'typedef struct %s %s;\n'
+                      % (struct.c_name(), struct.c_name()))
     gen.h += fwd + '\n'
-    for typ in enums:
-        gen.h += gen_if(typ.ifcond, gen_enum_decl(typ)) + '\n'
-        gen.c += gen_if(typ.ifcond, gen_enum_lookup(typ)) + '\n'
+    for enum in enums:
+        gen.h += gen_if(enum.ifcond, gen_enum_decl(enum)) + '\n'
+        gen.c += gen_if(enum.ifcond, gen_enum_lookup(enum)) + '\n'
 
     # Forward declarations of the static member destructors.
     static = ''
@@ -259,10 +267,10 @@ def generate(schema, prefix, schema_name, builtins):
                              '(%s *obj);\n' % (typ.c_name(), typ.c_name()))
     gen.c += static + '\n'
 
-    for typ in arrays:
-        gen.h += gen_if(entity_if(typ), gen_list_decl(typ) +
-                        gen_free_decl(typ)) + '\n'
-        gen.c += gen_if(entity_if(typ), gen_list_free(typ)) + '\n'
+    for arr in arrays:
+        gen.h += gen_if(entity_if(arr), gen_list_decl(arr) +
+                        gen_free_decl(arr)) + '\n'
+        gen.c += gen_if(entity_if(arr), gen_list_free(arr)) + '\n'
     for typ in ordered_objects(schema, objects):
         if isinstance(typ, AlternateType):
             decl, free = gen_alternate_decl(typ), gen_alternate_free(typ)

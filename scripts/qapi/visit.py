@@ -8,21 +8,27 @@ from the JSON object being visited: the unexpected-member check runs once,
 after the whole object.  Output builds new JsonNodes.
 """
 
+from typing import Callable, Dict, List, Optional, Union, cast
+
 from .common import c_enum_const, c_name, gen_if, indent
 from .gen import GenPair, in_call, out_expr
 from .schema import (AlternateType, ArrayType, BuiltinType, EnumType,
-                     ObjectType)
+                     Member, ObjectType, QAPISchema, Type, Variant)
 from .types import entity_if
 
+# What gets visitors: every user type and array type.
+VisitedType = Union[EnumType, ObjectType, AlternateType, ArrayType]
 
 
-def gen_variant_switch(typ, case_stmts):
+
+def gen_variant_switch(typ: ObjectType,
+                       case_stmts: Callable[[Variant], str]) -> str:
     """A switch on the tag of @typ's variants (of obj): a case per variant
     running case_stmts(variant) (complete lines); '' without variants."""
     if typ.variants is None:
         return ''
     cases = ''
-    tag_type = typ.variants.tag_member.type
+    tag_type = cast(EnumType, typ.variants.tag_member.type)
     for v in typ.variants.variants:
         cases += gen_if(v.ifcond, 'case %s:\n%s'
                         % (c_enum_const(tag_type.name, v.name,
@@ -31,13 +37,13 @@ def gen_variant_switch(typ, case_stmts):
     if not cases:
         return ''
     return ('switch (obj->%s) {\n%sdefault:\n    break;\n}\n'
-            % (c_name(typ.variants.tag_name), cases))
+            % (c_name(cast(str, typ.variants.tag_name)), cases))
 
-def _c_str(text):
+def _c_str(text: str) -> str:
     return '"%s"' % text
 
 
-def set_member(obj, name, expr):
+def set_member(obj: str, name: str, expr: str) -> str:
     """json_object_set_member(@obj, "@name", @expr); on one line if it
     fits in 80 columns once indented."""
     line = 'json_object_set_member(%s, "%s", %s);\n' % (obj, name, expr)
@@ -47,7 +53,7 @@ def set_member(obj, name, expr):
             % (obj, name, expr))
 
 
-def gen_in_members(typ):
+def gen_in_members(typ: ObjectType) -> str:
     name = typ.c_name()
     body = ''
     for m in typ.members:
@@ -85,7 +91,7 @@ def gen_in_members(typ):
             % (name, name, indent(decls + body + 'return true;\n')))
 
 
-def gen_in_object(typ):
+def gen_in_object(typ: ObjectType) -> str:
     name = typ.c_name()
     return ('bool qapi_in_%s(QapiInput *in, JsonNode *node, %s **obj,'
             '\n        GError **errp)\n{\n'
@@ -104,7 +110,7 @@ def gen_in_object(typ):
             '    return ok;\n}\n' % (name, name, name, name, name))
 
 
-def gen_in_enum(typ):
+def gen_in_enum(typ: EnumType) -> str:
     name = typ.c_name()
     return ('bool qapi_in_%s(QapiInput *in, JsonNode *node, %s *obj,\n'
             '        GError **errp)\n{\n'
@@ -116,7 +122,7 @@ def gen_in_enum(typ):
             '    return true;\n}\n' % (name, name, name, name))
 
 
-def gen_in_list(typ):
+def gen_in_list(typ: ArrayType) -> str:
     name = typ.c_name()
     visit = in_call(typ.element_type, 'items->pdata[i]', '&e->value')
     return ('bool qapi_in_%s(QapiInput *in, JsonNode *node, %s **obj,'
@@ -144,7 +150,7 @@ def gen_in_list(typ):
             % (name, name, name, name, name, name, visit))
 
 
-def gen_in_alternate(typ):
+def gen_in_alternate(typ: AlternateType) -> str:
     name = typ.c_name()
     cases = ''
     mask = []
@@ -171,7 +177,7 @@ def gen_in_alternate(typ):
                typ.name))
 
 
-def gen_out_members(typ):
+def gen_out_members(typ: ObjectType) -> str:
     name = typ.c_name()
     body = ''
     for m in typ.members:
@@ -190,7 +196,7 @@ def gen_out_members(typ):
             '{\n%s}\n' % (name, name, indent(body)))
 
 
-def gen_out_object(typ):
+def gen_out_object(typ: ObjectType) -> str:
     name = typ.c_name()
     return ('JsonNode *qapi_output_%s(const %s *obj)\n{\n'
             '    JsonObject *o = json_object_new();\n\n'
@@ -200,7 +206,7 @@ def gen_out_object(typ):
             '    return qapi_out_take_object(o);\n}\n' % (name, name, name))
 
 
-def gen_out_list(typ):
+def gen_out_list(typ: ArrayType) -> str:
     name = typ.c_name()
     return ('JsonNode *qapi_output_%s(const %s *obj)\n{\n'
             '    JsonArray *a = json_array_new();\n\n'
@@ -211,14 +217,14 @@ def gen_out_list(typ):
             % (name, name, name, out_expr(typ.element_type, 'e->value')))
 
 
-def gen_out_enum(typ):
+def gen_out_enum(typ: EnumType) -> str:
     name = typ.c_name()
     return ('JsonNode *qapi_output_%s(%s val)\n{\n'
             '    return qapi_out_enum(&%s_lookup, val);\n}\n'
             % (name, name, name))
 
 
-def gen_out_alternate(typ):
+def gen_out_alternate(typ: AlternateType) -> str:
     name = typ.c_name()
     cases = ''
     for v in typ.variants.variants:
@@ -237,7 +243,7 @@ def gen_out_alternate(typ):
             % (name, name, indent(cases)))
 
 
-def gen_public_input(typ):
+def gen_public_input(typ: Type) -> str:
     name = typ.c_name()
     if isinstance(typ, EnumType):
         ptr, reset = '%s *obj' % name, ''
@@ -254,7 +260,7 @@ def gen_public_input(typ):
             '    return ok;\n}\n' % (name, ptr, reset, name))
 
 
-def gen_public_decls(typ):
+def gen_public_decls(typ: Type) -> str:
     name = typ.c_name()
     ptr = '' if isinstance(typ, EnumType) else '*'
     internal = ('bool qapi_in_%s(QapiInput *in, JsonNode *node, %s *%sobj,\n'
@@ -262,13 +268,13 @@ def gen_public_decls(typ):
     return internal + _gen_public_decls(typ)
 
 
-def _gen_public_decls(typ):
+def _gen_public_decls(typ: Type) -> str:
     name = typ.c_name()
     if isinstance(typ, ObjectType):
         decls = ('extern const char *const %s_members[];\n' % name +
                  'extern const char *const %s_list_members[];\n' % name)
         if typ.variants is not None:
-            tag = typ.variants.tag_member.type
+            tag = cast(EnumType, typ.variants.tag_member.type)
             decls += ('extern const char *const *const '
                       '%s_branch_list_members[%s];\n'
                       % (name, c_enum_const(tag.name, '_MAX', tag.prefix)))
@@ -276,7 +282,7 @@ def _gen_public_decls(typ):
     return _gen_io_decls(typ)
 
 
-def gen_members_table(typ):
+def gen_members_table(typ: ObjectType) -> str:
     names = ''
     for m in typ.members:
         names += gen_if(m.ifcond, '    "%s",\n' % m.name)
@@ -284,7 +290,7 @@ def gen_members_table(typ):
             % (typ.c_name(), names))
 
 
-def _list_member_key(m):
+def _list_member_key(m: Member) -> Optional[str]:
     """How key=value may repeat member @m: its name if it is a list of
     scalars, 'name.member' if a list of objects with one mandatory
     scalar member (QAPI's ['String']: 'hostfwd.str'), else None."""
@@ -300,15 +306,15 @@ def _list_member_key(m):
     return None
 
 
-def gen_list_members_table(typ):
+def gen_list_members_table(typ: ObjectType) -> str:
     """T_list_members[]: the members key=value may repeat (a union's:
     its base's and every branch's, unless a branch has the name as
     something else)."""
     members = list(typ.members)
     if typ.variants is not None:
         for v in typ.variants.variants:
-            members += v.type.members
-    keys = {}
+            members += cast(ObjectType, v.type).members
+    keys: Dict[str, Optional[str]] = {}
     for m in members:
         key = _list_member_key(m)
         if m.name in keys and keys[m.name] != key:
@@ -323,10 +329,11 @@ def gen_list_members_table(typ):
             % (typ.c_name(), names))
 
 
-def gen_branch_list_members_table(typ):
+def gen_branch_list_members_table(typ: ObjectType) -> str:
     """T_branch_list_members[]: for each tag value, its branch's
     T_list_members (NULL: no branch)."""
-    tag = typ.variants.tag_member.type
+    assert typ.variants is not None
+    tag = cast(EnumType, typ.variants.tag_member.type)
     rows = ''
     for v in typ.variants.variants:
         rows += gen_if(v.ifcond, '    [%s] = %s_list_members,\n'
@@ -337,7 +344,7 @@ def gen_branch_list_members_table(typ):
                          c_enum_const(tag.name, '_MAX', tag.prefix), rows))
 
 
-def _gen_io_decls(typ):
+def _gen_io_decls(typ: Type) -> str:
     name = typ.c_name()
     if isinstance(typ, EnumType):
         return ('bool qapi_input_%s(JsonNode *node, bool keyval, %s *obj,\n'
@@ -350,7 +357,8 @@ def _gen_io_decls(typ):
             % (name, name, name, name))
 
 
-def generate(schema, prefix, schema_name, builtins):
+def generate(schema: QAPISchema, prefix: str, schema_name: str,
+             builtins: bool) -> GenPair:
     gen = GenPair(prefix, 'qapi-visit', 'QAPI visitors: qapi_input_T() '
                   'from JSON or key=value, qapi_output_T() to JSON',
                   schema_name)
@@ -378,9 +386,10 @@ def generate(schema, prefix, schema_name, builtins):
               'list members\n'
               ' */\n\n')
     gen.c += '#include "%s.h"\n\n' % gen.basename
-    types = [t for t in schema.user_types()]
-    arrays = [t for t in schema.array_types()
-              if builtins or not isinstance(t.element_type, BuiltinType)]
+    types: List[VisitedType] = [t for t in schema.user_types()]
+    arrays: List[VisitedType] = [
+        t for t in schema.array_types()
+        if builtins or not isinstance(t.element_type, BuiltinType)]
 
     static = ''
     for typ in types + arrays:

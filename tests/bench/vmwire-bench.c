@@ -40,6 +40,10 @@
  * Output: a table on stdout, and --md / --csv files with the same rows.
  * Figures are never asserted here: the machine is shared and noisy;
  * compare the ratios of one run.
+ *
+ * Exit status: 1 if a vmwire relay died (crash, signal, exit mid-cell) or
+ * a vmwire stream-framed cell lost or damaged a frame (cell_judge());
+ * dgram loss, and QEMU or the copy relay failing, are only reported.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -299,6 +303,7 @@ typedef struct Relay {
     bool dgram;
     int ports[BENCH_MAX_PORTS];     /* where the generator connects/sends */
     int peers[BENCH_MAX_PORTS];     /* dgram: where the generator receives */
+    char death[96];                 /* set by relay_stop() if it died */
 } Relay;
 
 static pid_t spawn(char **argv)
@@ -453,17 +458,46 @@ static double relay_cpu_s(const Relay *r)
     return (double)(utime + stime) / sysconf(_SC_CLK_TCK);
 }
 
-static void relay_stop(Relay *r)
+/* SIGTERM, then SIGKILL after 2 s; the wait status. */
+static int relay_terminate(pid_t pid)
 {
-    kill(r->pid, SIGTERM);
+    int status = 0;
+
+    kill(pid, SIGTERM);
     for (int i = 0; i < 200; i++) {
-        if (waitpid(r->pid, NULL, WNOHANG) == r->pid) {
-            return;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            return status;
         }
         usleep(10000);
     }
-    kill(r->pid, SIGKILL);
-    waitpid(r->pid, NULL, 0);
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+/*
+ * Stop the relay.  If it died on its own, say how in r->death: it had
+ * ended before we asked (a crash, a signal, an exit mid-cell), or our
+ * SIGTERM ended it with a failing status or another signal (a crash on
+ * the way out).
+ */
+static void relay_stop(Relay *r)
+{
+    int status = 0;
+    bool early = waitpid(r->pid, &status, WNOHANG) == r->pid;
+
+    if (!early) {
+        status = relay_terminate(r->pid);
+    }
+    r->death[0] = '\0';
+    if (WIFSIGNALED(status) && (early || (WTERMSIG(status) != SIGTERM &&
+                                          WTERMSIG(status) != SIGKILL))) {
+        snprintf(r->death, sizeof(r->death), "killed by signal %d (%s)",
+                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+    } else if (WIFEXITED(status) && (early || WEXITSTATUS(status) != 0)) {
+        snprintf(r->death, sizeof(r->death), "exited with status %d%s",
+                 WEXITSTATUS(status), early ? " during the cell" : "");
+    }
 }
 
 /* The byte-copy relay: one thread per direction, 256 KiB per read. */
@@ -723,8 +757,19 @@ typedef struct Result {
     double paired;                  /* stuck: this run over its flood run */
     long rss_kib;
     bool failed;
+    bool died;                      /* the relay died (relay_stop) */
     char note[160];
 } Result;
+
+/* A relay that died fails the run, and the note says how. */
+static void relay_death_note(const Relay *r, Result *res)
+{
+    if (r->death[0]) {
+        res->failed = true;
+        res->died = true;
+        snprintf(res->note, sizeof(res->note), "relay died: %s", r->death);
+    }
+}
 
 /*
  * Run @nflows flows at once on @nports connected ports for opt.seconds:
@@ -781,6 +826,7 @@ static Result run_flows(RelayKind kind, int nports, int nflows, size_t size,
         close(fds[i]);
     }
     relay_stop(&r);
+    relay_death_note(&r, &res);
     if (t1 > t0) {
         res.mpps = frames / (t1 - t0) / 1e6;
         res.gbps = res.mpps * 1e6 * size * 8 / 1e9;
@@ -844,6 +890,7 @@ static Result run_latency(RelayKind kind)
     close(fds[0]);
     close(fds[1]);
     relay_stop(&r);
+    relay_death_note(&r, &res);
     if (!res.failed) {
         qsort(rtt, opt.latency_rounds, sizeof(double), compare_double);
         res.usec = rtt[opt.latency_rounds / 2];
@@ -1110,6 +1157,7 @@ static Result run_dgram(RelayKind kind)
     close(d.tx);
     close(d.rx.fd);
     relay_stop(&d.relay);
+    relay_death_note(&d.relay, &res);
     return res;
 }
 
@@ -1170,6 +1218,36 @@ static double median_paired(const Result *runs, int n)
     return v[n / 2];
 }
 
+/* Set when vmwire failed a cell: vmwire-bench then exits 1. */
+static bool bench_failed;
+
+/*
+ * What fails the benchmark: a vmwire relay that died, in any cell, and a
+ * vmwire stream-framed cell (stream, latency, ports, flood, stuck) that
+ * lost or damaged a frame.  A dgram cell loses frames by design (it looks
+ * for the first losing rate): there only a death counts.  QEMU and the
+ * copy relay failing is reported (table note, a line here) but is not
+ * vmwire's failure.
+ */
+static void cell_judge(const Cell *c, RelayKind k, const Result *runs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const Result *r = &runs[i];
+
+        if (!r->died && !(r->failed && c->kind != CELL_DGRAM)) {
+            continue;
+        }
+        if (k == RELAY_VMWIRE) {
+            fprintf(stderr, "vmwire-bench: FAIL %s vmwire: %s\n", c->name,
+                    r->note);
+            bench_failed = true;
+        } else {
+            fprintf(stderr, "vmwire-bench: %s %s: %s (reported, not a "
+                    "vmwire failure)\n", c->name, relay_names[k], r->note);
+        }
+    }
+}
+
 /* Run @c on every enabled relay (the copy relay only has 2 ports). */
 static void cell_run(Cell *c)
 {
@@ -1188,6 +1266,7 @@ static void cell_run(Cell *c)
             fprintf(stderr, " %.3f", result_key(c, &runs[i]));
         }
         fputc('\n', stderr);
+        cell_judge(c, k, runs, n);
         /* median by the cell's figure; a failed run fails the cell */
         for (int i = 1; i < n; i++) {
             for (int j = i; j > 0 && result_key(c, &runs[j - 1]) >
@@ -1447,5 +1526,8 @@ int main(int argc, char **argv)
         }
     }
     report(cells, ncells);
-    return 0;
+    if (bench_failed) {
+        fprintf(stderr, "vmwire-bench: vmwire failed a cell (FAIL above)\n");
+    }
+    return bench_failed ? 1 : 0;
 }
