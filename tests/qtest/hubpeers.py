@@ -16,7 +16,7 @@ import os
 import socket
 import time
 
-from qmp import QMP
+from vmwire_test.qmp import QMP
 from vmwire_test import (TIMEOUT_SCALE, PeerClosed,  # noqa: F401 (mac_str)
                          StreamPeer, Vmwire, eth_frame, free_port, mac_str,
                          tempdir)

@@ -35,7 +35,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp import QMP  # noqa: E402
+from vmwire_test.qmp import QMP  # noqa: E402
 from vmwire_test import (GUEST_SH_PRELUDE,  # noqa: E402
                          GUEST_SH_RECEIVE_COUNT, SANITIZER_REPORT, TAP,
                          Guest, Vmwire, check_vmwire_exit, free_port,

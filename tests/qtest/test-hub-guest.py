@@ -49,7 +49,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp import QMP  # noqa: E402
+from vmwire_test.qmp import QMP  # noqa: E402
 from vmwire_test import (ETH_P_ARP, GUEST_SH_RECEIVE_COUNT,  # noqa: E402
                          TAP, TIMEOUT_SCALE, Guest, PeerClosed,
                          StreamPeer, Vmwire, arp_fields,

@@ -31,7 +31,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hubpeers import (BROADCAST, HubRig, eth, mac, mac_str,  # noqa: E402
                       secs)
-from qmp import error_of  # noqa: E402
+from vmwire_test.qmp import error_of  # noqa: E402
 from vmwire_test import TAP  # noqa: E402
 
 A, B, C, D, E = mac(1), mac(2), mac(3), mac(4), mac(5)
