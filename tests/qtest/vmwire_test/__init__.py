@@ -88,7 +88,8 @@ from .guest import (BUILD_GUEST, GUEST_SH_PRELUDE,
                     wait_ping_cmd)
 from .peer import PeerClosed, StreamPeer
 from .ports import free_port, wait_port_bound
-from .process import REPO_ROOT, TIMEOUT_SCALE, TestInterrupted, tempdir
+from .process import (REPO_ROOT, TIMEOUT_SCALE, TestInterrupted,
+                      remove_stale_dirs, tempdir)
 from .qmp import (QMP, QMPClosed, QMPError, QMPTimeout,
                   error_of, qemu_info_network)
 from .tap import TAP
@@ -102,7 +103,7 @@ __all__ = [
     'GuestUnavailable', 'KERNEL_CMDLINE_MAX', 'mac_bytes', 'mac_str',
     'parse_eth', 'PeerClosed', 'ping_cmd', 'ping_stats', 'qemu_binary',
     'qemu_info_network', 'QMP', 'QMPClosed', 'QMPError', 'QMPTimeout',
-    'REPO_ROOT', 'run_vmwire', 'SANITIZER_REPORT',
+    'remove_stale_dirs', 'REPO_ROOT', 'run_vmwire', 'SANITIZER_REPORT',
     'section', 'stream_record',
     'StreamPeer', 'TAP', 'tempdir', 'TestInterrupted', 'TIMEOUT_SCALE',
     'Vmwire', 'vmwire_binary', 'vmwire_command', 'VmwireError',

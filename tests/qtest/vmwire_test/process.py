@@ -98,7 +98,9 @@ def _make_temp_dir(kind):
     return path
 
 
-def _remove_stale_dirs():
+def remove_stale_dirs():
+    """Remove the temporary directories of test processes that are gone
+    (called at import, and after a forked child ended)."""
     base = tempfile.gettempdir()
     for name in os.listdir(base):
         if not name.startswith(_DIR_PREFIX):
@@ -114,7 +116,7 @@ def _remove_stale_dirs():
         shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
 
-_remove_stale_dirs()
+remove_stale_dirs()
 
 
 class tempdir:
