@@ -1,5 +1,6 @@
 """vmwire_test.tap: test results in TAP, for meson's `protocol: 'tap'`."""
 
+import contextlib
 import os
 import sys
 import traceback
@@ -80,6 +81,21 @@ class TAP:
                                                        self.count))
             sys.exit(1)
         sys.exit(1 if self.failed else 0)
+
+    @contextlib.contextmanager
+    def scenario(self, name):
+        """A block of results with its own daemon (`with t.scenario('x'),
+        Vmwire(...) as v:`): an exception escaping it (vmwire failing its
+        exit checks, a QMP error) becomes one failed result and the test
+        goes on with the next scenario.  Interrupts and GuestUnavailable
+        still end the whole test."""
+        try:
+            yield
+        except (GuestUnavailable, TestInterrupted):
+            raise
+        except Exception as e:
+            self.ok(False, '%s: raised %s' % (name, type(e).__name__),
+                    diag=traceback.format_exc())
 
     def __enter__(self):
         return self
