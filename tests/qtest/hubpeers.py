@@ -16,7 +16,7 @@ import os
 import socket
 import time
 
-from qmp import QMP
+from vmwire_test.qmp import QMP
 from vmwire_test import (TIMEOUT_SCALE, PeerClosed,  # noqa: F401 (mac_str)
                          StreamPeer, Vmwire, eth_frame, free_port, mac_str,
                          tempdir)
@@ -103,9 +103,14 @@ class HubRig:
                      '-netdev', 'hubport,id=p%d,%s,netdev=n%d' % (i, opts, i)]
         args += self.extra + ['-qmp', 'unix:%s,server=on,wait=off'
                               % qmp_path]
-        self.v = Vmwire(args).start()
-        self.q = QMP.unix(qmp_path)
-        self.q.negotiate()
+        try:
+            self.v = Vmwire(args).start()
+            self.q = QMP.unix(qmp_path)
+            self.q.negotiate()
+        except BaseException:
+            # Not entered: nothing (daemon, socket, directory) is left.
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def connect(self, i, rcvbuf=None):
@@ -135,7 +140,7 @@ class HubRig:
         if self.q:
             self.q.close()
         try:
-            if self.v:
+            if self.v and self.v.proc:
                 self.v.__exit__(exc_type, exc, tb)
         finally:
             self._dir.__exit__(exc_type, exc, tb)

@@ -29,7 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp import QMP  # noqa: E402
+from vmwire_test.qmp import QMP  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, Guest, Vmwire,  # noqa: E402
                          VmwireError, dhcp_cmd, dhcp_lease, guest_image,
                          ping_cmd, ping_stats, tempdir, wait_ping_cmd)

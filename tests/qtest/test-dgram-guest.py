@@ -29,19 +29,22 @@ import ctypes
 import json
 import os
 import random
+import select
+import signal
 import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp import QMP  # noqa: E402
+from vmwire_test.qmp import QMP  # noqa: E402
 from vmwire_test import (GUEST_SH_PRELUDE,  # noqa: E402
                          GUEST_SH_RECEIVE_COUNT, SANITIZER_REPORT, TAP,
+                         TIMEOUT_SCALE,
                          Guest, Vmwire, check_vmwire_exit, free_port,
                          guest_done_handshake, guest_done_listen,
-                         guest_image, ping_cmd, ping_stats, section,
-                         tempdir, wait_ping_cmd)
+                         guest_image, ping_cmd, ping_stats,
+                         remove_stale_dirs, section, tempdir, wait_ping_cmd)
 
 STUB_IP, STUB_MAC = '10.0.2.100', '52:54:00:00:02:64'
 GUEST_A_IP, GUEST_B_IP = '10.0.2.15', '10.0.2.16'
@@ -279,29 +282,83 @@ def private_netns():
     raise OSError('v0 got no IPv6 link-local address')
 
 
-def ipv6_mcast_isolated(t):
-    """Run the IPv6 multicast cases in a forked child inside a private
-    network namespace; replay its results into t."""
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(rfd)
-        rec = Recorder()
+CHILD_TIMEOUT = 120      # seconds for both IPv6 multicast cases
+
+
+def run_ipv6_mcast_child(wfd):
+    """In the forked child: run the cases, write their results as JSON to
+    wfd, and never return (whatever happens, os._exit ends the child)."""
+    status = 1
+    rec = Recorder()
+    try:
         try:
             private_netns()
             ipv6_mcast(rec, 'v0')
             ipv6_mcast(rec, V6_ADDR)
-        except Exception as e:  # reported to the parent, never raised here
+        except BaseException as e:  # reported to the parent, never raised
             rec.results.append(('ok', False, 'IPv6 multicast in a private '
                                 'network namespace', repr(e)))
         with os.fdopen(wfd, 'w') as out:
             json.dump(rec.results, out)
-        os._exit(0)
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def read_child(rfd, pid):
+    """What the child wrote to rfd within CHILD_TIMEOUT seconds (it is
+    killed after that), and its wait status."""
+    data = b''
+    deadline = time.monotonic() + CHILD_TIMEOUT * TIMEOUT_SCALE
+    with os.fdopen(rfd, 'rb') as inp:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([inp], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                data += b'[no results after %gs: killed]' % CHILD_TIMEOUT
+                break
+            chunk = os.read(inp.fileno(), 1 << 16)
+            if not chunk:
+                break
+            data += chunk
+    status = os.waitpid(pid, 0)[1]
+    remove_stale_dirs()          # the child's, if it died before cleaning
+    return data.decode(errors='replace'), status
+
+
+def child_results(data, status):
+    """The child's results, or why it failed (None, reason)."""
+    if os.WIFSIGNALED(status):
+        return None, 'it was killed by signal %d' % os.WTERMSIG(status)
+    if os.waitstatus_to_exitcode(status) != 0:
+        return None, 'it exited with status %d' % os.WEXITSTATUS(status)
+    try:
+        results = json.loads(data)
+    except ValueError:
+        return None, 'it wrote no results'
+    if not results:
+        return None, 'it wrote no results'
+    return results, None
+
+
+def ipv6_mcast_isolated(t):
+    """Run the IPv6 multicast cases in a forked child inside a private
+    network namespace; replay its results into t.  A child that dies,
+    hangs, exits non-zero or writes no results is a failed test."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(rfd)
+        run_ipv6_mcast_child(wfd)
     os.close(wfd)
-    with os.fdopen(rfd) as inp:
-        data = inp.read()
-    os.waitpid(pid, 0)
-    for kind, cond, name, diag in json.loads(data or '[]'):
+    data, status = read_child(rfd, pid)
+    results, why = child_results(data, status)
+    if results is None:
+        t.ok(False, 'IPv6 multicast child in a private network namespace '
+             'reports its results (%s)' % why,
+             diag='what it wrote: %r' % data[-2000:])
+        return
+    for kind, cond, name, diag in results:
         if kind == 'diag':
             t.diag(name)
         else:

@@ -34,7 +34,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp import QMP, error_of  # noqa: E402
+from vmwire_test.qmp import QMP, error_of  # noqa: E402
 from vmwire_test import (TAP, TIMEOUT_SCALE, Guest, Vmwire,  # noqa: E402
                          free_port, guest_image, ping_cmd, ping_stats,
                          run_vmwire, tempdir)

@@ -4,7 +4,7 @@
 Two guests are joined by QEMU's own socket backend (A listens, B connects):
 B pings A and then sends A a line over TCP; A waits for that line and counts
 the echo requests it answered. If this fails, the guest image or the harness
-(tests/qtest/vmwire_test.py) is broken, not vmwire. Also reports the guest
+(tests/qtest/vmwire_test/) is broken, not vmwire. Also reports the guest
 boot time under TCG as TAP diagnostics.
 """
 

@@ -22,10 +22,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp import QMP, QMPTimeout  # noqa: E402
+from vmwire_test.qmp import QMP, QMPTimeout  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, TIMEOUT_SCALE,  # noqa: E402
                          Guest, Vmwire, free_port, guest_image, ping_cmd,
-                         ping_stats, tempdir)
+                         ping_stats, tempdir, wait_port_bound)
 from vmwire_test import qemu_info_network  # noqa: E402
 
 STUB_IP = '10.0.2.100'
@@ -74,11 +74,30 @@ def take_events(q, name, settle=0.3):
     return got
 
 
+def network_commands(port):
+    """netdev_add n0 (a socket listener on port) and device_add s0 on it."""
+    return [('netdev_add', {'type': 'socket', 'id': 'n0',
+                            'listen': '127.0.0.1:%d' % port}),
+            ('device_add', {'driver': 'nic-stub', 'id': 's0', 'netdev': 'n0',
+                            'mac': STUB_MAC, 'ip': STUB_IP + '/24'})]
+
+
 def add_network(q, port):
-    q.cmd('netdev_add', {'type': 'socket', 'id': 'n0',
-                         'listen': '127.0.0.1:%d' % port})
-    q.cmd('device_add', {'driver': 'nic-stub', 'id': 's0', 'netdev': 'n0',
-                         'mac': STUB_MAC, 'ip': STUB_IP + '/24'})
+    for cmd, args in network_commands(port):
+        q.cmd(cmd, args)
+
+
+def network_added(q, port):
+    """Run network_commands again; (True if both returned {}, n0 and s0 are
+    each other's peers and port listens again; what was seen)."""
+    replies = [q.execute(cmd, args) for cmd, args in network_commands(port)]
+    clients = {c['id']: c for c in q.cmd('x-query-network')}
+    n0, s0 = clients.get('n0', {}), clients.get('s0', {})
+    listening = wait_port_bound(port, timeout=secs(5))
+    good = (all(r.get('return') == {} for r in replies) and
+            n0.get('peer') == 's0' and s0.get('peer') == 'n0' and listening)
+    return good, 'replies %r\nclients %r\nport %d listens: %s' % (
+        replies, clients, port, listening)
 
 
 def section(console, name):
@@ -134,8 +153,9 @@ def phase_again(t, v, q, port):
     t.ok(reply.get('error', {}).get('desc') == "Duplicate device ID 's0'",
          's0 still exists: device_add s0 is refused', diag=repr(reply))
     t.ok(q.cmd('device_del', {'id': 's0'}) == {}, 'device_del s0: {}')
-    add_network(q, port)
-    t.ok(True, 'netdev_add n0 and device_add s0 again, same ids and port')
+    good, seen = network_added(q, port)
+    t.ok(good, 'netdev_add n0 and device_add s0 again, same ids and port',
+         diag=seen)
     with Guest('socket,connect=127.0.0.1:%d' % port, ip=GUEST_IP,
                run=ping_cmd(STUB_IP, count=PINGS)) as g:
         rc, console = g.wait(GUEST_TIMEOUT)

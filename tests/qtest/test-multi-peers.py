@@ -53,7 +53,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test import (TAP, TIMEOUT_SCALE, Vmwire, free_port,  # noqa: E402
                          tempdir)
 from vmwire_test import qemu_info_network  # noqa: E402
-from qmp import QMP, QMPTimeout  # noqa: E402
+from vmwire_test.qmp import QMP, QMPTimeout  # noqa: E402
 
 NET_BUFSIZE = 4096 + 65536
 BROADCAST = b'\xff' * 6

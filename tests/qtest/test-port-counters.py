@@ -179,14 +179,17 @@ def test_info(t, rig):
 
 def main():
     with TAP() as t:
-        with HubRig(['hubid=0'] * 3) as rig:
-            peers = [rig.connect(0), rig.connect(1),
-                     rig.connect(2, rcvbuf=4096)]
-            test_exact(t, rig, peers)
-            test_reasons(t, rig, peers)
-            # From now on peer 2 reads nothing.
-            test_queue_full(t, rig, peers, peers[2])
-            test_info(t, rig)
+        # One vmwire per scenario: counters and queues start from zero.
+        for name, scenario in (
+                ('exact counts', test_exact),
+                ('drop reasons', test_reasons),
+                # Peer 2 reads nothing.
+                ('queue full', lambda t, rig, peers:
+                 test_queue_full(t, rig, peers, peers[2])),
+                ('info network', lambda t, rig, peers: test_info(t, rig))):
+            with t.scenario(name), HubRig(['hubid=0'] * 3) as rig:
+                scenario(t, rig, [rig.connect(0), rig.connect(1),
+                                  rig.connect(2, rcvbuf=4096)])
 
 
 if __name__ == '__main__':

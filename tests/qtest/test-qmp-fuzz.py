@@ -37,7 +37,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test import (TAP, TIMEOUT_SCALE, Vmwire, free_port,  # noqa: E402
                          tempdir)
-from qmp import QMP, QMPClosed, QMPError, error_of  # noqa: E402
+from vmwire_test.qmp import QMP, QMPClosed, QMPError, error_of  # noqa: E402
 
 UNDER_WRAPPER = bool(os.environ.get('VMWIRE_WRAPPER'))
 SCALE = 10 if UNDER_WRAPPER else 1      # fewer rounds under valgrind

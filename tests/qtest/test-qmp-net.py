@@ -48,7 +48,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp import QMP, QMPTimeout, error_of  # noqa: E402
+from vmwire_test.qmp import QMP, QMPTimeout, error_of  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, TIMEOUT_SCALE,  # noqa: E402
                          PeerClosed, StreamPeer, Vmwire, VmwireError,
                          arp_frame, eth_frame, free_port, stream_record,

@@ -47,7 +47,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test import (TAP, TIMEOUT_SCALE, Vmwire, free_port,  # noqa: E402
                          run_vmwire, tempdir)
-from qmp import QMP, QMPClosed, QMPError, error_of  # noqa: E402
+from vmwire_test.qmp import QMP, QMPClosed, QMPError, error_of  # noqa: E402
 
 GREETING = (b'{"QMP": {"version": {"qemu": {"micro": 0, "minor": 1, '
             b'"major": 0}, "package": "vmwire"}, "capabilities": []}}\r\n')

@@ -3,7 +3,8 @@
 
 QEMU 7.2's -netdev socket is IPv4 only; vmwire also takes a bracketed
 numeric IPv6 host, `listen=[::1]:P`, `listen=[::]:P`, `connect=[::1]:P`.
-One vmwire with a QMP socket runs
+Each scenario below gets a vmwire of its own (so one failing scenario
+does not cascade), with a QMP socket and
 
     -netdev socket,id=n0,listen=[::1]:P
     -device nic-stub,id=s0,netdev=n0,mac=52:54:00:00:10:01,ip=10.0.2.100/24
@@ -23,7 +24,7 @@ and Python, over TCP on ::1, speaks QEMU's stream framing to it:
 
 The host must have ::1 (otherwise skip_all: a failure unless
 VMWIRE_ALLOW_SKIP=1).  At the end SIGTERM
-gives exit status 0 and no sanitizer report.
+gives exit status 0 and no sanitizer report, for every one of them.
 """
 
 import os
@@ -32,7 +33,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp import QMP, QMPTimeout  # noqa: E402
+from vmwire_test.qmp import QMP, QMPTimeout  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, TIMEOUT_SCALE,  # noqa: E402
                          PeerClosed, StreamPeer, Vmwire, arp_frame,
                          free_port, tempdir)
@@ -189,12 +190,18 @@ def listen_dual_stack(t, q):
     q.cmd('netdev_del', {'id': 'd1'})
 
 
-def main(t):
-    if not have_ipv6_loopback():
-        t.skip_all('no IPv6 loopback (::1) on this host')
-        return
+SCENARIOS = [
+    ('listen=[::1]', listen_v6),
+    ('connect=[::1]', lambda t, v, q, port: connect_v6(t, q)),
+    ('listen=[::]', lambda t, v, q, port: listen_dual_stack(t, q)),
+]
+
+
+def run_scenario(t, name, scenario, stopped):
+    """scenario(t, v, q, port) on a vmwire of its own; its exit status and
+    log are appended to stopped."""
     port = free_port(host='::1')
-    with tempdir('qmp') as d:
+    with t.scenario(name), tempdir('qmp') as d:
         path = os.path.join(d, 'qmp.sock')
         args = ['-qmp', 'unix:%s,server=on,wait=off' % path,
                 '-netdev', 'socket,id=n0,listen=[::1]:%d' % port,
@@ -202,16 +209,30 @@ def main(t):
                 % STUB_MAC_STR]
         with Vmwire(args, ready_timeout=secs(10)) as v:
             q = EvQMP.unix(path)
-            q.negotiate()
             try:
-                listen_v6(t, v, q, port)
-                connect_v6(t, q)
-                listen_dual_stack(t, q)
+                q.negotiate()
+                scenario(t, v, q, port)
             finally:
                 q.close()
-            t.ok(v.stop() == 0, 'SIGTERM: exit status 0', diag=v.log)
-            t.ok(not SANITIZER_REPORT.search(v.log()),
-                 'no sanitizer report in the log', diag=v.log)
+                stopped.append((name, v.stop(), v.log()))
+
+
+def main(t):
+    if not have_ipv6_loopback():
+        t.skip_all('no IPv6 loopback (::1) on this host')
+        return
+    stopped = []                # (scenario, exit status, log) per vmwire
+    for name, scenario in SCENARIOS:
+        run_scenario(t, name, scenario, stopped)
+
+    def logs():
+        return '\n'.join('--- %s (exit status %s):\n%s' % run
+                         for run in stopped)
+    t.ok(len(stopped) == len(SCENARIOS) and
+         all(rc == 0 for _, rc, _ in stopped),
+         'SIGTERM: exit status 0', diag=logs)
+    t.ok(not any(SANITIZER_REPORT.search(log) for _, _, log in stopped),
+         'no sanitizer report in the log', diag=logs)
 
 
 if __name__ == '__main__':

@@ -34,7 +34,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp import QMP, QMPTimeout  # noqa: E402
+from vmwire_test.qmp import QMP, QMPTimeout  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, Guest, Vmwire,  # noqa: E402
                          free_port, guest_image, ping_cmd, ping_stats,
                          section, tempdir, wait_ping_cmd,

@@ -64,7 +64,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp import QMP, QMPError  # noqa: E402
+from vmwire_test.qmp import QMP, QMPError  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, TIMEOUT_SCALE,  # noqa: E402
                          Guest, Vmwire, free_port, guest_image, qemu_binary,
                          tempdir, wait_port_bound)

@@ -1,4 +1,5 @@
-"""qmp: a small QMP client for vmwire's real-binary tests (stdlib only).
+"""vmwire_test.qmp: a small QMP client for vmwire's real-binary tests
+(stdlib only).
 
     with QMP.unix(path) as q:           # or QMP.tcp(host, port)
         q.greeting                      # the greeting, parsed
@@ -14,7 +15,8 @@ a reply are kept in q.events (in order); execute() matches replies by id
 (a fresh one unless given) so stray replies (to raw bytes sent by a test)
 are kept in q.stray.  send_raw() sends bytes as they are, with optional
 SCM_RIGHTS fds.  Every wait has a timeout (scaled by $VMWIRE_TIMEOUT_SCALE
-through vmwire_test.TIMEOUT_SCALE).
+through vmwire_test.TIMEOUT_SCALE).  qemu_info_network() trims vmwire's
+extra lines from `info network` so it compares with QEMU 7.2's.
 """
 
 import codecs
@@ -24,7 +26,7 @@ import re
 import socket
 import time
 
-from vmwire_test import TIMEOUT_SCALE
+from .process import TIMEOUT_SCALE
 
 
 class QMPError(Exception):
@@ -217,3 +219,10 @@ def error_of(reply):
     """(class, desc) of an error reply, or None for a success."""
     err = reply.get('error') if isinstance(reply, dict) else None
     return (err.get('class'), err.get('desc')) if err else None
+
+
+def qemu_info_network(text):
+    """`info network` text as QEMU 7.2 prints it: vmwire's extra
+    "  counters ID: ..." line under each client left out."""
+    return ''.join(ln for ln in text.splitlines(keepends=True)
+                   if not ln.startswith('  counters '))
