@@ -41,12 +41,9 @@
 #include "util/sockops.h"
 
 typedef struct NetDgramState {
-    NetClientState nc;
-    DgramConn dgram;
+    DgramData base;             /* nc and dgram */
     char *unix_path;            /* socket file we bound, removed at cleanup */
 } NetDgramState;
-
-static const NetClientInfo net_dgram_info;
 
 /* An inet address resolved: AF_INET (as QEMU) or AF_INET6 (beyond). */
 typedef struct NetDgramInet {
@@ -57,56 +54,46 @@ typedef struct NetDgramInet {
 
 /* ---- the client ---------------------------------------------------------- */
 
-static ssize_t net_dgram_receive_iov(NetClientState *nc,
-                                     const struct iovec *iov, int iovcnt)
-{
-    NetDgramState *s = container_of(nc, NetDgramState, nc);
-
-    return dgram_conn_send_iov(&s->dgram, iov, iovcnt);
-}
-
-static ssize_t net_dgram_receive(NetClientState *nc, const uint8_t *buf,
-                                 size_t size)
-{
-    struct iovec iov = { (void *)buf, size };
-
-    return net_dgram_receive_iov(nc, &iov, 1);
-}
-
-static void net_dgram_sent(NetClientState *nc, ssize_t len)
-{
-    NetDgramState *s = container_of(nc, NetDgramState, nc);
-
-    dgram_conn_sent(&s->dgram);
-}
-
 static void net_dgram_cleanup(NetClientState *nc)
 {
-    NetDgramState *s = container_of(nc, NetDgramState, nc);
+    NetDgramState *s = container_of(nc, NetDgramState, base.nc);
 
-    dgram_conn_cleanup(&s->dgram);
+    dgram_data_cleanup(nc);
     if (s->unix_path) {
         unlink(s->unix_path);
         g_clear_pointer(&s->unix_path, g_free);
     }
 }
 
-static const NetClientInfo net_dgram_info = {
-    .type = NET_CLIENT_DRIVER_DGRAM,
-    .type_name = "dgram",
-    .size = sizeof(NetDgramState),
-    .receive = net_dgram_receive,
-    .receive_iov = net_dgram_receive_iov,
-    .cleanup = net_dgram_cleanup,
+#define NET_DGRAM_INFO(drv, name) {                     \
+    .type = (drv),                                      \
+    .type_name = (name),                                \
+    .size = sizeof(NetDgramState),                      \
+    DGRAM_DATA_HOOKS,                                   \
+    .cleanup = net_dgram_cleanup,                       \
+}
+
+/* [0]: -netdev dgram's clients, [1]: -netdev socket's datagram ones. */
+static const NetClientInfo net_dgram_info[2] = {
+    NET_DGRAM_INFO(NET_CLIENT_DRIVER_DGRAM, "dgram"),
+    NET_DGRAM_INFO(NET_CLIENT_DRIVER_SOCKET, "socket"),
 };
+
+DgramData *net_dgram_new_for(NetClientDriver type, const char *id)
+{
+    bool socket = type == NET_CLIENT_DRIVER_SOCKET;
+    NetClientState *nc = net_client_new(&net_dgram_info[socket], NULL,
+                                        socket ? "socket" : "dgram", id);
+    NetDgramState *s = container_of(nc, NetDgramState, base.nc);
+
+    dgram_data_init(&s->base);
+    return &s->base;
+}
 
 static NetDgramState *net_dgram_new(const char *id)
 {
-    NetClientState *nc = net_client_new(&net_dgram_info, NULL, "dgram", id);
-    NetDgramState *s = container_of(nc, NetDgramState, nc);
-
-    dgram_conn_init(&s->dgram, nc, net_dgram_sent);
-    return s;
+    return container_of(net_dgram_new_for(NET_CLIENT_DRIVER_DGRAM, id),
+                        NetDgramState, base);
 }
 
 /* ---- addresses ----------------------------------------------------------- */
@@ -259,12 +246,12 @@ static bool net_dgram_mcast_init(const char *id, const NetDgramInet *group,
         ifaddr = &((struct sockaddr_in *)&laddr.sa)->sin_addr;
     }
     s = net_dgram_new(id);
-    if (!dgram_conn_mcast_open(&s->dgram, (const struct sockaddr *)&g.sa,
+    if (!dgram_conn_mcast_open(&s->base.dgram, (const struct sockaddr *)&g.sa,
                                ifaddr, ifindex, NULL, errp)) {
-        net_client_free(&s->nc);
+        net_client_free(&s->base.nc);
         return false;
     }
-    net_client_set_info_str(&s->nc, "mcast=%s",
+    net_client_set_info_str(&s->base.nc, "mcast=%s",
         dgram_format_addr((const struct sockaddr *)&group->sa, str));
     return true;
 }
@@ -314,9 +301,9 @@ static bool net_dgram_inet_init(const char *id, const SocketAddress *local,
         return false;
     }
     s = net_dgram_new(id);
-    dgram_conn_start(&s->dgram, fd, fd);
-    dgram_conn_set_dst(&s->dgram, (struct sockaddr *)&raddr->sa, raddr->len);
-    net_client_set_info_str(&s->nc, "udp=%s/%s",
+    dgram_conn_start(&s->base.dgram, fd, fd);
+    dgram_conn_set_dst(&s->base.dgram, (struct sockaddr *)&raddr->sa, raddr->len);
+    net_client_set_info_str(&s->base.nc, "udp=%s/%s",
         dgram_format_addr((struct sockaddr *)&laddr.sa, lstr),
         dgram_format_addr((struct sockaddr *)&raddr->sa, rstr));
     return true;
@@ -378,11 +365,28 @@ static bool net_dgram_unix_init(const char *id, const SocketAddress *local,
     if (!labs) {
         s->unix_path = g_strdup(local->u.q_unix.path);
     }
-    dgram_conn_start(&s->dgram, fd, fd);
-    dgram_conn_set_dst(&s->dgram, (struct sockaddr *)&rsun, rlen);
-    net_client_set_info_str(&s->nc, "udp=%s:%s", local->u.q_unix.path,
+    dgram_conn_start(&s->base.dgram, fd, fd);
+    dgram_conn_set_dst(&s->base.dgram, (struct sockaddr *)&rsun, rlen);
+    net_client_set_info_str(&s->base.nc, "udp=%s:%s", local->u.q_unix.path,
                             remote->u.q_unix.path);
     return true;
+}
+
+/* fd=: a getfd name or a number, open (QEMU's messages). */
+static bool net_dgram_get_fd(const char *id, const char *str, int *fd,
+                             GError **errp)
+{
+    switch (monitor_fd_param(str, fd, NULL)) {
+    case 0:
+        return true;
+    case MONITOR_FD_CLOSED:
+        error_setg_errno(errp, errno, "%s: Can't use file descriptor %d",
+                         id, *fd);
+        return false;
+    default:
+        error_setg(errp, "Invalid file descriptor number '%s'", str);
+        return false;
+    }
 }
 
 static bool net_dgram_fd_init(const char *id, const SocketAddress *local,
@@ -393,14 +397,9 @@ static bool net_dgram_fd_init(const char *id, const SocketAddress *local,
     struct sockaddr_in *sin = (struct sockaddr_in *)&sa;
     char str[DGRAM_ADDR_STRLEN];
     NetDgramState *s;
-    int fd = monitor_fd_param(local->u.fd.str, errp);
+    int fd;
 
-    if (fd < 0) {
-        return false;
-    }
-    if (fcntl(fd, F_GETFL) < 0) {
-        error_setg_errno(errp, errno, "%s: Can't use file descriptor %d",
-                         id, fd);
+    if (!net_dgram_get_fd(id, local->u.fd.str, &fd, errp)) {
         return false;
     }
     if (sockops->getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
@@ -411,19 +410,19 @@ static bool net_dgram_fd_init(const char *id, const SocketAddress *local,
     fd_set_nonblock(fd);
     s = net_dgram_new(id);
     if (sa.ss_family == AF_INET && IN_MULTICAST(ntohl(sin->sin_addr.s_addr))) {
-        if (!dgram_conn_mcast_open(&s->dgram, (struct sockaddr *)&sa, NULL, 0,
+        if (!dgram_conn_mcast_open(&s->base.dgram, (struct sockaddr *)&sa, NULL, 0,
                                    &fd, errp)) {
-            net_client_free(&s->nc);
+            net_client_free(&s->base.nc);
             return false;
         }
-        net_client_set_info_str(&s->nc, "fd=%d (cloned mcast=%s)", fd,
+        net_client_set_info_str(&s->base.nc, "fd=%d (cloned mcast=%s)", fd,
                                 dgram_format_addr((struct sockaddr *)&sa, str));
     } else {
-        dgram_conn_start(&s->dgram, fd, fd);
-        net_client_set_info_str(&s->nc, "fd=%d", fd);
+        dgram_conn_start(&s->base.dgram, fd, fd);
+        net_client_set_info_str(&s->base.nc, "fd=%d", fd);
     }
     if (group) {
-        dgram_conn_set_dst(&s->dgram, (const struct sockaddr *)&group->sa,
+        dgram_conn_set_dst(&s->base.dgram, (const struct sockaddr *)&group->sa,
                            group->len);
     }
     return true;

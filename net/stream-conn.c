@@ -10,25 +10,14 @@
 #include "net/stream-conn.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "util/log.h"
 #include "util/sockets.h"
 #include "util/sockops.h"
 
-void stream_conn_log(const StreamConn *c, const char *fmt, ...)
-{
-    g_autofree char *msg = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "vmwire: %s: %s\n",
-            c->log_name ? c->log_name : c->nc->name, msg);
-}
+static void stream_data_sent(NetClientState *nc, ssize_t len);
 
 /* ---- the transmit ring --------------------------------------------------- */
 
@@ -107,11 +96,12 @@ static void tx_ring_consume(StreamConnTxRing *t, size_t len)
 
 /* ---- setup and teardown -------------------------------------------------- */
 
-void stream_conn_init(StreamConn *c, NetClientState *nc,
-                      const StreamConnOps *ops)
+void stream_data_init(StreamData *d, const StreamConnOps *ops)
 {
-    g_assert(ops && ops->sent);
-    c->nc = nc;
+    StreamConn *c = &d->conn;
+
+    g_assert(ops);
+    c->nc = &d->nc;
     c->ops = ops;
     c->fd = -1;
     c->rx = g_new0(StreamFraming, 1);
@@ -137,8 +127,10 @@ static void stream_conn_release(StreamConn *c)
     batch_cancel(&c->tx_flush);
 }
 
-void stream_conn_destroy(StreamConn *c)
+void stream_data_cleanup(NetClientState *nc)
 {
+    StreamConn *c = &container_of(nc, StreamData, nc)->conn;
+
     stream_conn_release(c);
     g_clear_pointer(&c->rx, g_free);
     g_clear_pointer(&c->tx.buf, g_free);
@@ -177,13 +169,15 @@ static bool stream_conn_deliver(StreamConn *c)
             net_client_count_drop(c->nc, NET_DROP_MALFORMED);
             break;
         case STREAM_FRAMING_OVERSIZED:
-            stream_conn_log(c, "serious error: oversized packet received, "
-                            "connection terminated.");
+            log_report_id(c->log_name ? c->log_name : c->nc->name,
+                          "serious error: oversized packet received, "
+                          "connection terminated.");
             net_client_count_reset(c->nc);
             stream_conn_close(c, STREAM_CONN_CLOSE_PROTOCOL, 0);
             return false;
         case STREAM_FRAMING_FRAME:
-            if (net_client_send_async(c->nc, frame, len, c->ops->sent) == 0) {
+            if (net_client_send_async(c->nc, frame, len,
+                                      stream_data_sent) == 0) {
                 c->read_blocked = true;
                 fd_handler_set_read(c->fd_handler, false);
                 return false;
@@ -196,8 +190,11 @@ static bool stream_conn_deliver(StreamConn *c)
     }
 }
 
-void stream_conn_sent(StreamConn *c)
+/* A queued frame was delivered: resume parsing, then reading. */
+static void stream_data_sent(NetClientState *nc, ssize_t len)
 {
+    StreamConn *c = &container_of(nc, StreamData, nc)->conn;
+
     if (!c->read_blocked || c->fd < 0) {
         return;
     }
@@ -354,9 +351,10 @@ static void stream_conn_writable(void *opaque)
     stream_conn_tx_resume(c);
 }
 
-ssize_t stream_conn_receive_iov(StreamConn *c, const struct iovec *iov,
+ssize_t stream_data_receive_iov(NetClientState *nc, const struct iovec *iov,
                                 int iovcnt)
 {
+    StreamConn *c = &container_of(nc, StreamData, nc)->conn;
     size_t size = iov_size_total(iov, iovcnt);
 
     if (c->fd < 0) {
@@ -387,8 +385,10 @@ ssize_t stream_conn_receive_iov(StreamConn *c, const struct iovec *iov,
     return (ssize_t)size;
 }
 
-bool stream_conn_can_receive(StreamConn *c)
+bool stream_data_can_receive(NetClientState *nc)
 {
+    StreamConn *c = &container_of(nc, StreamData, nc)->conn;
+
     if (c->fd < 0 || tx_ring_has_room(&c->tx, STREAM_CONN_MAX_RECORD)) {
         return true;
     }
@@ -432,9 +432,8 @@ static gboolean stream_listener_retry(gpointer opaque)
  */
 static void stream_listener_back_off(StreamListener *l, int err)
 {
-    fprintf(stderr, "vmwire: %s: can't accept a connection (%s), retrying "
-            "in %u ms\n", l->nc->name, g_strerror(err),
-            STREAM_LISTENER_RETRY_MS);
+    log_report_id(l->nc->name, "can't accept a connection (%s), retrying "
+                  "in %u ms", g_strerror(err), STREAM_LISTENER_RETRY_MS);
     fd_handler_set_read(l->handler, false);
     l->retry_id = g_timeout_add(STREAM_LISTENER_RETRY_MS,
                                 stream_listener_retry, l);

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <glib.h>
+#include "net/dgram-conn.h"
 #include "net/net.h"
 #include "qapi-types.h"
 
@@ -54,5 +55,12 @@ NetdevInitFunc net_init_stream;
 NetdevInitFunc net_init_dgram;
 NetdevInitFunc net_init_hubport;
 NetdevInitFunc net_init_user;
+
+/*
+ * A datagram client (net/dgram.c) of type @type: DGRAM, or SOCKET for
+ * `-netdev socket`'s udp=, mcast= and datagram fd=, which net/socket.c
+ * maps onto it.  No socket yet (dgram_conn_start(), _mcast_open()).
+ */
+DgramData *net_dgram_new_for(NetClientDriver type, const char *id);
 
 #endif /* NET_NETDEV_H */

@@ -6,7 +6,16 @@
  * embedded in the backend's state next to its NetClientState and owns the
  * connected socket, its FdHandler, the StreamFraming receive buffer and a
  * fixed transmit ring (STREAM_CONN_TX_SIZE).  Both buffers are allocated by
- * stream_conn_init(); the frame path allocates nothing.
+ * stream_data_init(); the frame path allocates nothing.
+ *
+ * The stream client base (QEMU's net/stream_data.c): every stream client
+ * kind (`-netdev stream`, `-netdev socket`'s streams, the hubid=
+ * connections) is a StreamData, a NetClientState followed by its
+ * StreamConn, and puts STREAM_DATA_HOOKS (receive_iov, can_receive) in its
+ * NetClientInfo; the completion callback of the frames it sends is the
+ * base's too.  A kind adds only what is its own: its StreamConnOps (logs,
+ * events, link, listening again, reconnecting) and its cleanup, which
+ * calls stream_data_cleanup().
  *
  *   socket -> peer: at most STREAM_CONN_READS recv() calls of up to
  *     STREAM_FRAMING_READ_ROOM (256 KiB) per wake-up go straight into the
@@ -68,13 +77,8 @@ typedef enum StreamConnClose {
 
 typedef struct StreamConn StreamConn;
 
-/* The backend's hooks; only @sent is mandatory. */
+/* The kind's hooks, all optional. */
 typedef struct StreamConnOps {
-    /*
-     * Completion of a frame the peer queued: the backend finds its
-     * StreamConn from @nc and calls stream_conn_sent().
-     */
-    NetPacketSent *sent;
     /* The connection is ending; c->fd and c->connecting still tell how. */
     void (*closing)(StreamConn *c, StreamConnClose why, int err);
     /* It has ended: c->fd is -1, the buffers are empty. */
@@ -105,11 +109,26 @@ struct StreamConn {
     BatchEntry tx_flush;            /* ring written at the batch's end */
 };
 
-/* Set up @c for client @nc (borrowed): allocates both buffers. */
-void stream_conn_init(StreamConn *c, NetClientState *nc,
-                      const StreamConnOps *ops);
-/* Close the socket (no hooks) and free the buffers; safe twice. */
-void stream_conn_destroy(StreamConn *c);
+/* The stream client base; see the DOC comment. */
+typedef struct StreamData {
+    NetClientState nc;
+    StreamConn conn;
+} StreamData;
+
+/* Set up @d's connection with the kind's @ops: allocates both buffers. */
+void stream_data_init(StreamData *d, const StreamConnOps *ops);
+/* The base's NetClientInfo hooks. */
+ssize_t stream_data_receive_iov(NetClientState *nc, const struct iovec *iov,
+                                int iovcnt);
+bool stream_data_can_receive(NetClientState *nc);
+#define STREAM_DATA_HOOKS                       \
+    .receive_iov = stream_data_receive_iov,     \
+    .can_receive = stream_data_can_receive
+/*
+ * The common part of every kind's cleanup: close the socket (no hooks)
+ * and free the buffers; safe twice.
+ */
+void stream_data_cleanup(NetClientState *nc);
 
 /*
  * Start using stream socket @fd (taken): connected, or with a nonblocking
@@ -124,16 +143,6 @@ static inline bool stream_conn_is_open(const StreamConn *c)
     return c->fd >= 0;
 }
 
-/* The NetClientInfo hooks' work; the backend's hooks call these. */
-ssize_t stream_conn_receive_iov(StreamConn *c, const struct iovec *iov,
-                                int iovcnt);
-bool stream_conn_can_receive(StreamConn *c);
-/* A queued frame was delivered: resume parsing, then reading. */
-void stream_conn_sent(StreamConn *c);
-
-/* "vmwire: <netdev>: <message>" on stderr. */
-void stream_conn_log(const StreamConn *c, const char *fmt, ...)
-    G_GNUC_PRINTF(2, 3);
 
 /*
  * A listening stream socket, shared by `-netdev socket,listen=`, `-netdev
