@@ -96,6 +96,47 @@ static NetDgramState *net_dgram_new(const char *id)
                         NetDgramState, base);
 }
 
+DgramData *net_dgram_mcast_new(NetClientDriver type, const char *id,
+                               const struct sockaddr *group,
+                               const struct in_addr *ifaddr, unsigned ifindex,
+                               int *clone_fd, GError **errp)
+{
+    DgramData *d = net_dgram_new_for(type, id);
+
+    if (!dgram_conn_mcast_open(&d->dgram, group, ifaddr, ifindex, clone_fd,
+                               errp)) {
+        net_client_free(&d->nc);
+        return NULL;
+    }
+    return d;
+}
+
+/* QEMU's rule: an fd bound to an IPv4 multicast group is cloned. */
+DgramData *net_dgram_fd_new(NetClientDriver type, const char *id, int fd,
+                            const struct sockaddr_storage *bound,
+                            const char *prefix, GError **errp)
+{
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)bound;
+    char str[DGRAM_ADDR_STRLEN];
+    DgramData *d;
+
+    if (bound->ss_family != AF_INET ||
+        !IN_MULTICAST(ntohl(sin->sin_addr.s_addr))) {
+        d = net_dgram_new_for(type, id);
+        dgram_conn_start(&d->dgram, fd, fd);
+        net_client_set_info_str(&d->nc, "%sfd=%d", prefix, fd);
+        return d;
+    }
+    d = net_dgram_mcast_new(type, id, (const struct sockaddr *)bound, NULL,
+                            0, &fd, errp);
+    if (d) {
+        net_client_set_info_str(&d->nc, "%sfd=%d (cloned mcast=%s)", prefix,
+                                fd, dgram_format_addr(
+                                    (const struct sockaddr *)bound, str));
+    }
+    return d;
+}
+
 /* ---- addresses ----------------------------------------------------------- */
 
 /*
@@ -221,7 +262,7 @@ static bool net_dgram_mcast_init(const char *id, const NetDgramInet *group,
     const struct in_addr *ifaddr = NULL;
     unsigned ifindex = 0;
     char str[DGRAM_ADDR_STRLEN];
-    NetDgramState *s;
+    DgramData *d;
 
     NetDgramInet g = *group;
 
@@ -245,15 +286,14 @@ static bool net_dgram_mcast_init(const char *id, const NetDgramInet *group,
         }
         ifaddr = &((struct sockaddr_in *)&laddr.sa)->sin_addr;
     }
-    s = net_dgram_new(id);
-    if (!dgram_conn_mcast_open(&s->base.dgram, (const struct sockaddr *)&g.sa,
-                               ifaddr, ifindex, NULL, errp)) {
-        net_client_free(&s->base.nc);
-        return false;
+    d = net_dgram_mcast_new(NET_CLIENT_DRIVER_DGRAM, id,
+                            (const struct sockaddr *)&g.sa, ifaddr, ifindex,
+                            NULL, errp);
+    if (d) {
+        net_client_set_info_str(&d->nc, "mcast=%s",
+            dgram_format_addr((const struct sockaddr *)&group->sa, str));
     }
-    net_client_set_info_str(&s->base.nc, "mcast=%s",
-        dgram_format_addr((const struct sockaddr *)&group->sa, str));
-    return true;
+    return d != NULL;
 }
 
 static int net_dgram_socket(int family, GError **errp)
@@ -267,13 +307,41 @@ static int net_dgram_socket(int family, GError **errp)
     return fd;
 }
 
+DgramData *net_dgram_udp_new(NetClientDriver type, const char *id,
+                             const struct sockaddr *local, socklen_t llen,
+                             const char *local_host,
+                             const struct sockaddr *remote, socklen_t rlen,
+                             GError **errp)
+{
+    int fd = net_dgram_socket(local->sa_family, errp);
+    DgramData *d;
+
+    if (fd < 0) {
+        return NULL;
+    }
+    if (!sockops_setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1,
+                            "can't set socket option SO_REUSEADDR", errp)) {
+        sockops->close(fd);
+        return NULL;
+    }
+    if (sockops->bind(fd, local, llen) < 0) {
+        error_setg_errno(errp, errno, "can't bind ip=%s to socket",
+                         local_host);
+        sockops->close(fd);
+        return NULL;
+    }
+    d = net_dgram_new_for(type, id);
+    dgram_conn_start(&d->dgram, fd, fd);
+    dgram_conn_set_dst(&d->dgram, remote, rlen);
+    return d;
+}
+
 static bool net_dgram_inet_init(const char *id, const SocketAddress *local,
                                 const NetDgramInet *raddr, GError **errp)
 {
     NetDgramInet laddr;
     char lstr[DGRAM_ADDR_STRLEN], rstr[DGRAM_ADDR_STRLEN];
-    NetDgramState *s;
-    int fd, one = 1;
+    DgramData *d;
 
     if (!net_dgram_resolve(&local->u.inet, &laddr, errp)) {
         return false;
@@ -282,28 +350,14 @@ static bool net_dgram_inet_init(const char *id, const SocketAddress *local,
         error_setg(errp, "local and remote address families differ");
         return false;
     }
-    fd = net_dgram_socket(laddr.sa.ss_family, errp);
-    if (fd < 0) {
+    d = net_dgram_udp_new(NET_CLIENT_DRIVER_DGRAM, id,
+                          (struct sockaddr *)&laddr.sa, laddr.len,
+                          local->u.inet.host, (struct sockaddr *)&raddr->sa,
+                          raddr->len, errp);
+    if (!d) {
         return false;
     }
-    if (sockops->setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-                            sizeof(one)) < 0) {
-        error_setg_errno(errp, errno, "can't set socket option SO_REUSEADDR");
-        sockops->close(fd);
-        return false;
-    }
-    if (sockops->bind(fd, (struct sockaddr *)&laddr.sa, laddr.len) < 0) {
-        int err = errno;
-
-        error_setg(errp, "can't bind ip=%s to socket: %s", local->u.inet.host,
-                   g_strerror(err));
-        sockops->close(fd);
-        return false;
-    }
-    s = net_dgram_new(id);
-    dgram_conn_start(&s->base.dgram, fd, fd);
-    dgram_conn_set_dst(&s->base.dgram, (struct sockaddr *)&raddr->sa, raddr->len);
-    net_client_set_info_str(&s->base.nc, "udp=%s/%s",
+    net_client_set_info_str(&d->nc, "udp=%s/%s",
         dgram_format_addr((struct sockaddr *)&laddr.sa, lstr),
         dgram_format_addr((struct sockaddr *)&raddr->sa, rstr));
     return true;
@@ -394,9 +448,7 @@ static bool net_dgram_fd_init(const char *id, const SocketAddress *local,
 {
     struct sockaddr_storage sa = { 0 };
     socklen_t len = sizeof(sa);
-    struct sockaddr_in *sin = (struct sockaddr_in *)&sa;
-    char str[DGRAM_ADDR_STRLEN];
-    NetDgramState *s;
+    DgramData *d;
     int fd;
 
     if (!net_dgram_get_fd(id, local->u.fd.str, &fd, errp)) {
@@ -408,21 +460,12 @@ static bool net_dgram_fd_init(const char *id, const SocketAddress *local,
         return false;
     }
     fd_set_nonblock(fd);
-    s = net_dgram_new(id);
-    if (sa.ss_family == AF_INET && IN_MULTICAST(ntohl(sin->sin_addr.s_addr))) {
-        if (!dgram_conn_mcast_open(&s->base.dgram, (struct sockaddr *)&sa, NULL, 0,
-                                   &fd, errp)) {
-            net_client_free(&s->base.nc);
-            return false;
-        }
-        net_client_set_info_str(&s->base.nc, "fd=%d (cloned mcast=%s)", fd,
-                                dgram_format_addr((struct sockaddr *)&sa, str));
-    } else {
-        dgram_conn_start(&s->base.dgram, fd, fd);
-        net_client_set_info_str(&s->base.nc, "fd=%d", fd);
+    d = net_dgram_fd_new(NET_CLIENT_DRIVER_DGRAM, id, fd, &sa, "", errp);
+    if (!d) {
+        return false;
     }
     if (group) {
-        dgram_conn_set_dst(&s->base.dgram, (const struct sockaddr *)&group->sa,
+        dgram_conn_set_dst(&d->dgram, (const struct sockaddr *)&group->sa,
                            group->len);
     }
     return true;

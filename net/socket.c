@@ -4,41 +4,31 @@
  * `-netdev socket,id=ID,` plus exactly one of `fd=`, `listen=`, `connect=`,
  * `mcast=`, `udp=` (and `localaddr=` with mcast/udp), wire-, option- and
  * message-compatible with QEMU 7.2 (see shared docs, qemu-net.md).  This
- * file maps those options onto the shared transports and keeps only what
- * is QEMU's socket backend's own: its checks and messages, its status
- * strings ("socket: connection from ...", "socket: udp=..."), its log
- * lines and QMP events, and the cloned-multicast-fd rule.  Every client it
- * makes shows type=socket.
+ * file maps the options onto the shared transports and keeps what is QEMU's
+ * socket backend's own: checks and messages, status strings ("socket:
+ * connection from ..."), log lines, QMP events.  Its clients show type
+ * socket.
  *
  * Streams (listen=, connect=, a SOCK_STREAM fd=) are a kind of the stream
- * client base (StreamData, net/stream-conn.c: [len32be][frame] records,
- * the transmit ring, backpressure, the accept loop of StreamListener); the
- * connect loop is util/sockets.c's socket_connect_start().  This file
- * supplies the kind's StreamConnOps: a closed connection takes the link
- * down; listen= then accepts the next peer (one at a time, as QEMU),
- * connect= and fd= stay down (no reconnect, as QEMU).  QMP hears
- * NETDEV_STREAM_CONNECTED {netdev-id, addr} once a listen= peer is accepted
- * or a connect= completed, NETDEV_STREAM_DISCONNECTED when that connection
- * ends (not when the netdev is deleted).  listen=...,hubid=N (vmwire)
- * hands the listening socket to net/stream-multi.c.  As a vmwire
- * extension, listen= and connect= also take "[ipv6]:port" (dual stack for
- * listen=, peers shown as "[addr]:port"; the event's addr.host is the bare
- * address).  udp= and mcast= stay IPv4-only.
+ * client base (StreamData, net/stream-conn.c: framing, transmit ring,
+ * backpressure, accept loop, connect); this file adds the kind's hooks:
+ * a closed connection takes the link down; listen= then accepts the next
+ * peer (one at a time, as QEMU), connect= and fd= stay down (no reconnect).
+ * NETDEV_STREAM_CONNECTED {netdev-id, addr} when a listen= peer is accepted
+ * or a connect= completed, NETDEV_STREAM_DISCONNECTED when it ends.
+ * listen=...,hubid=N (vmwire) hands the socket to net/stream-multi.c.
+ * vmwire also takes "[ipv6]:port" for listen= (dual stack) and connect=.
  *
- * Datagrams (udp=, mcast=, a SOCK_DGRAM fd=) are `-netdev dgram`'s clients
- * (net_dgram_new_for(), net/dgram-conn.c's machinery) shown as type
- * socket.  A datagram fd= bound to a multicast address is cloned as QEMU
- * does (a fresh group socket dup2()ed over it); other datagram fds are
- * used as they are.  An fd= that is no socket at all is refused without
- * being touched (QEMU makes it nonblocking and closes it).
+ * Datagrams (udp=, mcast=, a SOCK_DGRAM fd=; IPv4 only) are `-netdev
+ * dgram`'s clients (net/dgram.c, net/dgram-conn.c) with type socket; a
+ * datagram fd= bound to a multicast group is cloned as QEMU does.  An fd=
+ * that is no socket at all is refused untouched (QEMU closes it).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <string.h>
 
 #include "monitor/monitor.h"
-#include "net/net.h"
 #include "net/dgram-conn.h"
 #include "net/netdev.h"
 #include "net/stream-conn.h"
@@ -57,9 +47,8 @@ typedef enum NetSocketKind {
 
 /* A stream client of -netdev socket: the base and what is QEMU's. */
 typedef struct NetSocketState {
-    StreamData base;            /* nc and conn */
+    StreamData base;            /* nc, conn, listener */
     NetSocketKind kind;
-    StreamListener listener;    /* listen= only */
     char remote[INET_ANY_HOST_PORT_STRLEN];  /* peer or target, for logs */
     struct sockaddr_storage remote_addr;    /* the same, for QMP events */
     bool connected;             /* NETDEV_STREAM_CONNECTED was sent */
@@ -67,17 +56,6 @@ typedef struct NetSocketState {
 
 static const NetClientInfo net_socket_info;
 static const StreamConnOps net_socket_conn_ops;
-
-#define net_socket_log(s, ...) log_report_id((s)->base.nc.name, __VA_ARGS__)
-
-/* Close an fd we own, keeping errno for the caller's message. */
-static void net_socket_close_fd(int fd)
-{
-    int saved = errno;
-
-    sockops->close(fd);
-    errno = saved;
-}
 
 /* A nonblocking, close-on-exec socket, or -1 with QEMU's message. */
 static int net_socket_open(int family, int type, GError **errp)
@@ -91,7 +69,7 @@ static int net_socket_open(int family, int type, GError **errp)
     return fd;
 }
 
-/* Bind to an IPv4 or (listen=, vmwire) IPv6 address, QEMU's message. */
+/* Bind @fd (closed on failure), QEMU's message. */
 static bool net_socket_bind(int fd, const struct sockaddr_storage *ss,
                             socklen_t len, GError **errp)
 {
@@ -100,6 +78,7 @@ static bool net_socket_bind(int fd, const struct sockaddr_storage *ss,
     if (sockops->bind(fd, (const struct sockaddr *)ss, len) < 0) {
         error_setg_errno(errp, errno, "can't bind ip=%s to socket",
                          inet_format_host(ss, ip));
+        sockops->close(fd);
         return false;
     }
     return true;
@@ -107,56 +86,55 @@ static bool net_socket_bind(int fd, const struct sockaddr_storage *ss,
 
 /* ---- streams: the kind's hooks ------------------------------------------- */
 
-static NetSocketState *net_socket_new(const char *id, NetSocketKind kind)
+static NetSocketState *net_socket_new(const char *id, NetSocketKind kind,
+                                      const struct sockaddr_storage *remote)
 {
     NetClientState *nc = net_client_new(&net_socket_info, NULL, "socket", id);
     NetSocketState *s = container_of(nc, NetSocketState, base.nc);
 
     s->kind = kind;
-    s->listener.fd = -1;
     stream_data_init(&s->base, &net_socket_conn_ops);
+    if (remote) {
+        inet_format_host_port_any(remote, s->remote);
+        s->remote_addr = *remote;
+    }
     return s;
 }
 
 /* A listen= or connect= stream got its peer, s->remote_addr. */
 static void net_socket_connected(NetSocketState *s)
 {
-    char host[INET6_ADDRSTRLEN];
-    g_autofree char *port = g_strdup_printf("%u", inet_port(&s->remote_addr));
-    SocketAddress addr = {
-        .type = SOCKET_ADDRESS_TYPE_INET,
-        .u.inet = {
-            .host = (char *)inet_format_host(&s->remote_addr, host),
-            .port = port,
-        },
-    };
+    g_autofree char *uri = NULL;
+    g_autoptr(SocketAddress) addr = net_stream_describe(&s->remote_addr,
+                                                        0, NULL, &uri);
 
     s->connected = true;
-    qapi_event_send_netdev_stream_connected(s->base.nc.name, &addr);
+    qapi_event_send_netdev_stream_connected(s->base.nc.name, addr);
 }
 
 static void net_socket_closing(StreamConn *c, StreamConnClose why, int err)
 {
     NetSocketState *s = container_of(c, NetSocketState, base.conn);
+    const char *id = s->base.nc.name;
 
     if (why == STREAM_CONN_CLOSE_PROTOCOL) {
         return;
     }
     if (s->kind == NET_SOCKET_LISTEN) {
-        net_socket_log(s, "peer %s disconnected", s->remote);
+        log_report_id(id, "peer %s disconnected", s->remote);
     } else if (s->kind == NET_SOCKET_FD_STREAM) {
-        net_socket_log(s, "connection on fd=%d closed by peer", c->fd);
+        log_report_id(id, "connection on fd=%d closed by peer", c->fd);
     } else if (!c->connecting) {
-        net_socket_log(s, "connection to %s closed by peer", s->remote);
+        log_report_id(id, "connection to %s closed by peer", s->remote);
     } else if (err == ECONNREFUSED) {
-        net_socket_log(s, "connection to %s refused", s->remote);
+        log_report_id(id, "connection to %s refused", s->remote);
     } else {
-        net_socket_log(s, "connection to %s failed: %s", s->remote,
-                       g_strerror(err));
+        log_report_id(id, "connection to %s failed: %s", s->remote,
+                      g_strerror(err));
     }
 }
 
-/* Link down; a listener accepts the next peer (connect=, fd= stay down). */
+/* Link down (a listener's base accepts the next peer). */
 static void net_socket_closed(StreamConn *c)
 {
     NetSocketState *s = container_of(c, NetSocketState, base.conn);
@@ -167,86 +145,47 @@ static void net_socket_closed(StreamConn *c)
         qapi_event_send_netdev_stream_disconnected(s->base.nc.name);
     }
     net_client_set_link(&s->base.nc, false);
-    if (s->kind == NET_SOCKET_LISTEN) {
-        stream_listener_set_enabled(&s->listener, true);
-    }
 }
 
 static void net_socket_connect_done(StreamConn *c)
 {
     NetSocketState *s = container_of(c, NetSocketState, base.conn);
 
-    net_socket_log(s, "connected to %s", s->remote);
+    log_report_id(s->base.nc.name, "connected to %s", s->remote);
     net_socket_connected(s);
+}
+
+static void net_socket_accepted(StreamConn *c,
+                                const struct sockaddr_storage *sa,
+                                socklen_t len)
+{
+    NetSocketState *s = container_of(c, NetSocketState, base.conn);
+
+    inet_format_host_port_any(sa, s->remote);
+    s->remote_addr = *sa;
+    net_client_set_info_str(&s->base.nc, "socket: connection from %s",
+                            s->remote);
+    log_report_id(s->base.nc.name, "connection from %s", s->remote);
+    net_socket_connected(s);
+    net_client_set_link(&s->base.nc, true);
 }
 
 static const StreamConnOps net_socket_conn_ops = {
     .closing = net_socket_closing,
     .closed = net_socket_closed,
     .connected = net_socket_connect_done,
+    .accepted = net_socket_accepted,
 };
-
-static void net_socket_cleanup(NetClientState *nc)
-{
-    NetSocketState *s = container_of(nc, NetSocketState, base.nc);
-
-    stream_listener_destroy(&s->listener);
-    stream_data_cleanup(nc);
-}
 
 static const NetClientInfo net_socket_info = {
     .type = NET_CLIENT_DRIVER_SOCKET,
     .type_name = "socket",
     .size = sizeof(NetSocketState),
     STREAM_DATA_HOOKS,
-    .cleanup = net_socket_cleanup,
+    .cleanup = stream_data_cleanup,
 };
 
 /* ---- listen=, connect= --------------------------------------------------- */
-
-static void net_socket_accepted(StreamListener *l, int fd,
-                                const struct sockaddr_storage *sa,
-                                socklen_t len)
-{
-    NetSocketState *s = container_of(l, NetSocketState, listener);
-
-    stream_listener_set_enabled(l, false);    /* one peer at a time */
-    inet_format_host_port_any(sa, s->remote);
-    s->remote_addr = *sa;
-    socket_set_nodelay(fd);
-    stream_conn_attach(&s->base.conn, fd, false);
-    net_client_set_info_str(&s->base.nc, "socket: connection from %s",
-                            s->remote);
-    net_socket_log(s, "connection from %s", s->remote);
-    net_socket_connected(s);
-    net_client_set_link(&s->base.nc, true);
-}
-
-/* The listening socket, QEMU's messages; [::] takes IPv4 peers too. */
-static int net_socket_listen_open(const struct sockaddr_storage *sa,
-                                  socklen_t len, int backlog, GError **errp)
-{
-    int fd = net_socket_open(sa->ss_family, SOCK_STREAM, errp), on = 1;
-    int off = 0;
-
-    if (fd < 0) {
-        return -1;
-    }
-    sockops->setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    if (sa->ss_family == AF_INET6) {
-        sockops->setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-    }
-    if (!net_socket_bind(fd, sa, len, errp)) {
-        net_socket_close_fd(fd);
-        return -1;
-    }
-    if (sockops->listen(fd, backlog) < 0) {
-        error_setg_errno(errp, errno, "can't listen on socket");
-        net_socket_close_fd(fd);
-        return -1;
-    }
-    return fd;
-}
 
 /* listen=, or with hubid=N a listener of net/stream-multi.c. */
 static bool net_socket_listen_init(const char *id, const char *addr,
@@ -257,24 +196,35 @@ static bool net_socket_listen_init(const char *id, const char *addr,
     struct sockaddr_storage sa;
     socklen_t len;
     NetSocketState *s;
-    int fd;
+    int fd, on = 1, off = 0;
 
-    if (!inet_parse_host_port_any(&sa, &len, addr, errp)) {
+    if (!inet_parse_host_port_any(&sa, &len, addr, errp) ||
+        (fd = net_socket_open(sa.ss_family, SOCK_STREAM, errp)) < 0) {
         return false;
     }
-    fd = net_socket_listen_open(&sa, len, multi ? SOMAXCONN : 1, errp);
-    if (fd >= 0 && multi) {
+    sockops->setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (sa.ss_family == AF_INET6) {     /* [::] takes IPv4 peers too */
+        sockops->setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+    }
+    if (!net_socket_bind(fd, &sa, len, errp)) {
+        return false;
+    }
+    if (sockops->listen(fd, multi ? SOMAXCONN : 1) < 0) {
+        error_setg_errno(errp, errno, "can't listen on socket");
+        sockops->close(fd);
+        return false;
+    }
+    if (multi) {
         net_multi_listener_new(&(NetMultiListenerConfig) {
             .id = id, .type = NET_CLIENT_DRIVER_SOCKET, .listen_fd = fd,
             .where = inet_format_host_port_any(&sa, where), .opts = *multi,
         });
-    } else if (fd >= 0) {
-        s = net_socket_new(id, NET_SOCKET_LISTEN);
-        stream_listener_start(&s->listener, &s->base.nc, fd,
-                              net_socket_accepted);
-        net_client_set_link(&s->base.nc, false);
+        return true;
     }
-    return fd >= 0;
+    s = net_socket_new(id, NET_SOCKET_LISTEN, NULL);
+    stream_data_listen(&s->base, fd);
+    net_client_set_link(&s->base.nc, false);
+    return true;
 }
 
 static bool net_socket_connect_init(const char *id, const char *addr,
@@ -285,78 +235,46 @@ static bool net_socket_connect_init(const char *id, const char *addr,
     NetSocketState *s;
     int fd, ret;
 
-    if (!inet_parse_host_port_any(&sa, &len, addr, errp)) {
+    if (!inet_parse_host_port_any(&sa, &len, addr, errp) ||
+        (fd = net_socket_open(sa.ss_family, SOCK_STREAM, errp)) < 0) {
         return false;
     }
-    fd = net_socket_open(sa.ss_family, SOCK_STREAM, errp);
-    if (fd < 0) {
-        return false;
-    }
-    ret = socket_connect_start(fd, (const struct sockaddr *)&sa, len);
+    s = net_socket_new(id, NET_SOCKET_CONNECT, &sa);
+    ret = stream_data_connect(&s->base, fd, (struct sockaddr *)&sa, len);
     if (ret < 0) {
         error_setg_errno(errp, -ret, "can't connect socket");
-        net_socket_close_fd(fd);
+        net_client_free(&s->base.nc);
         return false;
     }
-    s = net_socket_new(id, NET_SOCKET_CONNECT);
-    inet_format_host_port_any(&sa, s->remote);
-    s->remote_addr = sa;
-    stream_conn_attach(&s->base.conn, fd, ret != 1);
     if (ret == 1) {
-        socket_set_nodelay(fd);
         net_socket_connected(s);
     }
     net_client_set_info_str(&s->base.nc, "socket: connect to %s", s->remote);
     return true;
 }
 
-/* ---- udp=, mcast= (datagram clients of net/dgram.c) ----------------------- */
+/* ---- udp=, mcast= (clients of net/dgram.c) -------------------------------- */
 
 static bool net_socket_udp_init(const char *id, const char *remote,
                                 const char *local, GError **errp)
 {
-    struct sockaddr_storage laddr = { 0 }, raddr = { 0 };
-    char str[INET_HOST_PORT_STRLEN];
+    struct sockaddr_in laddr, raddr;
+    char ip[INET_ADDRSTRLEN], str[INET_HOST_PORT_STRLEN];
     DgramData *d;
-    int fd;
 
-    if (!inet_parse_host_port((struct sockaddr_in *)&laddr, local, errp) ||
-        !inet_parse_host_port((struct sockaddr_in *)&raddr, remote, errp)) {
+    if (!inet_parse_host_port(&laddr, local, errp) ||
+        !inet_parse_host_port(&raddr, remote, errp)) {
         return false;
     }
-    fd = net_socket_open(AF_INET, SOCK_DGRAM, errp);
-    if (fd < 0) {
-        return false;
+    d = net_dgram_udp_new(NET_CLIENT_DRIVER_SOCKET, id,
+                          (struct sockaddr *)&laddr, sizeof(laddr),
+                          inet_ntop(AF_INET, &laddr.sin_addr, ip, sizeof(ip)),
+                          (struct sockaddr *)&raddr, sizeof(raddr), errp);
+    if (d) {
+        net_client_set_info_str(&d->nc, "socket: udp=%s",
+                                inet_format_host_port(&raddr, str));
     }
-    if (!sockops_setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1,
-                            "can't set socket option SO_REUSEADDR", errp) ||
-        !net_socket_bind(fd, &laddr, sizeof(struct sockaddr_in), errp)) {
-        net_socket_close_fd(fd);
-        return false;
-    }
-    d = net_dgram_new_for(NET_CLIENT_DRIVER_SOCKET, id);
-    dgram_conn_start(&d->dgram, fd, fd);
-    dgram_conn_set_dst(&d->dgram, (struct sockaddr *)&raddr,
-                       sizeof(struct sockaddr_in));
-    net_client_set_info_str(&d->nc, "socket: udp=%s", inet_format_host_port(
-                                (struct sockaddr_in *)&raddr, str));
-    return true;
-}
-
-/* A client on both sockets of @group, or NULL; *@clone_fd is cloned. */
-static DgramData *net_socket_mcast_new(const char *id,
-                                       const struct sockaddr_in *group,
-                                       const struct in_addr *localaddr,
-                                       int *clone_fd, GError **errp)
-{
-    DgramData *d = net_dgram_new_for(NET_CLIENT_DRIVER_SOCKET, id);
-
-    if (!dgram_conn_mcast_open(&d->dgram, (const struct sockaddr *)group,
-                               localaddr, 0, clone_fd, errp)) {
-        net_client_free(&d->nc);
-        return NULL;
-    }
-    return d;
+    return d != NULL;
 }
 
 static bool net_socket_mcast_init(const char *id, const char *addr,
@@ -375,8 +293,9 @@ static bool net_socket_mcast_init(const char *id, const char *addr,
                    localaddr_str);
         return false;
     }
-    d = net_socket_mcast_new(id, &group, localaddr_str ? &localaddr : NULL,
-                             NULL, errp);
+    d = net_dgram_mcast_new(NET_CLIENT_DRIVER_SOCKET, id,
+                            (struct sockaddr *)&group,
+                            localaddr_str ? &localaddr : NULL, 0, NULL, errp);
     if (d) {
         net_client_set_info_str(&d->nc, "socket: mcast=%s",
                                 inet_format_host_port(&group, str));
@@ -386,61 +305,29 @@ static bool net_socket_mcast_init(const char *id, const char *addr,
 
 /* ---- fd= ----------------------------------------------------------------- */
 
-/* A datagram fd bound to a multicast group is cloned, as QEMU does. */
-static bool net_socket_fd_dgram_init(const char *id, int fd, GError **errp)
+static bool net_socket_fd_typed_init(const char *id, int fd, int type,
+                                     GError **errp)
 {
-    char str[INET_HOST_PORT_STRLEN];
-    struct sockaddr_in sa = { 0 };
+    struct sockaddr_storage sa = { 0 };
     socklen_t len = sizeof(sa);
-    DgramData *d;
+    NetSocketState *s;
 
-    if (sockops->getsockname(fd, (struct sockaddr *)&sa, &len) < 0 ||
-        sa.sin_family != AF_INET ||
-        !IN_MULTICAST(ntohl(sa.sin_addr.s_addr))) {
-        d = net_dgram_new_for(NET_CLIENT_DRIVER_SOCKET, id);
-        dgram_conn_start(&d->dgram, fd, fd);
-        net_client_set_info_str(&d->nc, "socket: fd=%d", fd);
+    if (type == SOCK_DGRAM) {
+        if (sockops->getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+            sa.ss_family = AF_UNSPEC;
+        }
+        if (!net_dgram_fd_new(NET_CLIENT_DRIVER_SOCKET, id, fd, &sa,
+                              "socket: ", errp)) {
+            sockops->close(fd);
+            return false;
+        }
         return true;
     }
-    d = net_socket_mcast_new(id, &sa, NULL, &fd, errp);
-    if (!d) {
-        net_socket_close_fd(fd);
-        return false;
-    }
-    net_client_set_info_str(&d->nc, "socket: fd=%d (cloned mcast=%s)", fd,
-                            inet_format_host_port(&sa, str));
-    return true;
-}
-
-static void net_socket_fd_stream_init(const char *id, int fd)
-{
-    NetSocketState *s = net_socket_new(id, NET_SOCKET_FD_STREAM);
-
+    s = net_socket_new(id, NET_SOCKET_FD_STREAM, NULL);
     socket_set_nodelay(fd);         /* fails harmlessly on AF_UNIX */
     stream_conn_attach(&s->base.conn, fd, false);
     net_client_set_info_str(&s->base.nc, "socket: fd=%d", fd);
-}
-
-/* fd=: a getfd name or a number, open, a socket; QEMU's messages. */
-static int net_socket_get_fd(const char *id, const char *str, int *type,
-                             GError **errp)
-{
-    int fd;
-
-    switch (monitor_fd_param(str, &fd, type)) {
-    case 0:
-        return fd;
-    case MONITOR_FD_CLOSED:
-        error_setg_errno(errp, errno, "%s: Can't use file descriptor %d",
-                         id, fd);
-        return -1;
-    case MONITOR_FD_NOT_SOCKET:
-        error_setg(errp, "can't get socket option SO_TYPE");
-        return -1;
-    default:
-        error_setg(errp, "Invalid file descriptor number '%s'", str);
-        return -1;
-    }
+    return true;
 }
 
 /*
@@ -448,29 +335,37 @@ static int net_socket_get_fd(const char *id, const char *str, int *type,
  * socket at all (a typo: fd=2) is neither made nonblocking nor closed.  A
  * socket of the wrong type is closed, as QEMU does.
  */
-static bool net_socket_fd_init(const char *id, const char *fd_str,
+static bool net_socket_fd_init(const char *id, const char *str,
                                GError **errp)
 {
-    int type = -1;
-    int fd = net_socket_get_fd(id, fd_str, &type, errp);
-    int ret = fd < 0 ? 0 : fd_set_nonblock(fd);
+    int fd, type = -1, ret;
 
-    if (fd < 0) {
+    switch (monitor_fd_param(str, &fd, &type)) {
+    case 0:
+        break;
+    case MONITOR_FD_CLOSED:
+        error_setg_errno(errp, errno, "%s: Can't use file descriptor %d",
+                         id, fd);
         return false;
+    case MONITOR_FD_NOT_SOCKET:
+        error_setg(errp, "can't get socket option SO_TYPE");
+        return false;
+    default:
+        error_setg(errp, "Invalid file descriptor number '%s'", str);
+        return false;
+    }
+    ret = fd_set_nonblock(fd);
+    if (ret == 0 && (type == SOCK_STREAM || type == SOCK_DGRAM)) {
+        return net_socket_fd_typed_init(id, fd, type, errp);
     }
     if (ret < 0) {
         error_setg_errno(errp, -ret, "%s: Can't use file descriptor %d",
                          id, fd);
-    } else if (type != SOCK_STREAM && type != SOCK_DGRAM) {
+    } else {
         error_setg(errp, "socket type=%d for fd=%d must be either "
                    "SOCK_DGRAM or SOCK_STREAM", type, fd);
-    } else if (type == SOCK_STREAM) {
-        net_socket_fd_stream_init(id, fd);
-        return true;
-    } else {
-        return net_socket_fd_dgram_init(id, fd, errp);
     }
-    net_socket_close_fd(fd);
+    sockops->close(fd);
     return false;
 }
 

@@ -104,6 +104,7 @@ void stream_data_init(StreamData *d, const StreamConnOps *ops)
     c->nc = &d->nc;
     c->ops = ops;
     c->fd = -1;
+    d->listener.fd = -1;
     c->rx = g_new0(StreamFraming, 1);
     c->tx.buf = g_malloc(STREAM_CONN_TX_SIZE);
 }
@@ -129,8 +130,10 @@ static void stream_conn_release(StreamConn *c)
 
 void stream_data_cleanup(NetClientState *nc)
 {
-    StreamConn *c = &container_of(nc, StreamData, nc)->conn;
+    StreamData *d = container_of(nc, StreamData, nc);
+    StreamConn *c = &d->conn;
 
+    stream_listener_destroy(&d->listener);
     stream_conn_release(c);
     g_clear_pointer(&c->rx, g_free);
     g_clear_pointer(&c->tx.buf, g_free);
@@ -138,12 +141,17 @@ void stream_data_cleanup(NetClientState *nc)
 
 void stream_conn_close(StreamConn *c, StreamConnClose why, int err)
 {
+    StreamListener *listener = &container_of(c, StreamData, conn)->listener;
+
     if (c->ops->closing) {
         c->ops->closing(c, why, err);
     }
     stream_conn_release(c);
     if (c->ops->closed) {
         c->ops->closed(c);
+    }
+    if (listener->accepted) {
+        stream_listener_set_enabled(listener, true);
     }
     c->tx_waiting = false;
     net_client_flush_queued(c->nc);
@@ -487,4 +495,40 @@ void stream_listener_destroy(StreamListener *l)
     }
     l->fd = -1;
     l->accepted = NULL;
+}
+
+/* ---- the base's server and client ---------------------------------------- */
+
+static void stream_data_accepted(StreamListener *l, int fd,
+                                 const struct sockaddr_storage *sa,
+                                 socklen_t len)
+{
+    StreamData *d = container_of(l, StreamData, listener);
+
+    stream_listener_set_enabled(l, false);    /* one peer at a time */
+    socket_set_nodelay(fd);                   /* fails harmlessly: unix */
+    stream_conn_attach(&d->conn, fd, false);
+    d->conn.ops->accepted(&d->conn, sa, len);
+}
+
+void stream_data_listen(StreamData *d, int fd)
+{
+    g_assert(d->conn.ops->accepted);
+    stream_listener_start(&d->listener, &d->nc, fd, stream_data_accepted);
+}
+
+int stream_data_connect(StreamData *d, int fd, const struct sockaddr *sa,
+                        socklen_t len)
+{
+    int ret = socket_connect_start(fd, sa, len);
+
+    if (ret < 0) {
+        sockops->close(fd);
+        return ret;
+    }
+    stream_conn_attach(&d->conn, fd, ret == 0);
+    if (ret == 1) {
+        socket_set_nodelay(fd);
+    }
+    return ret;
 }

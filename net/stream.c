@@ -69,7 +69,6 @@ typedef struct NetStreamConfig {
 typedef struct NetStreamState {
     StreamData base;                /* nc and conn */
     NetStreamConfig cfg;            /* taken from net_init_stream() */
-    StreamListener listener;        /* server=on */
     guint reconnect_id;
     char *peer_uri;                 /* the connected peer; owned */
     SocketAddress *peer_addr;       /* the same, for the event; owned */
@@ -283,7 +282,8 @@ static gboolean net_stream_reconnect(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-/* No connection (any more): link down; listen again or reconnect later. */
+/* No connection (any more): link down; reconnect later (a server's base
+ * listens again). */
 static void net_stream_down(NetStreamState *s, bool was_up)
 {
     net_client_set_link(&s->base.nc, false);
@@ -294,7 +294,6 @@ static void net_stream_down(NetStreamState *s, bool was_up)
     g_clear_pointer(&s->peer_addr, qapi_free_SocketAddress);
     if (s->cfg.server) {
         net_client_set_info_str(&s->base.nc, "listening");
-        stream_listener_set_enabled(&s->listener, true);
     } else if (s->cfg.reconnect_ms && s->cfg.addr_type != SOCKET_ADDRESS_TYPE_FD) {
         net_client_set_info_str(&s->base.nc, "connecting");
         s->reconnect_id = g_timeout_add(s->cfg.reconnect_ms,
@@ -318,10 +317,18 @@ static void net_stream_connected(StreamConn *c)
     net_stream_up(s, &s->cfg.sa, s->cfg.sa_len);
 }
 
+static void net_stream_accepted(StreamConn *c,
+                                const struct sockaddr_storage *sa,
+                                socklen_t len)
+{
+    net_stream_up(container_of(c, NetStreamState, base.conn), sa, len);
+}
+
 static const StreamConnOps net_stream_conn_ops = {
     .closing = net_stream_closing,
     .closed = net_stream_closed,
     .connected = net_stream_connected,
+    .accepted = net_stream_accepted,
 };
 
 /* ---- client -------------------------------------------------------------- */
@@ -331,14 +338,12 @@ static void net_stream_connect(NetStreamState *s)
     int fd = sockops->socket(s->cfg.sa.ss_family,
                              SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int ret = fd < 0 ? -errno
-              : socket_connect_start(fd, (const struct sockaddr *)&s->cfg.sa,
-                                     s->cfg.sa_len);
+              : stream_data_connect(&s->base, fd,
+                                    (const struct sockaddr *)&s->cfg.sa,
+                                    s->cfg.sa_len);
 
     net_client_set_info_str(&s->base.nc, "connecting");
     if (ret < 0) {
-        if (fd >= 0) {
-            sockops->close(fd);
-        }
         log_report_id(s->base.nc.name, ret == -ECONNREFUSED || ret == -ENOENT
                        ? "connection to %s refused%s%s"
                        : "connection to %s failed%s%s", s->cfg.target,
@@ -348,26 +353,12 @@ static void net_stream_connect(NetStreamState *s)
         net_stream_down(s, false);
         return;
     }
-    stream_conn_attach(&s->base.conn, fd, ret == 0);
     if (ret == 1) {
-        socket_set_nodelay(fd);
         net_stream_up(s, &s->cfg.sa, s->cfg.sa_len);
     }
 }
 
 /* ---- server -------------------------------------------------------------- */
-
-static void net_stream_accept(StreamListener *l, int fd,
-                              const struct sockaddr_storage *sa,
-                              socklen_t len)
-{
-    NetStreamState *s = container_of(l, NetStreamState, listener);
-
-    stream_listener_set_enabled(l, false);    /* one client at a time */
-    socket_set_nodelay(fd);
-    stream_conn_attach(&s->base.conn, fd, false);
-    net_stream_up(s, sa, len);
-}
 
 static bool net_stream_listen(NetStreamConfig *s, int backlog, GError **errp)
 {
@@ -407,14 +398,12 @@ static bool net_stream_listen(NetStreamConfig *s, int backlog, GError **errp)
 static void net_stream_cleanup(NetClientState *nc)
 {
     NetStreamState *s = container_of(nc, NetStreamState, base.nc);
+    bool listening = s->base.listener.fd >= 0;
 
     g_clear_handle_id(&s->reconnect_id, g_source_remove);
     stream_data_cleanup(nc);
-    if (s->listener.fd >= 0 && s->cfg.server) {
-        stream_listener_destroy(&s->listener);
-        if (s->cfg.unlink_path) {
-            unlink(s->cfg.unlink_path);
-        }
+    if (listening && s->cfg.unlink_path) {
+        unlink(s->cfg.unlink_path);
     }
     g_clear_pointer(&s->cfg.unlink_path, g_free);
     g_clear_pointer(&s->cfg.target, g_free);
@@ -575,7 +564,7 @@ static void net_stream_new(const char *id, NetStreamConfig *cfg)
     stream_data_init(&s->base, &net_stream_conn_ops);
     net_client_set_link(nc, false);
     if (s->cfg.server) {
-        stream_listener_start(&s->listener, nc, s->cfg.fd, net_stream_accept);
+        stream_data_listen(&s->base, s->cfg.fd);
         s->cfg.fd = -1;
         net_client_set_info_str(nc, "listening");
     } else if (s->cfg.fd >= 0) {

@@ -85,6 +85,9 @@ typedef struct StreamConnOps {
     void (*closed)(StreamConn *c);
     /* A connect() in progress completed. */
     void (*connected)(StreamConn *c);
+    /* A server accepted a peer at @sa: the connection is attached. */
+    void (*accepted)(StreamConn *c, const struct sockaddr_storage *sa,
+                     socklen_t len);
 } StreamConnOps;
 
 /* Bytes waiting to be written: a fixed ring. */
@@ -109,26 +112,6 @@ struct StreamConn {
     BatchEntry tx_flush;            /* ring written at the batch's end */
 };
 
-/* The stream client base; see the DOC comment. */
-typedef struct StreamData {
-    NetClientState nc;
-    StreamConn conn;
-} StreamData;
-
-/* Set up @d's connection with the kind's @ops: allocates both buffers. */
-void stream_data_init(StreamData *d, const StreamConnOps *ops);
-/* The base's NetClientInfo hooks. */
-ssize_t stream_data_receive_iov(NetClientState *nc, const struct iovec *iov,
-                                int iovcnt);
-bool stream_data_can_receive(NetClientState *nc);
-#define STREAM_DATA_HOOKS                       \
-    .receive_iov = stream_data_receive_iov,     \
-    .can_receive = stream_data_can_receive
-/*
- * The common part of every kind's cleanup: close the socket (no hooks)
- * and free the buffers; safe twice.
- */
-void stream_data_cleanup(NetClientState *nc);
 
 /*
  * Start using stream socket @fd (taken): connected, or with a nonblocking
@@ -183,5 +166,41 @@ void stream_listener_start(StreamListener *l, NetClientState *nc, int fd,
 void stream_listener_set_enabled(StreamListener *l, bool on);
 /* Stop watching and close the socket; safe twice and on a zeroed one. */
 void stream_listener_destroy(StreamListener *l);
+
+/* The stream client base; see the DOC comment. */
+typedef struct StreamData {
+    NetClientState nc;
+    StreamConn conn;
+    StreamListener listener;        /* a server's; fd -1 otherwise */
+} StreamData;
+
+/* Set up @d's connection with the kind's @ops: allocates both buffers. */
+void stream_data_init(StreamData *d, const StreamConnOps *ops);
+/* The base's NetClientInfo hooks. */
+ssize_t stream_data_receive_iov(NetClientState *nc, const struct iovec *iov,
+                                int iovcnt);
+bool stream_data_can_receive(NetClientState *nc);
+#define STREAM_DATA_HOOKS                       \
+    .receive_iov = stream_data_receive_iov,     \
+    .can_receive = stream_data_can_receive
+/*
+ * The common part of every kind's cleanup: close the sockets (no hooks)
+ * and free the buffers; safe twice.
+ */
+void stream_data_cleanup(NetClientState *nc);
+
+/*
+ * Serve one peer at a time on listening socket @fd (taken): each accepted
+ * connection is attached (TCP_NODELAY set) and ops->accepted runs; once
+ * it has closed (after ops->closed) the next peer is accepted.
+ */
+void stream_data_listen(StreamData *d, int fd);
+/*
+ * Start connecting stream socket @fd (taken) to @sa and attach it: 1
+ * connected at once (TCP_NODELAY set), 0 in progress (ops->connected
+ * follows, or ops->closing and ops->closed), -errno with @fd closed.
+ */
+int stream_data_connect(StreamData *d, int fd, const struct sockaddr *sa,
+                        socklen_t len);
 
 #endif /* NET_STREAM_CONN_H */
