@@ -4,18 +4,13 @@
  * `-netdev socket,id=ID,` plus exactly one of `fd=`, `listen=`, `connect=`,
  * `mcast=`, `udp=` (and `localaddr=` with mcast/udp), wire-, option- and
  * message-compatible with QEMU 7.2 (see shared docs, qemu-net.md).  This
- * file maps the options onto the shared transports and keeps what is QEMU's
- * socket backend's own: checks and messages, status strings ("socket:
- * connection from ..."), log lines, QMP events.  Its clients show type
- * socket.
+ * file checks the options with QEMU's messages, opens what they name and
+ * maps them onto the shared backends; every client it makes shows type
+ * socket.  It has no data path of its own.
  *
- * Streams (listen=, connect=, a SOCK_STREAM fd=) are a kind of the stream
- * client base (StreamData, net/stream-conn.c: framing, transmit ring,
- * backpressure, accept loop, connect); this file adds the kind's hooks:
- * a closed connection takes the link down; listen= then accepts the next
- * peer (one at a time, as QEMU), connect= and fd= stay down (no reconnect).
- * NETDEV_STREAM_CONNECTED {netdev-id, addr} when a listen= peer is accepted
- * or a connect= completed, NETDEV_STREAM_DISCONNECTED when it ends.
+ * Streams (listen=, connect=, a SOCK_STREAM fd=) are -netdev socket's kind
+ * of the stream client base (net/socket-stream.c: QEMU's status strings,
+ * log lines, events and link policy; net/stream-conn.c: the transport).
  * listen=...,hubid=N (vmwire) hands the socket to net/stream-multi.c.
  * vmwire also takes "[ipv6]:port" for listen= (dual stack) and connect=.
  *
@@ -39,152 +34,6 @@
 #include "util/sockets.h"
 #include "util/sockops.h"
 
-typedef enum NetSocketKind {
-    NET_SOCKET_LISTEN,
-    NET_SOCKET_CONNECT,
-    NET_SOCKET_FD_STREAM,
-} NetSocketKind;
-
-/* A stream client of -netdev socket: the base and what is QEMU's. */
-typedef struct NetSocketState {
-    StreamData base;            /* nc, conn, listener */
-    NetSocketKind kind;
-    char remote[INET_ANY_HOST_PORT_STRLEN];  /* peer or target, for logs */
-    struct sockaddr_storage remote_addr;    /* the same, for QMP events */
-    bool connected;             /* NETDEV_STREAM_CONNECTED was sent */
-} NetSocketState;
-
-static const NetClientInfo net_socket_info;
-static const StreamConnOps net_socket_conn_ops;
-
-/* A nonblocking, close-on-exec socket, or -1 with QEMU's message. */
-static int net_socket_open(int family, int type, GError **errp)
-{
-    int fd = sockops->socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-    if (fd < 0) {
-        error_setg_errno(errp, errno, "can't create %s socket",
-                         type == SOCK_STREAM ? "stream" : "datagram");
-    }
-    return fd;
-}
-
-/* Bind @fd (closed on failure), QEMU's message. */
-static bool net_socket_bind(int fd, const struct sockaddr_storage *ss,
-                            socklen_t len, GError **errp)
-{
-    char ip[INET6_ADDRSTRLEN];
-
-    if (sockops->bind(fd, (const struct sockaddr *)ss, len) < 0) {
-        error_setg_errno(errp, errno, "can't bind ip=%s to socket",
-                         inet_format_host(ss, ip));
-        sockops->close(fd);
-        return false;
-    }
-    return true;
-}
-
-/* ---- streams: the kind's hooks ------------------------------------------- */
-
-static NetSocketState *net_socket_new(const char *id, NetSocketKind kind,
-                                      const struct sockaddr_storage *remote)
-{
-    NetClientState *nc = net_client_new(&net_socket_info, NULL, "socket", id);
-    NetSocketState *s = container_of(nc, NetSocketState, base.nc);
-
-    s->kind = kind;
-    stream_data_init(&s->base, &net_socket_conn_ops);
-    if (remote) {
-        inet_format_host_port_any(remote, s->remote);
-        s->remote_addr = *remote;
-    }
-    return s;
-}
-
-/* A listen= or connect= stream got its peer, s->remote_addr. */
-static void net_socket_connected(NetSocketState *s)
-{
-    g_autofree char *uri = NULL;
-    g_autoptr(SocketAddress) addr = net_stream_describe(&s->remote_addr,
-                                                        0, NULL, &uri);
-
-    s->connected = true;
-    qapi_event_send_netdev_stream_connected(s->base.nc.name, addr);
-}
-
-static void net_socket_closing(StreamConn *c, StreamConnClose why, int err)
-{
-    NetSocketState *s = container_of(c, NetSocketState, base.conn);
-    const char *id = s->base.nc.name;
-
-    if (why == STREAM_CONN_CLOSE_PROTOCOL) {
-        return;
-    }
-    if (s->kind == NET_SOCKET_LISTEN) {
-        log_report_id(id, "peer %s disconnected", s->remote);
-    } else if (s->kind == NET_SOCKET_FD_STREAM) {
-        log_report_id(id, "connection on fd=%d closed by peer", c->fd);
-    } else if (!c->connecting) {
-        log_report_id(id, "connection to %s closed by peer", s->remote);
-    } else if (err == ECONNREFUSED) {
-        log_report_id(id, "connection to %s refused", s->remote);
-    } else {
-        log_report_id(id, "connection to %s failed: %s", s->remote,
-                      g_strerror(err));
-    }
-}
-
-/* Link down (a listener's base accepts the next peer). */
-static void net_socket_closed(StreamConn *c)
-{
-    NetSocketState *s = container_of(c, NetSocketState, base.conn);
-
-    net_client_set_info_str(&s->base.nc, "%s", "");
-    if (s->connected) {
-        s->connected = false;
-        qapi_event_send_netdev_stream_disconnected(s->base.nc.name);
-    }
-    net_client_set_link(&s->base.nc, false);
-}
-
-static void net_socket_connect_done(StreamConn *c)
-{
-    NetSocketState *s = container_of(c, NetSocketState, base.conn);
-
-    log_report_id(s->base.nc.name, "connected to %s", s->remote);
-    net_socket_connected(s);
-}
-
-static void net_socket_accepted(StreamConn *c,
-                                const struct sockaddr_storage *sa,
-                                socklen_t len)
-{
-    NetSocketState *s = container_of(c, NetSocketState, base.conn);
-
-    inet_format_host_port_any(sa, s->remote);
-    s->remote_addr = *sa;
-    net_client_set_info_str(&s->base.nc, "socket: connection from %s",
-                            s->remote);
-    log_report_id(s->base.nc.name, "connection from %s", s->remote);
-    net_socket_connected(s);
-    net_client_set_link(&s->base.nc, true);
-}
-
-static const StreamConnOps net_socket_conn_ops = {
-    .closing = net_socket_closing,
-    .closed = net_socket_closed,
-    .connected = net_socket_connect_done,
-    .accepted = net_socket_accepted,
-};
-
-static const NetClientInfo net_socket_info = {
-    .type = NET_CLIENT_DRIVER_SOCKET,
-    .type_name = "socket",
-    .size = sizeof(NetSocketState),
-    STREAM_DATA_HOOKS,
-    .cleanup = stream_data_cleanup,
-};
-
 /* ---- listen=, connect= --------------------------------------------------- */
 
 /* listen=, or with hubid=N a listener of net/stream-multi.c. */
@@ -192,39 +41,33 @@ static bool net_socket_listen_init(const char *id, const char *addr,
                                    const NetMultiOptions *multi,
                                    GError **errp)
 {
-    char where[INET_ANY_HOST_PORT_STRLEN];
+    char where[INET_ANY_HOST_PORT_STRLEN], ip[INET6_ADDRSTRLEN];
     struct sockaddr_storage sa;
+    SocketListenStep failed;
     socklen_t len;
-    NetSocketState *s;
-    int fd, on = 1, off = 0;
+    int fd;
 
-    if (!inet_parse_host_port_any(&sa, &len, addr, errp) ||
-        (fd = net_socket_open(sa.ss_family, SOCK_STREAM, errp)) < 0) {
+    if (!inet_parse_host_port_any(&sa, &len, addr, errp)) {
         return false;
     }
-    sockops->setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    if (sa.ss_family == AF_INET6) {     /* [::] takes IPv4 peers too */
-        sockops->setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-    }
-    if (!net_socket_bind(fd, &sa, len, errp)) {
-        return false;
-    }
-    if (sockops->listen(fd, multi ? SOMAXCONN : 1) < 0) {
-        error_setg_errno(errp, errno, "can't listen on socket");
-        sockops->close(fd);
-        return false;
-    }
-    if (multi) {
+    fd = socket_listen_open((struct sockaddr *)&sa, len,
+                            multi ? SOMAXCONN : 1, true, &failed);
+    if (fd < 0 && failed == SOCKET_LISTEN_BIND) {
+        error_setg_errno(errp, errno, "can't bind ip=%s to socket",
+                         inet_format_host(&sa, ip));
+    } else if (fd < 0) {
+        error_setg_errno(errp, errno, "can't %s socket",
+                         failed == SOCKET_LISTEN_SOCKET ? "create stream"
+                                                        : "listen on");
+    } else if (multi) {
         net_multi_listener_new(&(NetMultiListenerConfig) {
             .id = id, .type = NET_CLIENT_DRIVER_SOCKET, .listen_fd = fd,
             .where = inet_format_host_port_any(&sa, where), .opts = *multi,
         });
-        return true;
+    } else {
+        net_socket_stream_listen(id, fd);
     }
-    s = net_socket_new(id, NET_SOCKET_LISTEN, NULL);
-    stream_data_listen(&s->base, fd);
-    net_client_set_link(&s->base.nc, false);
-    return true;
+    return fd >= 0;
 }
 
 static bool net_socket_connect_init(const char *id, const char *addr,
@@ -232,28 +75,26 @@ static bool net_socket_connect_init(const char *id, const char *addr,
 {
     struct sockaddr_storage sa;
     socklen_t len;
-    NetSocketState *s;
     int fd, ret;
 
-    if (!inet_parse_host_port_any(&sa, &len, addr, errp) ||
-        (fd = net_socket_open(sa.ss_family, SOCK_STREAM, errp)) < 0) {
+    if (!inet_parse_host_port_any(&sa, &len, addr, errp)) {
         return false;
     }
-    s = net_socket_new(id, NET_SOCKET_CONNECT, &sa);
-    ret = stream_data_connect(&s->base, fd, (struct sockaddr *)&sa, len);
+    fd = sockops->socket(sa.ss_family,
+                         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "can't create stream socket");
+        return false;
+    }
+    ret = net_socket_stream_connect(id, fd, &sa, len);
     if (ret < 0) {
         error_setg_errno(errp, -ret, "can't connect socket");
-        net_client_free(&s->base.nc);
         return false;
     }
-    if (ret == 1) {
-        net_socket_connected(s);
-    }
-    net_client_set_info_str(&s->base.nc, "socket: connect to %s", s->remote);
     return true;
 }
 
-/* ---- udp=, mcast= (clients of net/dgram.c) -------------------------------- */
+/* ---- udp=, mcast= (clients of net/dgram.c) ------------------------------ */
 
 static bool net_socket_udp_init(const char *id, const char *remote,
                                 const char *local, GError **errp)
@@ -310,11 +151,10 @@ static bool net_socket_fd_typed_init(const char *id, int fd, int type,
 {
     struct sockaddr_storage sa = { 0 };
     socklen_t len = sizeof(sa);
-    NetSocketState *s;
 
     if (type == SOCK_DGRAM) {
         if (sockops->getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
-            sa.ss_family = AF_UNSPEC;
+            sa.ss_family = AF_UNSPEC;       /* no group: used as it is */
         }
         if (!net_dgram_fd_new(NET_CLIENT_DRIVER_SOCKET, id, fd, &sa,
                               "socket: ", errp)) {
@@ -323,10 +163,7 @@ static bool net_socket_fd_typed_init(const char *id, int fd, int type,
         }
         return true;
     }
-    s = net_socket_new(id, NET_SOCKET_FD_STREAM, NULL);
-    socket_set_nodelay(fd);         /* fails harmlessly on AF_UNIX */
-    stream_conn_attach(&s->base.conn, fd, false);
-    net_client_set_info_str(&s->base.nc, "socket: fd=%d", fd);
+    net_socket_stream_fd(id, fd);
     return true;
 }
 
@@ -401,9 +238,7 @@ bool net_init_socket(const Netdev *netdev, GError **errp)
         error_setg(errp, "hubid= is only valid with listen=");
         return false;
     }
-    if (!net_multi_check(opts->has_hubid, opts->hubid,
-                         opts->has_max_clients, opts->max_clients,
-                         opts->has_vlan, opts->vlan, &multi, &mopts, errp)) {
+    if (!net_multi_check(NET_MULTI_BASE(opts), &multi, &mopts, errp)) {
         return false;
     }
     if (fd) {

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "qapi-events.h"
 #include "util/log.h"
 #include "util/sockets.h"
 #include "util/sockops.h"
@@ -134,6 +135,7 @@ void stream_data_cleanup(NetClientState *nc)
     StreamConn *c = &d->conn;
 
     stream_listener_destroy(&d->listener);
+    g_clear_pointer(&d->peer, qapi_free_SocketAddress);
     stream_conn_release(c);
     g_clear_pointer(&c->rx, g_free);
     g_clear_pointer(&c->tx.buf, g_free);
@@ -531,4 +533,19 @@ int stream_data_connect(StreamData *d, int fd, const struct sockaddr *sa,
         socket_set_nodelay(fd);
     }
     return ret;
+}
+
+void stream_data_announce(StreamData *d, SocketAddress *peer)
+{
+    qapi_free_SocketAddress(d->peer);
+    d->peer = peer;
+    qapi_event_send_netdev_stream_connected(d->nc.name, peer);
+}
+
+void stream_data_forget_peer(StreamData *d)
+{
+    if (d->peer) {
+        g_clear_pointer(&d->peer, qapi_free_SocketAddress);
+        qapi_event_send_netdev_stream_disconnected(d->nc.name);
+    }
 }

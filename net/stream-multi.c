@@ -37,6 +37,7 @@
  */
 #include "net/stream-multi.h"
 
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -84,30 +85,40 @@ static bool net_multi_is_socket(const NetClientState *nc)
 
 /* ---- options ------------------------------------------------------------- */
 
-bool net_multi_check(bool has_hubid, int32_t hubid, bool has_max,
-                     int64_t max, bool has_vlan, int64_t vlan,
-                     bool *multi, NetMultiOptions *out, GError **errp)
+/* NET_MULTI_BASE(): the base's members lead both option structs. */
+#define NET_MULTI_SAME_AT(type, m) \
+    G_STATIC_ASSERT(offsetof(type, m) == offsetof(NetdevMultiListenOptions, m))
+NET_MULTI_SAME_AT(NetdevSocketOptions, vlan);
+NET_MULTI_SAME_AT(NetdevSocketOptions, has_max_clients);
+NET_MULTI_SAME_AT(NetdevSocketOptions, hubid);
+NET_MULTI_SAME_AT(NetdevStreamOptions, vlan);
+NET_MULTI_SAME_AT(NetdevStreamOptions, has_max_clients);
+NET_MULTI_SAME_AT(NetdevStreamOptions, hubid);
+
+bool net_multi_check(const NetdevMultiListenOptions *o, bool *multi,
+                     NetMultiOptions *out, GError **errp)
 {
-    *multi = has_hubid;
-    if (!has_hubid && (has_max || has_vlan)) {
+    *multi = o->has_hubid;
+    if (!o->has_hubid && (o->has_max_clients || o->has_vlan)) {
         error_setg(errp, "%s= is only valid with hubid=",
-                   has_max ? "max-clients" : "vlan");
+                   o->has_max_clients ? "max-clients" : "vlan");
         return false;
     }
-    if (has_max && (max < 1 || max > NET_MULTI_MAX_CLIENTS_LIMIT)) {
+    if (o->has_max_clients && (o->max_clients < 1 ||
+                               o->max_clients > NET_MULTI_MAX_CLIENTS_LIMIT)) {
         error_setg(errp, "Parameter 'max-clients' expects a number of "
                    "clients (1..%d)", NET_MULTI_MAX_CLIENTS_LIMIT);
         return false;
     }
-    if (has_vlan && (vlan < 1 || vlan > 4094)) {
+    if (o->has_vlan && (o->vlan < 1 || o->vlan > 4094)) {
         error_setg(errp, "Parameter 'vlan' expects a VLAN id (1..4094)");
         return false;
     }
     *out = (NetMultiOptions) {
-        .hubid = hubid,
-        .vlan = has_vlan ? (uint16_t)vlan : 1,
-        .max_clients = has_max ? (unsigned)max
-                               : NET_MULTI_MAX_CLIENTS_DEFAULT,
+        .hubid = o->hubid,
+        .vlan = o->has_vlan ? (uint16_t)o->vlan : 1,
+        .max_clients = o->has_max_clients ? (unsigned)o->max_clients
+                                          : NET_MULTI_MAX_CLIENTS_DEFAULT,
     };
     return true;
 }
@@ -129,18 +140,12 @@ static SocketAddress *net_multi_describe(NetMultiListener *l,
                                          socklen_t len, char **text)
 {
     char buf[INET_ANY_HOST_PORT_STRLEN];
-    char host[INET6_ADDRSTRLEN];
-    SocketAddress *addr;
 
     if (!net_multi_is_socket(&l->nc)) {
         return net_stream_describe(sa, len, l->unix_path, text);
     }
-    addr = g_new0(SocketAddress, 1);
-    addr->type = SOCKET_ADDRESS_TYPE_INET;
-    addr->u.inet.host = g_strdup(inet_format_host(sa, host));
-    addr->u.inet.port = g_strdup_printf("%u", inet_port(sa));
     *text = g_strdup(inet_format_host_port_any(sa, buf));
-    return addr;
+    return net_stream_describe(sa, len, NULL, NULL);
 }
 
 /* ---- one connection ------------------------------------------------------ */

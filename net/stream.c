@@ -71,7 +71,6 @@ typedef struct NetStreamState {
     NetStreamConfig cfg;            /* taken from net_init_stream() */
     guint reconnect_id;
     char *peer_uri;                 /* the connected peer; owned */
-    SocketAddress *peer_addr;       /* the same, for the event; owned */
 } NetStreamState;
 
 static const NetClientInfo net_stream_info;
@@ -92,7 +91,9 @@ SocketAddress *net_stream_describe(const struct sockaddr_storage *sa,
     if (sa->ss_family == AF_UNIX) {
         addr->type = SOCKET_ADDRESS_TYPE_UNIX;
         addr->u.q_unix.path = g_strdup(unix_path ? unix_path : "");
-        *uri = g_strdup_printf("unix:%s", addr->u.q_unix.path);
+        if (uri) {
+            *uri = g_strdup_printf("unix:%s", addr->u.q_unix.path);
+        }
         return addr;
     }
     if (sa->ss_family == AF_INET6) {
@@ -109,8 +110,10 @@ SocketAddress *net_stream_describe(const struct sockaddr_storage *sa,
     addr->type = SOCKET_ADDRESS_TYPE_INET;
     addr->u.inet.host = g_strdup(host);
     addr->u.inet.port = g_strdup_printf("%u", port);
-    *uri = g_strdup_printf(strchr(host, ':') ? "tcp:[%s]:%u" : "tcp:%s:%u",
-                           host, port);
+    if (uri) {
+        *uri = g_strdup_printf(strchr(host, ':') ? "tcp:[%s]:%u"
+                                                 : "tcp:%s:%u", host, port);
+    }
     return addr;
 }
 
@@ -244,14 +247,15 @@ static void net_stream_up(NetStreamState *s,
 {
     const char *path = s->cfg.addr_type == SOCKET_ADDRESS_TYPE_UNIX
                        ? s->cfg.target + strlen("unix:") : NULL;
+    SocketAddress *peer;
 
     g_clear_pointer(&s->peer_uri, g_free);
-    g_clear_pointer(&s->peer_addr, qapi_free_SocketAddress);
-    s->peer_addr = net_stream_describe(sa, len, path, &s->peer_uri);
+    peer = net_stream_describe(sa, len, path, &s->peer_uri);
     net_client_set_info_str(&s->base.nc, "%s", s->peer_uri);
-    log_report_id(s->base.nc.name, s->cfg.server ? "connection from %s" : "connected to %s",
-                   s->peer_uri);
-    qapi_event_send_netdev_stream_connected(s->base.nc.name, s->peer_addr);
+    log_report_id(s->base.nc.name, s->cfg.server ? "connection from %s"
+                                                 : "connected to %s",
+                  s->peer_uri);
+    stream_data_announce(&s->base, peer);
     net_client_set_link(&s->base.nc, true);
 }
 
@@ -263,13 +267,15 @@ static void net_stream_closing(StreamConn *c, StreamConnClose why, int err)
         return;
     }
     if (!c->connecting) {
-        log_report_id(s->base.nc.name, "connection %s %s closed", s->cfg.server ? "from" : "to",
-                       s->peer_uri ? s->peer_uri : s->cfg.target);
+        log_report_id(s->base.nc.name, "connection %s %s closed",
+                      s->cfg.server ? "from" : "to",
+                      s->peer_uri ? s->peer_uri : s->cfg.target);
     } else if (err == ECONNREFUSED || err == ENOENT) {
-        log_report_id(s->base.nc.name, "connection to %s refused", s->cfg.target);
+        log_report_id(s->base.nc.name, "connection to %s refused",
+                      s->cfg.target);
     } else {
-        log_report_id(s->base.nc.name, "connection to %s failed: %s", s->cfg.target,
-                       g_strerror(err));
+        log_report_id(s->base.nc.name, "connection to %s failed: %s",
+                      s->cfg.target, g_strerror(err));
     }
 }
 
@@ -282,19 +288,19 @@ static gboolean net_stream_reconnect(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-/* No connection (any more): link down; reconnect later (a server's base
- * listens again). */
-static void net_stream_down(NetStreamState *s, bool was_up)
+/*
+ * No connection (any more): link down, the event if it was up; reconnect
+ * later (a server's base listens again).
+ */
+static void net_stream_down(NetStreamState *s)
 {
     net_client_set_link(&s->base.nc, false);
-    if (was_up) {
-        qapi_event_send_netdev_stream_disconnected(s->base.nc.name);
-    }
+    stream_data_forget_peer(&s->base);
     g_clear_pointer(&s->peer_uri, g_free);
-    g_clear_pointer(&s->peer_addr, qapi_free_SocketAddress);
     if (s->cfg.server) {
         net_client_set_info_str(&s->base.nc, "listening");
-    } else if (s->cfg.reconnect_ms && s->cfg.addr_type != SOCKET_ADDRESS_TYPE_FD) {
+    } else if (s->cfg.reconnect_ms &&
+               s->cfg.addr_type != SOCKET_ADDRESS_TYPE_FD) {
         net_client_set_info_str(&s->base.nc, "connecting");
         s->reconnect_id = g_timeout_add(s->cfg.reconnect_ms,
                                         net_stream_reconnect, s);
@@ -307,7 +313,7 @@ static void net_stream_closed(StreamConn *c)
 {
     NetStreamState *s = container_of(c, NetStreamState, base.conn);
 
-    net_stream_down(s, s->peer_addr != NULL);
+    net_stream_down(s);
 }
 
 static void net_stream_connected(StreamConn *c)
@@ -350,7 +356,7 @@ static void net_stream_connect(NetStreamState *s)
                        ret == -ECONNREFUSED || ret == -ENOENT ? "" : ": ",
                        ret == -ECONNREFUSED || ret == -ENOENT
                        ? "" : g_strerror(-ret));
-        net_stream_down(s, false);
+        net_stream_down(s);
         return;
     }
     if (ret == 1) {
@@ -362,35 +368,27 @@ static void net_stream_connect(NetStreamState *s)
 
 static bool net_stream_listen(NetStreamConfig *s, int backlog, GError **errp)
 {
-    int fd, on = 1;
+    SocketListenStep failed;
 
     if (s->unlink_path) {
         socket_unix_unlink_stale(s->unlink_path,
                                  (const struct sockaddr *)&s->sa, s->sa_len);
     }
-    fd = sockops->socket(s->sa.ss_family,
-                         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        error_setg(errp, "Failed to create socket: %s", g_strerror(errno));
-        return false;
+    s->fd = socket_listen_open((const struct sockaddr *)&s->sa, s->sa_len,
+                               backlog, false, &failed);
+    if (s->fd >= 0) {
+        return true;
     }
-    if (s->sa.ss_family != AF_UNIX) {
-        sockops->setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    }
-    if (sockops->bind(fd, (const struct sockaddr *)&s->sa, s->sa_len) < 0) {
+    if (failed == SOCKET_LISTEN_BIND) {
         error_setg(errp, "Failed to bind socket to %s: %s", s->target,
                    g_strerror(errno));
         g_clear_pointer(&s->unlink_path, g_free);   /* not ours */
-        sockops->close(fd);
-        return false;
+    } else {
+        error_setg(errp, "Failed to %s socket: %s",
+                   failed == SOCKET_LISTEN_SOCKET ? "create" : "listen on",
+                   g_strerror(errno));
     }
-    if (sockops->listen(fd, backlog) < 0) {
-        error_setg(errp, "Failed to listen on socket: %s", g_strerror(errno));
-        sockops->close(fd);
-        return false;
-    }
-    s->fd = fd;
-    return true;
+    return false;
 }
 
 /* ---- the client ---------------------------------------------------------- */
@@ -408,7 +406,6 @@ static void net_stream_cleanup(NetClientState *nc)
     g_clear_pointer(&s->cfg.unlink_path, g_free);
     g_clear_pointer(&s->cfg.target, g_free);
     g_clear_pointer(&s->peer_uri, g_free);
-    g_clear_pointer(&s->peer_addr, qapi_free_SocketAddress);
 }
 
 static const NetClientInfo net_stream_info = {
@@ -505,9 +502,7 @@ static bool net_stream_check(const NetdevStreamOptions *o, bool server,
         error_setg(errp, "hubid= requires server=on");
         return false;
     }
-    return net_multi_check(o->has_hubid, o->hubid, o->has_max_clients,
-                           o->max_clients, o->has_vlan, o->vlan, multi,
-                           mopts, errp);
+    return net_multi_check(NET_MULTI_BASE(o), multi, mopts, errp);
 }
 
 /*

@@ -19,6 +19,7 @@
 #define NET_NETDEV_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <glib.h>
 #include "net/dgram-conn.h"
 #include "net/net.h"
@@ -55,6 +56,18 @@ NetdevInitFunc net_init_stream;
 NetdevInitFunc net_init_dgram;
 NetdevInitFunc net_init_hubport;
 NetdevInitFunc net_init_user;
+
+/*
+ * -netdev socket's stream clients (net/socket-stream.c), each on socket
+ * @fd (taken): listen= serves one peer at a time on listening socket
+ * @fd; connect= starts connecting @fd to @sa (-errno, @fd closed and no
+ * client, when that fails at once; else 0); fd= a connected socket.
+ */
+void net_socket_stream_listen(const char *id, int fd);
+int net_socket_stream_connect(const char *id, int fd,
+                              const struct sockaddr_storage *sa,
+                              socklen_t len);
+void net_socket_stream_fd(const char *id, int fd);
 
 /*
  * A datagram client (net/dgram.c) of type @type: DGRAM, or SOCKET for

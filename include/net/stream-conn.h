@@ -13,9 +13,11 @@
  * connections) is a StreamData, a NetClientState followed by its
  * StreamConn, and puts STREAM_DATA_HOOKS (receive_iov, can_receive) in its
  * NetClientInfo; the completion callback of the frames it sends is the
- * base's too.  A kind adds only what is its own: its StreamConnOps (logs,
- * events, link, listening again, reconnecting) and its cleanup, which
- * calls stream_data_cleanup().
+ * base's too, and so are the accepting of a server (one peer at a time,
+ * again after each close), the nonblocking connect of a client and the
+ * QMP events' bookkeeping (the peer announced, forgotten).  A kind adds
+ * only what is its own: its StreamConnOps (logs, status, link,
+ * reconnecting) and its cleanup, which calls stream_data_cleanup().
  *
  *   socket -> peer: at most STREAM_CONN_READS recv() calls of up to
  *     STREAM_FRAMING_READ_ROOM (256 KiB) per wake-up go straight into the
@@ -54,6 +56,7 @@
 
 #include "net/net.h"
 #include "net/stream-framing.h"
+#include "qapi-types.h"
 #include "util/batch.h"
 #include "util/fd-handler.h"
 
@@ -172,6 +175,7 @@ typedef struct StreamData {
     NetClientState nc;
     StreamConn conn;
     StreamListener listener;        /* a server's; fd -1 otherwise */
+    SocketAddress *peer;            /* announced to QMP; owned, or NULL */
 } StreamData;
 
 /* Set up @d's connection with the kind's @ops: allocates both buffers. */
@@ -188,6 +192,11 @@ bool stream_data_can_receive(NetClientState *nc);
  * and free the buffers; safe twice.
  */
 void stream_data_cleanup(NetClientState *nc);
+
+/* The connection has peer @peer (taken): NETDEV_STREAM_CONNECTED. */
+void stream_data_announce(StreamData *d, SocketAddress *peer);
+/* If a peer was announced, forget it: NETDEV_STREAM_DISCONNECTED. */
+void stream_data_forget_peer(StreamData *d);
 
 /*
  * Serve one peer at a time on listening socket @fd (taken): each accepted

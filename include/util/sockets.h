@@ -89,6 +89,20 @@ int socket_set_nodelay(int fd);
 int socket_connect_start(int fd, const struct sockaddr *sa, socklen_t len);
 
 /*
+ * A listening stream socket (nonblocking, close-on-exec) bound to @sa:
+ * SO_REUSEADDR unless AF_UNIX, IPV6_V6ONLY off if @dual_stack (an IPv6
+ * socket then takes IPv4 peers too).  The fd, or -1 with errno set and
+ * *@failed saying which call failed, for the caller's own message.
+ */
+typedef enum SocketListenStep {
+    SOCKET_LISTEN_SOCKET,
+    SOCKET_LISTEN_BIND,
+    SOCKET_LISTEN_LISTEN,
+} SocketListenStep;
+int socket_listen_open(const struct sockaddr *sa, socklen_t len, int backlog,
+                       bool dual_stack, SocketListenStep *failed);
+
+/*
  * A unix socket file at @path (@sa, @len its address) that a run which
  * crashed left behind: nobody accepts on it, connect() is refused.  Remove
  * it then, and only then (never a file that is no socket, never a live
