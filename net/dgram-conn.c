@@ -1,9 +1,10 @@
 /*
  * DOC: DgramConn, the datagram machinery of -netdev socket and dgram
  *
- * One frame per datagram, no header.  The owner (a backend embedding a
- * NetClientState) embeds a DgramConn and forwards its receive_iov and its
- * send-completion callback here.
+ * One frame per datagram, no header.  Every datagram client is a DgramData
+ * (include/net/dgram-conn.h): its NetClientState, then its DgramConn; the
+ * base's receive hook (DGRAM_DATA_HOOKS) and send-completion callback are
+ * here, so a client kind adds only its setup, status and cleanup.
  *
  *   socket -> NIC: at most DGRAM_CONN_READS recvmmsg() per wake-up, each
  *     taking up to DGRAM_CONN_BATCH datagrams into fixed NET_BUFSIZE

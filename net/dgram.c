@@ -19,6 +19,9 @@
  * -netdev socket): bounded reads, no allocation per frame, and our own
  * multicast frames looped back are not delivered to our NIC.
  * @ipv4/@ipv6 of an inet address are accepted and ignored.
+ * `-netdev socket`'s udp=, mcast= and datagram fd= are clients of this
+ * file too (net_dgram_new_for() and friends, include/net/netdev.h) with
+ * type socket and net/socket.c's status strings.
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -208,55 +208,54 @@ static bool net_socket_fd_init(const char *id, const char *str,
 
 /* ---- options ------------------------------------------------------------- */
 
-/* An optional string option: its value, or NULL when not given. */
-#define NET_SOCKET_OPT(opts, name) ((opts)->has_##name ? (opts)->name : NULL)
-
-bool net_init_socket(const Netdev *netdev, GError **errp)
+/* QEMU's checks of how the options combine, in its order and words. */
+static bool net_socket_check(const NetdevSocketOptions *o, bool *multi,
+                             NetMultiOptions *mopts, GError **errp)
 {
-    const NetdevSocketOptions *opts = &netdev->u.socket;
-    const char *id = netdev->id;
-    const char *fd = NET_SOCKET_OPT(opts, fd);
-    const char *listen_addr = NET_SOCKET_OPT(opts, listen);
-    const char *connect_addr = NET_SOCKET_OPT(opts, connect);
-    const char *mcast = NET_SOCKET_OPT(opts, mcast);
-    const char *udp = NET_SOCKET_OPT(opts, udp);
-    const char *localaddr = NET_SOCKET_OPT(opts, localaddr);
-    NetMultiOptions mopts;
-    bool multi;
-
-    if (!!fd + !!listen_addr + !!connect_addr + !!mcast + !!udp != 1) {
+    if (o->has_fd + o->has_listen + o->has_connect + o->has_mcast +
+        o->has_udp != 1) {
         /* QEMU 7.2's words: fd= counts but is not named. */
         error_setg(errp, "exactly one of listen=, connect=, mcast= or udp= "
                    "is required");
         return false;
     }
-    if (localaddr && !mcast && !udp) {
+    if (o->has_localaddr && !o->has_mcast && !o->has_udp) {
         error_setg(errp, "localaddr= is only valid with mcast= or udp=");
         return false;
     }
-    if (opts->has_hubid && !listen_addr) {
+    if (o->has_hubid && !o->has_listen) {
         error_setg(errp, "hubid= is only valid with listen=");
         return false;
     }
-    if (!net_multi_check(NET_MULTI_BASE(opts), &multi, &mopts, errp)) {
+    return net_multi_check(NET_MULTI_BASE(o), multi, mopts, errp);
+}
+
+bool net_init_socket(const Netdev *netdev, GError **errp)
+{
+    const NetdevSocketOptions *o = &netdev->u.socket;
+    const char *localaddr = o->has_localaddr ? o->localaddr : NULL;
+    NetMultiOptions mopts;
+    bool multi;
+
+    if (!net_socket_check(o, &multi, &mopts, errp)) {
         return false;
     }
-    if (fd) {
-        return net_socket_fd_init(id, fd, errp);
+    if (o->has_fd) {
+        return net_socket_fd_init(netdev->id, o->fd, errp);
     }
-    if (listen_addr) {
-        return net_socket_listen_init(id, listen_addr,
+    if (o->has_listen) {
+        return net_socket_listen_init(netdev->id, o->listen,
                                       multi ? &mopts : NULL, errp);
     }
-    if (connect_addr) {
-        return net_socket_connect_init(id, connect_addr, errp);
+    if (o->has_connect) {
+        return net_socket_connect_init(netdev->id, o->connect, errp);
     }
-    if (mcast) {
-        return net_socket_mcast_init(id, mcast, localaddr, errp);
+    if (o->has_mcast) {
+        return net_socket_mcast_init(netdev->id, o->mcast, localaddr, errp);
     }
     if (!localaddr) {
         error_setg(errp, "localaddr= is mandatory with udp=");
         return false;
     }
-    return net_socket_udp_init(id, udp, localaddr, errp);
+    return net_socket_udp_init(netdev->id, o->udp, localaddr, errp);
 }
