@@ -40,6 +40,7 @@
 #include "util/error.h"
 #include "util/keyval.h"
 #include "util/log.h"
+#include "util/sockets.h"
 #include "util/sockops.h"
 
 #define MONITOR_LISTEN_BACKLOG      16
@@ -475,22 +476,6 @@ static void monitor_accept(void *opaque)
     }
 }
 
-/* Is someone accepting on the unix socket @path? */
-static bool monitor_unix_alive(const struct sockaddr_un *sa)
-{
-    int fd = sockops->socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
-                             SOCK_CLOEXEC, 0);
-    bool alive;
-
-    if (fd < 0) {
-        return false;
-    }
-    alive = sockops->connect(fd, (const struct sockaddr *)sa,
-                             sizeof(*sa)) == 0 || errno == EAGAIN;
-    sockops->close(fd);
-    return alive;
-}
-
 /* Bind @fd to @sock->path, mode 0600, replacing a stale socket file. */
 static bool monitor_bind_unix(Monitor *mon, int fd, const MonitorSocket *sock,
                               GError **errp)
@@ -501,10 +486,8 @@ static bool monitor_bind_unix(Monitor *mon, int fd, const MonitorSocket *sock,
     int ret;
 
     g_strlcpy(sa.sun_path, sock->path, sizeof(sa.sun_path));
-    if (lstat(sock->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
-        !monitor_unix_alive(&sa)) {
-        unlink(sock->path);             /* left by a run that crashed */
-    }
+    socket_unix_unlink_stale(sock->path, (const struct sockaddr *)&sa,
+                             sizeof(sa));
     old_mask = umask(0177);
     ret = sockops->bind(fd, (const struct sockaddr *)&sa, sizeof(sa));
     umask(old_mask);

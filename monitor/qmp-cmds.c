@@ -12,9 +12,11 @@
  * getfd of the same name, by `fd=NAME` taking them, or at exit.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "monitor/monitor-internal.h"
@@ -23,6 +25,7 @@
 #include "qapi-introspect.h"
 #include "qapi/util.h"
 #include "util/error.h"
+#include "util/sockops.h"
 
 typedef struct MonitorFd {
     int fd;
@@ -51,25 +54,34 @@ static Monitor *monitor_cur(void)
     return c ? qmp_client_monitor(c) : NULL;
 }
 
-int monitor_fd_param(const char *str, GError **errp)
+int monitor_fd_param(const char *str, int *fd, int *type)
 {
+    socklen_t len = sizeof(*type);
     char *end = NULL;
-    long fd;
+    long n;
 
+    *fd = -1;
     if (!g_ascii_isdigit(str[0])) {
-        int named = monitor_fd_get(str, true);
-
-        if (named >= 0) {
-            return named;
+        *fd = monitor_fd_get(str, true);
+        if (*fd < 0) {
+            return MONITOR_FD_NOT_FOUND;
         }
+    } else {
+        errno = 0;
+        n = strtol(str, &end, 10);
+        if (n > G_MAXINT || errno || *end) {
+            return MONITOR_FD_INVALID;
+        }
+        *fd = (int)n;
     }
-    errno = 0;
-    fd = g_ascii_isdigit(str[0]) ? strtol(str, &end, 10) : -1;
-    if (fd < 0 || fd > G_MAXINT || errno || *end) {
-        error_setg(errp, "Invalid file descriptor number '%s'", str);
-        return -1;
+    if (fcntl(*fd, F_GETFL) < 0) {
+        return MONITOR_FD_CLOSED;
     }
-    return (int)fd;
+    if (type && sockops->getsockopt(*fd, SOL_SOCKET, SO_TYPE, type,
+                                    &len) < 0) {
+        return MONITOR_FD_NOT_SOCKET;
+    }
+    return 0;
 }
 
 int monitor_fd_get(const char *name, bool take)

@@ -1,9 +1,10 @@
 /*
  * DOC: DgramConn, the datagram machinery of -netdev socket and dgram
  *
- * One frame per datagram, no header.  The owner (a backend embedding a
- * NetClientState) embeds a DgramConn and forwards its receive_iov and its
- * send-completion callback here.
+ * One frame per datagram, no header.  Every datagram client is a DgramData
+ * (include/net/dgram-conn.h): its NetClientState, then its DgramConn; the
+ * base's receive hook (DGRAM_DATA_HOOKS) and send-completion callback are
+ * here, so a client kind adds only its setup, status and cleanup.
  *
  *   socket -> NIC: at most DGRAM_CONN_READS recvmmsg() per wake-up, each
  *     taking up to DGRAM_CONN_BATCH datagrams into fixed NET_BUFSIZE
@@ -44,6 +45,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/log.h"
 #include "util/sockops.h"
 
 const char *dgram_format_addr(const struct sockaddr *sa, char *buf)
@@ -78,6 +80,8 @@ static void dgram_close_fd(int fd)
 }
 
 /* ---- the data path -------------------------------------------------------- */
+
+static void dgram_data_sent(NetClientState *nc, ssize_t len);
 
 static FdHandler *dgram_conn_send_handler(DgramConn *c)
 {
@@ -157,9 +161,9 @@ static bool dgram_conn_gso_refused(DgramConn *c, int err)
         return false;
     }
     c->gso = false;
-    fprintf(stderr, "vmwire: %s: the kernel refused UDP segmentation "
-            "offload (%s); sending datagrams one by one\n", c->nc->name,
-            g_strerror(err));
+    log_report_id(c->nc->name, "the kernel refused UDP segmentation "
+                  "offload (%s); sending datagrams one by one",
+                  g_strerror(err));
     return true;
 }
 
@@ -268,9 +272,10 @@ static ssize_t dgram_conn_send_now(DgramConn *c, const struct iovec *iov,
  * goes at once.  No room, or EAGAIN: 0, and the writable callback
  * flushes the core's queue later (the flow-control rule of net.h).
  */
-ssize_t dgram_conn_send_iov(DgramConn *c, const struct iovec *iov,
-                            int iovcnt)
+ssize_t dgram_data_receive_iov(NetClientState *nc, const struct iovec *iov,
+                               int iovcnt)
 {
+    DgramConn *c = &container_of(nc, DgramData, nc)->dgram;
     size_t size = iov_size_total(iov, iovcnt);
     FdHandler *h = dgram_conn_send_handler(c);
     ssize_t ret;
@@ -353,7 +358,7 @@ static bool dgram_conn_deliver(DgramConn *c)
         } else if (dgram_conn_from_self(c, &m->msg_hdr)) {
             c->self_filtered++;
         } else if (net_client_send_async(c->nc, m->msg_hdr.msg_iov->iov_base,
-                                         n, c->sent_cb) == 0) {
+                                         n, dgram_data_sent) == 0) {
             c->read_blocked = true;
             fd_handler_set_read(c->fd_handler, false);
             return false;
@@ -405,8 +410,10 @@ static void dgram_conn_readable(void *opaque)
 }
 
 /* The peer took the frame it had queued: hand on the rest, read on. */
-void dgram_conn_sent(DgramConn *c)
+static void dgram_data_sent(NetClientState *nc, ssize_t len)
 {
+    DgramConn *c = &container_of(nc, DgramData, nc)->dgram;
+
     if (c->read_blocked && c->fd_handler) {
         c->read_blocked = false;
         if (dgram_conn_deliver(c) && c->fd_handler) {
@@ -417,10 +424,11 @@ void dgram_conn_sent(DgramConn *c)
 
 /* ---- life cycle ------------------------------------------------------------ */
 
-void dgram_conn_init(DgramConn *c, NetClientState *nc, NetPacketSent *sent_cb)
+void dgram_data_init(DgramData *d)
 {
-    c->nc = nc;
-    c->sent_cb = sent_cb;
+    DgramConn *c = &d->dgram;
+
+    c->nc = &d->nc;
     c->fd = c->send_fd = -1;
     /* Touched only as datagrams fill it: small frames use a page each. */
     c->buf = g_malloc((size_t)DGRAM_CONN_BATCH * NET_BUFSIZE);
@@ -506,6 +514,11 @@ void dgram_conn_cleanup(DgramConn *c)
     if (c->tx.arena) {
         frame_ring_destroy(&c->tx);
     }
+}
+
+void dgram_data_cleanup(NetClientState *nc)
+{
+    dgram_conn_cleanup(&container_of(nc, DgramData, nc)->dgram);
 }
 
 /* ---- multicast ------------------------------------------------------------- */

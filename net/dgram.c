@@ -19,6 +19,9 @@
  * -netdev socket): bounded reads, no allocation per frame, and our own
  * multicast frames looped back are not delivered to our NIC.
  * @ipv4/@ipv6 of an inet address are accepted and ignored.
+ * `-netdev socket`'s udp=, mcast= and datagram fd= are clients of this
+ * file too (net_dgram_new_for() and friends, include/net/netdev.h) with
+ * type socket and net/socket.c's status strings.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,12 +44,9 @@
 #include "util/sockops.h"
 
 typedef struct NetDgramState {
-    NetClientState nc;
-    DgramConn dgram;
+    DgramData base;             /* nc and dgram */
     char *unix_path;            /* socket file we bound, removed at cleanup */
 } NetDgramState;
-
-static const NetClientInfo net_dgram_info;
 
 /* An inet address resolved: AF_INET (as QEMU) or AF_INET6 (beyond). */
 typedef struct NetDgramInet {
@@ -57,56 +57,87 @@ typedef struct NetDgramInet {
 
 /* ---- the client ---------------------------------------------------------- */
 
-static ssize_t net_dgram_receive_iov(NetClientState *nc,
-                                     const struct iovec *iov, int iovcnt)
-{
-    NetDgramState *s = container_of(nc, NetDgramState, nc);
-
-    return dgram_conn_send_iov(&s->dgram, iov, iovcnt);
-}
-
-static ssize_t net_dgram_receive(NetClientState *nc, const uint8_t *buf,
-                                 size_t size)
-{
-    struct iovec iov = { (void *)buf, size };
-
-    return net_dgram_receive_iov(nc, &iov, 1);
-}
-
-static void net_dgram_sent(NetClientState *nc, ssize_t len)
-{
-    NetDgramState *s = container_of(nc, NetDgramState, nc);
-
-    dgram_conn_sent(&s->dgram);
-}
-
 static void net_dgram_cleanup(NetClientState *nc)
 {
-    NetDgramState *s = container_of(nc, NetDgramState, nc);
+    NetDgramState *s = container_of(nc, NetDgramState, base.nc);
 
-    dgram_conn_cleanup(&s->dgram);
+    dgram_data_cleanup(nc);
     if (s->unix_path) {
         unlink(s->unix_path);
         g_clear_pointer(&s->unix_path, g_free);
     }
 }
 
-static const NetClientInfo net_dgram_info = {
-    .type = NET_CLIENT_DRIVER_DGRAM,
-    .type_name = "dgram",
-    .size = sizeof(NetDgramState),
-    .receive = net_dgram_receive,
-    .receive_iov = net_dgram_receive_iov,
-    .cleanup = net_dgram_cleanup,
+#define NET_DGRAM_INFO(drv, name) {                     \
+    .type = (drv),                                      \
+    .type_name = (name),                                \
+    .size = sizeof(NetDgramState),                      \
+    DGRAM_DATA_HOOKS,                                   \
+    .cleanup = net_dgram_cleanup,                       \
+}
+
+/* [0]: -netdev dgram's clients, [1]: -netdev socket's datagram ones. */
+static const NetClientInfo net_dgram_info[2] = {
+    NET_DGRAM_INFO(NET_CLIENT_DRIVER_DGRAM, "dgram"),
+    NET_DGRAM_INFO(NET_CLIENT_DRIVER_SOCKET, "socket"),
 };
+
+DgramData *net_dgram_new_for(NetClientDriver type, const char *id)
+{
+    bool socket = type == NET_CLIENT_DRIVER_SOCKET;
+    NetClientState *nc = net_client_new(&net_dgram_info[socket], NULL,
+                                        socket ? "socket" : "dgram", id);
+    NetDgramState *s = container_of(nc, NetDgramState, base.nc);
+
+    dgram_data_init(&s->base);
+    return &s->base;
+}
 
 static NetDgramState *net_dgram_new(const char *id)
 {
-    NetClientState *nc = net_client_new(&net_dgram_info, NULL, "dgram", id);
-    NetDgramState *s = container_of(nc, NetDgramState, nc);
+    return container_of(net_dgram_new_for(NET_CLIENT_DRIVER_DGRAM, id),
+                        NetDgramState, base);
+}
 
-    dgram_conn_init(&s->dgram, nc, net_dgram_sent);
-    return s;
+DgramData *net_dgram_mcast_new(NetClientDriver type, const char *id,
+                               const struct sockaddr *group,
+                               const struct in_addr *ifaddr, unsigned ifindex,
+                               int *clone_fd, GError **errp)
+{
+    DgramData *d = net_dgram_new_for(type, id);
+
+    if (!dgram_conn_mcast_open(&d->dgram, group, ifaddr, ifindex, clone_fd,
+                               errp)) {
+        net_client_free(&d->nc);
+        return NULL;
+    }
+    return d;
+}
+
+/* QEMU's rule: an fd bound to an IPv4 multicast group is cloned. */
+DgramData *net_dgram_fd_new(NetClientDriver type, const char *id, int fd,
+                            const struct sockaddr_storage *bound,
+                            const char *prefix, GError **errp)
+{
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)bound;
+    char str[DGRAM_ADDR_STRLEN];
+    DgramData *d;
+
+    if (bound->ss_family != AF_INET ||
+        !IN_MULTICAST(ntohl(sin->sin_addr.s_addr))) {
+        d = net_dgram_new_for(type, id);
+        dgram_conn_start(&d->dgram, fd, fd);
+        net_client_set_info_str(&d->nc, "%sfd=%d", prefix, fd);
+        return d;
+    }
+    d = net_dgram_mcast_new(type, id, (const struct sockaddr *)bound, NULL,
+                            0, &fd, errp);
+    if (d) {
+        net_client_set_info_str(&d->nc, "%sfd=%d (cloned mcast=%s)", prefix,
+                                fd, dgram_format_addr(
+                                    (const struct sockaddr *)bound, str));
+    }
+    return d;
 }
 
 /* ---- addresses ----------------------------------------------------------- */
@@ -234,7 +265,7 @@ static bool net_dgram_mcast_init(const char *id, const NetDgramInet *group,
     const struct in_addr *ifaddr = NULL;
     unsigned ifindex = 0;
     char str[DGRAM_ADDR_STRLEN];
-    NetDgramState *s;
+    DgramData *d;
 
     NetDgramInet g = *group;
 
@@ -258,15 +289,14 @@ static bool net_dgram_mcast_init(const char *id, const NetDgramInet *group,
         }
         ifaddr = &((struct sockaddr_in *)&laddr.sa)->sin_addr;
     }
-    s = net_dgram_new(id);
-    if (!dgram_conn_mcast_open(&s->dgram, (const struct sockaddr *)&g.sa,
-                               ifaddr, ifindex, NULL, errp)) {
-        net_client_free(&s->nc);
-        return false;
+    d = net_dgram_mcast_new(NET_CLIENT_DRIVER_DGRAM, id,
+                            (const struct sockaddr *)&g.sa, ifaddr, ifindex,
+                            NULL, errp);
+    if (d) {
+        net_client_set_info_str(&d->nc, "mcast=%s",
+            dgram_format_addr((const struct sockaddr *)&group->sa, str));
     }
-    net_client_set_info_str(&s->nc, "mcast=%s",
-        dgram_format_addr((const struct sockaddr *)&group->sa, str));
-    return true;
+    return d != NULL;
 }
 
 static int net_dgram_socket(int family, GError **errp)
@@ -280,13 +310,41 @@ static int net_dgram_socket(int family, GError **errp)
     return fd;
 }
 
+DgramData *net_dgram_udp_new(NetClientDriver type, const char *id,
+                             const struct sockaddr *local, socklen_t llen,
+                             const char *local_host,
+                             const struct sockaddr *remote, socklen_t rlen,
+                             GError **errp)
+{
+    int fd = net_dgram_socket(local->sa_family, errp);
+    DgramData *d;
+
+    if (fd < 0) {
+        return NULL;
+    }
+    if (!sockops_setopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1,
+                            "can't set socket option SO_REUSEADDR", errp)) {
+        sockops->close(fd);
+        return NULL;
+    }
+    if (sockops->bind(fd, local, llen) < 0) {
+        error_setg_errno(errp, errno, "can't bind ip=%s to socket",
+                         local_host);
+        sockops->close(fd);
+        return NULL;
+    }
+    d = net_dgram_new_for(type, id);
+    dgram_conn_start(&d->dgram, fd, fd);
+    dgram_conn_set_dst(&d->dgram, remote, rlen);
+    return d;
+}
+
 static bool net_dgram_inet_init(const char *id, const SocketAddress *local,
                                 const NetDgramInet *raddr, GError **errp)
 {
     NetDgramInet laddr;
     char lstr[DGRAM_ADDR_STRLEN], rstr[DGRAM_ADDR_STRLEN];
-    NetDgramState *s;
-    int fd, one = 1;
+    DgramData *d;
 
     if (!net_dgram_resolve(&local->u.inet, &laddr, errp)) {
         return false;
@@ -295,28 +353,14 @@ static bool net_dgram_inet_init(const char *id, const SocketAddress *local,
         error_setg(errp, "local and remote address families differ");
         return false;
     }
-    fd = net_dgram_socket(laddr.sa.ss_family, errp);
-    if (fd < 0) {
+    d = net_dgram_udp_new(NET_CLIENT_DRIVER_DGRAM, id,
+                          (struct sockaddr *)&laddr.sa, laddr.len,
+                          local->u.inet.host, (struct sockaddr *)&raddr->sa,
+                          raddr->len, errp);
+    if (!d) {
         return false;
     }
-    if (sockops->setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-                            sizeof(one)) < 0) {
-        error_setg_errno(errp, errno, "can't set socket option SO_REUSEADDR");
-        sockops->close(fd);
-        return false;
-    }
-    if (sockops->bind(fd, (struct sockaddr *)&laddr.sa, laddr.len) < 0) {
-        int err = errno;
-
-        error_setg(errp, "can't bind ip=%s to socket: %s", local->u.inet.host,
-                   g_strerror(err));
-        sockops->close(fd);
-        return false;
-    }
-    s = net_dgram_new(id);
-    dgram_conn_start(&s->dgram, fd, fd);
-    dgram_conn_set_dst(&s->dgram, (struct sockaddr *)&raddr->sa, raddr->len);
-    net_client_set_info_str(&s->nc, "udp=%s/%s",
+    net_client_set_info_str(&d->nc, "udp=%s/%s",
         dgram_format_addr((struct sockaddr *)&laddr.sa, lstr),
         dgram_format_addr((struct sockaddr *)&raddr->sa, rstr));
     return true;
@@ -378,11 +422,28 @@ static bool net_dgram_unix_init(const char *id, const SocketAddress *local,
     if (!labs) {
         s->unix_path = g_strdup(local->u.q_unix.path);
     }
-    dgram_conn_start(&s->dgram, fd, fd);
-    dgram_conn_set_dst(&s->dgram, (struct sockaddr *)&rsun, rlen);
-    net_client_set_info_str(&s->nc, "udp=%s:%s", local->u.q_unix.path,
+    dgram_conn_start(&s->base.dgram, fd, fd);
+    dgram_conn_set_dst(&s->base.dgram, (struct sockaddr *)&rsun, rlen);
+    net_client_set_info_str(&s->base.nc, "udp=%s:%s", local->u.q_unix.path,
                             remote->u.q_unix.path);
     return true;
+}
+
+/* fd=: a getfd name or a number, open (QEMU's messages). */
+static bool net_dgram_get_fd(const char *id, const char *str, int *fd,
+                             GError **errp)
+{
+    switch (monitor_fd_param(str, fd, NULL)) {
+    case 0:
+        return true;
+    case MONITOR_FD_CLOSED:
+        error_setg_errno(errp, errno, "%s: Can't use file descriptor %d",
+                         id, *fd);
+        return false;
+    default:
+        error_setg(errp, "Invalid file descriptor number '%s'", str);
+        return false;
+    }
 }
 
 static bool net_dgram_fd_init(const char *id, const SocketAddress *local,
@@ -390,17 +451,10 @@ static bool net_dgram_fd_init(const char *id, const SocketAddress *local,
 {
     struct sockaddr_storage sa = { 0 };
     socklen_t len = sizeof(sa);
-    struct sockaddr_in *sin = (struct sockaddr_in *)&sa;
-    char str[DGRAM_ADDR_STRLEN];
-    NetDgramState *s;
-    int fd = monitor_fd_param(local->u.fd.str, errp);
+    DgramData *d;
+    int fd;
 
-    if (fd < 0) {
-        return false;
-    }
-    if (fcntl(fd, F_GETFL) < 0) {
-        error_setg_errno(errp, errno, "%s: Can't use file descriptor %d",
-                         id, fd);
+    if (!net_dgram_get_fd(id, local->u.fd.str, &fd, errp)) {
         return false;
     }
     if (sockops->getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
@@ -409,21 +463,12 @@ static bool net_dgram_fd_init(const char *id, const SocketAddress *local,
         return false;
     }
     fd_set_nonblock(fd);
-    s = net_dgram_new(id);
-    if (sa.ss_family == AF_INET && IN_MULTICAST(ntohl(sin->sin_addr.s_addr))) {
-        if (!dgram_conn_mcast_open(&s->dgram, (struct sockaddr *)&sa, NULL, 0,
-                                   &fd, errp)) {
-            net_client_free(&s->nc);
-            return false;
-        }
-        net_client_set_info_str(&s->nc, "fd=%d (cloned mcast=%s)", fd,
-                                dgram_format_addr((struct sockaddr *)&sa, str));
-    } else {
-        dgram_conn_start(&s->dgram, fd, fd);
-        net_client_set_info_str(&s->nc, "fd=%d", fd);
+    d = net_dgram_fd_new(NET_CLIENT_DRIVER_DGRAM, id, fd, &sa, "", errp);
+    if (!d) {
+        return false;
     }
     if (group) {
-        dgram_conn_set_dst(&s->dgram, (const struct sockaddr *)&group->sa,
+        dgram_conn_set_dst(&d->dgram, (const struct sockaddr *)&group->sa,
                            group->len);
     }
     return true;

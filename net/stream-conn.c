@@ -10,25 +10,15 @@
 #include "net/stream-conn.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "qapi-events.h"
+#include "util/log.h"
 #include "util/sockets.h"
 #include "util/sockops.h"
 
-void stream_conn_log(const StreamConn *c, const char *fmt, ...)
-{
-    g_autofree char *msg = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "vmwire: %s: %s\n",
-            c->log_name ? c->log_name : c->nc->name, msg);
-}
+static void stream_data_sent(NetClientState *nc, ssize_t len);
 
 /* ---- the transmit ring --------------------------------------------------- */
 
@@ -107,13 +97,15 @@ static void tx_ring_consume(StreamConnTxRing *t, size_t len)
 
 /* ---- setup and teardown -------------------------------------------------- */
 
-void stream_conn_init(StreamConn *c, NetClientState *nc,
-                      const StreamConnOps *ops)
+void stream_data_init(StreamData *d, const StreamConnOps *ops)
 {
-    g_assert(ops && ops->sent);
-    c->nc = nc;
+    StreamConn *c = &d->conn;
+
+    g_assert(ops);
+    c->nc = &d->nc;
     c->ops = ops;
     c->fd = -1;
+    d->listener.fd = -1;
     c->rx = g_new0(StreamFraming, 1);
     c->tx.buf = g_malloc(STREAM_CONN_TX_SIZE);
 }
@@ -137,8 +129,13 @@ static void stream_conn_release(StreamConn *c)
     batch_cancel(&c->tx_flush);
 }
 
-void stream_conn_destroy(StreamConn *c)
+void stream_data_cleanup(NetClientState *nc)
 {
+    StreamData *d = container_of(nc, StreamData, nc);
+    StreamConn *c = &d->conn;
+
+    stream_listener_destroy(&d->listener);
+    g_clear_pointer(&d->peer, qapi_free_SocketAddress);
     stream_conn_release(c);
     g_clear_pointer(&c->rx, g_free);
     g_clear_pointer(&c->tx.buf, g_free);
@@ -146,12 +143,17 @@ void stream_conn_destroy(StreamConn *c)
 
 void stream_conn_close(StreamConn *c, StreamConnClose why, int err)
 {
+    StreamListener *listener = &container_of(c, StreamData, conn)->listener;
+
     if (c->ops->closing) {
         c->ops->closing(c, why, err);
     }
     stream_conn_release(c);
     if (c->ops->closed) {
         c->ops->closed(c);
+    }
+    if (listener->accepted) {
+        stream_listener_set_enabled(listener, true);
     }
     c->tx_waiting = false;
     net_client_flush_queued(c->nc);
@@ -177,13 +179,15 @@ static bool stream_conn_deliver(StreamConn *c)
             net_client_count_drop(c->nc, NET_DROP_MALFORMED);
             break;
         case STREAM_FRAMING_OVERSIZED:
-            stream_conn_log(c, "serious error: oversized packet received, "
-                            "connection terminated.");
+            log_report_id(c->log_name ? c->log_name : c->nc->name,
+                          "serious error: oversized packet received, "
+                          "connection terminated.");
             net_client_count_reset(c->nc);
             stream_conn_close(c, STREAM_CONN_CLOSE_PROTOCOL, 0);
             return false;
         case STREAM_FRAMING_FRAME:
-            if (net_client_send_async(c->nc, frame, len, c->ops->sent) == 0) {
+            if (net_client_send_async(c->nc, frame, len,
+                                      stream_data_sent) == 0) {
                 c->read_blocked = true;
                 fd_handler_set_read(c->fd_handler, false);
                 return false;
@@ -196,8 +200,11 @@ static bool stream_conn_deliver(StreamConn *c)
     }
 }
 
-void stream_conn_sent(StreamConn *c)
+/* A queued frame was delivered: resume parsing, then reading. */
+static void stream_data_sent(NetClientState *nc, ssize_t len)
 {
+    StreamConn *c = &container_of(nc, StreamData, nc)->conn;
+
     if (!c->read_blocked || c->fd < 0) {
         return;
     }
@@ -354,9 +361,10 @@ static void stream_conn_writable(void *opaque)
     stream_conn_tx_resume(c);
 }
 
-ssize_t stream_conn_receive_iov(StreamConn *c, const struct iovec *iov,
+ssize_t stream_data_receive_iov(NetClientState *nc, const struct iovec *iov,
                                 int iovcnt)
 {
+    StreamConn *c = &container_of(nc, StreamData, nc)->conn;
     size_t size = iov_size_total(iov, iovcnt);
 
     if (c->fd < 0) {
@@ -387,8 +395,10 @@ ssize_t stream_conn_receive_iov(StreamConn *c, const struct iovec *iov,
     return (ssize_t)size;
 }
 
-bool stream_conn_can_receive(StreamConn *c)
+bool stream_data_can_receive(NetClientState *nc)
 {
+    StreamConn *c = &container_of(nc, StreamData, nc)->conn;
+
     if (c->fd < 0 || tx_ring_has_room(&c->tx, STREAM_CONN_MAX_RECORD)) {
         return true;
     }
@@ -432,9 +442,8 @@ static gboolean stream_listener_retry(gpointer opaque)
  */
 static void stream_listener_back_off(StreamListener *l, int err)
 {
-    fprintf(stderr, "vmwire: %s: can't accept a connection (%s), retrying "
-            "in %u ms\n", l->nc->name, g_strerror(err),
-            STREAM_LISTENER_RETRY_MS);
+    log_report_id(l->nc->name, "can't accept a connection (%s), retrying "
+                  "in %u ms", g_strerror(err), STREAM_LISTENER_RETRY_MS);
     fd_handler_set_read(l->handler, false);
     l->retry_id = g_timeout_add(STREAM_LISTENER_RETRY_MS,
                                 stream_listener_retry, l);
@@ -488,4 +497,55 @@ void stream_listener_destroy(StreamListener *l)
     }
     l->fd = -1;
     l->accepted = NULL;
+}
+
+/* ---- the base's server and client ---------------------------------------- */
+
+static void stream_data_accepted(StreamListener *l, int fd,
+                                 const struct sockaddr_storage *sa,
+                                 socklen_t len)
+{
+    StreamData *d = container_of(l, StreamData, listener);
+
+    stream_listener_set_enabled(l, false);    /* one peer at a time */
+    socket_set_nodelay(fd);                   /* fails harmlessly: unix */
+    stream_conn_attach(&d->conn, fd, false);
+    d->conn.ops->accepted(&d->conn, sa, len);
+}
+
+void stream_data_listen(StreamData *d, int fd)
+{
+    g_assert(d->conn.ops->accepted);
+    stream_listener_start(&d->listener, &d->nc, fd, stream_data_accepted);
+}
+
+int stream_data_connect(StreamData *d, int fd, const struct sockaddr *sa,
+                        socklen_t len)
+{
+    int ret = socket_connect_start(fd, sa, len);
+
+    if (ret < 0) {
+        sockops->close(fd);
+        return ret;
+    }
+    stream_conn_attach(&d->conn, fd, ret == 0);
+    if (ret == 1) {
+        socket_set_nodelay(fd);
+    }
+    return ret;
+}
+
+void stream_data_announce(StreamData *d, SocketAddress *peer)
+{
+    qapi_free_SocketAddress(d->peer);
+    d->peer = peer;
+    qapi_event_send_netdev_stream_connected(d->nc.name, peer);
+}
+
+void stream_data_forget_peer(StreamData *d)
+{
+    if (d->peer) {
+        g_clear_pointer(&d->peer, qapi_free_SocketAddress);
+        qapi_event_send_netdev_stream_disconnected(d->nc.name);
+    }
 }

@@ -37,7 +37,7 @@
  */
 #include "net/stream-multi.h"
 
-#include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -46,6 +46,7 @@
 #include "net/stream-conn.h"
 #include "qapi-events.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/sockets.h"
 #include "util/sockops.h"
 
@@ -63,8 +64,7 @@ typedef struct NetMultiListener {
 } NetMultiListener;
 
 typedef struct NetMultiConn {
-    NetClientState nc;
-    StreamConn conn;
+    StreamData base;                /* nc and conn */
     NetMultiListener *listener;     /* NULL once it has left the list */
     NetClientState *port;           /* its hub port, or NULL once gone */
     char *port_name;                /* "L.n", owned */
@@ -85,30 +85,40 @@ static bool net_multi_is_socket(const NetClientState *nc)
 
 /* ---- options ------------------------------------------------------------- */
 
-bool net_multi_check(bool has_hubid, int32_t hubid, bool has_max,
-                     int64_t max, bool has_vlan, int64_t vlan,
-                     bool *multi, NetMultiOptions *out, GError **errp)
+/* NET_MULTI_BASE(): the base's members lead both option structs. */
+#define NET_MULTI_SAME_AT(type, m) \
+    G_STATIC_ASSERT(offsetof(type, m) == offsetof(NetdevMultiListenOptions, m))
+NET_MULTI_SAME_AT(NetdevSocketOptions, vlan);
+NET_MULTI_SAME_AT(NetdevSocketOptions, has_max_clients);
+NET_MULTI_SAME_AT(NetdevSocketOptions, hubid);
+NET_MULTI_SAME_AT(NetdevStreamOptions, vlan);
+NET_MULTI_SAME_AT(NetdevStreamOptions, has_max_clients);
+NET_MULTI_SAME_AT(NetdevStreamOptions, hubid);
+
+bool net_multi_check(const NetdevMultiListenOptions *o, bool *multi,
+                     NetMultiOptions *out, GError **errp)
 {
-    *multi = has_hubid;
-    if (!has_hubid && (has_max || has_vlan)) {
+    *multi = o->has_hubid;
+    if (!o->has_hubid && (o->has_max_clients || o->has_vlan)) {
         error_setg(errp, "%s= is only valid with hubid=",
-                   has_max ? "max-clients" : "vlan");
+                   o->has_max_clients ? "max-clients" : "vlan");
         return false;
     }
-    if (has_max && (max < 1 || max > NET_MULTI_MAX_CLIENTS_LIMIT)) {
+    if (o->has_max_clients && (o->max_clients < 1 ||
+                               o->max_clients > NET_MULTI_MAX_CLIENTS_LIMIT)) {
         error_setg(errp, "Parameter 'max-clients' expects a number of "
                    "clients (1..%d)", NET_MULTI_MAX_CLIENTS_LIMIT);
         return false;
     }
-    if (has_vlan && (vlan < 1 || vlan > 4094)) {
+    if (o->has_vlan && (o->vlan < 1 || o->vlan > 4094)) {
         error_setg(errp, "Parameter 'vlan' expects a VLAN id (1..4094)");
         return false;
     }
     *out = (NetMultiOptions) {
-        .hubid = hubid,
-        .vlan = has_vlan ? (uint16_t)vlan : 1,
-        .max_clients = has_max ? (unsigned)max
-                               : NET_MULTI_MAX_CLIENTS_DEFAULT,
+        .hubid = o->hubid,
+        .vlan = o->has_vlan ? (uint16_t)o->vlan : 1,
+        .max_clients = o->has_max_clients ? (unsigned)o->max_clients
+                                          : NET_MULTI_MAX_CLIENTS_DEFAULT,
     };
     return true;
 }
@@ -130,18 +140,12 @@ static SocketAddress *net_multi_describe(NetMultiListener *l,
                                          socklen_t len, char **text)
 {
     char buf[INET_ANY_HOST_PORT_STRLEN];
-    char host[INET6_ADDRSTRLEN];
-    SocketAddress *addr;
 
     if (!net_multi_is_socket(&l->nc)) {
         return net_stream_describe(sa, len, l->unix_path, text);
     }
-    addr = g_new0(SocketAddress, 1);
-    addr->type = SOCKET_ADDRESS_TYPE_INET;
-    addr->u.inet.host = g_strdup(inet_format_host(sa, host));
-    addr->u.inet.port = g_strdup_printf("%u", inet_port(sa));
     *text = g_strdup(inet_format_host_port_any(sa, buf));
-    return addr;
+    return net_stream_describe(sa, len, NULL, NULL);
 }
 
 /* ---- one connection ------------------------------------------------------ */
@@ -152,10 +156,10 @@ static gboolean net_multi_conn_reap(gpointer opaque)
     NetMultiConn *m = opaque;
 
     m->reap_id = 0;
-    if (stream_conn_is_open(&m->conn)) {
-        stream_conn_close(&m->conn, STREAM_CONN_CLOSE_PEER, 0);
+    if (stream_conn_is_open(&m->base.conn)) {
+        stream_conn_close(&m->base.conn, STREAM_CONN_CLOSE_PEER, 0);
     } else {
-        net_client_free(&m->nc);
+        net_client_free(&m->base.nc);
     }
     return G_SOURCE_REMOVE;
 }
@@ -181,7 +185,7 @@ static void net_multi_conn_port_gone(void *opaque)
 
     m->mac_known = net_hub_port_first_mac(m->port, m->mac);
     m->port = NULL;
-    if (stream_conn_is_open(&m->conn) && !m->reap_id) {
+    if (stream_conn_is_open(&m->base.conn) && !m->reap_id) {
         m->reap_id = g_idle_add(net_multi_conn_reap, m);
     }
 }
@@ -199,29 +203,28 @@ static void net_multi_conn_free_port(NetMultiConn *m)
 static void net_multi_conn_closing(StreamConn *c, StreamConnClose why,
                                    int err)
 {
-    NetMultiConn *m = container_of(c, NetMultiConn, conn);
-    const uint8_t *mac = m->mac;
+    NetMultiConn *m = container_of(c, NetMultiConn, base.conn);
+    char mac[LOG_MAC_STRLEN];
 
     if (m->port) {
         m->mac_known = net_hub_port_first_mac(m->port, m->mac);
     }
     if (m->mac_known) {
-        fprintf(stderr, "vmwire: %s: VM %02x:%02x:%02x:%02x:%02x:%02x left "
-                "hub %d (%s closed)\n", m->port_name, mac[0], mac[1], mac[2],
-                mac[3], mac[4], mac[5], (int)m->hubid, m->peer);
+        log_report_id(m->port_name, "VM %s left hub %d (%s closed)",
+                      log_mac_format(m->mac, mac), (int)m->hubid, m->peer);
     } else {
-        fprintf(stderr, "vmwire: %s: %s left hub %d\n", m->port_name,
-                m->peer, (int)m->hubid);
+        log_report_id(m->port_name, "%s left hub %d", m->peer,
+                      (int)m->hubid);
     }
 }
 
 /* It has ended: the event, the port goes now, the client from the loop. */
 static void net_multi_conn_closed(StreamConn *c)
 {
-    NetMultiConn *m = container_of(c, NetMultiConn, conn);
+    NetMultiConn *m = container_of(c, NetMultiConn, base.conn);
 
     qapi_event_send_netdev_stream_disconnected(m->port_name);
-    net_client_set_info_str(&m->nc, "closed");
+    net_client_set_info_str(&m->base.nc, "closed");
     net_multi_conn_unlist(m);
     net_multi_conn_free_port(m);
     if (!m->reap_id) {
@@ -229,38 +232,10 @@ static void net_multi_conn_closed(StreamConn *c)
     }
 }
 
-static void net_multi_conn_sent(NetClientState *nc, ssize_t len)
-{
-    stream_conn_sent(&container_of(nc, NetMultiConn, nc)->conn);
-}
-
 static const StreamConnOps net_multi_conn_ops = {
-    .sent = net_multi_conn_sent,
     .closing = net_multi_conn_closing,
     .closed = net_multi_conn_closed,
 };
-
-static ssize_t net_multi_conn_receive_iov(NetClientState *nc,
-                                          const struct iovec *iov,
-                                          int iovcnt)
-{
-    return stream_conn_receive_iov(&container_of(nc, NetMultiConn,
-                                                 nc)->conn, iov, iovcnt);
-}
-
-static ssize_t net_multi_conn_receive(NetClientState *nc, const uint8_t *buf,
-                                      size_t size)
-{
-    struct iovec iov = { (void *)buf, size };
-
-    return net_multi_conn_receive_iov(nc, &iov, 1);
-}
-
-static bool net_multi_conn_can_receive(NetClientState *nc)
-{
-    return stream_conn_can_receive(&container_of(nc, NetMultiConn,
-                                                 nc)->conn);
-}
 
 /*
  * Whoever frees the client: leave the list, free the port, the buffers.
@@ -272,17 +247,17 @@ static bool net_multi_conn_can_receive(NetClientState *nc)
  */
 static void net_multi_conn_cleanup(NetClientState *nc)
 {
-    NetMultiConn *m = container_of(nc, NetMultiConn, nc);
+    NetMultiConn *m = container_of(nc, NetMultiConn, base.nc);
 
     if (m->listener && !net_cleanup_running() &&
-        stream_conn_is_open(&m->conn)) {
-        net_multi_conn_closing(&m->conn, STREAM_CONN_CLOSE_PEER, 0);
+        stream_conn_is_open(&m->base.conn)) {
+        net_multi_conn_closing(&m->base.conn, STREAM_CONN_CLOSE_PEER, 0);
         qapi_event_send_netdev_stream_disconnected(m->port_name);
     }
     g_clear_handle_id(&m->reap_id, g_source_remove);
     net_multi_conn_unlist(m);
     net_multi_conn_free_port(m);
-    stream_conn_destroy(&m->conn);
+    stream_data_cleanup(nc);
     g_clear_pointer(&m->port_name, g_free);
     g_clear_pointer(&m->peer, g_free);
 }
@@ -291,9 +266,7 @@ static void net_multi_conn_cleanup(NetClientState *nc)
     .type = (drv),                                      \
     .type_name = (name),                                \
     .size = sizeof(NetMultiConn),                       \
-    .receive = net_multi_conn_receive,                  \
-    .receive_iov = net_multi_conn_receive_iov,          \
-    .can_receive = net_multi_conn_can_receive,          \
+    STREAM_DATA_HOOKS,                                  \
     .cleanup = net_multi_conn_cleanup,                  \
 }
 
@@ -328,13 +301,13 @@ static void net_multi_join(NetMultiListener *l, int fd,
 
     m = container_of(net_client_new(&net_multi_conn_info[socket], NULL,
                                     socket ? "socket" : "stream", conn_name),
-                     NetMultiConn, nc);
+                     NetMultiConn, base.nc);
     addr = net_multi_describe(l, sa, len, &m->peer);
     m->port_name = g_steal_pointer(&name);
     m->hubid = l->opts.hubid;
-    stream_conn_init(&m->conn, &m->nc, &net_multi_conn_ops);
-    m->conn.log_name = m->port_name;
-    m->port = net_hub_port_new_for(l->opts.hubid, l->opts.vlan, &m->nc,
+    stream_data_init(&m->base, &net_multi_conn_ops);
+    m->base.conn.log_name = m->port_name;
+    m->port = net_hub_port_new_for(l->opts.hubid, l->opts.vlan, &m->base.nc,
                                    m->port_name);
     net_hub_port_set_gone(m->port, net_multi_conn_port_gone, m);
     m->listener = l;
@@ -342,11 +315,11 @@ static void net_multi_join(NetMultiListener *l, int fd,
     l->nconns++;
     net_multi_listener_status(l);
     socket_set_nodelay(fd);         /* fails harmlessly on AF_UNIX */
-    stream_conn_attach(&m->conn, fd, false);
-    net_client_set_info_str(&m->nc, socket ? "socket: connection from %s"
+    stream_conn_attach(&m->base.conn, fd, false);
+    net_client_set_info_str(&m->base.nc, socket ? "socket: connection from %s"
                                            : "%s", m->peer);
-    fprintf(stderr, "vmwire: %s: connection from %s (hub %d)\n",
-            m->port_name, m->peer, (int)l->opts.hubid);
+    log_report_id(m->port_name, "connection from %s (hub %d)", m->peer,
+                  (int)l->opts.hubid);
     qapi_event_send_netdev_stream_connected(m->port_name, addr);
 }
 
@@ -366,8 +339,8 @@ static void net_multi_accepted(StreamListener *sl, int fd,
     net_client_count_lost(&l->nc);
     if (!l->full_logged) {
         l->full_logged = true;
-        fprintf(stderr, "vmwire: %s: max-clients=%u reached, refusing "
-                "connections\n", l->nc.name, l->opts.max_clients);
+        log_report_id(l->nc.name, "max-clients=%u reached, refusing "
+                      "connections", l->opts.max_clients);
     }
 }
 
@@ -391,7 +364,7 @@ static void net_multi_listener_cleanup(NetClientState *nc)
         NetMultiConn *m = e->data;
 
         m->listener = NULL;
-        net_client_free(&m->nc);
+        net_client_free(&m->base.nc);
     }
     g_list_free(conns);
     g_clear_pointer(&l->unix_path, g_free);

@@ -49,25 +49,28 @@
 #include "net/stream-multi.h"
 #include "qapi-events.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/fd-handler.h"
 #include "util/sockets.h"
 #include "util/sockops.h"
 
-typedef struct NetStreamState {
-    NetClientState nc;
-    StreamConn conn;
+/* The options parsed and resolved; the client is created from it. */
+typedef struct NetStreamConfig {
     bool server;
     SocketAddressType addr_type;
     struct sockaddr_storage sa;     /* where to listen or connect */
     socklen_t sa_len;
     char *target;                   /* URI of sa, for logs; owned */
-    int listen_fd;                  /* until the listener starts */
-    StreamListener listener;        /* server=on */
-    guint reconnect_id;
+    int fd;                         /* addr.type=fd or a listener; -1 */
     unsigned reconnect_ms;          /* 0: never */
     char *unlink_path;              /* our listening unix socket; owned */
+} NetStreamConfig;
+
+typedef struct NetStreamState {
+    StreamData base;                /* nc and conn */
+    NetStreamConfig cfg;            /* taken from net_init_stream() */
+    guint reconnect_id;
     char *peer_uri;                 /* the connected peer; owned */
-    SocketAddress *peer_addr;       /* the same, for the event; owned */
 } NetStreamState;
 
 static const NetClientInfo net_stream_info;
@@ -88,7 +91,9 @@ SocketAddress *net_stream_describe(const struct sockaddr_storage *sa,
     if (sa->ss_family == AF_UNIX) {
         addr->type = SOCKET_ADDRESS_TYPE_UNIX;
         addr->u.q_unix.path = g_strdup(unix_path ? unix_path : "");
-        *uri = g_strdup_printf("unix:%s", addr->u.q_unix.path);
+        if (uri) {
+            *uri = g_strdup_printf("unix:%s", addr->u.q_unix.path);
+        }
         return addr;
     }
     if (sa->ss_family == AF_INET6) {
@@ -105,8 +110,10 @@ SocketAddress *net_stream_describe(const struct sockaddr_storage *sa,
     addr->type = SOCKET_ADDRESS_TYPE_INET;
     addr->u.inet.host = g_strdup(host);
     addr->u.inet.port = g_strdup_printf("%u", port);
-    *uri = g_strdup_printf(strchr(host, ':') ? "tcp:[%s]:%u" : "tcp:%s:%u",
-                           host, port);
+    if (uri) {
+        *uri = g_strdup_printf(strchr(host, ':') ? "tcp:[%s]:%u"
+                                                 : "tcp:%s:%u", host, port);
+    }
     return addr;
 }
 
@@ -125,7 +132,7 @@ static bool net_stream_parse_port(const char *str, GError **errp)
     return true;
 }
 
-static bool net_stream_resolve_inet(NetStreamState *s,
+static bool net_stream_resolve_inet(NetStreamConfig *s,
                                     const InetSocketAddress *inet,
                                     GError **errp)
 {
@@ -169,7 +176,7 @@ static bool net_stream_resolve_inet(NetStreamState *s,
     return true;
 }
 
-static bool net_stream_resolve_unix(NetStreamState *s,
+static bool net_stream_resolve_unix(NetStreamConfig *s,
                                     const UnixSocketAddress *un,
                                     GError **errp)
 {
@@ -207,34 +214,20 @@ static bool net_stream_resolve_unix(NetStreamState *s,
 /* addr.str: a getfd name or a number; the socket type is checked. */
 static int net_stream_get_fd(const char *str, GError **errp)
 {
-    int type = 0, fd = -1;
-    socklen_t len = sizeof(type);
+    int fd, type = 0;
 
-    if (!g_ascii_isdigit(str[0])) {
-        fd = monitor_fd_get(str, true);
-        if (fd < 0) {
-            error_setg(errp, "File descriptor named '%s' has not been found",
-                       str);
-            return -1;
-        }
-    } else {
-        char *end = NULL;
-        long n;
-
-        errno = 0;
-        n = strtol(str, &end, 10);
-        if (errno || *end || n > G_MAXINT) {
-            error_setg(errp, "Invalid file descriptor number '%s'", str);
-            return -1;
-        }
-        fd = (int)n;
-    }
-    if (fcntl(fd, F_GETFL) < 0) {
-        error_setg(errp, "Invalid file descriptor number '%s'", str);
+    switch (monitor_fd_param(str, &fd, &type)) {
+    case 0:
+        break;
+    case MONITOR_FD_NOT_FOUND:
+        error_setg(errp, "File descriptor named '%s' has not been found",
+                   str);
         return -1;
-    }
-    if (sockops->getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) {
+    case MONITOR_FD_NOT_SOCKET:
         error_setg(errp, "File descriptor '%s' is not a socket", str);
+        return -1;
+    default:
+        error_setg(errp, "Invalid file descriptor number '%s'", str);
         return -1;
     }
     if (type != SOCK_STREAM) {
@@ -248,51 +241,41 @@ static int net_stream_get_fd(const char *str, GError **errp)
 
 /* ---- connection events --------------------------------------------------- */
 
-static void net_stream_log(NetStreamState *s, const char *fmt, ...)
-    G_GNUC_PRINTF(2, 3);
-static void net_stream_log(NetStreamState *s, const char *fmt, ...)
-{
-    g_autofree char *msg = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "vmwire: %s: %s\n", s->nc.name, msg);
-}
-
 /* The connection to @sa (len @len) is up: status, event, link. */
 static void net_stream_up(NetStreamState *s,
                           const struct sockaddr_storage *sa, socklen_t len)
 {
-    const char *path = s->addr_type == SOCKET_ADDRESS_TYPE_UNIX
-                       ? s->target + strlen("unix:") : NULL;
+    const char *path = s->cfg.addr_type == SOCKET_ADDRESS_TYPE_UNIX
+                       ? s->cfg.target + strlen("unix:") : NULL;
+    SocketAddress *peer;
 
     g_clear_pointer(&s->peer_uri, g_free);
-    g_clear_pointer(&s->peer_addr, qapi_free_SocketAddress);
-    s->peer_addr = net_stream_describe(sa, len, path, &s->peer_uri);
-    net_client_set_info_str(&s->nc, "%s", s->peer_uri);
-    net_stream_log(s, s->server ? "connection from %s" : "connected to %s",
-                   s->peer_uri);
-    qapi_event_send_netdev_stream_connected(s->nc.name, s->peer_addr);
-    net_client_set_link(&s->nc, true);
+    peer = net_stream_describe(sa, len, path, &s->peer_uri);
+    net_client_set_info_str(&s->base.nc, "%s", s->peer_uri);
+    log_report_id(s->base.nc.name, s->cfg.server ? "connection from %s"
+                                                 : "connected to %s",
+                  s->peer_uri);
+    stream_data_announce(&s->base, peer);
+    net_client_set_link(&s->base.nc, true);
 }
 
 static void net_stream_closing(StreamConn *c, StreamConnClose why, int err)
 {
-    NetStreamState *s = container_of(c, NetStreamState, conn);
+    NetStreamState *s = container_of(c, NetStreamState, base.conn);
 
     if (why == STREAM_CONN_CLOSE_PROTOCOL) {
         return;
     }
     if (!c->connecting) {
-        net_stream_log(s, "connection %s %s closed", s->server ? "from" : "to",
-                       s->peer_uri ? s->peer_uri : s->target);
+        log_report_id(s->base.nc.name, "connection %s %s closed",
+                      s->cfg.server ? "from" : "to",
+                      s->peer_uri ? s->peer_uri : s->cfg.target);
     } else if (err == ECONNREFUSED || err == ENOENT) {
-        net_stream_log(s, "connection to %s refused", s->target);
+        log_report_id(s->base.nc.name, "connection to %s refused",
+                      s->cfg.target);
     } else {
-        net_stream_log(s, "connection to %s failed: %s", s->target,
-                       g_strerror(err));
+        log_report_id(s->base.nc.name, "connection to %s failed: %s",
+                      s->cfg.target, g_strerror(err));
     }
 }
 
@@ -305,224 +288,138 @@ static gboolean net_stream_reconnect(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-/* No connection (any more): link down; listen again or reconnect later. */
-static void net_stream_down(NetStreamState *s, bool was_up)
+/*
+ * No connection (any more): link down, the event if it was up; reconnect
+ * later (a server's base listens again).
+ */
+static void net_stream_down(NetStreamState *s)
 {
-    net_client_set_link(&s->nc, false);
-    if (was_up) {
-        qapi_event_send_netdev_stream_disconnected(s->nc.name);
-    }
+    net_client_set_link(&s->base.nc, false);
+    stream_data_forget_peer(&s->base);
     g_clear_pointer(&s->peer_uri, g_free);
-    g_clear_pointer(&s->peer_addr, qapi_free_SocketAddress);
-    if (s->server) {
-        net_client_set_info_str(&s->nc, "listening");
-        stream_listener_set_enabled(&s->listener, true);
-    } else if (s->reconnect_ms && s->addr_type != SOCKET_ADDRESS_TYPE_FD) {
-        net_client_set_info_str(&s->nc, "connecting");
-        s->reconnect_id = g_timeout_add(s->reconnect_ms,
+    if (s->cfg.server) {
+        net_client_set_info_str(&s->base.nc, "listening");
+    } else if (s->cfg.reconnect_ms &&
+               s->cfg.addr_type != SOCKET_ADDRESS_TYPE_FD) {
+        net_client_set_info_str(&s->base.nc, "connecting");
+        s->reconnect_id = g_timeout_add(s->cfg.reconnect_ms,
                                         net_stream_reconnect, s);
     } else {
-        net_client_set_info_str(&s->nc, "connection error");
+        net_client_set_info_str(&s->base.nc, "connection error");
     }
 }
 
 static void net_stream_closed(StreamConn *c)
 {
-    NetStreamState *s = container_of(c, NetStreamState, conn);
+    NetStreamState *s = container_of(c, NetStreamState, base.conn);
 
-    net_stream_down(s, s->peer_addr != NULL);
+    net_stream_down(s);
 }
 
 static void net_stream_connected(StreamConn *c)
 {
-    NetStreamState *s = container_of(c, NetStreamState, conn);
+    NetStreamState *s = container_of(c, NetStreamState, base.conn);
 
-    net_stream_up(s, &s->sa, s->sa_len);
+    net_stream_up(s, &s->cfg.sa, s->cfg.sa_len);
 }
 
-static void net_stream_sent(NetClientState *nc, ssize_t len)
+static void net_stream_accepted(StreamConn *c,
+                                const struct sockaddr_storage *sa,
+                                socklen_t len)
 {
-    stream_conn_sent(&container_of(nc, NetStreamState, nc)->conn);
+    net_stream_up(container_of(c, NetStreamState, base.conn), sa, len);
 }
 
 static const StreamConnOps net_stream_conn_ops = {
-    .sent = net_stream_sent,
     .closing = net_stream_closing,
     .closed = net_stream_closed,
     .connected = net_stream_connected,
+    .accepted = net_stream_accepted,
 };
 
 /* ---- client -------------------------------------------------------------- */
 
-/* Start a nonblocking connect: 1 connected, 0 in progress, -errno. */
-static int net_stream_connect_start(NetStreamState *s, int fd)
-{
-    for (int i = 0; i < STREAM_CONN_WRITES; i++) {
-        if (sockops->connect(fd, (const struct sockaddr *)&s->sa,
-                             s->sa_len) == 0 || errno == EISCONN) {
-            return 1;
-        }
-        if (errno == EINTR) {
-            continue;
-        }
-        if (errno == EINPROGRESS || errno == EALREADY || errno == EAGAIN) {
-            return 0;
-        }
-        return -errno;
-    }
-    return 0;
-}
-
 static void net_stream_connect(NetStreamState *s)
 {
-    int fd = sockops->socket(s->sa.ss_family,
+    int fd = sockops->socket(s->cfg.sa.ss_family,
                              SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int ret = fd < 0 ? -errno : net_stream_connect_start(s, fd);
+    int ret = fd < 0 ? -errno
+              : stream_data_connect(&s->base, fd,
+                                    (const struct sockaddr *)&s->cfg.sa,
+                                    s->cfg.sa_len);
 
-    net_client_set_info_str(&s->nc, "connecting");
+    net_client_set_info_str(&s->base.nc, "connecting");
     if (ret < 0) {
-        if (fd >= 0) {
-            sockops->close(fd);
-        }
-        net_stream_log(s, ret == -ECONNREFUSED || ret == -ENOENT
+        log_report_id(s->base.nc.name, ret == -ECONNREFUSED || ret == -ENOENT
                        ? "connection to %s refused%s%s"
-                       : "connection to %s failed%s%s", s->target,
+                       : "connection to %s failed%s%s", s->cfg.target,
                        ret == -ECONNREFUSED || ret == -ENOENT ? "" : ": ",
                        ret == -ECONNREFUSED || ret == -ENOENT
                        ? "" : g_strerror(-ret));
-        net_stream_down(s, false);
+        net_stream_down(s);
         return;
     }
-    stream_conn_attach(&s->conn, fd, ret == 0);
     if (ret == 1) {
-        socket_set_nodelay(fd);
-        net_stream_up(s, &s->sa, s->sa_len);
+        net_stream_up(s, &s->cfg.sa, s->cfg.sa_len);
     }
 }
 
 /* ---- server -------------------------------------------------------------- */
 
-static void net_stream_accept(StreamListener *l, int fd,
-                              const struct sockaddr_storage *sa,
-                              socklen_t len)
+static bool net_stream_listen(NetStreamConfig *s, int backlog, GError **errp)
 {
-    NetStreamState *s = container_of(l, NetStreamState, listener);
+    SocketListenStep failed;
 
-    stream_listener_set_enabled(l, false);    /* one client at a time */
-    socket_set_nodelay(fd);
-    stream_conn_attach(&s->conn, fd, false);
-    net_stream_up(s, sa, len);
-}
-
-/*
- * A unix socket file left by a run that crashed: nobody accepts on it.
- * Remove it then, and only then (never a file that is no socket).
- */
-static void net_stream_unlink_stale(const NetStreamState *s)
-{
-    struct stat st;
-    int fd, ret;
-
-    if (!s->unlink_path || lstat(s->unlink_path, &st) < 0 ||
-        !S_ISSOCK(st.st_mode)) {
-        return;
+    if (s->unlink_path) {
+        socket_unix_unlink_stale(s->unlink_path,
+                                 (const struct sockaddr *)&s->sa, s->sa_len);
     }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        return;
+    s->fd = socket_listen_open((const struct sockaddr *)&s->sa, s->sa_len,
+                               backlog, false, &failed);
+    if (s->fd >= 0) {
+        return true;
     }
-    ret = connect(fd, (const struct sockaddr *)&s->sa, s->sa_len);
-    if (ret < 0 && errno == ECONNREFUSED) {
-        unlink(s->unlink_path);
-    }
-    close(fd);
-}
-
-static bool net_stream_listen(NetStreamState *s, int backlog, GError **errp)
-{
-    int fd, on = 1;
-
-    net_stream_unlink_stale(s);
-    fd = sockops->socket(s->sa.ss_family,
-                         SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        error_setg(errp, "Failed to create socket: %s", g_strerror(errno));
-        return false;
-    }
-    if (s->sa.ss_family != AF_UNIX) {
-        sockops->setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    }
-    if (sockops->bind(fd, (const struct sockaddr *)&s->sa, s->sa_len) < 0) {
+    if (failed == SOCKET_LISTEN_BIND) {
         error_setg(errp, "Failed to bind socket to %s: %s", s->target,
                    g_strerror(errno));
         g_clear_pointer(&s->unlink_path, g_free);   /* not ours */
-        sockops->close(fd);
-        return false;
+    } else {
+        error_setg(errp, "Failed to %s socket: %s",
+                   failed == SOCKET_LISTEN_SOCKET ? "create" : "listen on",
+                   g_strerror(errno));
     }
-    if (sockops->listen(fd, backlog) < 0) {
-        error_setg(errp, "Failed to listen on socket: %s", g_strerror(errno));
-        sockops->close(fd);
-        return false;
-    }
-    s->listen_fd = fd;
-    return true;
+    return false;
 }
 
 /* ---- the client ---------------------------------------------------------- */
 
-static ssize_t net_stream_receive_iov(NetClientState *nc,
-                                      const struct iovec *iov, int iovcnt)
-{
-    return stream_conn_receive_iov(&container_of(nc, NetStreamState,
-                                                 nc)->conn, iov, iovcnt);
-}
-
-static ssize_t net_stream_receive(NetClientState *nc, const uint8_t *buf,
-                                  size_t size)
-{
-    struct iovec iov = { (void *)buf, size };
-
-    return net_stream_receive_iov(nc, &iov, 1);
-}
-
-static bool net_stream_can_receive(NetClientState *nc)
-{
-    return stream_conn_can_receive(&container_of(nc, NetStreamState,
-                                                 nc)->conn);
-}
-
 static void net_stream_cleanup(NetClientState *nc)
 {
-    NetStreamState *s = container_of(nc, NetStreamState, nc);
+    NetStreamState *s = container_of(nc, NetStreamState, base.nc);
+    bool listening = s->base.listener.fd >= 0;
 
     g_clear_handle_id(&s->reconnect_id, g_source_remove);
-    stream_conn_destroy(&s->conn);
-    if (s->listener.fd >= 0 && s->server) {
-        stream_listener_destroy(&s->listener);
-        if (s->unlink_path) {
-            unlink(s->unlink_path);
-        }
+    stream_data_cleanup(nc);
+    if (listening && s->cfg.unlink_path) {
+        unlink(s->cfg.unlink_path);
     }
-    g_clear_pointer(&s->unlink_path, g_free);
-    g_clear_pointer(&s->target, g_free);
+    g_clear_pointer(&s->cfg.unlink_path, g_free);
+    g_clear_pointer(&s->cfg.target, g_free);
     g_clear_pointer(&s->peer_uri, g_free);
-    g_clear_pointer(&s->peer_addr, qapi_free_SocketAddress);
 }
 
 static const NetClientInfo net_stream_info = {
     .type = NET_CLIENT_DRIVER_STREAM,
     .type_name = "stream",
     .size = sizeof(NetStreamState),
-    .receive = net_stream_receive,
-    .receive_iov = net_stream_receive_iov,
-    .can_receive = net_stream_can_receive,
+    STREAM_DATA_HOOKS,
     .cleanup = net_stream_cleanup,
 };
 
 /* ---- creation ------------------------------------------------------------ */
 
-/* Resolve @addr into a NetStreamState's fields (no client yet). */
-static bool net_stream_resolve(NetStreamState *s, const SocketAddress *addr,
+/* Resolve @addr into @s (no client yet). */
+static bool net_stream_resolve(NetStreamConfig *s, const SocketAddress *addr,
                                GError **errp)
 {
     switch (addr->type) {
@@ -571,99 +468,124 @@ static unsigned net_stream_reconnect_ms(const NetdevStreamOptions *o,
 }
 
 /* server=on,hubid=N: the listening socket goes to net/stream-multi.c. */
-static void net_stream_multi_new(const char *id, NetStreamState *tmp,
+static void net_stream_multi_new(const char *id, NetStreamConfig *sc,
                                  const SocketAddress *addr,
                                  const NetMultiOptions *opts)
 {
     NetMultiListenerConfig cfg = {
         .id = id,
         .type = NET_CLIENT_DRIVER_STREAM,
-        .listen_fd = tmp->listen_fd,
+        .listen_fd = sc->fd,
         .unix_path = addr->type == SOCKET_ADDRESS_TYPE_UNIX
                      ? addr->u.q_unix.path : NULL,
-        .unlink_path = g_steal_pointer(&tmp->unlink_path),
-        .where = tmp->target,
+        .unlink_path = g_steal_pointer(&sc->unlink_path),
+        .where = sc->target,
         .opts = *opts,
     };
 
     net_multi_listener_new(&cfg);
     g_free(cfg.unlink_path);
-    g_free(tmp->target);
 }
 
-bool net_init_stream(const Netdev *netdev, GError **errp)
+/* The options' checks, in QEMU's order with its words. */
+static bool net_stream_check(const NetdevStreamOptions *o, bool server,
+                             bool *multi, NetMultiOptions *mopts,
+                             GError **errp)
 {
-    const NetdevStreamOptions *o = &netdev->u.stream;
-    NetStreamState tmp = { .listen_fd = -1 };
-    NetMultiOptions mopts;
-    NetStreamState *s;
-    NetClientState *nc;
-    int fd = -1;
-    bool ok, multi = false;
-
-    tmp.server = o->has_server && o->server;
-    tmp.addr_type = o->addr->type;
-    if (tmp.server && (o->has_reconnect || o->has_reconnect_ms)) {
+    if (server && (o->has_reconnect || o->has_reconnect_ms)) {
         /* QEMU 9.2's words. */
         error_setg(errp, "'reconnect' and 'reconnect-ms' options are "
                    "incompatible with socket in server mode");
         return false;
     }
-    if (o->has_hubid && !tmp.server) {
+    if (o->has_hubid && !server) {
         error_setg(errp, "hubid= requires server=on");
         return false;
     }
-    if (!net_multi_check(o->has_hubid, o->hubid, o->has_max_clients,
-                         o->max_clients, o->has_vlan, o->vlan, &multi,
-                         &mopts, errp)) {
+    return net_multi_check(NET_MULTI_BASE(o), multi, mopts, errp);
+}
+
+/*
+ * Parse and resolve @o into @cfg: the address, the fd= socket or the
+ * listening socket a server (or a many-client listener, @multi) needs.
+ */
+static bool net_stream_configure(const NetdevStreamOptions *o,
+                                 NetStreamConfig *cfg, bool *multi,
+                                 NetMultiOptions *mopts, GError **errp)
+{
+    bool ok;
+
+    cfg->server = o->has_server && o->server;
+    cfg->addr_type = o->addr->type;
+    if (!net_stream_check(o, cfg->server, multi, mopts, errp)) {
         return false;
     }
-    tmp.reconnect_ms = net_stream_reconnect_ms(o, errp, &ok);
-    if (!ok || !net_stream_resolve(&tmp, o->addr, errp)) {
-        goto fail;
+    cfg->reconnect_ms = net_stream_reconnect_ms(o, errp, &ok);
+    if (!ok || !net_stream_resolve(cfg, o->addr, errp)) {
+        return false;
     }
     if (o->addr->type == SOCKET_ADDRESS_TYPE_FD) {
-        fd = net_stream_get_fd(o->addr->u.fd.str, errp);
-        if (fd < 0) {
-            goto fail;
-        }
-        tmp.target = g_strdup_printf("fd:%s", o->addr->u.fd.str);
-        tmp.listen_fd = tmp.server ? fd : -1;
-    } else if (tmp.server &&
-               !net_stream_listen(&tmp, multi ? SOMAXCONN : 1, errp)) {
-        goto fail;
+        cfg->fd = net_stream_get_fd(o->addr->u.fd.str, errp);
+        cfg->target = g_strdup_printf("fd:%s", o->addr->u.fd.str);
+        return cfg->fd >= 0;
     }
-    if (multi) {
-        net_stream_multi_new(netdev->id, &tmp, o->addr, &mopts);
-        return true;
+    return !cfg->server ||
+           net_stream_listen(cfg, *multi ? SOMAXCONN : 1, errp);
+}
+
+/* An fd= socket that is connected already. */
+static void net_stream_attach_fd(NetStreamState *s)
+{
+    struct sockaddr_storage peer = { 0 };
+    socklen_t len = sizeof(peer);
+    int fd = s->cfg.fd;
+
+    s->cfg.fd = -1;
+    stream_conn_attach(&s->base.conn, fd, false);
+    if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0) {
+        peer.ss_family = AF_UNIX;
     }
+    net_stream_up(s, &peer, len);
+}
 
-    nc = net_client_new(&net_stream_info, NULL, "stream", netdev->id);
-    s = container_of(nc, NetStreamState, nc);
-    memcpy((char *)s + sizeof(s->nc), (char *)&tmp + sizeof(tmp.nc),
-           sizeof(tmp) - sizeof(tmp.nc));
-    stream_conn_init(&s->conn, &s->nc, &net_stream_conn_ops);
-    net_client_set_link(&s->nc, false);
-    if (s->server) {
-        stream_listener_start(&s->listener, &s->nc, s->listen_fd,
-                              net_stream_accept);
-        net_client_set_info_str(&s->nc, "listening");
-    } else if (fd >= 0) {
-        struct sockaddr_storage peer = { 0 };
-        socklen_t len = sizeof(peer);
+/* The client, from @cfg (its strings and sockets are taken). */
+static void net_stream_new(const char *id, NetStreamConfig *cfg)
+{
+    NetClientState *nc = net_client_new(&net_stream_info, NULL, "stream",
+                                        id);
+    NetStreamState *s = container_of(nc, NetStreamState, base.nc);
 
-        stream_conn_attach(&s->conn, fd, false);
-        if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0) {
-            peer.ss_family = AF_UNIX;
-        }
-        net_stream_up(s, &peer, len);
+    s->cfg = *cfg;
+    stream_data_init(&s->base, &net_stream_conn_ops);
+    net_client_set_link(nc, false);
+    if (s->cfg.server) {
+        stream_data_listen(&s->base, s->cfg.fd);
+        s->cfg.fd = -1;
+        net_client_set_info_str(nc, "listening");
+    } else if (s->cfg.fd >= 0) {
+        net_stream_attach_fd(s);
     } else {
         net_stream_connect(s);
     }
-    return true;
+}
 
-fail:
-    g_free(tmp.target);
-    g_free(tmp.unlink_path);
-    return false;
+bool net_init_stream(const Netdev *netdev, GError **errp)
+{
+    const NetdevStreamOptions *o = &netdev->u.stream;
+    NetStreamConfig cfg = { .fd = -1 };
+    NetMultiOptions mopts;
+    bool multi = false;
+
+    if (!net_stream_configure(o, &cfg, &multi, &mopts, errp)) {
+        g_free(cfg.target);
+        g_free(cfg.unlink_path);
+        return false;
+    }
+    if (multi) {
+        net_stream_multi_new(netdev->id, &cfg, o->addr, &mopts);
+        g_free(cfg.target);
+        return true;
+    }
+    net_stream_new(netdev->id, &cfg);
+    return true;
 }

@@ -26,6 +26,8 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/sockops.h"
 
@@ -229,4 +231,80 @@ int socket_set_nodelay(int fd)
         return -errno;
     }
     return 0;
+}
+
+int socket_connect_start(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    for (int i = 0; i < SOCKET_CONNECT_TRIES; i++) {
+        if (sockops->connect(fd, sa, len) == 0 || errno == EISCONN) {
+            return 1;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EINPROGRESS || errno == EALREADY || errno == EAGAIN) {
+            return 0;
+        }
+        return -errno;
+    }
+    return 0;
+}
+
+void socket_unix_unlink_stale(const char *path, const struct sockaddr *sa,
+                              socklen_t len)
+{
+    struct stat st;
+    int fd, saved = errno;
+
+    if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+        errno = saved;
+        return;
+    }
+    fd = sockops->socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                         0);
+    if (fd >= 0) {
+        if (sockops->connect(fd, sa, len) < 0 && errno == ECONNREFUSED) {
+            unlink(path);
+        }
+        sockops->close(fd);
+    }
+    errno = saved;
+}
+
+/* Close @fd keeping errno; -1. */
+static int socket_close_failed(int fd)
+{
+    int saved = errno;
+
+    sockops->close(fd);
+    errno = saved;
+    return -1;
+}
+
+int socket_listen_open(const struct sockaddr *sa, socklen_t len, int backlog,
+                       bool dual_stack, SocketListenStep *failed)
+{
+    int fd = sockops->socket(sa->sa_family,
+                             SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int on = 1, off = 0;
+
+    *failed = SOCKET_LISTEN_SOCKET;
+    if (fd < 0) {
+        return -1;
+    }
+    if (sa->sa_family != AF_UNIX) {
+        sockops->setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    }
+    if (sa->sa_family == AF_INET6 && dual_stack) {
+        sockops->setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+    }
+    *failed = SOCKET_LISTEN_BIND;
+    if (sockops->bind(fd, sa, len) < 0) {
+        return socket_close_failed(fd);
+    }
+    *failed = SOCKET_LISTEN_LISTEN;
+    if (sockops->listen(fd, backlog) < 0) {
+        return socket_close_failed(fd);
+    }
+    return fd;
 }

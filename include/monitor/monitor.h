@@ -37,12 +37,22 @@ void monitor_cleanup(void);
  */
 int monitor_fd_get(const char *name, bool take);
 
+/* Why monitor_fd_param() refused an fd= value; each backend words it. */
+typedef enum MonitorFdError {
+    MONITOR_FD_NOT_FOUND = 1,       /* no number, and no getfd name */
+    MONITOR_FD_INVALID,             /* a number out of range, garbage */
+    MONITOR_FD_CLOSED,              /* F_GETFL failed (errno): not open */
+    MONITOR_FD_NOT_SOCKET,          /* SO_TYPE failed (errno) */
+} MonitorFdError;
+
 /*
- * An fd= value, as QEMU's monitor_fd_param(): a name stored with getfd
- * (taken over by the caller), else a decimal fd number.  -1 with
- * "Invalid file descriptor number '<str>'" otherwise.
+ * The one fd= parser (-netdev socket, stream and dgram), as QEMU's
+ * monitor_fd_param(): a name stored with getfd (taken over by the
+ * caller), else a decimal fd number; then F_GETFL and, if @type is not
+ * NULL, SO_TYPE into *@type.  Returns 0, or a MonitorFdError (errno set
+ * for CLOSED and NOT_SOCKET); *@fd is the fd from CLOSED on, else -1.
  */
-int monitor_fd_param(const char *str, GError **errp);
+int monitor_fd_param(const char *str, int *fd, int *type);
 
 /* Ask the main loop to stop (QMP quit). Set by vl.c. */
 extern void (*monitor_quit_handler)(void);

@@ -1,6 +1,11 @@
 /*
  * DgramConn: one frame per datagram, shared by -netdev socket (udp=,
  * mcast=, datagram fd=) and -netdev dgram.  See net/dgram-conn.c.
+ *
+ * The datagram client base: every datagram client kind is a DgramData (a
+ * NetClientState followed by its DgramConn) with DGRAM_DATA_HOOKS in its
+ * NetClientInfo; the completion callback of the frames it sends is the
+ * base's too.  A kind's cleanup calls dgram_data_cleanup().
  */
 #ifndef NET_DGRAM_CONN_H
 #define NET_DGRAM_CONN_H
@@ -28,7 +33,6 @@
 
 typedef struct DgramConn {
     NetClientState *nc;             /* borrowed: the owner */
-    NetPacketSent *sent_cb;         /* the owner's; calls dgram_conn_sent() */
     int fd;                         /* receive socket, owned */
     int send_fd;                    /* == fd, or a multicast sender, owned */
     FdHandler *fd_handler;
@@ -51,18 +55,23 @@ typedef struct DgramConn {
     bool gso;                       /* UDP GSO for runs of equal frames */
 } DgramConn;
 
-/* Allocate the receive buffer; no sockets yet. */
-void dgram_conn_init(DgramConn *c, NetClientState *nc,
-                     NetPacketSent *sent_cb);
+typedef struct DgramData {
+    NetClientState nc;
+    DgramConn dgram;
+} DgramData;
+
+/* Allocate @d's buffers; no sockets yet. */
+void dgram_data_init(DgramData *d);
+/* The base's receive hook: sendmsg, or 0 (flush later) on EAGAIN. */
+ssize_t dgram_data_receive_iov(NetClientState *nc, const struct iovec *iov,
+                               int iovcnt);
+#define DGRAM_DATA_HOOKS .receive_iov = dgram_data_receive_iov
+/* The common part of every kind's cleanup: dgram_conn_cleanup(). */
+void dgram_data_cleanup(NetClientState *nc);
 /* Start reading @fd and sending through @send_fd (both taken). */
 void dgram_conn_start(DgramConn *c, int fd, int send_fd);
 void dgram_conn_set_dst(DgramConn *c, const struct sockaddr *sa,
                         socklen_t len);
-/* The owner's receive_iov: sendmsg, or 0 (flush later) on EAGAIN. */
-ssize_t dgram_conn_send_iov(DgramConn *c, const struct iovec *iov,
-                            int iovcnt);
-/* The owner's sent callback calls this: reading resumes. */
-void dgram_conn_sent(DgramConn *c);
 /* Close both sockets, free the buffer; safe twice. */
 void dgram_conn_cleanup(DgramConn *c);
 

@@ -6,7 +6,18 @@
  * embedded in the backend's state next to its NetClientState and owns the
  * connected socket, its FdHandler, the StreamFraming receive buffer and a
  * fixed transmit ring (STREAM_CONN_TX_SIZE).  Both buffers are allocated by
- * stream_conn_init(); the frame path allocates nothing.
+ * stream_data_init(); the frame path allocates nothing.
+ *
+ * The stream client base (QEMU's net/stream_data.c): every stream client
+ * kind (`-netdev stream`, `-netdev socket`'s streams, the hubid=
+ * connections) is a StreamData, a NetClientState followed by its
+ * StreamConn, and puts STREAM_DATA_HOOKS (receive_iov, can_receive) in its
+ * NetClientInfo; the completion callback of the frames it sends is the
+ * base's too, and so are the accepting of a server (one peer at a time,
+ * again after each close), the nonblocking connect of a client and the
+ * QMP events' bookkeeping (the peer announced, forgotten).  A kind adds
+ * only what is its own: its StreamConnOps (logs, status, link,
+ * reconnecting) and its cleanup, which calls stream_data_cleanup().
  *
  *   socket -> peer: at most STREAM_CONN_READS recv() calls of up to
  *     STREAM_FRAMING_READ_ROOM (256 KiB) per wake-up go straight into the
@@ -45,6 +56,7 @@
 
 #include "net/net.h"
 #include "net/stream-framing.h"
+#include "qapi-types.h"
 #include "util/batch.h"
 #include "util/fd-handler.h"
 
@@ -68,19 +80,17 @@ typedef enum StreamConnClose {
 
 typedef struct StreamConn StreamConn;
 
-/* The backend's hooks; only @sent is mandatory. */
+/* The kind's hooks, all optional. */
 typedef struct StreamConnOps {
-    /*
-     * Completion of a frame the peer queued: the backend finds its
-     * StreamConn from @nc and calls stream_conn_sent().
-     */
-    NetPacketSent *sent;
     /* The connection is ending; c->fd and c->connecting still tell how. */
     void (*closing)(StreamConn *c, StreamConnClose why, int err);
     /* It has ended: c->fd is -1, the buffers are empty. */
     void (*closed)(StreamConn *c);
     /* A connect() in progress completed. */
     void (*connected)(StreamConn *c);
+    /* A server accepted a peer at @sa: the connection is attached. */
+    void (*accepted)(StreamConn *c, const struct sockaddr_storage *sa,
+                     socklen_t len);
 } StreamConnOps;
 
 /* Bytes waiting to be written: a fixed ring. */
@@ -105,11 +115,6 @@ struct StreamConn {
     BatchEntry tx_flush;            /* ring written at the batch's end */
 };
 
-/* Set up @c for client @nc (borrowed): allocates both buffers. */
-void stream_conn_init(StreamConn *c, NetClientState *nc,
-                      const StreamConnOps *ops);
-/* Close the socket (no hooks) and free the buffers; safe twice. */
-void stream_conn_destroy(StreamConn *c);
 
 /*
  * Start using stream socket @fd (taken): connected, or with a nonblocking
@@ -124,16 +129,6 @@ static inline bool stream_conn_is_open(const StreamConn *c)
     return c->fd >= 0;
 }
 
-/* The NetClientInfo hooks' work; the backend's hooks call these. */
-ssize_t stream_conn_receive_iov(StreamConn *c, const struct iovec *iov,
-                                int iovcnt);
-bool stream_conn_can_receive(StreamConn *c);
-/* A queued frame was delivered: resume parsing, then reading. */
-void stream_conn_sent(StreamConn *c);
-
-/* "vmwire: <netdev>: <message>" on stderr. */
-void stream_conn_log(const StreamConn *c, const char *fmt, ...)
-    G_GNUC_PRINTF(2, 3);
 
 /*
  * A listening stream socket, shared by `-netdev socket,listen=`, `-netdev
@@ -174,5 +169,47 @@ void stream_listener_start(StreamListener *l, NetClientState *nc, int fd,
 void stream_listener_set_enabled(StreamListener *l, bool on);
 /* Stop watching and close the socket; safe twice and on a zeroed one. */
 void stream_listener_destroy(StreamListener *l);
+
+/* The stream client base; see the DOC comment. */
+typedef struct StreamData {
+    NetClientState nc;
+    StreamConn conn;
+    StreamListener listener;        /* a server's; fd -1 otherwise */
+    SocketAddress *peer;            /* announced to QMP; owned, or NULL */
+} StreamData;
+
+/* Set up @d's connection with the kind's @ops: allocates both buffers. */
+void stream_data_init(StreamData *d, const StreamConnOps *ops);
+/* The base's NetClientInfo hooks. */
+ssize_t stream_data_receive_iov(NetClientState *nc, const struct iovec *iov,
+                                int iovcnt);
+bool stream_data_can_receive(NetClientState *nc);
+#define STREAM_DATA_HOOKS                       \
+    .receive_iov = stream_data_receive_iov,     \
+    .can_receive = stream_data_can_receive
+/*
+ * The common part of every kind's cleanup: close the sockets (no hooks)
+ * and free the buffers; safe twice.
+ */
+void stream_data_cleanup(NetClientState *nc);
+
+/* The connection has peer @peer (taken): NETDEV_STREAM_CONNECTED. */
+void stream_data_announce(StreamData *d, SocketAddress *peer);
+/* If a peer was announced, forget it: NETDEV_STREAM_DISCONNECTED. */
+void stream_data_forget_peer(StreamData *d);
+
+/*
+ * Serve one peer at a time on listening socket @fd (taken): each accepted
+ * connection is attached (TCP_NODELAY set) and ops->accepted runs; once
+ * it has closed (after ops->closed) the next peer is accepted.
+ */
+void stream_data_listen(StreamData *d, int fd);
+/*
+ * Start connecting stream socket @fd (taken) to @sa and attach it: 1
+ * connected at once (TCP_NODELAY set), 0 in progress (ops->connected
+ * follows, or ops->closing and ops->closed), -errno with @fd closed.
+ */
+int stream_data_connect(StreamData *d, int fd, const struct sockaddr *sa,
+                        socklen_t len);
 
 #endif /* NET_STREAM_CONN_H */

@@ -29,18 +29,26 @@ typedef struct NetMultiOptions {
 } NetMultiOptions;
 
 /*
- * Check a listener's hubid=, max-clients= and vlan= (the has_ flags say
- * which were given).  Returns false with @errp set on a bad value, or on
- * max-clients=/vlan= without hubid=:
+ * Check a listener's hubid=, max-clients= and vlan= (@o, the QAPI base
+ * of NetdevSocketOptions and NetdevStreamOptions: NET_MULTI_BASE()).
+ * Returns false with @errp set on a bad value, or on max-clients=/vlan=
+ * without hubid=:
  *   max-clients= is only valid with hubid=
  *   vlan= is only valid with hubid=
  *   Parameter 'max-clients' expects a number of clients (1..1024)
  *   Parameter 'vlan' expects a VLAN id (1..4094)
  * Sets *@multi to whether hubid= was given (then @out is filled).
  */
-bool net_multi_check(bool has_hubid, int32_t hubid, bool has_max,
-                     int64_t max, bool has_vlan, int64_t vlan,
-                     bool *multi, NetMultiOptions *out, GError **errp);
+bool net_multi_check(const NetdevMultiListenOptions *o, bool *multi,
+                     NetMultiOptions *out, GError **errp);
+
+/*
+ * The NetdevMultiListenOptions base of a NetdevSocketOptions or
+ * NetdevStreamOptions, as QEMU's generated qapi_<Type>_base(): the
+ * generator puts a base's members first, in order (net/stream-multi.c
+ * checks the layout at compile time).
+ */
+#define NET_MULTI_BASE(opts) ((const NetdevMultiListenOptions *)(opts))
 
 /* How a listener was asked for; decides names, status and events. */
 typedef struct NetMultiListenerConfig {
@@ -58,8 +66,8 @@ NetClientState *net_multi_listener_new(NetMultiListenerConfig *cfg);
 
 /*
  * Describe peer address @sa for `-netdev stream` (net/stream.c): a new
- * SocketAddress (caller frees) and URI ("tcp:127.0.0.1:5000", "unix:PATH"
- * with @unix_path).
+ * SocketAddress (caller frees) and, unless @uri is NULL, URI
+ * ("tcp:127.0.0.1:5000", "unix:PATH" with @unix_path).
  */
 SocketAddress *net_stream_describe(const struct sockaddr_storage *sa,
                                    socklen_t len, const char *unix_path,

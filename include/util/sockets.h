@@ -3,7 +3,8 @@
  *
  * The address syntax of `-netdev socket` (`host:port`, host optional for
  * listen=) with QEMU's error messages, plus the small fd settings every
- * backend needs.  Configuration helpers take GError **errp; fd helpers
+ * backend needs: a nonblocking connect, stale unix socket files.
+ * Configuration helpers take GError **errp; fd helpers
  * return -errno.
  */
 #ifndef UTIL_SOCKETS_H
@@ -77,5 +78,37 @@ unsigned inet_port(const struct sockaddr_storage *ss);
 int fd_set_nonblock(int fd);
 int fd_set_cloexec(int fd);
 int socket_set_nodelay(int fd);
+
+/*
+ * Start a nonblocking connect() of @fd to @sa (through sockops): 1 when
+ * connected at once, 0 while in progress (also after SOCKET_CONNECT_TRIES
+ * EINTRs: SO_ERROR will tell), -errno when refused or failed.  The one
+ * connect loop of `-netdev socket,connect=` and `-netdev stream`.
+ */
+#define SOCKET_CONNECT_TRIES 16
+int socket_connect_start(int fd, const struct sockaddr *sa, socklen_t len);
+
+/*
+ * A listening stream socket (nonblocking, close-on-exec) bound to @sa:
+ * SO_REUSEADDR unless AF_UNIX, IPV6_V6ONLY off if @dual_stack (an IPv6
+ * socket then takes IPv4 peers too).  The fd, or -1 with errno set and
+ * *@failed saying which call failed, for the caller's own message.
+ */
+typedef enum SocketListenStep {
+    SOCKET_LISTEN_SOCKET,
+    SOCKET_LISTEN_BIND,
+    SOCKET_LISTEN_LISTEN,
+} SocketListenStep;
+int socket_listen_open(const struct sockaddr *sa, socklen_t len, int backlog,
+                       bool dual_stack, SocketListenStep *failed);
+
+/*
+ * A unix socket file at @path (@sa, @len its address) that a run which
+ * crashed left behind: nobody accepts on it, connect() is refused.  Remove
+ * it then, and only then (never a file that is no socket, never a live
+ * one).  Used by the QMP monitor's sockets and `-netdev stream` servers.
+ */
+void socket_unix_unlink_stale(const char *path, const struct sockaddr *sa,
+                              socklen_t len);
 
 #endif /* UTIL_SOCKETS_H */
