@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "monitor/monitor.h"
-#include "net/dgram-conn.h"
+#include "net/dgram.h"
 #include "net/net.h"
 #include "net/netdev.h"
 #include "util/error.h"

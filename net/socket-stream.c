@@ -18,6 +18,7 @@
 #include <errno.h>
 
 #include "net/netdev.h"
+#include "net/socket-stream.h"
 #include "net/stream-conn.h"
 #include "net/stream-multi.h"
 #include "util/log.h"

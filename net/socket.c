@@ -24,8 +24,9 @@
 #include <netinet/in.h>
 
 #include "monitor/monitor.h"
-#include "net/dgram-conn.h"
+#include "net/dgram.h"
 #include "net/netdev.h"
+#include "net/socket-stream.h"
 #include "net/stream-conn.h"
 #include "net/stream-multi.h"
 #include "qapi-events.h"
