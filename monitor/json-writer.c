@@ -1,6 +1,6 @@
 /*
  * DOC: JSON text as QEMU's monitor writes it (see
- * include/monitor/json-writer.h)
+ * monitor/json-writer.h)
  *
  * A recursive walk over json-glib nodes that follows QEMU's
  * qobject/json-writer.c: a separator before each member but the first

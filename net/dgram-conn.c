@@ -2,7 +2,7 @@
  * DOC: DgramConn, the datagram machinery of -netdev socket and dgram
  *
  * One frame per datagram, no header.  Every datagram client is a DgramData
- * (include/net/dgram-conn.h): its NetClientState, then its DgramConn; the
+ * (net/dgram-conn.h): its NetClientState, then its DgramConn; the
  * base's receive hook (DGRAM_DATA_HOOKS) and send-completion callback are
  * here, so a client kind adds only its setup, status and cleanup.
  *

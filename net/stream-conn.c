@@ -1,5 +1,5 @@
 /*
- * DOC: the stream connection data path (see include/net/stream-conn.h)
+ * DOC: the stream connection data path (see net/stream-conn.h)
  *
  * Moved out of net/socket.c so that `-netdev socket` and `-netdev stream`
  * share one framing reader, one transmit ring and one backpressure scheme.

@@ -1,5 +1,5 @@
 /*
- * DOC: running as a service (see include/system/os.h)
+ * DOC: running as a service (see system/os.h)
  *
  * -daemonize, as QEMU: fork; the parent only waits on a pipe.  The child
  * calls setsid() and forks again (so the daemon is no session leader and
