@@ -633,6 +633,28 @@ def check_msg_timestamp(t):
                  diag='exit %s\n%s' % (rc, text))
 
 
+def check_msg_timestamp_net(t):
+    """-msg timestamp=on stamps the backends' lines too (net/ logs through
+    util/log.c like everything else): a peer connects and leaves."""
+    with tempdir('service') as d:
+        port = free_port()
+        proc, out = start_foreground(['-msg', 'timestamp=on'] +
+                                     listen_args(port), d)
+        wait_text(out, r'vmwire: ready$')
+        with socket.create_connection(('127.0.0.1', port)):
+            wait_text(out, r'n0: connection from 127\.0\.0\.1:\d+$')
+        wait_text(out, r'n0: peer 127\.0\.0\.1:\d+ disconnected$')
+        rc = stop_foreground(proc, signal.SIGINT)
+        text = read(out)
+        lines = log_lines(text)
+        t.ok(rc == 0 and len(lines) == 4 and
+             all(re.match('^' + STAMP + 'vmwire: ', line) for line in lines)
+             and re.match('^' + STAMP + r'vmwire: n0: connection from ',
+                          lines[1]),
+             '-msg timestamp=on: a backend\'s connection lines are stamped',
+             diag='exit %s\n%s' % (rc, text))
+
+
 def check_msg_refused(t):
     """QEMU's messages for a -msg value vmwire does not take."""
     with tempdir('service') as d:
@@ -708,6 +730,7 @@ def main(t):
         check_notify(t, abstract=False)
         check_notify(t, abstract=True)
         check_msg_timestamp(t)
+        check_msg_timestamp_net(t)
         check_msg_refused(t)
         check_msg_timestamp_log(t)
     finally:
