@@ -74,10 +74,11 @@ typedef struct NetClientInfo {
     /*
      * Take one frame.  Returns the number of bytes taken (the frame size),
      * 0 if it cannot take it now (see the flow-control rule above) or a
-     * negative errno to drop it.
+     * negative errno to drop it.  A kind sets one of the two: receive_iov
+     * is used when present (receive is then never called); a kind with
+     * only receive gets the frame gathered into one buffer.
      */
     ssize_t (*receive)(NetClientState *nc, const uint8_t *buf, size_t size);
-    /* Optional scatter-gather variant; the core gathers if it is absent. */
     ssize_t (*receive_iov)(NetClientState *nc, const struct iovec *iov,
                            int iovcnt);
     /* Optional; absent means "always". */
