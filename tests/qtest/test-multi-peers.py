@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Many peers on one listener: hubid= on -netdev stream and -netdev socket.
 
-One real vmwire runs
+Each scenario below gets a vmwire of its own (so one failing scenario
+does not cascade; those after the first start from hub 0 with the 22
+peers joined and, but for the traffic one, their MACs learnt: built
+without results), running
 
     -qmp unix:D/qmp.sock,server=on,wait=off
     -netdev stream,id=u0,server=on,hubid=0,addr.type=unix,addr.path=D/u0.sock
@@ -38,7 +41,8 @@ then the Ethernet frame), each with its own MAC:
     listening socket passed with getfd: their peers reach each other;
     one with vlan=3 on the same hub: its peers only see each other.
 
-At the end SIGTERM must give exit status 0 and no sanitizer report.
+At the end SIGTERM must give exit status 0 and no sanitizer report, for
+every scenario's vmwire (vmwire_test.VmwireRuns).
 """
 
 import os
@@ -50,8 +54,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmwire_test import (TAP, TIMEOUT_SCALE, Vmwire, free_port,  # noqa: E402
-                         tempdir)
+from vmwire_test import (TAP, TIMEOUT_SCALE, Vmwire,  # noqa: E402
+                         VmwireRuns, free_port, tempdir)
 from vmwire_test import qemu_info_network  # noqa: E402
 from vmwire_test.qmp import QMP, QMPTimeout  # noqa: E402
 
@@ -620,8 +624,89 @@ def other_addresses(b, d):
         p.close()
 
 
-def main(t):
-    with tempdir('multi') as d:
+# --- fixtures: what a scenario needs, built without results ----------------
+
+def join_peers(b):
+    """Hub 0 with UNIX_PEERS peers on the unix listener (u0.1..) and two on
+    the TCP one (t0.1, t0.2)."""
+    for kw in [{'path': b.path}] * UNIX_PEERS + [{'port': b.tcp_port}] * 2:
+        p, ev = b.connect(**kw)
+        b.peers.append(p)
+        if ev is None:
+            raise TimeoutError('peer %d got no NETDEV_STREAM_CONNECTED'
+                               % len(b.peers))
+
+
+def announce(b, peers):
+    """Each of peers broadcasts once (its MAC is learnt); every live peer
+    reads what came."""
+    for p in peers:
+        p.send_frame(eth(BROADCAST, p.mac, b'hello from ' + p.mac))
+    receivers = b.live()
+    pump_until(receivers, lambda: all(
+        len(r.frames) >= len([p for p in peers if p is not r])
+        for r in receivers), 10)
+    pump(receivers, 0.1)
+    for p in receivers:
+        p.take()
+
+
+def leave_history(b):
+    """Hub 0 after a history: every peer spoke, u0.5 left, u0.2 was cut off
+    for a bad length, u0.21 joined and spoke (log_once checks the lines)."""
+    join_peers(b)
+    announce(b, b.live())
+    for gone, data in ((b.peers[4], None),
+                       (b.peers[1], struct.pack('!I', NET_BUFSIZE + 1))):
+        if data:
+            gone.send(data)
+            pump_until([gone], lambda: gone.closed, 5)
+        gone.close()
+        gone.closed = True
+        b.q.wait_event('NETDEV_STREAM_DISCONNECTED', timeout=5)
+    p, ev = b.connect(path=b.path)
+    b.peers.append(p)
+    announce(b, [p])
+    for port in ('u0\\.5', 'u0\\.2'):
+        b.v.wait_log(r'^vmwire: %s: .*left hub 0' % port, secs(5))
+
+
+def joined(scenario, spoken=True):
+    """scenario(b, d) on hub 0 with the peers of join_peers; with spoken,
+    each has broadcast once (hub 0 learnt its MAC, as after traffic)."""
+    def run(b, d):
+        join_peers(b)
+        if spoken:
+            announce(b, b.live())
+        scenario(b, d)
+    return run
+
+
+def first_join(b, d):
+    b.t.ok('has no peer' not in b.v.log(), 'no "has no peer" warning for '
+           'the listeners', diag=b.v.log())
+    join_many(b)
+
+
+# Each gets a vmwire of its own, so that one failing does not cascade:
+# fn(b, d), d the scenario's temporary directory.
+SCENARIOS = [
+    ('join', first_join),
+    ('traffic', joined(lambda b, d: traffic(b), spoken=False)),
+    ('leave', joined(lambda b, d: leave(b))),
+    ('max-clients', joined(lambda b, d: max_clients(b))),
+    ('bad length', joined(lambda b, d: bad_length(b))),
+    ('log lines once', lambda b, d: (leave_history(b), log_once(b))),
+    ('netdev_add and netdev_del of a listener', joined(hotplug_no_leak)),
+    ('other addresses', other_addresses),
+]
+
+
+def run_scenario(t, name, fn, runs):
+    """fn on a vmwire of its own; stopped with its live peers connected
+    (runs gets its exit, how many were connected, what it logged at exit
+    and whether its socket file is gone)."""
+    with t.scenario(name), tempdir('multi') as d:
         path = os.path.join(d, 'u0.sock')
         qmp_path = os.path.join(d, 'qmp.sock')
         port = free_port()
@@ -632,34 +717,35 @@ def main(t):
                            'max-clients=4' % port]
         with Vmwire(args, ready_timeout=secs(10)) as v, \
                 QMP.unix(qmp_path) as q:
-            q.negotiate()
-            t.ok('has no peer' not in v.log(), 'no "has no peer" warning '
-                 'for the listeners', diag=v.log())
             b = Bench(t, v, q, path, port)
             try:
-                join_many(b)
-                traffic(b)
-                leave(b)
-                max_clients(b)
-                bad_length(b)
-                log_once(b)
-                hotplug_no_leak(b, d)
-                other_addresses(b, d)
-                connected = len(b.live())
+                q.negotiate()
+                fn(b, d)
             finally:
-                rc = v.stop()       # with the live peers still connected
+                connected = len(b.live())
+                v.stop()            # with the live peers still connected
                 for p in b.peers:
                     p.close()
-            t.ok(rc == 0, 'SIGTERM: exit status 0', diag=v.log())
-            at_exit = v.log().split('vmwire: shutting down')[-1]
-            t.ok(connected > 0 and 'left hub' not in at_exit,
-                 'at exit the %d connected peers go quietly (no leave '
-                 'line)' % connected, diag=v.log())
-            t.ok(not re.search(r'ERROR: \w+Sanitizer|runtime error: ',
-                               v.log()), 'no sanitizer report in the log',
-                 diag=v.log())
-            t.ok(not os.path.exists(path), 'the unix socket file is removed '
-                 'at exit')
+                runs.record(name, v, extra=(
+                    connected, v.log().split('vmwire: shutting down')[-1],
+                    not os.path.exists(path)))
+
+
+def main(t):
+    runs = VmwireRuns()
+    for name, fn in SCENARIOS:
+        run_scenario(t, name, fn, runs)
+    extras = [extra for _, _, _, extra in runs.runs]
+    runs.check_status(t, len(SCENARIOS))
+    connected = sum(n for n, _, _ in extras)
+    t.ok(connected > 0 and not any('left hub' in at_exit
+                                   for _, at_exit, _ in extras),
+         'at exit the %d connected peers go quietly (no leave '
+         'line)' % connected, diag=runs.logs)
+    runs.check_sanitizer(t)
+    t.ok(len(extras) == len(SCENARIOS) and
+         all(removed for _, _, removed in extras),
+         'the unix socket file is removed at exit')
 
 
 if __name__ == '__main__':

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Hostile QMP clients: vmwire stays up, answers, and stays small.
 
-One real vmwire runs with a unix and a TCP QMP monitor (and a netdev with a
-nic-stub, whose link set_link can flap to make events).  Clients then send:
+Each scenario below gets a vmwire of its own (so one failing scenario does
+not cascade), with a unix and a TCP QMP monitor (and a netdev with a
+nic-stub, whose link set_link can flap to make events).  Clients send:
 
   * seeded random bytes (the seed is printed; VMWIRE_FUZZ_SEED=N repeats
     a run), on fresh and on negotiated connections;
@@ -21,8 +22,9 @@ nic-stub, whose link set_link can flap to make events).  Clients then send:
     off past 4 MiB of backlog, with one log line.
 
 After each, the process is alive and a fresh connection gets query-version
-answered; its RSS stays within a bound and its fd count comes back.  At the
-end SIGTERM must give exit status 0 and the log no sanitizer report.
+answered; its RSS stays within a bound and its fd count comes back (the
+last result: for every scenario's vmwire).  At the end of each scenario
+SIGTERM must give exit status 0 and the log no sanitizer report.
 """
 
 import json
@@ -397,33 +399,59 @@ class Fuzz:
         self.still_fine('an event flood to a client that does not read')
 
 
+def scenarios(seed):
+    """(name, fn(f)): each runs on a vmwire of its own."""
+    return [
+        ('random bytes', lambda f: f.random_bytes(seed)),
+        ('mutated requests', lambda f: f.mutated(seed + 1)),
+        ('deep nesting', Fuzz.deep),
+        ('huge strings', Fuzz.huge),
+        ('pipelining', Fuzz.pipelined),
+        ('stalled reader', Fuzz.stalled_reader),
+        ('half requests', Fuzz.half_requests),
+        ('many clients', Fuzz.many_clients),
+        ('event flood', Fuzz.event_flood),
+    ]
+
+
+def fds_left(f):
+    """Wait (bounded) until f's vmwire holds no more fds than at its
+    start; the fds it holds beyond that (0 if none)."""
+    deadline = time.monotonic() + secs(10)
+    while open_fds(f.pid) > f.fds0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return max(0, open_fds(f.pid) - f.fds0)
+
+
 def main():
     seed = int(os.environ.get('VMWIRE_FUZZ_SEED') or time.time_ns() % 10**9)
-    with TAP() as t, tempdir('qmpfuzz') as d:
+    with TAP() as t:
         t.diag('seed %d (VMWIRE_FUZZ_SEED=%d repeats this run)' % (seed, seed))
-        tcp_port = free_port()
-        net_port = free_port()
-        args = ['-qmp', 'unix:%s/qmp.sock,server=on,wait=off' % d,
-                '-qmp', 'tcp:127.0.0.1:%d,server=on,wait=off' % tcp_port,
-                '-netdev', 'socket,id=n0,listen=127.0.0.1:%d' % net_port,
-                '-device', 'nic-stub,id=s0,netdev=n0,ip=10.0.2.100/24']
         # ASan keeps freed memory in quarantine (256 MB by default), which
         # would hide what vmwire itself holds: keep it small here.
         env = dict(os.environ)
         env['ASAN_OPTIONS'] = ':'.join(filter(None, [
             env.get('ASAN_OPTIONS'), 'quarantine_size_mb=8']))
-        with Vmwire(args, env=env) as v:
-            f = Fuzz(t, v, d, tcp_port)
-            f.random_bytes(seed)
-            f.mutated(seed + 1)
-            f.deep()
-            f.huge()
-            f.pipelined()
-            f.stalled_reader()
-            f.half_requests()
-            f.many_clients()
-            f.event_flood()
-            f.fds_back('the whole run')
+        left = []               # (scenario, fds left behind) per vmwire
+        for name, fn in scenarios(seed):
+            with t.scenario(name), tempdir('qmpfuzz') as d:
+                tcp_port = free_port()
+                net_port = free_port()
+                args = ['-qmp', 'unix:%s/qmp.sock,server=on,wait=off' % d,
+                        '-qmp', 'tcp:127.0.0.1:%d,server=on,wait=off'
+                        % tcp_port,
+                        '-netdev', 'socket,id=n0,listen=127.0.0.1:%d'
+                        % net_port,
+                        '-device', 'nic-stub,id=s0,netdev=n0,'
+                        'ip=10.0.2.100/24']
+                with Vmwire(args, env=env) as v:
+                    f = Fuzz(t, v, d, tcp_port)
+                    fn(f)
+                    left.append((name, fds_left(f)))
+        t.ok(len(left) == len(scenarios(seed)) and
+             not any(n for _, n in left),
+             'the whole run: no fd left behind',
+             diag='\n'.join('%s: %d fds left' % run for run in left))
 
 
 if __name__ == '__main__':

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The net and device QMP commands and events, through a real QMP socket.
 
-One vmwire runs with `-qmp unix:PATH,server=on,wait=off` (plus one
-command-line netdev/device pair) and Python speaks QMP to it, and QEMU's
-stream framing (4-byte big-endian length, then the frame) to its sockets:
+Each scenario below gets a vmwire of its own (so one failing scenario does
+not cascade) with `-qmp unix:PATH,server=on,wait=off` and one command-line
+netdev, and Python speaks QMP to it, and QEMU's stream framing (4-byte
+big-endian length, then the frame) to its sockets:
 
   commands   netdev_add / device_add build a listener and a nic-stub; a
              Python peer connects and sends ARP requests: replies come
@@ -34,7 +35,9 @@ stream framing (4-byte big-endian length, then the frame) to its sockets:
                                "File descriptor named 'abc' has not been
                                found"  (QMP looks names up with getfd)
 
-At the end SIGTERM must give exit status 0 and the log no sanitizer report.
+At the end of each, only the command-line netdev is left, and SIGTERM
+must give exit status 0 and the log no sanitizer report (checked for
+every scenario's vmwire at the end, vmwire_test.VmwireRuns).
 """
 
 import base64
@@ -51,6 +54,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test.qmp import QMP, QMPTimeout, error_of  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, TIMEOUT_SCALE,  # noqa: E402
                          PeerClosed, StreamPeer, Vmwire, VmwireError,
+                         VmwireRuns,
                          arp_frame, eth_frame, free_port, stream_record,
                          tempdir)
 from vmwire_test import qemu_info_network  # noqa: E402
@@ -766,35 +770,75 @@ def parity(b):
 
 # --- main --------------------------------------------------------------------
 
+def with_pair(scenario):
+    """scenario(b, port) with n1 (listen= on port) and nic-stub s1 on it,
+    as commands() leaves them; both deleted after."""
+    def run(b, port):
+        b.add_pair('n1', 's1', port)
+        scenario(b, port)
+        delete_pair(b)
+    return run
+
+
+def delete_pair(b):
+    b.qmp.cmd('netdev_del', {'id': 'n1'})
+    b.qmp.cmd('device_del', {'id': 's1'})
+
+
+def flood_round(i, read):
+    return ('netdev_del f%d under flood, %s'
+            % (i, 'reading' if read else 'not reading'),
+            lambda b, port: netdev_del_under_flood(b, port, read, i))
+
+
+# Each gets a vmwire of its own, so that one failing does not cascade:
+# fn(b, port), port free for a listen= netdev.  Each deletes what it
+# added: only n0 is left at its end.
+SCENARIOS = [
+    # One scenario: each step works on the previous one's netdev, peer,
+    # counters and capture ring.
+    ('commands', lambda b, port: (commands(b, port), delete_pair(b))),
+    ('errors', with_pair(errors)),
+    ('hmp', lambda b, port: hmp(b)),
+    ('connect= events', lambda b, port: connect_events(b)),
+] + [flood_round(i, read) for i, read in enumerate((True, False, True,
+                                                     False))] + [
+    ('device_del under flood', device_del_under_flood),
+    ('parity', lambda b, port: parity(b)),
+]
+
+
+def client_ids(b):
+    """The ids x-query-network lists, or why they could not be had."""
+    try:
+        return list(b.clients())
+    except Exception as e:      # the scenario's failure is reported
+        return 'x-query-network: %s' % e
+
+
 def main(t):
-    port, cport = free_port(), free_port()
-    with tempdir('qmp') as d:
-        path = os.path.join(d, 'qmp.sock')
-        args = ['-qmp', 'unix:%s,server=on,wait=off' % path,
-                '-netdev', 'socket,id=n0,listen=127.0.0.1:%d' % cport]
-        with Vmwire(args, ready_timeout=secs(10)) as v:
-            q = NetQMP.unix(path)
-            q.negotiate()
-            b = Bench(t, v, q)
-            try:
-                commands(b, port)
-                errors(b, port)
-                hmp(b)
-                connect_events(b)
-                q.cmd('netdev_del', {'id': 'n1'})
-                q.cmd('device_del', {'id': 's1'})
-                for i, read in enumerate((True, False, True, False)):
-                    netdev_del_under_flood(b, port, read, i)
-                device_del_under_flood(b, port)
-                parity(b)
-                c = b.clients()
-                t.ok(list(c) == ['n0'], 'at the end only n0 is left',
-                     diag=repr(c))
-            finally:
-                q.close()
-            t.ok(v.stop() == 0, 'SIGTERM: exit status 0', diag=v.log)
-            t.ok(not SANITIZER_REPORT.search(v.log()),
-                 'no sanitizer report in the log', diag=v.log)
+    runs = VmwireRuns()
+    for name, fn in SCENARIOS:
+        port, cport = free_port(), free_port()
+        with t.scenario(name), tempdir('qmp') as d:
+            path = os.path.join(d, 'qmp.sock')
+            args = ['-qmp', 'unix:%s,server=on,wait=off' % path,
+                    '-netdev', 'socket,id=n0,listen=127.0.0.1:%d' % cport]
+            with Vmwire(args, ready_timeout=secs(10)) as v, \
+                    NetQMP.unix(path) as q:
+                b = Bench(t, v, q)
+                try:
+                    q.negotiate()
+                    fn(b, port)
+                finally:
+                    ids = client_ids(b)
+                    q.close()
+                    runs.record(name, v, extra=ids)
+    left = [(name, extra) for name, _, _, extra in runs.runs]
+    t.ok(len(left) == len(SCENARIOS) and
+         all(ids == ['n0'] for _, ids in left),
+         'at the end only n0 is left', diag=repr(left))
+    runs.check(t, len(SCENARIOS))
 
 
 if __name__ == '__main__':

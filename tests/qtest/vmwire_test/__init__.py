@@ -21,6 +21,7 @@ works (the QMP client is imported as `from vmwire_test.qmp import QMP`):
     wait_port_bound  wait until some process has bound/listens on a port
     tempdir      a temporary directory that is always removed
     Vmwire       the daemon: started, waited for "vmwire: ready", stopped
+    VmwireRuns   the exits of one vmwire per scenario, checked at the end
     run_vmwire   run the daemon to completion: (exit code, output)
     Guest        a tiny Linux guest in QEMU (virtio-net) that runs one shell
                  command and reports "VMWIRE-RESULT rc=N" on its console
@@ -74,7 +75,7 @@ Environment:
     VMWIRE_TEST_KEEP    1: keep temporary directories (for debugging)
 """
 
-from .daemon import (SANITIZER_REPORT, Vmwire, VmwireError,
+from .daemon import (SANITIZER_REPORT, Vmwire, VmwireError, VmwireRuns,
                      check_vmwire_exit, run_vmwire, vmwire_binary,
                      vmwire_command)
 from .frames import (BROADCAST, ETH_P_8021Q, ETH_P_ARP,
@@ -106,6 +107,6 @@ __all__ = [
     'remove_stale_dirs', 'REPO_ROOT', 'run_vmwire', 'SANITIZER_REPORT',
     'section', 'stream_record',
     'StreamPeer', 'TAP', 'tempdir', 'TestInterrupted', 'TIMEOUT_SCALE',
-    'Vmwire', 'vmwire_binary', 'vmwire_command', 'VmwireError',
+    'Vmwire', 'vmwire_binary', 'vmwire_command', 'VmwireError', 'VmwireRuns',
     'wait_ping_cmd', 'wait_port_bound',
 ]

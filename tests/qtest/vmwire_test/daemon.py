@@ -2,7 +2,9 @@
 
 Vmwire starts it, waits for `vmwire: ready`, captures its output in a log
 file and checks its exit (status, no sanitizer report); run_vmwire runs it
-to completion; check_vmwire_exit turns the exit checks into TAP results.
+to completion; check_vmwire_exit turns the exit checks into TAP results;
+VmwireRuns collects the exits of one vmwire per scenario and checks them
+all at the end.
 """
 
 import os
@@ -171,3 +173,53 @@ def check_vmwire_exit(t, name, v):
     t.ok(rc == 0, '%s exits 0 on SIGTERM (rc=%s)' % (name, rc), diag=v.log)
     t.ok(not SANITIZER_REPORT.search(v.log()),
          '%s: no sanitizer report' % name, diag=v.log)
+
+
+class VmwireRuns:
+    """The exits of one vmwire per scenario, checked together at the end.
+
+        runs = VmwireRuns()
+        for name, scenario in SCENARIOS:
+            with t.scenario(name), Vmwire(args) as v:
+                try:
+                    scenario(t, v)
+                finally:
+                    runs.record(name, v)     # stops v
+        runs.check(t, len(SCENARIOS))        # two results
+
+    record() stops v (SIGTERM) and keeps its exit status, its log and
+    whatever else the caller passes (extra); check() gives the two results
+    a single daemon had: exit status 0 and no sanitizer report, for every
+    scenario's vmwire, and fails if a scenario recorded none.
+    """
+
+    # Any sanitizer's report (UBSan's SEGV report too): SANITIZER_REPORT
+    # and more.
+    REPORT = re.compile(r'ERROR: \w+Sanitizer|runtime error: ')
+
+    def __init__(self):
+        self.runs = []          # (name, exit status, log, extra)
+
+    def record(self, name, v, extra=None):
+        rc = v.stop()
+        self.runs.append((name, rc, v.log(), extra))
+        return rc
+
+    def logs(self):
+        """Every run's exit status and log, for diagnostics."""
+        return '\n'.join('--- %s (exit status %s):\n%s' % run[:3]
+                         for run in self.runs)
+
+    def check(self, t, expected):
+        self.check_status(t, expected)
+        self.check_sanitizer(t)
+
+    def check_status(self, t, expected):
+        """expected runs were recorded, each with exit status 0."""
+        t.ok(len(self.runs) == expected and
+             all(rc == 0 for _, rc, _, _ in self.runs),
+             'SIGTERM: exit status 0', diag=self.logs)
+
+    def check_sanitizer(self, t):
+        t.ok(not any(self.REPORT.search(log) for _, _, log, _ in self.runs),
+             'no sanitizer report in the log', diag=self.logs)
