@@ -116,11 +116,23 @@ def test_queue_full(t, rig, peers, slow):
     got = []
 
     def reader():
-        got.extend(peers[1].recv_frames(FLOOD, timeout=60))
+        while len(got) < FLOOD:
+            f = peers[1].recv_frame(60)
+            if f is None:
+                return
+            got.append(f)
     th = threading.Thread(target=reader)
     th.start()
     frames = [frame(mac(1), 1000, i) for i in range(FLOOD)]
     for i in range(0, FLOOD, 500):
+        # Peer 1 has read the batches before this one: at most 500 frames
+        # are on their way to it, within its queue's bound (1024), so a
+        # reader the machine's load slows down loses nothing; peer 2,
+        # which never reads, still fills its queue and loses frames.
+        deadline = time.monotonic() + secs(60)
+        while len(got) < i and th.is_alive() and \
+                time.monotonic() < deadline:
+            time.sleep(0.005)
         peers[0].send_frames(frames[i:i + 500])
     th.join()
     t.ok(len(got) == FLOOD, 'peer 1 gets all %d frames while peer 2 is '
