@@ -1421,7 +1421,10 @@ static int parse_list(const char *what, const char *text, int *out, int max,
     return n;
 }
 
-/* --cells: is @c's kind ("stream" of "stream/64") among them? */
+/*
+ * --cells: is @c among them, by its kind ("stream" selects every
+ * "stream/SIZE") or by its whole name ("stream/64")?
+ */
 static bool cell_selected(const Cell *c)
 {
     g_auto(GStrv) names = NULL;
@@ -1432,7 +1435,9 @@ static bool cell_selected(const Cell *c)
     }
     names = g_strsplit(opt.cells, ",", -1);
     for (char **p = names; *p; p++) {
-        if (strlen(*p) == kind_len && strncmp(*p, c->name, kind_len) == 0) {
+        if ((strlen(*p) == kind_len &&
+             strncmp(*p, c->name, kind_len) == 0) ||
+            g_str_equal(*p, c->name)) {
             return true;
         }
     }
@@ -1447,7 +1452,7 @@ static void parse_options(int argc, char **argv)
         { "relays", 0, 0, G_OPTION_ARG_STRING, &opt.relays, "relays to run (vmwire,qemu,copy)", "LIST" },
         { "sizes", 0, 0, G_OPTION_ARG_STRING, &opt.sizes, "frame sizes (64,1500,9000,65535)", "LIST" },
         { "ports", 0, 0, G_OPTION_ARG_STRING, &opt.ports, "port counts for the many-ports cells (8,32)", "LIST" },
-        { "cells", 0, 0, G_OPTION_ARG_STRING, &opt.cells, "run only these cells (stream,latency,ports,flood,stuck,dgram)", "LIST" },
+        { "cells", 0, 0, G_OPTION_ARG_STRING, &opt.cells, "run only these cells: kinds (stream,latency,ports,flood,stuck,dgram) or names (stream/64)", "LIST" },
         { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt.seconds, "seconds per run (2)", "S" },
         { "repeat", 0, 0, G_OPTION_ARG_INT, &opt.repeat, "runs per cell, median reported (3)", "N" },
         { "window", 0, 0, G_OPTION_ARG_INT, &opt.window, "frames in flight at most (1024)", "N" },
