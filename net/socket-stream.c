@@ -93,7 +93,7 @@ static void net_socket_connect_done(StreamConn *c)
     NetSocketState *s = container_of(c, NetSocketState, base.conn);
 
     log_report_id(s->base.nc.name, "connected to %s", s->remote);
-    stream_data_announce(&s->base, net_stream_describe(&s->remote_addr, 0,
+    stream_data_announce(&s->base, stream_data_describe(&s->remote_addr, 0,
                                                        NULL, NULL));
 }
 
@@ -107,7 +107,7 @@ static void net_socket_accepted(StreamConn *c,
     net_client_set_info_str(&s->base.nc, "socket: connection from %s",
                             s->remote);
     log_report_id(s->base.nc.name, "connection from %s", s->remote);
-    stream_data_announce(&s->base, net_stream_describe(sa, len, NULL, NULL));
+    stream_data_announce(&s->base, stream_data_describe(sa, len, NULL, NULL));
     net_client_set_link(&s->base.nc, true);
 }
 
@@ -149,7 +149,7 @@ int net_socket_stream_connect(const char *id, int fd,
         return ret;
     }
     if (ret == 1) {
-        stream_data_announce(&s->base, net_stream_describe(sa, len, NULL,
+        stream_data_announce(&s->base, stream_data_describe(sa, len, NULL,
                                                            NULL));
     }
     net_client_set_info_str(&s->base.nc, "socket: connect to %s", s->remote);

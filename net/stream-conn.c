@@ -9,6 +9,7 @@
  */
 #include "net/stream-conn.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -533,6 +534,43 @@ int stream_data_connect(StreamData *d, int fd, const struct sockaddr *sa,
         socket_set_nodelay(fd);
     }
     return ret;
+}
+
+SocketAddress *stream_data_describe(const struct sockaddr_storage *sa,
+                                    socklen_t len, const char *unix_path,
+                                    char **uri)
+{
+    SocketAddress *addr = g_new0(SocketAddress, 1);
+    char host[INET6_ADDRSTRLEN] = "";
+    unsigned port = 0;
+
+    if (sa->ss_family == AF_UNIX) {
+        addr->type = SOCKET_ADDRESS_TYPE_UNIX;
+        addr->u.q_unix.path = g_strdup(unix_path ? unix_path : "");
+        if (uri) {
+            *uri = g_strdup_printf("unix:%s", addr->u.q_unix.path);
+        }
+        return addr;
+    }
+    if (sa->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const void *)sa;
+
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+    } else {
+        const struct sockaddr_in *in = (const void *)sa;
+
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+    }
+    addr->type = SOCKET_ADDRESS_TYPE_INET;
+    addr->u.inet.host = g_strdup(host);
+    addr->u.inet.port = g_strdup_printf("%u", port);
+    if (uri) {
+        *uri = g_strdup_printf(strchr(host, ':') ? "tcp:[%s]:%u"
+                                                 : "tcp:%s:%u", host, port);
+    }
+    return addr;
 }
 
 void stream_data_announce(StreamData *d, SocketAddress *peer)

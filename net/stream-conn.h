@@ -193,6 +193,14 @@ bool stream_data_can_receive(NetClientState *nc);
  */
 void stream_data_cleanup(NetClientState *nc);
 
+/*
+ * Peer address @sa (@len bytes) as QMP's SocketAddress (new, caller
+ * frees; a unix peer is named @unix_path, or "") and, unless @uri is NULL,
+ * as a URI (new: "tcp:127.0.0.1:5000", "tcp:[::1]:5000", "unix:PATH").
+ */
+SocketAddress *stream_data_describe(const struct sockaddr_storage *sa,
+                                    socklen_t len, const char *unix_path,
+                                    char **uri);
 /* The connection has peer @peer (taken): NETDEV_STREAM_CONNECTED. */
 void stream_data_announce(StreamData *d, SocketAddress *peer);
 /* If a peer was announced, forget it: NETDEV_STREAM_DISCONNECTED. */

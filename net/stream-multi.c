@@ -142,10 +142,10 @@ static SocketAddress *net_multi_describe(NetMultiListener *l,
     char buf[INET_ANY_HOST_PORT_STRLEN];
 
     if (!net_multi_is_socket(&l->nc)) {
-        return net_stream_describe(sa, len, l->unix_path, text);
+        return stream_data_describe(sa, len, l->unix_path, text);
     }
     *text = g_strdup(inet_format_host_port_any(sa, buf));
-    return net_stream_describe(sa, len, NULL, NULL);
+    return stream_data_describe(sa, len, NULL, NULL);
 }
 
 /* ---- one connection ------------------------------------------------------ */

@@ -64,13 +64,4 @@ typedef struct NetMultiListenerConfig {
 /* Create the listener client; it accepts at once.  Cannot fail. */
 NetClientState *net_multi_listener_new(NetMultiListenerConfig *cfg);
 
-/*
- * Describe peer address @sa for `-netdev stream` (net/stream.c): a new
- * SocketAddress (caller frees) and, unless @uri is NULL, URI
- * ("tcp:127.0.0.1:5000", "unix:PATH" with @unix_path).
- */
-SocketAddress *net_stream_describe(const struct sockaddr_storage *sa,
-                                   socklen_t len, const char *unix_path,
-                                   char **uri);
-
 #endif /* NET_STREAM_MULTI_H */

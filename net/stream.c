@@ -79,44 +79,6 @@ static void net_stream_connect(NetStreamState *s);
 
 /* ---- addresses ----------------------------------------------------------- */
 
-/* A SocketAddress (new, caller frees) and URI (new) for @sa. */
-SocketAddress *net_stream_describe(const struct sockaddr_storage *sa,
-                                   socklen_t len, const char *unix_path,
-                                   char **uri)
-{
-    SocketAddress *addr = g_new0(SocketAddress, 1);
-    char host[INET6_ADDRSTRLEN] = "";
-    unsigned port = 0;
-
-    if (sa->ss_family == AF_UNIX) {
-        addr->type = SOCKET_ADDRESS_TYPE_UNIX;
-        addr->u.q_unix.path = g_strdup(unix_path ? unix_path : "");
-        if (uri) {
-            *uri = g_strdup_printf("unix:%s", addr->u.q_unix.path);
-        }
-        return addr;
-    }
-    if (sa->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const void *)sa;
-
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        port = ntohs(in6->sin6_port);
-    } else {
-        const struct sockaddr_in *in = (const void *)sa;
-
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        port = ntohs(in->sin_port);
-    }
-    addr->type = SOCKET_ADDRESS_TYPE_INET;
-    addr->u.inet.host = g_strdup(host);
-    addr->u.inet.port = g_strdup_printf("%u", port);
-    if (uri) {
-        *uri = g_strdup_printf(strchr(host, ':') ? "tcp:[%s]:%u"
-                                                 : "tcp:%s:%u", host, port);
-    }
-    return addr;
-}
-
 static bool net_stream_parse_port(const char *str, GError **errp)
 {
     char *end = NULL;
@@ -250,7 +212,7 @@ static void net_stream_up(NetStreamState *s,
     SocketAddress *peer;
 
     g_clear_pointer(&s->peer_uri, g_free);
-    peer = net_stream_describe(sa, len, path, &s->peer_uri);
+    peer = stream_data_describe(sa, len, path, &s->peer_uri);
     net_client_set_info_str(&s->base.nc, "%s", s->peer_uri);
     log_report_id(s->base.nc.name, s->cfg.server ? "connection from %s"
                                                  : "connected to %s",
@@ -439,7 +401,7 @@ static bool net_stream_resolve(NetStreamConfig *s, const SocketAddress *addr,
     }
     {
         g_autofree char *uri = NULL;
-        g_autoptr(SocketAddress) d = net_stream_describe(&s->sa, s->sa_len,
+        g_autoptr(SocketAddress) d = stream_data_describe(&s->sa, s->sa_len,
                                                          NULL, &uri);
         s->target = g_steal_pointer(&uri);
     }
