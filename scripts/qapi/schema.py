@@ -11,8 +11,8 @@ QAPIError with 'file:line: what: message'.
 
 import re
 from collections import OrderedDict
-from typing import (Callable, Dict, List, Optional, Set, Tuple, Union,
-                    cast)
+from typing import (Callable, Dict, Generic, List, Optional, Set, Tuple,
+                    TypeVar, Union, cast, overload)
 
 from .common import QAPIError, IfCond, SourceInfo, c_name
 from .parser import JSONValue, ParsedExpr, QAPIDoc, QAPISchemaParser
@@ -53,6 +53,36 @@ NAME_RE = re.compile(r'^(x-)?[a-zA-Z][a-zA-Z0-9_-]*$')
 
 
 # ---- entities ---------------------------------------------------------------
+
+
+T = TypeVar('T')
+
+
+class Resolved(Generic[T]):
+    """An attribute the schema check fills in (a type looked up by name,
+    a union's members): stored as '_' + its name, None until set, and
+    reading it before then is the generator's own bug (an assertion).
+    mypy sees T, not Optional[T]."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = '_' + name
+
+    @overload
+    def __get__(self, obj: None, objtype: type) -> 'Resolved[T]': ...
+
+    @overload
+    def __get__(self, obj: object, objtype: type) -> T: ...
+
+    def __get__(self, obj: Optional[object],
+                objtype: type) -> Union['Resolved[T]', T]:
+        if obj is None:
+            return self
+        value: Optional[T] = getattr(obj, self.slot)
+        assert value is not None, self.slot[1:] + ' read before the check'
+        return value
+
+    def __set__(self, obj: object, value: T) -> None:
+        setattr(obj, self.slot, value)
 
 class Entity:
     meta: Optional[str] = None
@@ -193,15 +223,8 @@ class ArrayType(Type):
     def is_resolved(self) -> bool:
         return self._element_type is not None
 
-    @property
-    def element_type(self) -> Type:
-        """The element type, once the schema is checked."""
-        assert self._element_type is not None
-        return self._element_type
-
-    @element_type.setter
-    def element_type(self, typ: Type) -> None:
-        self._element_type = typ
+    # The element type, once the schema is checked.
+    element_type: Resolved[Type] = Resolved()
 
     def c_name(self) -> str:
         return self.element_type.c_name() + 'List'
@@ -229,15 +252,8 @@ class Member:
         self.features = features or []
         self.owner: Optional[ObjectType] = None
 
-    @property
-    def type(self) -> Type:
-        """The member's type, once the schema is checked."""
-        assert self._type is not None
-        return self._type
-
-    @type.setter
-    def type(self, typ: Type) -> None:
-        self._type = typ
+    # The member's type, once the schema is checked.
+    type: Resolved[Type] = Resolved()
 
     def describe(self) -> str:
         return "member '%s'" % self.name
@@ -252,15 +268,8 @@ class Variant:
         self.info = info
         self.ifcond = ifcond or IfCond()
 
-    @property
-    def type(self) -> Type:
-        """The branch's type, once the schema is checked."""
-        assert self._type is not None
-        return self._type
-
-    @type.setter
-    def type(self, typ: Type) -> None:
-        self._type = typ
+    # The branch's type, once the schema is checked.
+    type: Resolved[Type] = Resolved()
 
 
 class Variants:
@@ -273,15 +282,8 @@ class Variants:
         self._tag_member: Optional[Member] = None
         self.variants = variants
 
-    @property
-    def tag_member(self) -> Member:
-        """A union's discriminator member, once the schema is checked."""
-        assert self._tag_member is not None
-        return self._tag_member
-
-    @tag_member.setter
-    def tag_member(self, member: Member) -> None:
-        self._tag_member = member
+    # A union's discriminator member, once the schema is checked.
+    tag_member: Resolved[Member] = Resolved()
 
 
 class ObjectType(Type):
@@ -304,15 +306,8 @@ class ObjectType(Type):
         if variants is not None:
             self.meta = 'union'
 
-    @property
-    def members(self) -> List[Member]:
-        """Base members then local members, once the schema is checked."""
-        assert self._members is not None
-        return self._members
-
-    @members.setter
-    def members(self, members: List[Member]) -> None:
-        self._members = members
+    # Base members then local members, once the schema is checked.
+    members: Resolved[List[Member]] = Resolved()
 
     def alternate_qtype(self) -> Optional[str]:
         return 'QTYPE_QDICT'
