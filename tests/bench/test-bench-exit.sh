@@ -7,24 +7,14 @@ set -u
 here=$(dirname "$0")
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-n=0
-fails=0
-check() {       # check COND-EXIT-STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fails=$((fails + 1))
-        sed 's/^/# /' "$out"
-    fi
-}
+. "$(dirname "$0")/../tap.sh"
+TAP_LOG="$out"
 cell="--relays vmwire --cells stream --sizes 1500 --repeat 1"
 
 echo 1..3
 # shellcheck disable=SC2086
 "$BENCH" --vmwire "$VMWIRE_BIN" $cell --seconds 0.5 >"$out" 2>&1
-check $? "a healthy vmwire: exit status 0"
+tap_check $? "a healthy vmwire: exit status 0"
 
 export VMWIRE_BIN
 # shellcheck disable=SC2086
@@ -32,7 +22,7 @@ CRASH_AFTER=1.5 "$BENCH" --vmwire "$here/crashing-vmwire.sh" $cell \
     --seconds 4 >"$out" 2>&1
 rc=$?
 [ "$rc" -ne 0 ]
-check $? "vmwire killed by SIGSEGV mid-cell: non-zero exit status ($rc)"
+tap_check $? "vmwire killed by SIGSEGV mid-cell: non-zero exit status ($rc)"
 grep -q "FAIL stream/1500 vmwire: relay died: killed by signal 11" "$out"
-check $? "the FAIL line names the death"
-[ "$fails" -eq 0 ]
+tap_check $? "the FAIL line names the death"
+tap_done

@@ -8,18 +8,8 @@ set -u
 top=$(mktemp -d)
 trap 'rm -rf "$top"' EXIT
 opts="-Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true"
-n=0
-fails=0
-check() {       # check STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fails=$((fails + 1))
-        sed 's/^/# /' "$top/out"
-    fi
-}
+. "$(dirname "$0")/../tap.sh"
+TAP_LOG="$top/out"
 option() {      # option BUILD NAME: the option's configured value
     meson introspect --buildoptions "$1" | python3 -c '
 import json, sys
@@ -33,21 +23,21 @@ echo "project('scratch', 'c')" > "$top/src/meson.build"
 cd "$top/src"
 
 meson setup "$top/b" -Db_sanitize=none >"$top/out" 2>&1
-check $? "a scratch build directory without sanitizers"
+tap_check $? "a scratch build directory without sanitizers"
 # shellcheck disable=SC2086
 "$ENSURE_BUILD" "$top/b" $opts >"$top/out" 2>&1
-check $? "ensure-build.sh on it"
+tap_check $? "ensure-build.sh on it"
 grep -q "reconfiguring" "$top/out" && grep -q "b_sanitize: want=address,undefined have=none" "$top/out"
-check $? "it says what differed and reconfigures"
+tap_check $? "it says what differed and reconfigures"
 [ "$(option "$top/b" b_sanitize)" = address,undefined ] &&
     [ "$(option "$top/b" werror)" = true ] &&
     [ "$(option "$top/b" b_lundef)" = false ]
-check $? "b_sanitize=address,undefined, werror, no b_lundef afterwards"
+tap_check $? "b_sanitize=address,undefined, werror, no b_lundef afterwards"
 # shellcheck disable=SC2086
 "$ENSURE_BUILD" "$top/b" $opts >"$top/out" 2>&1 && grep -q "options as asked" "$top/out"
-check $? "a directory configured as asked is left alone"
+tap_check $? "a directory configured as asked is left alone"
 # shellcheck disable=SC2086
 "$ENSURE_BUILD" "$top/new" $opts >"$top/out" 2>&1 &&
     [ "$(option "$top/new" b_sanitize)" = address,undefined ]
-check $? "a missing directory is set up with the options"
-[ "$fails" -eq 0 ]
+tap_check $? "a missing directory is set up with the options"
+tap_done
