@@ -76,6 +76,7 @@ def wait_peer_joined(rig, port):
 def exchange(t, fe, peer, what, layout='single', sizes=None):
     """Frames from fe to the stream peer and back, intact and in order."""
     sizes = sizes or SIZES
+    peer.recv_all(0.2)          # what came before (broadcast ARP)
     out = [numbered(PEER_MAC, FE_MAC, i, n) for i, n in enumerate(sizes)]
     fe.send_frames(out, layout=layout)
     got = []
@@ -120,7 +121,7 @@ def single(t, d, record):
              '"vhost-user: listening on PATH"', diag=repr(v0))
         fe = rig.connect('v0.sock')
         offered = fe.negotiate()
-        ev = rig.event('NETDEV_STREAM_CONNECTED')
+        ev = rig.event('NETDEV_STREAM_CONNECTED', netdev='v0')
         t.ok(ev and ev['data'] == {'netdev-id': 'v0', 'addr': {
             'type': 'unix', 'path': path}},
              'a frontend connects: NETDEV_STREAM_CONNECTED {"netdev-id": '
@@ -191,7 +192,7 @@ def single(t, d, record):
         t.ok(ok, 'the first frontend still works', diag=why)
 
         fe.close()
-        ev = rig.event('NETDEV_STREAM_DISCONNECTED')
+        ev = rig.event('NETDEV_STREAM_DISCONNECTED', netdev='v0')
         t.ok(ev and ev['data'] == {'netdev-id': 'v0'},
              'the frontend leaves: NETDEV_STREAM_DISCONNECTED {"netdev-id": '
              '"v0"}', diag=repr(ev))
@@ -200,7 +201,7 @@ def single(t, d, record):
              + path, 'link down, "vhost-user: listening on PATH" again',
              diag=repr(v0))
         fe3 = rig.frontend('v0.sock')
-        ev = rig.event('NETDEV_STREAM_CONNECTED')
+        ev = rig.event('NETDEV_STREAM_CONNECTED', netdev='v0')
         ok, why = ping_stub(fe3, FE_MAC, ip_of(15), seq=4)
         t.ok(ev and ok, 'the next frontend is taken and works', diag=why)
         exchange(t, fe3, peer, 'the next frontend', sizes=[60, 1514, 9000])
@@ -218,7 +219,8 @@ def hubid(t, d, record):
         fes, events = [], []
         for i in range(3):
             fes.append(rig.frontend('vh.sock'))
-            events.append(rig.event('NETDEV_STREAM_CONNECTED'))
+            events.append(rig.event('NETDEV_STREAM_CONNECTED',
+                                    netdev='vh'))
         t.ok([ev and ev['data'] for ev in events] ==
              [{'netdev-id': 'vh.%d' % (i + 1),
                'addr': {'type': 'unix', 'path': path}} for i in range(3)],
@@ -286,7 +288,7 @@ def hubid(t, d, record):
              diag=repr(results))
 
         fes[1].close()
-        ev = rig.event('NETDEV_STREAM_DISCONNECTED')
+        ev = rig.event('NETDEV_STREAM_DISCONNECTED', netdev='vh')
         clients = rig.wait_clients(lambda c: 'vh.2' not in c and
                                    'vh.2.conn' not in c)
         t.ok(ev and ev['data'] == {'netdev-id': 'vh.2'} and
@@ -294,11 +296,12 @@ def hubid(t, d, record):
              'vh.2 leaves: NETDEV_STREAM_DISCONNECTED for vh.2, its port and '
              'connection are freed', diag=repr((ev, sorted(clients))))
         fe4 = rig.frontend('vh.sock')
-        ev = rig.event('NETDEV_STREAM_CONNECTED')
+        ev = rig.event('NETDEV_STREAM_CONNECTED', netdev='vh')
         ok, why = ping_stub(fe4, mac(13), ip_of(33))
         t.ok(ev and ev['data']['netdev-id'] == 'vh.4' and ok,
              'a frontend that comes back gets a fresh port, vh.4, and works',
              diag=lambda: '%r %s' % (ev, why))
+        fes[0].recv_all(0.2), fes[2].recv_all(0.1)     # fe4's ARP
         fe4.send_frame(eth(BROADCAST, mac(13), b'I am new'))
         t.ok(fes[0].recv_all(0.5) == [eth(BROADCAST, mac(13), b'I am new')]
              and fes[2].recv_all(0.3) == [eth(BROADCAST, mac(13),
@@ -372,7 +375,7 @@ def server_off(t, d, record):
             fe = rig.own(vu.VhostUserFrontend(sock=conn))
             fe.start()
             fe.post_rx(64)
-            ev = rig.event('NETDEV_STREAM_CONNECTED')
+            ev = rig.event('NETDEV_STREAM_CONNECTED', netdev='c0')
             ok, why = ping_stub(fe, FE_MAC, ip_of(15))
             t.ok(ev and ev['data']['netdev-id'] == 'c0' and ok,
                  'server=off: vmwire connects to the frontend\'s socket '
@@ -383,7 +386,7 @@ def server_off(t, d, record):
                  'c0 is type vhost-user, link up (info "%s")'
                  % c0.get('info'), diag=repr(c0))
             fe.close()
-            ev = rig.event('NETDEV_STREAM_DISCONNECTED')
+            ev = rig.event('NETDEV_STREAM_DISCONNECTED', netdev='c0')
             try:
                 conn2, _ = lsock.accept()
             except socket.timeout:
@@ -415,7 +418,8 @@ def hotplug(t, d, record):
                                  'hubid': 0, 'addr': {'type': 'unix',
                                                       'path': path}})
         fes = [rig.frontend('h1.sock') for _ in range(2)]
-        events = [rig.event('NETDEV_STREAM_CONNECTED') for _ in fes]
+        events = [rig.event('NETDEV_STREAM_CONNECTED', netdev='h1')
+                  for _ in fes]
         results = [ping_stub(fe, mac(40 + i), ip_of(40 + i))
                    for i, fe in enumerate(fes)]
         t.ok(all(events) and all(ok for ok, _ in results),

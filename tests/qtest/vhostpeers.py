@@ -108,7 +108,7 @@ def describe(frame):
     return '%d bytes: %s' % (len(frame), frame[:48].hex())
 
 
-def stub_device(netdev, stub_id='s0'):
+def stub_device(netdev, stub_id='st'):
     return ['-device', 'nic-stub,id=%s,netdev=%s,mac=%s,ip=%s/24'
             % (stub_id, netdev, mac_str(STUB_MAC), STUB_IP)]
 
@@ -139,8 +139,8 @@ class VuRig:
 
     def __enter__(self):
         self.v = Vmwire(self.args, ready_timeout=secs(self.ready_timeout))
-        self.v.start()
         try:
+            self.v.start()
             self.q = QMP.unix(self.qmp_path)
             self.q.negotiate()
         except BaseException:
@@ -205,14 +205,22 @@ class VuRig:
     def hmp(self, line):
         return self.q.cmd('human-monitor-command', {'command-line': line})
 
-    def event(self, name, timeout=5.0):
-        """The next event called name, or None."""
-        try:
-            return self.q.wait_event(name, timeout=timeout)
-        except QMPTimeout:
-            return None
+    def event(self, name, timeout=5.0, netdev=None):
+        """The next event called name, or None; with netdev, the next one
+        whose netdev-id is netdev or netdev.N (others are passed over)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                ev = self.q.wait_event(
+                    name, timeout=max(0.0, deadline - time.monotonic()))
+            except QMPTimeout:
+                return None
+            nid = ev.get('data', {}).get('netdev-id', '')
+            if netdev is None or nid == netdev or \
+                    nid.startswith(netdev + '.'):
+                return ev
 
-    def stub_frames(self, stub_id='s0'):
+    def stub_frames(self, stub_id='st'):
         """The frames nic-stub stub_id took in since the last call."""
         import base64
         return [base64.b64decode(f['data']) for f in

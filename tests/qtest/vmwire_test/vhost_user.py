@@ -40,7 +40,8 @@ import socket
 import struct
 import time
 from types import TracebackType
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Type
+from typing import (Callable, Dict, List, NamedTuple, Optional, Sequence,
+                    Tuple, Type)
 
 from .process import TIMEOUT_SCALE
 
@@ -419,7 +420,7 @@ class VhostUserFrontend:
                       for i in (RX, TX)]
         self.rx_posted = 0
 
-    # --- messages -------------------------------------------------------------
+    # --- messages ------------------------------------------------------------
 
     def send_raw(self, data: bytes, fds: Sequence[int] = ()) -> None:
         """Bytes as they are (a header is the caller's), fds with the first
@@ -520,7 +521,7 @@ class VhostUserFrontend:
             return e.errno not in (errno.ECONNRESET, errno.EPIPE)
         return bool(data)
 
-    # --- start-up, step by step -----------------------------------------------
+    # --- start-up, step by step ----------------------------------------------
 
     def negotiate(self, features: Optional[int] = None,
                   protocol_features: Optional[int] = None) -> int:
@@ -625,7 +626,7 @@ class VhostUserFrontend:
             for index in (RX, TX):
                 self.enable(index)
 
-    # --- frames ---------------------------------------------------------------
+    # --- frames --------------------------------------------------------------
 
     def send_frame(self, frame: bytes, layout: str = 'single',
                    kick: bool = True) -> None:
@@ -773,7 +774,7 @@ class VhostUserFrontend:
                 return got
             got.append(f)
 
-    # --- the end --------------------------------------------------------------
+    # --- the end -------------------------------------------------------------
 
     def close(self) -> None:
         """Close the socket (the backend sees EOF), the eventfds and the
