@@ -361,6 +361,14 @@ class Ring:
             return False
         return True
 
+    def calls(self) -> int:
+        """How many times the device wrote the call eventfd since the last
+        look (the eventfd counter, read and reset; 0 if none)."""
+        try:
+            return int(struct.unpack('<Q', os.read(self.call_fd, 8))[0])
+        except BlockingIOError:
+            return 0
+
     def wait_used(self, deadline: float) -> bool:
         """Until the device used something (by time.monotonic() deadline);
         waits on the call eventfd, and looks at the ring every 50 ms too
@@ -411,6 +419,7 @@ class VhostUserFrontend:
         self.protocol_features = 0
         self.queue_num = 0
         self.rx_mergeable = True
+        self.rx_buf_size = SLOT     # post_rx's default buffer size
         area = ring_bytes(max(ring_size, 1024))
         self.slots_base = 2 * area
         need = self.slots_base + 2 * SLOT * max(ring_size, 1024)
@@ -682,11 +691,13 @@ class VhostUserFrontend:
             if not ring.wait_used(deadline):
                 return False
 
-    def post_rx(self, count: int, buf_size: int = SLOT,
+    def post_rx(self, count: int, buf_size: Optional[int] = None,
                 kick: bool = True) -> int:
-        """Post up to count receive buffers of buf_size bytes (one
-        descriptor each, or a chain of SLOT-sized ones); returns how many
-        were posted."""
+        """Post up to count receive buffers of buf_size bytes (default
+        rx_buf_size; one descriptor each, or a chain of SLOT-sized ones);
+        returns how many were posted."""
+        if buf_size is None:
+            buf_size = self.rx_buf_size
         ring = self.rings[RX]
         old = ring.avail_idx
         pieces = (buf_size + SLOT - 1) // SLOT
