@@ -434,6 +434,77 @@ def mid_message(t, rig, name, data, fds):
     c.v0_works(name)
 
 
+def frame_case(t, rig, name, frame_descs, counter):
+    """A TX chain that is well formed as a ring but not a frame vmwire can
+    send (too short, too long): that frame is dropped and counted on v0
+    (counter: 'oversized' or 'dropped'), the ring goes on: the next frame
+    arrives, nothing is logged as broken."""
+    c = Case(t, rig)
+    fe = rig.frontend('v0.sock', rx=64)
+    ok, why = ping_stub(fe, BAD_MAC, ip_of(2))
+    if not ok:
+        raise RuntimeError('v0 does not work before the fault: ' + why)
+    fe.tx_done()
+    c.good.recv_all(0.2)
+    before = rig.client('v0')
+    log_at = len(rig.v.log())
+    ring = fe.rings[vu.TX]
+    pieces = frame_descs(fe)
+    old = ring.avail_idx
+    head = ring.add_chain([(p, 0) for p in pieces])
+    ring.publish(head)
+    ring.kick_if_needed(old)
+    good_frame = eth(BROADCAST, BAD_MAC, b'after the bad one')
+    fe.send_frame(good_frame)
+    got = [f for f in c.good.recv_all(0.5) if f[6:12] == BAD_MAC]
+    after = rig.client('v0')
+    t.ok(got == [good_frame] and fe.tx_done(2) and
+         after[counter] == before[counter] + 1 and
+         after['tx-frames'] == before['tx-frames'] + 1 and
+         not rig.log_lines(BROKEN, log_at),
+         '%s: dropped and counted in v0\'s %s, the next frame arrives, the '
+         'ring is not broken' % (name, counter),
+         diag=lambda: '%s\nbefore %r\nafter %r\n%s' % (
+             [describe(f) for f in got], before, after,
+             rig.log_since(log_at)))
+    c.others_fine(name)
+
+
+def deaf(t, rig, name):
+    """A frontend that sends 200000 GET_FEATURES and never reads a reply:
+    vmwire must not block on its replies (nor buffer them without bound)."""
+    c = Case(t, rig)
+    fe = rig.connect('v0.sock')
+    fe.sock.setblocking(False)
+    msg = vu.HEADER.pack(vu.GET_FEATURES, vu.FLAG_VERSION, 0) * 1000
+    sent = 0
+    deadline = time.monotonic() + secs(5)
+    while sent < 200000 * vu.HEADER.size and time.monotonic() < deadline:
+        try:
+            sent += fe.sock.send(msg)
+        except BlockingIOError:
+            time.sleep(0.01)
+        except OSError:
+            break
+    start = time.monotonic()
+    rig.clients()
+    took = time.monotonic() - start
+    rss = 0
+    with open('/proc/%d/status' % rig.v.proc.pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                rss = int(line.split()[1])
+    closed = fe.wait_closed(1)
+    t.ok(took < secs(2) and rss < 300 * 1024,
+         '%s: %d requests sent (%d KiB) without reading: QMP still answers '
+         '(%.2fs), vmwire RSS %d KiB; the connection %s'
+         % (name, sent // vu.HEADER.size, sent // 1024, took, rss,
+            'was closed' if closed else 'stays'))
+    c.others_fine(name)
+    fe.close()
+    c.v0_works(name)
+
+
 def never_kicks(t, rig, name):
     """v0 sets up its rings and then does nothing: no RX buffer, no kick."""
     c = Case(t, rig)
@@ -482,6 +553,23 @@ def cases():
         lambda fe: vu.HEADER.pack(vu.SET_MEM_TABLE, 1, 40) +
         fe.mem_table_payload([fe.mem.region()])[:20],
         lambda fe: [fe.mem.fd])))
+    out.append(('a TX frame shorter than the virtio-net header',
+                lambda t, r: frame_case(
+                    t, r, 'a TX frame shorter than the virtio-net header',
+                    lambda fe: [b'\0' * 8], 'dropped')))
+    out.append(('a TX frame of the header alone',
+                lambda t, r: frame_case(
+                    t, r, 'a TX frame of the header alone',
+                    lambda fe: [vu.vnet_header()], 'dropped')))
+    out.append(('a TX frame over 69632 bytes',
+                lambda t, r: frame_case(
+                    t, r, 'a TX frame over 69632 bytes',
+                    lambda fe: [vu.vnet_header()] + [
+                        eth(BROADCAST, BAD_MAC, b'z' * 1986)] * 36,
+                    'oversized')))
+    out.append(('a frontend that never reads its replies',
+                lambda t, r: deaf(t, r, 'a frontend that never reads '
+                                  'its replies')))
     out.append(('never kicks', lambda t, r: never_kicks(t, r,
                                                        'never kicks')))
     return out
