@@ -616,11 +616,48 @@ def two_regions(t, d, record):
         exchange(t, fe, peer, 'three memory regions', sizes=SIZES[:14])
 
 
+def stop_cont(t, d, record):
+    """The VM stops and goes on (QEMU's stop/cont): GET_VRING_BASE on both
+    rings, then the rings set up again from those bases, memory untouched."""
+    port = free_port()
+    with VuRig(t, single_rig_args(d, port), d, record) as rig:
+        fe = rig.frontend('v0.sock', rx=64)
+        peer = rig.own(StreamPeer(port))
+        wait_peer_joined(rig, port)
+        ok, why = ping_stub(fe, FE_MAC, ip_of(15))
+        exchange(t, fe, peer, 'before the stop', sizes=SIZES[:20])
+        fe.tx_done()
+        rx, tx = fe.rings[vu.RX], fe.rings[vu.TX]
+        bases = fe.stop_rings()
+        t.ok(ok and bases == (rx.used_idx(), tx.avail_idx),
+             'GET_VRING_BASE answers the next avail index of each ring: RX '
+             '%d (the buffers it used), TX %d (all it was given)'
+             % (rx.used_idx(), tx.avail_idx), diag=repr(bases))
+        peer.recv_all(0.2)
+        held = numbered(PEER_MAC, FE_MAC, 4242, 200)
+        fe.send_frame(held)
+        tx.kick()
+        got = peer.recv_all(0.5)
+        t.ok(got == [], 'while stopped, a frame put on TX and kicked is not '
+             'taken', diag=repr([describe(f) for f in got]))
+        fe.resume_rings(bases)
+        tx.kick()
+        got = peer.recv_frame(5)
+        t.ok(got == held, 'set up again from those bases: that frame goes '
+             'out', diag=describe(got))
+        exchange(t, fe, peer, 'after the stop', sizes=SIZES[:20])
+        ok, why = ping_stub(fe, FE_MAC, ip_of(15), seq=9)
+        v0 = rig.client('v0')
+        t.ok(ok and v0['resets'] == 0, 'and the stub answers, no reset '
+             'counted', diag='%s %r' % (why, v0))
+
+
 SCENARIOS = [
     ('single', single),
     ('minimal features', minimal),
     ('notifications', notifications),
     ('three memory regions', two_regions),
+    ('stop and cont', stop_cont),
     ('hubid', hubid),
     ('filter-dump', dump),
     ('server=off', server_off),

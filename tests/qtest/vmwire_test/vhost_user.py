@@ -576,14 +576,17 @@ class VhostUserFrontend:
 
     def setup_ring(self, index: int, num: Optional[int] = None,
                    base: int = 0, addrs: Optional[Tuple[int, int, int]] =
-                   None) -> None:
+                   None, fresh: bool = True) -> None:
         """SET_VRING_NUM, SET_VRING_BASE, SET_VRING_ADDR, SET_VRING_KICK,
         SET_VRING_CALL for ring index.  num and addrs (desc, used, avail
-        user addresses) override the ring's own."""
+        user addresses) override the ring's own.  fresh: an empty ring
+        whose indexes start at base; otherwise the ring memory and this
+        side's state are left as they are (a VM that goes on)."""
         ring = self.rings[index]
-        ring.clear()
-        ring.avail_idx = ring.last_used = base
-        ring.set_avail_idx(base)
+        if fresh:
+            ring.clear()
+            ring.avail_idx = ring.last_used = base
+            ring.set_avail_idx(base)
         self.request(SET_VRING_NUM, struct.pack('<II', index,
                                                 ring.num if num is None
                                                 else num))
@@ -619,6 +622,20 @@ class VhostUserFrontend:
             for index in (RX, TX):
                 self.enable(index)
         return self
+
+    def stop_rings(self) -> Tuple[int, int]:
+        """GET_VRING_BASE on RX and TX, as QEMU does when the VM stops:
+        the bases (next avail index vmwire would have taken) of each."""
+        return self.get_vring_base(RX), self.get_vring_base(TX)
+
+    def resume_rings(self, bases: Tuple[int, int]) -> None:
+        """Set both rings up again from bases, their memory untouched, as
+        QEMU does when the VM continues."""
+        for index in (RX, TX):
+            self.setup_ring(index, base=bases[index], fresh=False)
+        if self.features & (1 << F_PROTOCOL_FEATURES):
+            for index in (RX, TX):
+                self.enable(index)
 
     def restart_rings(self) -> None:
         """Reset both rings the way QEMU does on a VM stop/start:
