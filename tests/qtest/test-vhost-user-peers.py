@@ -652,6 +652,44 @@ def stop_cont(t, d, record):
              'counted', diag='%s %r' % (why, v0))
 
 
+def max_clients_vlan(t, d, record):
+    """hubid= with max-clients=2 and vlan=5 beside a plain listener on the
+    same hub: a third frontend is refused; VLAN 5 and VLAN 1 do not meet."""
+    args = (vhost_user_netdev('va', os.path.join(d, 'va.sock'),
+                              ',hubid=0,max-clients=2,vlan=5') +
+            vhost_user_netdev('vb', os.path.join(d, 'vb.sock'), ',hubid=0'))
+    with VuRig(t, args, d, record) as rig:
+        a = [rig.frontend('va.sock') for _ in range(2)]
+        events = [rig.event('NETDEV_STREAM_CONNECTED', netdev='va')
+                  for _ in a]
+        log_at = len(rig.v.log())
+        third = rig.connect('va.sock')
+        closed = third.wait_closed(5)
+        late = rig.event('NETDEV_STREAM_CONNECTED', timeout=0.5,
+                         netdev='va')
+        va = rig.client('va')
+        t.ok(all(events) and closed and late is None and
+             va.get('dropped') == 1 and
+             rig.log_lines(r'^vmwire: va: max-clients=2 reached', log_at),
+             'max-clients=2: the third frontend is closed at once, gets no '
+             'port, is counted in the listener\'s dropped and logged',
+             diag=lambda: '%r %r\n%s' % (late, va, rig.log_since(log_at)))
+        clients = rig.clients()
+        t.ok([clients.get(n, {}).get('info') for n in ('va.1', 'va.2')] ==
+             ['hub 0,vlan=5'] * 2,
+             'vlan=5: its ports are access ports of VLAN 5',
+             diag=repr([clients.get(n) for n in ('va.1', 'va.2')]))
+        b = [rig.frontend('vb.sock') for _ in range(2)]
+        for fe, m in ((a[0], mac(50)), (b[0], mac(60))):
+            fe.send_frame(eth(BROADCAST, m, b'which vlan?'))
+        got = [fe.recv_all(0.5) for fe in (a[1], b[1])]
+        t.ok(got == [[eth(BROADCAST, mac(50), b'which vlan?')],
+                     [eth(BROADCAST, mac(60), b'which vlan?')]] and
+             not a[0].recv_all(0.2) and not b[0].recv_all(0.1),
+             'VLAN 5 and VLAN 1 of hub 0 do not see each other\'s frames',
+             diag=repr(got))
+
+
 SCENARIOS = [
     ('single', single),
     ('minimal features', minimal),
@@ -659,6 +697,7 @@ SCENARIOS = [
     ('three memory regions', two_regions),
     ('stop and cont', stop_cont),
     ('hubid', hubid),
+    ('max-clients and vlan', max_clients_vlan),
     ('filter-dump', dump),
     ('server=off', server_off),
     ('netdev_add and netdev_del', hotplug),
