@@ -51,7 +51,7 @@ from vmwire_test import vhost_user as vu  # noqa: E402
 from vhostpeers import (BROADCAST, VuRig, arp_reply,  # noqa: E402
                         arp_request, describe, echo_reply, echo_request, eth,
                         ip_of, mac, mac_str, numbered, ping_stub, secs,
-                        stub_device, vhost_user_netdev)
+                        stub_device, take, vhost_user_netdev)
 
 FE_MAC = mac(1)
 PEER_MAC = mac(200)
@@ -244,13 +244,13 @@ def hubid(t, d, record):
             fe.send_frame(eth(BROADCAST, m, b'hello from ' + m))
         bad = []
         for i, fe in enumerate(fes):
-            got = sorted(fe.recv_all(0.5))
+            got = sorted(take(fe, 2))
             want = sorted(eth(BROADCAST, m, b'hello from ' + m)
                           for j, m in enumerate(macs) if j != i)
             if got != want:
                 bad.append('vh.%d got %s' % (i + 1, [describe(f)
                                                      for f in got]))
-        got = sorted(peer.recv_all(0.5))
+        got = sorted(take(peer, 3))
         if got != sorted(eth(BROADCAST, m, b'hello from ' + m)
                          for m in macs):
             bad.append('stream peer got %s' % [describe(f) for f in got])
@@ -266,7 +266,7 @@ def hubid(t, d, record):
 
         frame = eth(macs[2], macs[0], b'for vh.3 only')
         fes[0].send_frame(frame)
-        got3 = fes[2].recv_all(0.5)
+        got3 = take(fes[2], 1)
         got2 = fes[1].recv_all(0.3)
         gotp = peer.recv_all(0.3)
         t.ok(got3 == [frame] and not got2 and not gotp,
@@ -276,7 +276,7 @@ def hubid(t, d, record):
         fes[0].recv_all(0.3), fes[1].recv_all(0.1), fes[2].recv_all(0.1)
         frame = eth(macs[1], PEER_MAC, b'for vh.2 only')
         peer.send_frames([frame])
-        got2 = fes[1].recv_all(0.5)
+        got2 = take(fes[1], 1)
         got1 = fes[0].recv_all(0.3)
         got3 = fes[2].recv_all(0.3)
         t.ok(got2 == [frame] and not got1 and not got3,
@@ -303,8 +303,8 @@ def hubid(t, d, record):
              diag=lambda: '%r %s' % (ev, why))
         fes[0].recv_all(0.2), fes[2].recv_all(0.1)     # fe4's ARP
         fe4.send_frame(eth(BROADCAST, mac(13), b'I am new'))
-        t.ok(fes[0].recv_all(0.5) == [eth(BROADCAST, mac(13), b'I am new')]
-             and fes[2].recv_all(0.3) == [eth(BROADCAST, mac(13),
+        t.ok(take(fes[0], 1) == [eth(BROADCAST, mac(13), b'I am new')]
+             and take(fes[2], 1) == [eth(BROADCAST, mac(13),
                                               b'I am new')],
              'and the others hear it')
         text = rig.hmp('info network')
@@ -477,7 +477,7 @@ def minimal(t, d, record):
         big = numbered(FE_MAC, PEER_MAC, 77, 12000)
         after = numbered(FE_MAC, PEER_MAC, 78, 100)
         peer.send_frames([big, after])
-        got = fe.recv_all(0.5)
+        got = take(fe, 1, quiet=0.5)
         t.ok(got == [after], 'a 12000-byte frame does not fit one RX buffer '
              'without MRG_RXBUF: it is dropped, the next frame arrives',
              diag=repr([describe(f) for f in got]))
@@ -682,7 +682,7 @@ def max_clients_vlan(t, d, record):
         b = [rig.frontend('vb.sock') for _ in range(2)]
         for fe, m in ((a[0], mac(50)), (b[0], mac(60))):
             fe.send_frame(eth(BROADCAST, m, b'which vlan?'))
-        got = [fe.recv_all(0.5) for fe in (a[1], b[1])]
+        got = [take(fe, 1) for fe in (a[1], b[1])]
         t.ok(got == [[eth(BROADCAST, mac(50), b'which vlan?')],
                      [eth(BROADCAST, mac(60), b'which vlan?')]] and
              not a[0].recv_all(0.2) and not b[0].recv_all(0.1),

@@ -253,6 +253,25 @@ def recv_until(fe, want, timeout=5.0, skip=None):
             seen.append(f)
 
 
+def take(src, count, timeout=5.0, quiet=0.3):
+    """count frames from src (a VhostUserFrontend, which gets receive
+    buffers as it goes, or a StreamPeer) within timeout seconds, then
+    whatever else arrives until quiet seconds pass without a frame."""
+    got = []
+    deadline = time.monotonic() + secs(timeout)
+    while len(got) < count:
+        left = (deadline - time.monotonic()) / TIMEOUT_SCALE
+        if left <= 0:
+            break
+        if hasattr(src, 'post_rx'):
+            src.post_rx(src.num)
+        f = src.recv_frame(left)
+        if f is None:
+            break
+        got.append(f)
+    return got + src.recv_all(quiet)
+
+
 def ping_stub(fe, src_mac, src_ip, seq=1, data=b'vhost-user ping',
               timeout=5.0):
     """ARP then an ICMP echo from fe to the stub: (ok, diagnosis)."""
