@@ -512,8 +512,18 @@ def never_kicks(t, rig, name):
     total = 3000
     frames = [numbered(BROADCAST, GOOD_MAC, i, 1000) for i in range(total)]
     start = time.monotonic()
-    c.good.send_frames(frames, timeout=20)
-    done = c.good.tx_done(20)
+    try:
+        c.good.send_frames(frames, timeout=20)
+        done = c.good.tx_done(20)
+    except vu.VhostUserError as e:
+        stuck = str(e)
+        tx = c.good.rings[vu.TX]
+        tx.kick()               # does a kick more get it going?
+        time.sleep(secs(1))
+        t.ok(False, '%s: the good frontend\'s flood stalls' % name,
+             diag=lambda: '%s\nafter one more kick: %s\n%r\n%s' % (
+                 stuck, tx.state(), rig.clients(), rig.v.log()[-3000:]))
+        raise
     took = time.monotonic() - start
     p0 = rig.client('p0')
     v0 = rig.client('v0')

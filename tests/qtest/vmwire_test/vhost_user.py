@@ -166,6 +166,12 @@ class Memory:
         os.ftruncate(self.fd, self.size)
         self.mm = mmap.mmap(self.fd, self.size, mmap.MAP_SHARED,
                             mmap.PROT_READ | mmap.PROT_WRITE)
+        # The ring indexes and flags are shared with the backend while it
+        # runs: each is read and written with ONE 16-bit access, as a
+        # driver does (struct.pack_into writes byte by byte: vmwire could
+        # see half an index, 0x07ff -> 0x0700 -> 0x0800, and rightly call
+        # the ring broken).  A memoryview cast to 'H' copies whole items.
+        self.words = memoryview(self.mm).cast('H')
 
     def region(self) -> Region:
         """The whole memory as one region at gpa 0."""
@@ -181,15 +187,18 @@ class Memory:
         self.mm[gpa:gpa + len(data)] = data
 
     def u16(self, gpa: int) -> int:
-        return int(struct.unpack_from('<H', self.mm, gpa)[0])
+        """One 16-bit load (gpa even; x86 is little-endian as virtio 1)."""
+        return int(self.words[gpa >> 1])
 
     def set_u16(self, gpa: int, value: int) -> None:
-        struct.pack_into('<H', self.mm, gpa, value & 0xffff)
+        """One 16-bit store (gpa even)."""
+        self.words[gpa >> 1] = value & 0xffff
 
     def u32(self, gpa: int) -> int:
         return int(struct.unpack_from('<I', self.mm, gpa)[0])
 
     def close(self) -> None:
+        self.words.release()
         self.mm.close()
         os.close(self.fd)
 
@@ -329,6 +338,17 @@ class Ring:
                                  'is not in flight' % (self.index, head))
         self.free.extend(descs)
         return head, length
+
+    def state(self) -> str:
+        """The indexes and flags of both sides, for a diagnosis."""
+        return ('ring %d: avail idx %d, used idx %d, read up to %d, '
+                'avail_event %d, used_event %d, used flags %#x, avail flags '
+                '%#x, %d kicks, %d in flight' % (
+                    self.index, self.avail_idx, self.used_idx(),
+                    self.last_used, self.avail_event(),
+                    self.mem.u16(self.avail + 4 + 2 * self.num),
+                    self.used_flags(), self.mem.u16(self.avail), self.kicks,
+                    len(self.chains)))
 
     def kick(self) -> None:
         os.write(self.kick_fd, struct.pack('<Q', 1))
@@ -686,7 +706,8 @@ class VhostUserFrontend:
             while len(ring.free) < chain:
                 if not ring.wait_used(deadline):
                     raise VhostUserError('TX ring full: the backend used '
-                                         'nothing for %gs' % timeout)
+                                         'nothing for %gs (%s)'
+                                         % (timeout, ring.state()))
                 self.reclaim_tx()
             self.send_frame(frame, layout)
 
