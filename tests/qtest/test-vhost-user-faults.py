@@ -20,8 +20,10 @@ frontend on v0 misbehaves:
     regions, an mmap offset beyond the fd's size, a region larger than its
     fd, no fd, 9 regions, a wrapping address; ring sizes that are not a
     power of two, over 1024 or 0; a second queue pair (vring 2 and 3).
-  * Rings outside memory or misaligned (SET_VRING_ADDR): refused, as a
-    closed connection or as a broken ring, counted once.
+  * Rings outside memory or misaligned (SET_VRING_ADDR), or in the part of
+    a region that lies beyond the end of its fd (touching it would be
+    SIGBUS): refused, as a closed connection or as a broken ring, counted
+    once.
   * Malformed rings (the connection stays, the ring is broken: one line
     "vmwire: v0: vhost-user: ... ring broken: <reason>; stopped until
     reset", `resets` 1, more bad kicks log and count nothing more, no frame
@@ -31,7 +33,12 @@ frontend on v0 misbehaves:
     outside memory; an avail index more than the ring size ahead; an RX
     buffer outside memory.  GET_VRING_BASE and setting the rings up again
     (or reconnecting) makes v0 work again.
-  * Disconnects in the middle of a header and of a payload (with fds).
+  * TX frames that are not frames (shorter than the 12-byte header, the
+    header alone, over NET_BUFSIZE): dropped and counted (dropped,
+    oversized), the ring goes on.
+  * Disconnects in the middle of a header and of a payload (with fds); a
+    frontend that sends requests and never reads the replies (vmwire stays
+    responsive).
   * A frontend that never posts a receive buffer nor kicks: frames to it
     queue and are then dropped and counted; the good frontend's flood and
     pings are never held up; once it posts buffers it gets what was queued.
@@ -39,6 +46,7 @@ frontend on v0 misbehaves:
 After each case: vmwire still runs and answers QMP, the good frontend
 pings the stub, a new frontend on v0 works.  At the end SIGTERM must give
 exit status 0 and no sanitizer report, for every case's vmwire.
+VU_FAULTS_ONLY=REGEX runs only the cases whose name matches.
 """
 
 import os

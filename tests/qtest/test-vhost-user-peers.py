@@ -25,6 +25,18 @@ Each scenario gets a vmwire of its own:
     "VM <mac> joined hub 0" once each); broadcasts reach everybody else
     once; a unicast reaches only its target (learning); one leaves (port
     gone), the next one gets vh.4 and works.
+  * minimal features (VERSION_1 and PROTOCOL_FEATURES): one RX buffer per
+    frame, a frame too big for it dropped.
+  * notifications: with EVENT_IDX a call exactly when used_event asks,
+    avail_event asking for the next kick; without it the NO_INTERRUPT and
+    NO_NOTIFY flags (calls counted on the eventfd).
+  * three memory regions (one memfd mapped three times): a TX and an RX
+    buffer straddle region boundaries.
+  * stop and cont: GET_VRING_BASE answers each ring's next avail index, a
+    stopped ring takes nothing, the rings set up again from those bases go
+    on (QEMU's stop/cont).
+  * max-clients=2 and vlan=5 on a hubid= listener: the third frontend is
+    refused (counted, logged); VLAN 5 and VLAN 1 do not meet.
   * filter-dump on a vhost-user port: the pcap holds the frames.
   * server=off with reconnect-ms: vmwire connects to the frontend's socket
     and connects again after the frontend closed.
