@@ -17,8 +17,8 @@ import socket
 import struct
 import time
 
-from vmwire_test import (ETH_P_IP, TIMEOUT_SCALE, Vmwire, arp_frame,
-                         eth_frame)
+from vmwire_test import (ETH_P_IP, TIMEOUT_SCALE, Vmwire, VmwireRuns,
+                         arp_frame, eth_frame, tempdir)
 from vmwire_test.qmp import QMP, QMPTimeout
 from vmwire_test.vhost_user import VhostUserFrontend
 
@@ -285,3 +285,107 @@ def ping_stub(fe, src_mac, src_ip, seq=1, data=b'vhost-user ping',
     if not ok:
         return False, 'no echo reply; got %s' % [describe(f) for f in seen]
     return True, ''
+
+
+# --- shared by the vhost-user qtests -----------------------------------------
+
+FE_MAC = mac(1)
+PEER_MAC = mac(200)
+# 40 sizes: around one 2048-byte buffer (2036 + the 12-byte header fills
+# it exactly), jumbo frames, the smallest.
+SIZES = [60, 64, 128, 511, 1000, 1514, 1515, 2036, 2037, 2048, 3000, 4096,
+         8000, 9000] * 2 + list(range(60, 72))
+
+
+def stream_hub_args(d, port):
+    """A stream listener on hub 0 and the stub on hub 0."""
+    return (['-netdev', 'stream,id=s0,server=on,addr.type=inet,'
+             'addr.host=127.0.0.1,addr.port=%d' % port,
+             '-netdev', 'hubport,id=hp,hubid=0,netdev=s0',
+             '-netdev', 'hubport,id=hs,hubid=0'] + stub_device('hs'))
+
+
+def wait_peer_joined(rig, port):
+    return rig.wait_clients(lambda c: c.get('s0', {}).get('link-up'))
+
+
+def exchange(t, fe, peer, what, layout='single', sizes=None):
+    """Frames from fe to the stream peer and back, intact and in order."""
+    sizes = sizes or SIZES
+    peer.recv_all(0.2)          # what came before (broadcast ARP)
+    out = [numbered(PEER_MAC, FE_MAC, i, n) for i, n in enumerate(sizes)]
+    fe.send_frames(out, layout=layout)
+    got = []
+    deadline = time.monotonic() + secs(10)
+    while len(got) < len(out) and time.monotonic() < deadline:
+        f = peer.recv_frame(1)
+        if f is not None:
+            got.append(f)
+    bad = [i for i, (a, b) in enumerate(zip(got, out)) if a != b]
+    t.ok(len(got) == len(out) and not bad,
+         '%s: %d frames of %d..%d bytes from the frontend reach the stream '
+         'peer intact, in order' % (what, len(out), min(sizes), max(sizes)),
+         diag='got %d; first differing: %s' % (len(got), [
+             (i, describe(got[i]), describe(out[i])) for i in bad[:3]]))
+    back = [numbered(FE_MAC, PEER_MAC, 1000 + i, n)
+            for i, n in enumerate(sizes)]
+    peer.send_frames(back)
+    got = fe.recv_frames(len(back), timeout=10)
+    bad = [i for i, (a, b) in enumerate(zip(got, back)) if a != b]
+    t.ok(len(got) == len(back) and not bad,
+         '%s: and %d frames from the stream peer reach the frontend intact, '
+         'in order' % (what, len(back)),
+         diag='got %d; first differing: %s' % (len(got), [
+             (i, describe(got[i]), describe(back[i])) for i in bad[:3]]))
+    return len(out), sum(len(f) for f in out), len(back), sum(
+        len(f) for f in back)
+
+
+def single_rig_args(d, port):
+    return (vhost_user_netdev('v0', os.path.join(d, 'v0.sock')) +
+            ['-netdev', 'hubport,id=p0,hubid=0,netdev=v0'] +
+            stream_hub_args(d, port))
+
+
+def inject(rig, frame):
+    import base64
+    rig.q.cmd('x-nic-stub-inject', {'id': 'st',
+                                    'data': base64.b64encode(frame).decode()})
+
+
+def wait_used_idx(ring, idx, timeout=5.0):
+    deadline = time.monotonic() + secs(timeout)
+    while ring.used_idx() != idx and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return ring.used_idx() == idx
+
+
+def read_pcap(path):
+    """The frames of a pcap file (classic format, either byte order)."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    if len(data) < 24:
+        return None
+    magic = struct.unpack('<I', data[:4])[0]
+    end = '<' if magic in (0xa1b2c3d4, 0xa1b23c4d) else '>'
+    frames, off = [], 24
+    while off + 16 <= len(data):
+        _, _, caplen, _ = struct.unpack(end + 'IIII', data[off:off + 16])
+        frames.append(data[off + 16:off + 16 + caplen])
+        off += 16 + caplen
+    return frames
+
+
+def fds_of(pid):
+    return sorted(os.listdir('/proc/%d/fd' % pid), key=int)
+
+
+def run_scenarios(t, scenarios, kind):
+    """Each (name, fn) with a vmwire of its own: fn(t, d, record), d a
+    temporary directory, record what VuRig gives the vmwire to at exit;
+    then the exit checks of them all (vmwire_test.VmwireRuns)."""
+    runs = VmwireRuns()
+    for name, fn in scenarios:
+        with t.scenario(name), tempdir(kind) as d:
+            fn(t, d, lambda _, v, name=name: runs.record(name, v))
+    runs.check(t, len(scenarios))
