@@ -24,12 +24,15 @@ physical addresses; Ring.write_desc(), Ring.publish() and
 Ring.set_avail_idx() put any descriptor and any index in a ring.
 wait_closed() tells whether the backend closed the connection.
 
-Layout of the memory (one region unless regions= says otherwise): guest
-physical address 0 upwards, the frontend's "user address" of gpa 0 is
-UVA_BASE (an arbitrary number: the backend only uses it to translate the
-ring addresses SET_VRING_ADDR carries).  Ring i (descriptor table, avail
-ring, used ring) sits at ring_gpa(i); the buffers follow, SLOT bytes per
-descriptor.  Timeouts are seconds, scaled by VMWIRE_TIMEOUT_SCALE.
+Layout of the memory (one region unless set_mem_table() is given others):
+guest physical address 0 upwards, the frontend's "user address" of gpa 0
+is UVA_BASE (an arbitrary number: the backend only uses it to translate the
+ring addresses SET_VRING_ADDR carries).  Ring i's descriptor table, avail
+and used rings are at fe.rings[i].desc, .avail, .used (room for 1024
+entries each); the buffers follow, SLOT bytes per descriptor
+(Ring.slot(n)).  Ring indexes and flags are read and written with single
+16-bit accesses, as the backend reads them while it runs.  Timeouts are
+seconds, scaled by VMWIRE_TIMEOUT_SCALE.
 """
 
 import errno
