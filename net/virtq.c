@@ -323,14 +323,19 @@ static const char *virtq_elem_add(VirtqElement *elem, const VuMem *mem,
 
 /* Switch the walk to the indirect table @d names; a reason on failure. */
 static const char *virtq_enter_indirect(const Virtq *vq, const VuMem *mem,
-                                        const VirtqDesc *d,
+                                        const VirtqDesc *d, bool *inside,
                                         const VirtqDesc **table,
                                         unsigned *table_num)
 {
     if (!vq->indirect) {
         return "indirect descriptor not negotiated";
     }
-    if (*table != vq->desc) {
+    /*
+     * A flag, not a comparison of @table with vq->desc: an "indirect
+     * table" at the ring's own address would pass such a test and walk
+     * itself forever.
+     */
+    if (*inside) {
         return "indirect descriptor inside an indirect table";
     }
     if (d->len == 0 || d->len % sizeof(VirtqDesc)) {
@@ -344,6 +349,7 @@ static const char *virtq_enter_indirect(const Virtq *vq, const VuMem *mem,
         return "indirect table outside guest memory";
     }
     *table_num = d->len / sizeof(VirtqDesc);
+    *inside = true;
     return NULL;
 }
 
@@ -353,6 +359,7 @@ static const char *virtq_walk(const Virtq *vq, const VuMem *mem,
 {
     const VirtqDesc *table = vq->desc;
     unsigned table_num = vq->num, i = head, count = 0;
+    bool inside = false;            /* walking an indirect table */
     VirtqDesc d;
     const char *err;
 
@@ -362,7 +369,8 @@ static const char *virtq_walk(const Virtq *vq, const VuMem *mem,
         }
         virtq_desc_read(&table[i], &d);
         if (d.flags & VIRTQ_DESC_F_INDIRECT) {
-            err = virtq_enter_indirect(vq, mem, &d, &table, &table_num);
+            err = virtq_enter_indirect(vq, mem, &d, &inside, &table,
+                                       &table_num);
             if (err) {
                 return err;
             }
@@ -427,7 +435,7 @@ void virtq_push(Virtq *vq, uint16_t head, uint32_t len)
 {
     VirtqUsedElem *e;
 
-    g_assert(vq->num != 0);
+    g_assert(vq->num != 0 && vq->used_pending < UINT16_MAX);
     e = &vq->used->ring[(uint16_t)(vq->used_idx + vq->used_pending) &
                         (vq->num - 1)];
     __atomic_store_n(&e->id, GUINT32_TO_LE((uint32_t)head),
@@ -553,6 +561,22 @@ static unsigned rx_header_pieces(const struct iovec *in, unsigned in_num,
     return n;
 }
 
+/* The zeroed virtio-net header, num_buffers set, into its pieces. */
+static void rx_write_header(const struct iovec *hdr_iov, unsigned hdr_cnt,
+                            size_t hdr_len, unsigned nbufs)
+{
+    uint8_t hdr[VIRTIO_NET_HDR_LEN] = { 0 };
+    struct iovec src = { .iov_base = hdr, .iov_len = hdr_len };
+    size_t src_off = 0;
+    int src_i = 0;
+
+    if (hdr_len == VIRTIO_NET_HDR_LEN) {
+        hdr[10] = (uint8_t)nbufs;           /* num_buffers, little-endian */
+        hdr[11] = (uint8_t)(nbufs >> 8);
+    }
+    iov_copy_step(hdr_iov, hdr_cnt, 0, &src, 1, &src_i, &src_off);
+}
+
 /* Give back @nbufs chains popped and pushed for a frame that failed. */
 static void rx_rollback(Virtq *vq, unsigned nbufs)
 {
@@ -564,13 +588,19 @@ ssize_t virtq_rx_frame(Virtq *vq, const VuMem *mem, VirtqElement *scratch,
                        size_t hdr_len, bool mergeable,
                        const struct iovec *iov, int iovcnt)
 {
-    uint8_t hdr[VIRTIO_NET_HDR_LEN] = { 0 };
     struct iovec hdr_iov[VIRTIO_NET_HDR_LEN];
     unsigned hdr_cnt = 0, nbufs = 0;
-    size_t frame_len = 0, copied = 0, src_off = 0, hdr_off = 0;
-    int src_i = 0, hdr_i = 0;
+    size_t frame_len = 0, copied = 0, src_off = 0;
+    int src_i = 0;
 
     g_assert(hdr_len <= VIRTIO_NET_HDR_LEN);
+    if (vq->used_pending >= vq->num) {
+        /*
+         * Only a guest re-posting buffers it never saw used gets here:
+         * publish, so the count of unpublished entries stays small.
+         */
+        virtq_flush(vq);
+    }
     for (int i = 0; i < iovcnt; i++) {
         frame_len += iov[i].iov_len;
     }
@@ -603,13 +633,7 @@ ssize_t virtq_rx_frame(Virtq *vq, const VuMem *mem, VirtqElement *scratch,
             return -EMSGSIZE;
         }
     }
-    if (hdr_len == VIRTIO_NET_HDR_LEN) {
-        hdr[10] = (uint8_t)nbufs;
-        hdr[11] = (uint8_t)(nbufs >> 8);
-    }
-    iov_copy_step(hdr_iov, hdr_cnt, 0,
-                  &(struct iovec) { .iov_base = hdr, .iov_len = hdr_len }, 1,
-                  &hdr_i, &hdr_off);
+    rx_write_header(hdr_iov, hdr_cnt, hdr_len, nbufs);
     return (ssize_t)frame_len;
 }
 
