@@ -31,8 +31,8 @@ frontend on v0 misbehaves:
     its end, wrapping; a descriptor loop; a next index beyond the ring;
     indirect tables nested, of a length not a multiple of 16, in a loop,
     outside memory; an avail index more than the ring size ahead; an RX
-    buffer outside memory.  GET_VRING_BASE and setting the rings up again
-    (or reconnecting) makes v0 work again.
+    buffer outside memory.  GET_VRING_BASE (every third case RESET_OWNER)
+    and setting the rings up again, or reconnecting, makes v0 work again.
   * TX frames that are not frames (shorter than the 12-byte header, the
     header alone, over NET_BUFSIZE): dropped and counted (dropped,
     oversized), the ring goes on.
@@ -381,7 +381,7 @@ def protocol_case(t, rig, name, act, broken_ok=False):
     c.v0_works(name)
 
 
-def ring_case(t, rig, name, act):
+def ring_case(t, rig, name, act, reset_owner=False):
     c = Case(t, rig)
     fe = rig.frontend('v0.sock', rx=64)
     ok, why = ping_stub(fe, BAD_MAC, ip_of(2))
@@ -413,15 +413,16 @@ def ring_case(t, rig, name, act):
          diag=lambda: '%s\n%s' % ([describe(f) for f in stray],
                                   rig.log_since(log_at)))
     c.others_fine(name)
-    # GET_VRING_BASE and a fresh set-up: v0 works again.
+    # GET_VRING_BASE (or RESET_OWNER) and a fresh set-up: v0 works again.
+    how = 'RESET_OWNER' if reset_owner else 'GET_VRING_BASE'
     try:
-        fe.restart_rings()
+        fe.restart_rings(reset_owner)
         fe.post_rx(64)
         ok, why = ping_stub(fe, BAD_MAC, ip_of(2), seq=7)
     except vu.VhostUserError as e:
         ok, why = False, str(e)
-    t.ok(ok and c.resets() == 1, '%s: GET_VRING_BASE and the rings set up '
-         'again: v0 works again' % name, diag=why)
+    t.ok(ok and c.resets() == 1, '%s: %s and the rings set up again: v0 '
+         'works again' % (name, how), diag=why)
     fe.close()
     c.v0_works(name)
 
@@ -558,8 +559,11 @@ def cases():
            for n, a in PROTOCOL_FAULTS]
     out += [(n, lambda t, r, a=a, n=n: protocol_case(t, r, n, a, True))
             for n, a in RING_ADDR_FAULTS]
-    out += [(n, lambda t, r, a=a, n=n: ring_case(t, r, n, a))
-            for n, a in RING_FAULTS]
+    # Every third one recovers with RESET_OWNER, the others with
+    # GET_VRING_BASE.
+    out += [(n, lambda t, r, a=a, n=n, k=k:
+             ring_case(t, r, n, a, reset_owner=k % 3 == 1))
+            for k, (n, a) in enumerate(RING_FAULTS)]
     out.append(('an RX buffer outside memory',
                 lambda t, r: ring_case(t, r, 'an RX buffer outside memory',
                                        rx_outside)))

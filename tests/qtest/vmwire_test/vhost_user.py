@@ -660,11 +660,15 @@ class VhostUserFrontend:
             for index in (RX, TX):
                 self.enable(index)
 
-    def restart_rings(self) -> None:
-        """Reset both rings the way QEMU does on a VM stop/start:
-        GET_VRING_BASE on each, then set them up afresh (empty)."""
-        for index in (RX, TX):
-            self.get_vring_base(index)
+    def restart_rings(self, reset_owner: bool = False) -> None:
+        """Reset both rings and set them up afresh (empty): after
+        GET_VRING_BASE on each (QEMU's VM stop/start), or after
+        RESET_OWNER with reset_owner."""
+        if reset_owner:
+            self.request(RESET_OWNER)
+        else:
+            for index in (RX, TX):
+                self.get_vring_base(index)
         for ring in self.rings:
             ring.free = list(range(ring.num))
             ring.chains.clear()
