@@ -37,6 +37,12 @@
  *            first loss, then bisected 3 times: the highest rate with no
  *            loss; and the loss at full speed
  *
+ *   vhost-user/N, vhost-user-stream/1500, vhost-user-rtt, dpdk/N,
+ *   memcpy/N  vhost-user frontends through vmwire and through DPDK's
+ *            vhost switch, and one core's memcpy: see vu-cells.c
+ *            (--vu-sizes sets N, 64 and 1500 by default); the ratios of
+ *            issue 12's targets follow the table
+ *
  * Output: a table on stdout, and --md / --csv files with the same rows.
  * Figures are never asserted here: the machine is shared and noisy;
  * compare the ratios of one run.
@@ -1199,7 +1205,8 @@ static void cell_judge(const Cell *c, RelayKind k, const Result *runs, int n)
 /*
  * Does @c run on relay @k?  The socket cells on vmwire, QEMU and the copy
  * relay (which has 2 ports only); the vhost-user cells on vmwire, dpdk/N
- * on DPDK's switch, memcpy/N on one core alone.
+ * (and vhost-user-rtt, for comparison) on DPDK's switch, memcpy/N on one
+ * core alone.
  */
 static bool cell_runs_on(const Cell *c, RelayKind k)
 {
@@ -1208,9 +1215,10 @@ static bool cell_runs_on(const Cell *c, RelayKind k)
         return k == RELAY_MEMCPY;
     case CELL_DPDK:
         return k == RELAY_DPDK;
+    case CELL_VU_RTT:
+        return k == RELAY_VMWIRE || k == RELAY_DPDK;
     case CELL_VU:
     case CELL_VU_STREAM:
-    case CELL_VU_RTT:
         return k == RELAY_VMWIRE;
     case CELL_PORTS:
     case CELL_STUCK:
