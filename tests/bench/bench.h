@@ -78,6 +78,8 @@ typedef struct Flow {
     pthread_cond_t cond;
     VuFrontend *vu_tx, *vu_rx;      /* vhost-user cells: the frontends */
     double tx_cpu_s, rx_cpu_s;      /* CPU time of the two threads */
+    uint64_t window_waits;          /* the sender waited for the receiver */
+    _Atomic uint64_t posted;        /* vhost-user: f->sent, for the receiver */
 } Flow;
 
 typedef struct Result {

@@ -731,15 +731,16 @@ unsigned vu_frontend_rx_poll(VuFrontend *f, unsigned max, VuRxFn fn,
     return frames;
 }
 
-bool vu_frontend_rx_wait(VuFrontend *f, int timeout_ms)
+bool vu_frontend_rx_wait(VuFrontend *f, unsigned want, int timeout_ms)
 {
     VuRing *r = &f->ring[VU_RX];
 
-    if (vu_used_idx(r) != r->last_used) {
+    want = CLAMP(want, 1, r->num / 2);
+    if ((uint16_t)(vu_used_idx(r) - r->last_used) >= want) {
         return true;
     }
-    vu_ring_want_call(f, r, r->last_used);
-    if (vu_used_idx(r) == r->last_used) {
+    vu_ring_want_call(f, r, r->last_used + want - 1);
+    if ((uint16_t)(vu_used_idx(r) - r->last_used) < want) {
         vu_ring_block(f, r, timeout_ms);
     }
     vu_ring_no_call(f, r);

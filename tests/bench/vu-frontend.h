@@ -84,10 +84,11 @@ unsigned vu_frontend_rx_poll(VuFrontend *f, unsigned max, VuRxFn fn,
                              void *opaque);
 
 /*
- * Ask for a call on the next used RX buffer and block on the RX call
- * eventfd (at most @timeout_ms) unless one is there already.  True if
- * frames are waiting.
+ * Ask for a call once @want more RX buffers are used (1: the next one;
+ * more lets a receiver that knows how many frames are coming take them
+ * in fewer wake-ups) and block on the RX call eventfd (at most
+ * @timeout_ms) unless they are there already.  True if frames are waiting.
  */
-bool vu_frontend_rx_wait(VuFrontend *f, int timeout_ms);
+bool vu_frontend_rx_wait(VuFrontend *f, unsigned want, int timeout_ms);
 
 #endif
