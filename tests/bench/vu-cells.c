@@ -229,6 +229,7 @@ static void *vu_flow_send(void *opaque)
     uint8_t *frames[VU_BATCH];
     uint32_t lens[VU_BATCH];
     uint64_t window = MAX(1, MIN((uint64_t)opt.window, VU_RING));
+    uint64_t min_room = MAX(1, MIN(window / 4, VU_BATCH / 2));
 
     port_mac(src, f->tx_port);
     port_mac(dst, f->rx_port);
@@ -238,7 +239,7 @@ static void *vu_flow_send(void *opaque)
     while (!f->failed && now_s() < f->stop_at) {
         uint64_t room = window - (f->sent - atomic_load(&f->received));
 
-        if (room == 0) {
+        if (room < min_room) {      /* wait for a batch's worth of room */
             struct timespec ts;
 
             pthread_mutex_lock(&f->lock);
@@ -248,7 +249,8 @@ static void *vu_flow_send(void *opaque)
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000;
             }
-            if (f->sent - atomic_load(&f->received) >= window && !f->failed) {
+            if (window - (f->sent - atomic_load(&f->received)) < min_room &&
+                !f->failed) {
                 f->window_waits++;
                 pthread_cond_timedwait(&f->cond, &f->lock, &ts);
             }
