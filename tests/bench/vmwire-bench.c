@@ -464,6 +464,10 @@ void relay_stop(Relay *r)
                                           WTERMSIG(status) != SIGKILL))) {
         snprintf(r->death, sizeof(r->death), "killed by signal %d (%s)",
                  WTERMSIG(status), strsignal(WTERMSIG(status)));
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+               r->kind == RELAY_COPY) {
+        /* the copy relay ends by itself once the generator has closed
+         * both connections, which it may do before we look */
     } else if (WIFEXITED(status) && (early || WEXITSTATUS(status) != 0)) {
         snprintf(r->death, sizeof(r->death), "exited with status %d%s",
                  WEXITSTATUS(status), early ? " during the cell" : "");
