@@ -42,6 +42,7 @@ typedef struct BenchOptions {
     int window;
     int window_bytes;
     int latency_rounds;
+    int vu_rx_buffer;
     bool quick;
     bool verbose;
     bool relay_enabled[RELAY_COUNT];

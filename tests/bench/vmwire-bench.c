@@ -1507,6 +1507,7 @@ static void parse_options(int argc, char **argv)
         { "sizes", 0, 0, G_OPTION_ARG_STRING, &opt.sizes, "frame sizes (64,1500,9000,65535)", "LIST" },
         { "ports", 0, 0, G_OPTION_ARG_STRING, &opt.ports, "port counts for the many-ports cells (8,32)", "LIST" },
         { "vu-sizes", 0, 0, G_OPTION_ARG_STRING, &opt.vu_sizes, "frame sizes of the memcpy, vhost-user and dpdk cells (64,1500)", "LIST" },
+        { "vu-rx-buffer", 0, 0, G_OPTION_ARG_INT, &opt.vu_rx_buffer, "vhost-user RX descriptors of this many bytes (default: 2 KiB, a frame each; less: frames spread over several, MRG_RXBUF)", "BYTES" },
         { "cells", 0, 0, G_OPTION_ARG_STRING, &opt.cells, "run only these cells: kinds (stream,latency,ports,flood,stuck,dgram,memcpy,vhost-user,dpdk,vhost-user-stream,vhost-user-rtt) or names (stream/64)", "LIST" },
         { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt.seconds, "seconds per run (2)", "S" },
         { "repeat", 0, 0, G_OPTION_ARG_INT, &opt.repeat, "runs per cell, median reported (3)", "N" },

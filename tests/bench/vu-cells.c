@@ -173,11 +173,38 @@ static void vu_rig_stop(VuRig *rig)
     }
 }
 
+static size_t vu_buf_size(size_t size)
+{
+    return MAX(2048, (size + VU_NET_HDR_LEN + 63) / 64 * 64);
+}
+
+/* RX descriptors' length: --vu-rx-buffer (at least 64), or a whole buffer. */
+static size_t vu_rx_len(size_t size)
+{
+    size_t buf = vu_buf_size(size);
+
+    return opt.vu_rx_buffer > 0 ? CLAMP((size_t)opt.vu_rx_buffer, 64, buf) : buf;
+}
+
+/*
+ * Frames in flight at most: --window, and never more than the RX ring
+ * holds (a frame takes ceil((size + header) / RX length) buffers), so
+ * that no backend finds the receiver's ring full.
+ */
+static uint64_t vu_window(size_t size)
+{
+    size_t per_frame = (size + VU_NET_HDR_LEN + vu_rx_len(size) - 1) /
+                       vu_rx_len(size);
+
+    return MAX(1, MIN((uint64_t)opt.window, VU_RING / per_frame));
+}
+
 static VuFrontend *vu_connect(const char *path, size_t size, Result *res)
 {
     VuFrontendConfig cfg = {
         .ring_size = VU_RING,
-        .buf_size = MAX(2048, (size + VU_NET_HDR_LEN + 63) / 64 * 64),
+        .buf_size = vu_buf_size(size),
+        .rx_len = vu_rx_len(size),
         .connect_timeout_s = 10,
     };
     g_autoptr(GError) err = NULL;
@@ -220,6 +247,45 @@ static void vu_announce(VuFrontend *f, int port)
     vu_send_one(f, bcast, src, 0x88b6, 0); /* not ours: receivers skip it */
 }
 
+static void vu_seen(void *opaque, const uint8_t *frame, size_t len)
+{
+    *(bool *)opaque = true;
+}
+
+/*
+ * Announce port @port (from frontend @from, or stream socket @fd) every
+ * 100 ms until @to has received a frame: then the relay forwards (DPDK's
+ * switch drops what comes before both its ports are up).  False, and
+ * @res failed, after 10 s.
+ */
+static bool vu_await_path(VuFrontend *from, int fd, int port, VuFrontend *to,
+                          Result *res)
+{
+    bool seen = false;
+
+    for (int tries = 0; !seen && tries < 100; tries++) {
+        double end;
+
+        if (from) {
+            vu_announce(from, port);
+        } else {
+            announce((int[]){ -1, fd }, 2);     /* port 1 only */
+        }
+        end = now_s() + 0.1;
+        while (!seen && now_s() < end) {
+            if (vu_frontend_rx_poll(to, VU_RING, vu_seen, &seen) == 0) {
+                vu_frontend_rx_wait(to, 1, 20);
+            }
+        }
+    }
+    if (!seen) {
+        res->failed = true;
+        snprintf(res->note, sizeof(res->note), "the relay forwarded nothing "
+                 "in 10 s");
+    }
+    return seen;
+}
+
 /* ---- throughput ------------------------------------------------------- */
 
 static void *vu_flow_send(void *opaque)
@@ -228,7 +294,7 @@ static void *vu_flow_send(void *opaque)
     uint8_t dst[6], src[6];
     uint8_t *frames[VU_BATCH];
     uint32_t lens[VU_BATCH];
-    uint64_t window = MAX(1, MIN((uint64_t)opt.window, VU_RING));
+    uint64_t window = vu_window(f->size);
     uint64_t min_room = MAX(1, MIN(window / 4, VU_BATCH / 2));
 
     port_mac(src, f->tx_port);
@@ -375,12 +441,9 @@ Result run_vu_flow(RelayKind kind, size_t size, bool to_stream)
         f.vu_rx = vu_connect(rig.path[1], size, &res);
     }
     if (!res.failed) {
-        if (f.vu_rx) {
-            vu_announce(f.vu_rx, 1);
-        } else {
-            announce((int[]){ -1, f.rx_fd }, 2);    /* port 1 only */
-        }
-        g_usleep(100000);
+        vu_await_path(f.vu_rx, f.rx_fd, 1, f.vu_tx, &res);
+    }
+    if (!res.failed) {
         pthread_mutex_init(&f.lock, NULL);
         pthread_cond_init(&f.cond, NULL);
         double cpu0 = relay_cpu_s(&rig.relay);
@@ -482,9 +545,9 @@ Result run_vu_rtt(RelayKind kind)
         port_mac(mac[i], i);
     }
     if (!res.failed) {
-        vu_announce(fe[0], 0);
-        vu_announce(fe[1], 1);
-        g_usleep(100000);
+        if (vu_await_path(fe[1], -1, 1, fe[0], &res)) {
+            vu_await_path(fe[0], -1, 0, fe[1], &res);
+        }
     }
     for (int n = 0; n < opt.latency_rounds && !res.failed; n++) {
         double t = now_s();

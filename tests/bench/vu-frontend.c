@@ -318,7 +318,8 @@ static void vu_ring_layout(VuFrontend *f, VuRing *r, unsigned num,
     }
 }
 
-static bool vu_memory_create(VuFrontend *f, unsigned num, GError **errp)
+static bool vu_memory_create(VuFrontend *f, unsigned num, size_t rx_len,
+                             GError **errp)
 {
     size_t rings = 2 * vu_ring_bytes(num);
     size_t need = rings + 2 * (size_t)num * f->buf_size;
@@ -344,7 +345,7 @@ static bool vu_memory_create(VuFrontend *f, unsigned num, GError **errp)
 
     VuRing *rx = &f->ring[VU_RX];
     for (unsigned i = 0; i < num; i++) {
-        rx->desc[i].len = f->buf_size;
+        rx->desc[i].len = rx_len;
         rx->desc[i].flags = VU_DESC_F_WRITE;
         rx->avail[2 + i] = i;
     }
@@ -437,7 +438,8 @@ VuFrontend *vu_frontend_connect(const char *path, const VuFrontendConfig *cfg,
     f->ring[VU_TX].kick_fd = f->ring[VU_TX].call_fd = -1;
     f->buf_size = cfg->buf_size;
     if (num < 2 || num > 32768 || (num & (num - 1)) ||
-        cfg->buf_size <= VU_NET_HDR_LEN) {
+        cfg->buf_size <= VU_NET_HDR_LEN || cfg->rx_len > cfg->buf_size ||
+        (cfg->rx_len && cfg->rx_len <= VU_NET_HDR_LEN)) {
         g_set_error(errp, VU_ERROR, 0,
                     "vu-frontend: bad ring size %u or buffer size %zu", num,
                     cfg->buf_size);
@@ -446,7 +448,9 @@ VuFrontend *vu_frontend_connect(const char *path, const VuFrontendConfig *cfg,
     }
     f->sock = vu_connect_socket(path, cfg->connect_timeout_s, errp);
     if (f->sock < 0 || !vu_negotiate(f, errp) ||
-        !vu_memory_create(f, num, errp) || !vu_send_mem_table(f, errp) ||
+        !vu_memory_create(f, num, cfg->rx_len ? cfg->rx_len : cfg->buf_size,
+                          errp) ||
+        !vu_send_mem_table(f, errp) ||
         !vu_ring_start(f, VU_RX, errp) || !vu_ring_start(f, VU_TX, errp)) {
         vu_frontend_free(f);
         return NULL;

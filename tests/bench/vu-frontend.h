@@ -23,6 +23,8 @@ typedef struct VuFrontend VuFrontend;
 typedef struct VuFrontendConfig {
     unsigned ring_size;             /* 256 or 1024 (a power of 2, <= 32768) */
     size_t buf_size;                /* bytes per buffer, header included */
+    size_t rx_len;                  /* RX descriptors' length (0: buf_size;
+                                     * less makes MRG_RXBUF spread frames) */
     double connect_timeout_s;       /* retry connect() this long */
 } VuFrontendConfig;
 
