@@ -158,9 +158,11 @@ static void vu_rig_stop(VuRig *rig)
     rmdir(rig->dir);
     g_free(rig->dir);
     if (rig->dpdk_prefix) {
-        /* the runtime directory testpmd leaves behind */
-        g_autofree char *run = g_build_filename("/var/run/dpdk",
-                                                rig->dpdk_prefix, NULL);
+        /* the runtime directory testpmd leaves behind (EAL's choice) */
+        const char *xdg = g_getenv("XDG_RUNTIME_DIR");
+        g_autofree char *run = g_build_filename(
+            getuid() == 0 ? "/var/run" : xdg ? xdg : "/tmp", "dpdk",
+            rig->dpdk_prefix, NULL);
         g_autoptr(GDir) d = g_dir_open(run, 0, NULL);
         const char *name;
 
