@@ -352,6 +352,8 @@ static bool vu_memory_create(VuFrontend *f, unsigned num, size_t rx_len,
     rx->avail_idx = rx->kick_from = num;
     __atomic_store_n(&rx->avail[1], rx->avail_idx, __ATOMIC_RELEASE);
 
+    /* TX headers stay zero (no offloads): the memfd starts zeroed and
+     * the backend only reads TX buffers */
     VuRing *tx = &f->ring[VU_TX];
     tx->free_ids = g_new(uint16_t, num);
     for (unsigned i = 0; i < num; i++) {
@@ -629,7 +631,6 @@ int vu_frontend_tx_commit(VuFrontend *f, unsigned n, const uint32_t *lens)
     for (unsigned i = 0; i < n; i++) {
         uint16_t id = r->free_ids[--r->nfree];
 
-        memset(r->bufs + (size_t)id * f->buf_size, 0, VU_NET_HDR_LEN);
         r->desc[id].len = VU_NET_HDR_LEN + lens[i];
         r->avail[2 + (r->avail_idx & (r->num - 1))] = id;
         r->avail_idx++;
