@@ -424,6 +424,58 @@ static void vu_flow_note(Result *res, const Flow *f, double relay_cpu,
              f->sent ? kicks * 1000.0 / f->sent : 0);
 }
 
+/* -v: the frontends' counters and the CPU per frame of one run. */
+static void vu_flow_verbose(const Flow *f, double relay_cpu)
+{
+    const VuFrontendStats *t = vu_frontend_stats(f->vu_tx);
+    const VuFrontendStats *r = f->vu_rx ? vu_frontend_stats(f->vu_rx)
+                                        : &(VuFrontendStats){ 0 };
+    double frames = MAX(f->sent, 1);
+
+    fprintf(stderr, "\nvmwire-bench:   sender: %" PRIu64 " frames, %" PRIu64
+            " kicks, %" PRIu64 " ring waits, %" PRIu64 " calls, %" PRIu64
+            " window waits; receiver: %" PRIu64 " frames, %" PRIu64 " kicks, %"
+            PRIu64 " waits, %" PRIu64 " calls; CPU ns/frame: sender %.0f, "
+            "receiver %.0f, relay %.0f\n", t->tx_frames, t->kicks, t->waits,
+            t->calls, f->window_waits, r->rx_frames, r->kicks, r->waits,
+            r->calls, f->tx_cpu_s * 1e9 / frames, f->rx_cpu_s * 1e9 / frames,
+            relay_cpu * 1e9 / frames);
+}
+
+/* Run the sender and the receiver of @f for opt.seconds; the figures. */
+static void vu_flow_run(Flow *f, const Relay *relay, bool to_stream,
+                        Result *res)
+{
+    pthread_t tx, rx;
+    double cpu0 = relay_cpu_s(relay), relay_cpu;
+
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->cond, NULL);
+    f->stop_at = now_s() + opt.seconds;
+    pthread_create(&rx, NULL, to_stream ? flow_receive : vu_flow_receive, f);
+    pthread_create(&tx, NULL, vu_flow_send, f);
+    pthread_join(tx, NULL);
+    pthread_join(rx, NULL);
+    pthread_mutex_destroy(&f->lock);
+    pthread_cond_destroy(&f->cond);
+    relay_cpu = relay_cpu_s(relay) - cpu0;
+    if (f->failed || f->received != f->sent || f->first_rx == 0) {
+        res->failed = true;
+        snprintf(res->note, sizeof(res->note), "%" PRIu64 "/%" PRIu64
+                 " frames, %" PRIu64 " damaged", (uint64_t)f->received,
+                 f->sent, f->damaged);
+    }
+    if (f->last_rx > f->first_rx) {
+        res->mpps = f->received / (f->last_rx - f->first_rx) / 1e6;
+        res->gbps = res->mpps * 1e6 * f->size * 8 / 1e9;
+    }
+    vu_flow_note(res, f, relay_cpu, opt.seconds,
+                 vu_frontend_stats(f->vu_tx)->kicks);
+    if (opt.verbose) {
+        vu_flow_verbose(f, relay_cpu);
+    }
+}
+
 /*
  * One flow A -> B for opt.seconds through vmwire's vhost-user hub port or
  * DPDK's switch; with @to_stream B is a stream port on vmwire's hub.
@@ -433,7 +485,6 @@ Result run_vu_flow(RelayKind kind, size_t size, bool to_stream)
     VuRig rig;
     Flow f = { .tx_port = 0, .rx_port = 1, .size = size, .rx_fd = -1 };
     Result res = { 0 };
-    pthread_t tx, rx;
 
     vu_rig_start(&rig, kind, to_stream);
     f.vu_tx = vu_connect(rig.path[0], size, &res);
@@ -442,49 +493,8 @@ Result run_vu_flow(RelayKind kind, size_t size, bool to_stream)
     } else if (f.vu_tx) {
         f.vu_rx = vu_connect(rig.path[1], size, &res);
     }
-    if (!res.failed) {
-        vu_await_path(f.vu_rx, f.rx_fd, 1, f.vu_tx, &res);
-    }
-    if (!res.failed) {
-        pthread_mutex_init(&f.lock, NULL);
-        pthread_cond_init(&f.cond, NULL);
-        double cpu0 = relay_cpu_s(&rig.relay);
-        f.stop_at = now_s() + opt.seconds;
-        pthread_create(&rx, NULL, to_stream ? flow_receive : vu_flow_receive, &f);
-        pthread_create(&tx, NULL, vu_flow_send, &f);
-        pthread_join(tx, NULL);
-        pthread_join(rx, NULL);
-        double relay_cpu = relay_cpu_s(&rig.relay) - cpu0;
-        if (f.failed || f.received != f.sent || f.first_rx == 0) {
-            res.failed = true;
-            snprintf(res.note, sizeof(res.note), "%" PRIu64 "/%" PRIu64
-                     " frames, %" PRIu64 " damaged", (uint64_t)f.received,
-                     f.sent, f.damaged);
-        }
-        if (f.last_rx > f.first_rx) {
-            res.mpps = f.received / (f.last_rx - f.first_rx) / 1e6;
-            res.gbps = res.mpps * 1e6 * size * 8 / 1e9;
-        }
-        vu_flow_note(&res, &f, relay_cpu, opt.seconds,
-                     vu_frontend_stats(f.vu_tx)->kicks);
-        if (opt.verbose) {
-            const VuFrontendStats *t = vu_frontend_stats(f.vu_tx);
-            const VuFrontendStats *r = f.vu_rx ? vu_frontend_stats(f.vu_rx)
-                                               : &(VuFrontendStats){ 0 };
-
-            fprintf(stderr, "\nvmwire-bench:   sender: %" PRIu64 " frames, %"
-                    PRIu64 " kicks, %" PRIu64 " ring waits, %" PRIu64 " calls, %"
-                    PRIu64 " window waits; receiver: %" PRIu64 " frames, %"
-                    PRIu64 " kicks, %" PRIu64 " waits, %" PRIu64 " calls; CPU ns"
-                    "/frame: sender %.0f, receiver %.0f, relay %.0f\n",
-                    t->tx_frames, t->kicks, t->waits, t->calls, f.window_waits,
-                    r->rx_frames, r->kicks, r->waits, r->calls,
-                    f.tx_cpu_s * 1e9 / MAX(f.sent, 1),
-                    f.rx_cpu_s * 1e9 / MAX(f.sent, 1),
-                    relay_cpu * 1e9 / MAX(f.sent, 1));
-        }
-        pthread_mutex_destroy(&f.lock);
-        pthread_cond_destroy(&f.cond);
+    if (!res.failed && vu_await_path(f.vu_rx, f.rx_fd, 1, f.vu_tx, &res)) {
+        vu_flow_run(&f, &rig.relay, to_stream, &res);
     }
     res.rss_kib = relay_peak_rss(&rig.relay);
     vu_frontend_free(f.vu_tx);
