@@ -1244,8 +1244,12 @@ static void cell_run(Cell *c)
             continue;
         }
         if (k == RELAY_DPDK && !dpdk_available(why, sizeof(why))) {
-            /* a reference, not a test: say why it is missing */
+            /* a reference, not a test: say why it is missing, here and
+             * in the table */
             fprintf(stderr, "vmwire-bench: %-12s skipped: %s\n", c->name, why);
+            c->med[k] = (Result){ .failed = true };
+            snprintf(c->med[k].note, sizeof(c->med[k].note), "skipped: %s", why);
+            c->ran[k] = true;
             continue;
         }
         fprintf(stderr, "vmwire-bench: %-12s %-6s", c->name, relay_names[k]);
