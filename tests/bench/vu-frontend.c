@@ -600,7 +600,7 @@ static void vu_tx_reap(VuRing *r)
     while (r->last_used != used) {
         uint32_t id = r->used_ring[r->last_used & (r->num - 1)].id;
 
-        if (id < r->num) {
+        if (id < r->num && r->nfree < r->num) {    /* a backend's garbage */
             r->free_ids[r->nfree++] = id;
         }
         r->last_used++;
@@ -668,9 +668,9 @@ static void vu_rx_repost(VuRing *r, uint16_t id)
 }
 
 /*
- * The frame starting at used entry @first (MRG_RXBUF: num_buffers says
- * how many entries it spans); NULL if the used ring does not hold them
- * all yet.  *consumed: entries it took.
+ * The frame starting at the next used entry (MRG_RXBUF: num_buffers says
+ * how many entries it spans; @used is the used index read); NULL if the
+ * used ring does not hold them all yet.  *consumed: entries it took.
  */
 static const uint8_t *vu_rx_frame(VuFrontend *f, VuRing *r, uint16_t used,
                                   size_t *len, unsigned *consumed)
