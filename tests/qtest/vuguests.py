@@ -7,9 +7,9 @@ test-vhost-user-guest-*.py qtests (real QEMU guests on vhost-user).
             ev = rig.event('NETDEV_STREAM_CONNECTED', 60)
             rig.info('v0.1.conn')     # its `info network` text after type=
 
-VuRig makes a private directory, passes vmwire ARGS with every VuRig.SOCK
-replaced by the vhost-user socket path in it (rig.sock) plus `-qmp` on a
-socket beside it, and negotiates QMP (rig.q).  restart() stops vmwire and
+VuRig makes a private directory (rig.dir), passes vmwire ARGS with every
+VuRig.SOCK replaced by the vhost-user socket path in it (rig.sock) and
+every VuRig.DIR by rig.dir, plus `-qmp` on a socket beside it, and negotiates QMP (rig.q).  restart() stops vmwire and
 starts it again with the same arguments and QMP path.  Standard library
 only.
 """
@@ -48,6 +48,7 @@ class VuRig:
     """vmwire (ARGS, VuRig.SOCK standing for rig.sock) and its QMP."""
 
     SOCK = '@VHOST-USER-SOCKET@'
+    DIR = '@RIG-DIR@'
 
     def __init__(self, args):
         self.template = list(args)
@@ -70,7 +71,8 @@ class VuRig:
         return self
 
     def args(self):
-        return [a.replace(self.SOCK, self.sock) for a in self.template] + [
+        return [a.replace(self.SOCK, self.sock).replace(self.DIR, self.dir)
+                for a in self.template] + [
             '-qmp', 'unix:%s,server=on,wait=off' % self.qmp_path]
 
     def start(self):

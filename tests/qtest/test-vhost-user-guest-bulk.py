@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Bulk TCP both ways between a vhost-user guest and a stream guest on one hub.
+
+vmwire runs `-netdev vhost-user,id=v0,...,hubid=0` and a unix `-netdev
+stream,id=u0,server=on,hubid=0` listener: two ports of hub 0, no stub.
+Guest A (10.0.7.1) is on vhost-user, guest B (10.0.7.2) on QEMU's own
+`-netdev stream`.  Each makes SIZE random bytes and sends them to the
+other with nc while receiving the other's (both directions at once, so
+vmwire fills A's RX ring while draining its TX ring); each prints the md5
+and length of what it sent and of what it got.  A's sent md5 must be B's
+received one and the other way round, SIZE bytes each way; while A is
+still up, v0.1.conn's counters show at least SIZE bytes each way; both
+guests joined hub 0 on their own port (v0.1, u0.1).
+
+vmwire must then exit 0 on SIGTERM with no sanitizer report.
+"""
+
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vuguests import VuRig, secs, vhost_user_netdev  # noqa: E402
+from vmwire_test import (GUEST_SH_PRELUDE, TAP, Guest,  # noqa: E402
+                         guest_done_handshake, guest_done_listen,
+                         guest_image)
+
+GUEST_TIMEOUT = 150
+BLOCKS = 128                    # of 64 KiB: 8 MiB each way
+SIZE = BLOCKS * 65536
+DONE_PORT = 5002
+
+# Receive on 5001 (stdin a FIFO nobody closes, so nc does not hang up
+# first), make the data, wait for the peer, send until a connection takes
+# it all, wait for the peer's data, report, then the done handshake.
+GUEST_CMD = GUEST_SH_PRELUDE + r'''
+%(done_listen)s
+mkfifo /tmp/f; exec 3<>/tmp/f
+nc -l -p 5001 < /tmp/f > /tmp/in &
+receiver=$!
+dd if=/dev/urandom of=/tmp/out bs=65536 count=%(blocks)d 2>/dev/null
+wait_for %(peer)s 60 || fail "%(peer)s never answered"
+echo SEND-START
+i=0
+until nc %(peer)s 5001 < /tmp/out; do
+    i=$((i + 1))
+    [ $i -lt 20 ] || { fail "cannot send to %(peer)s"; break; }
+    sleep 1
+done
+wait $receiver
+echo "SENT:$(md5sum < /tmp/out | cut -d' ' -f1) $(wc -c < /tmp/out)"
+echo "RECV:$(md5sum < /tmp/in | cut -d' ' -f1) $(wc -c < /tmp/in)"
+%(pause)s
+%(handshake)s
+exit $rc
+'''
+
+
+def guest_cmd(peer, pause=''):
+    return GUEST_CMD % {'done_listen': guest_done_listen(DONE_PORT),
+                        'blocks': BLOCKS, 'peer': peer, 'pause': pause,
+                        'handshake': guest_done_handshake(peer, DONE_PORT)}
+
+
+def sums(console, what):
+    """(md5, length) a guest printed as WHAT:md5 length, or None."""
+    match = re.search(r'^%s:(\w+) +(\d+)$' % what, console, re.MULTILINE)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def check_counters(t, rig, a):
+    got = a.wait_console(r'^RECV:', secs(GUEST_TIMEOUT))
+    conn = rig.clients().get('v0.1.conn', {}) if got else {}
+    t.ok(conn.get('rx-bytes', 0) >= SIZE and conn.get('tx-bytes', 0) >= SIZE,
+         'x-query-network: v0.1.conn moved at least %d bytes each way (rx '
+         '%s, tx %s)' % (SIZE, conn.get('rx-bytes'), conn.get('tx-bytes')),
+         diag=lambda: repr(conn) + '\n' + a.console())
+
+
+def main(t):
+    guest_image()
+    with VuRig(['-netdev', vhost_user_netdev('v0', VuRig.SOCK, hubid=0),
+                '-netdev', 'stream,id=u0,server=on,hubid=0,addr.type=unix,'
+                'addr.path=' + os.path.join(VuRig.DIR, 's.sock')]) as rig:
+        stream_path = os.path.join(rig.dir, 's.sock')
+        start = time.monotonic()
+        with Guest(None, vhost_user=rig.sock, ip='10.0.7.1/24',
+                   run=guest_cmd('10.0.7.2', pause='sleep 2')) as a, \
+                Guest('stream,addr.type=unix,addr.path=' + stream_path,
+                      ip='10.0.7.2/24', run=guest_cmd('10.0.7.1')) as b:
+            check_counters(t, rig, a)
+            rc_a, con_a = a.wait(secs(GUEST_TIMEOUT))
+            rc_b, con_b = b.wait(secs(GUEST_TIMEOUT))
+        t.diag('guests: %.1fs' % (time.monotonic() - start))
+        both = '--- A (vhost-user):\n%s\n--- B (stream):\n%s' % (con_a, con_b)
+        t.ok(rc_a == 0 and rc_b == 0, 'both guests\' commands exit 0 (A %s, '
+             'B %s)' % (rc_a, rc_b), diag=both)
+        sent_a, recv_b = sums(con_a, 'SENT'), sums(con_b, 'RECV')
+        t.ok(sent_a is not None and sent_a == recv_b and sent_a[1] == SIZE,
+             'vhost-user guest to stream guest: %d bytes, md5 the same at '
+             'both ends (sent %s, received %s)' % (SIZE, sent_a, recv_b),
+             diag=both)
+        sent_b, recv_a = sums(con_b, 'SENT'), sums(con_a, 'RECV')
+        t.ok(sent_b is not None and sent_b == recv_a and sent_b[1] == SIZE,
+             'stream guest to vhost-user guest: %d bytes, md5 the same at '
+             'both ends (sent %s, received %s)' % (SIZE, sent_b, recv_a),
+             diag=both)
+        log = rig.v.log()
+        t.ok(re.search(r'^vmwire: v0\.1: VM %s joined hub 0$'
+                       % re.escape(a.mac), log, re.MULTILINE) and
+             re.search(r'^vmwire: u0\.1: VM %s joined hub 0$'
+                       % re.escape(b.mac), log, re.MULTILINE),
+             'each guest joined hub 0 on its own port (v0.1, u0.1)', diag=log)
+        rig.check_exit(t, 'bulk')
+
+
+if __name__ == '__main__':
+    with TAP() as tap:
+        main(tap)
