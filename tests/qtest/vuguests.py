@@ -9,8 +9,9 @@ test-vhost-user-guest-*.py qtests (real QEMU guests on vhost-user).
 
 VuRig makes a private directory (rig.dir), passes vmwire ARGS with every
 VuRig.SOCK replaced by the vhost-user socket path in it (rig.sock) and
-every VuRig.DIR by rig.dir, plus `-qmp` on a socket beside it, and negotiates QMP (rig.q).  restart() stops vmwire and
-starts it again with the same arguments and QMP path.  Standard library
+every VuRig.DIR by rig.dir, plus `-qmp` on a socket beside it, and
+negotiates QMP (rig.q).  stop() and start() stop vmwire and start it
+again with the same arguments and QMP path.  Standard library
 only.
 """
 
@@ -91,12 +92,6 @@ class VuRig:
         log = self.v.log()
         self.v._cleanup()
         return rc, log
-
-    def restart(self, sig_kill=False):
-        """stop(), then a fresh vmwire with the same arguments."""
-        out = self.stop(sig_kill)
-        self.start()
-        return out
 
     def __exit__(self, *exc):
         try:
