@@ -22,6 +22,7 @@ static NetdevInitFunc *const netdev_init[NET_CLIENT_DRIVER__MAX] = {
     [NET_CLIENT_DRIVER_DGRAM] = net_init_dgram,
     [NET_CLIENT_DRIVER_HUBPORT] = net_init_hubport,
     [NET_CLIENT_DRIVER_USER] = net_init_user,
+    [NET_CLIENT_DRIVER_VHOST_USER] = net_init_vhost_user,
 };
 
 bool netdev_add(const Netdev *netdev, GError **errp)

@@ -6,8 +6,14 @@
  * port of learning hub N (net/hub.c, created on demand):
  *
  *   listener "L" (NetMultiListener, no peer, never carries frames)
- *     accept -> connection client "L.n.conn" (NetMultiConn: a StreamConn)
+ *     accept -> connection client "L.n.conn" (a NetMultiMember of its
+ *               kind: NetMultiConn, a StreamConn, for stream and socket;
+ *               net/vhost-user.c's for vhost-user)
  *               <-peer-> hub port "L.n" (net_hub_port_new_for) -> hub N
+ *
+ * The kind (NetMultiKind) only creates, attaches and closes its
+ * connection; names, max-clients, the port, events, log lines and
+ * teardown are this module's, the same for every kind.
  *
  * n counts up from 1 and is never reused while the daemon runs.  Frames
  * take the usual paths: a connection sends to its port with
@@ -50,29 +56,24 @@
 #include "util/sockets.h"
 #include "util/sockops.h"
 
-typedef struct NetMultiListener {
+struct NetMultiListener {
     NetClientState nc;
     StreamListener listener;
+    const NetMultiKind *kind;
     NetMultiOptions opts;
     char *unix_path;                /* owned, or NULL */
     char *unlink_path;              /* owned, or NULL */
     char *where;                    /* owned */
-    GList *conns;                   /* NetMultiConn *, live */
+    GList *conns;                   /* NetMultiMember *, live */
     unsigned nconns;
     uint64_t next_n;                /* the last n given out */
     bool full_logged;               /* "max-clients reached" was said */
-} NetMultiListener;
+};
 
+/* The stream kind's connection: a StreamConn. */
 typedef struct NetMultiConn {
     StreamData base;                /* nc and conn */
-    NetMultiListener *listener;     /* NULL once it has left the list */
-    NetClientState *port;           /* its hub port, or NULL once gone */
-    char *port_name;                /* "L.n", owned */
-    char *peer;                     /* for logs, owned */
-    int32_t hubid;
-    bool mac_known;                 /* mac: the port's first MAC */
-    uint8_t mac[6];
-    guint reap_id;                  /* frees the client from the loop */
+    NetMultiMember member;
 } NetMultiConn;
 
 static const NetClientInfo net_multi_conn_info[2];
@@ -127,9 +128,14 @@ bool net_multi_check(const NetdevMultiListenOptions *o, bool *multi,
 
 static void net_multi_listener_status(NetMultiListener *l)
 {
+    static const char *const prefix[NET_CLIENT_DRIVER__MAX] = {
+        [NET_CLIENT_DRIVER_SOCKET] = "socket: listen=",
+        [NET_CLIENT_DRIVER_STREAM] = "listening on ",
+        [NET_CLIENT_DRIVER_VHOST_USER] = "vhost-user: listening on ",
+    };
+
     net_client_set_info_str(&l->nc, "%s%s (hub %d, %u of %u clients)",
-                            net_multi_is_socket(&l->nc) ? "socket: listen="
-                                                        : "listening on ",
+                            prefix[l->nc.info->type],
                             l->where, (int)l->opts.hubid, l->nconns,
                             l->opts.max_clients);
 }
@@ -148,51 +154,51 @@ static SocketAddress *net_multi_describe(NetMultiListener *l,
     return stream_data_describe(sa, len, NULL, NULL);
 }
 
-/* ---- one connection ------------------------------------------------------ */
+/* ---- one connection (any kind) ------------------------------------------ */
 
 /* Free the client; one whose port went first is closed first. */
-static gboolean net_multi_conn_reap(gpointer opaque)
+static gboolean net_multi_member_reap(gpointer opaque)
 {
-    NetMultiConn *m = opaque;
+    NetMultiMember *mm = opaque;
 
-    m->reap_id = 0;
-    if (stream_conn_is_open(&m->base.conn)) {
-        stream_conn_close(&m->base.conn, STREAM_CONN_CLOSE_PEER, 0);
+    mm->reap_id = 0;
+    if (mm->kind->is_open(mm)) {
+        mm->kind->close(mm);
     } else {
-        net_client_free(&m->base.nc);
+        net_client_free(mm->nc);
     }
     return G_SOURCE_REMOVE;
 }
 
 /* Leave the listener's list (a slot frees up). */
-static void net_multi_conn_unlist(NetMultiConn *m)
+static void net_multi_member_unlist(NetMultiMember *mm)
 {
-    NetMultiListener *l = g_steal_pointer(&m->listener);
+    NetMultiListener *l = g_steal_pointer(&mm->listener);
 
     if (!l) {
         return;
     }
-    l->conns = g_list_remove(l->conns, m);
+    l->conns = g_list_remove(l->conns, mm);
     l->nconns--;
     l->full_logged = false;
     net_multi_listener_status(l);
 }
 
 /* The port is being freed (by us or by netdev_del): the connection ends. */
-static void net_multi_conn_port_gone(void *opaque)
+static void net_multi_member_port_gone(void *opaque)
 {
-    NetMultiConn *m = opaque;
+    NetMultiMember *mm = opaque;
 
-    m->mac_known = net_hub_port_first_mac(m->port, m->mac);
-    m->port = NULL;
-    if (stream_conn_is_open(&m->base.conn) && !m->reap_id) {
-        m->reap_id = g_idle_add(net_multi_conn_reap, m);
+    mm->mac_known = net_hub_port_first_mac(mm->port, mm->mac);
+    mm->port = NULL;
+    if (mm->kind->is_open(mm) && !mm->reap_id) {
+        mm->reap_id = g_idle_add(net_multi_member_reap, mm);
     }
 }
 
-static void net_multi_conn_free_port(NetMultiConn *m)
+static void net_multi_member_free_port(NetMultiMember *mm)
 {
-    NetClientState *port = g_steal_pointer(&m->port);
+    NetClientState *port = g_steal_pointer(&mm->port);
 
     if (port) {
         net_hub_port_set_gone(port, NULL, NULL);
@@ -200,36 +206,67 @@ static void net_multi_conn_free_port(NetMultiConn *m)
     }
 }
 
-static void net_multi_conn_closing(StreamConn *c, StreamConnClose why,
-                                   int err)
+void net_multi_member_closing(NetMultiMember *mm)
 {
-    NetMultiConn *m = container_of(c, NetMultiConn, base.conn);
     char mac[LOG_MAC_STRLEN];
 
-    if (m->port) {
-        m->mac_known = net_hub_port_first_mac(m->port, m->mac);
+    if (mm->port) {
+        mm->mac_known = net_hub_port_first_mac(mm->port, mm->mac);
     }
-    if (m->mac_known) {
-        log_report_id(m->port_name, "VM %s left hub %d (%s closed)",
-                      log_mac_format(m->mac, mac), (int)m->hubid, m->peer);
+    if (mm->mac_known) {
+        log_report_id(mm->port_name, "VM %s left hub %d (%s closed)",
+                      log_mac_format(mm->mac, mac), (int)mm->hubid, mm->peer);
     } else {
-        log_report_id(m->port_name, "%s left hub %d", m->peer,
-                      (int)m->hubid);
+        log_report_id(mm->port_name, "%s left hub %d", mm->peer,
+                      (int)mm->hubid);
     }
 }
 
 /* It has ended: the event, the port goes now, the client from the loop. */
+void net_multi_member_closed(NetMultiMember *mm)
+{
+    qapi_event_send_netdev_stream_disconnected(mm->port_name);
+    net_client_set_info_str(mm->nc, "closed");
+    net_multi_member_unlist(mm);
+    net_multi_member_free_port(mm);
+    if (!mm->reap_id) {
+        mm->reap_id = g_idle_add(net_multi_member_reap, mm);
+    }
+}
+
+/*
+ * Whoever frees the client: leave the list, free the port.  netdev_del
+ * of the connection itself (ID.n.conn; its listener still lists it) ends
+ * it as a peer's close or netdev_del ID.n does: the leave line and
+ * NETDEV_STREAM_DISCONNECTED for the port.  Freed with its listener or
+ * at exit (net_cleanup), it goes quietly, as QEMU's connections do.
+ */
+void net_multi_member_cleanup(NetMultiMember *mm)
+{
+    if (mm->listener && !net_cleanup_running() && mm->kind->is_open(mm)) {
+        net_multi_member_closing(mm);
+        qapi_event_send_netdev_stream_disconnected(mm->port_name);
+    }
+    g_clear_handle_id(&mm->reap_id, g_source_remove);
+    net_multi_member_unlist(mm);
+    net_multi_member_free_port(mm);
+    g_clear_pointer(&mm->port_name, g_free);
+    g_clear_pointer(&mm->peer, g_free);
+}
+
+/* ---- the stream kind ----------------------------------------------------- */
+
+static void net_multi_conn_closing(StreamConn *c, StreamConnClose why,
+                                   int err)
+{
+    net_multi_member_closing(&container_of(c, NetMultiConn,
+                                           base.conn)->member);
+}
+
 static void net_multi_conn_closed(StreamConn *c)
 {
-    NetMultiConn *m = container_of(c, NetMultiConn, base.conn);
-
-    qapi_event_send_netdev_stream_disconnected(m->port_name);
-    net_client_set_info_str(&m->base.nc, "closed");
-    net_multi_conn_unlist(m);
-    net_multi_conn_free_port(m);
-    if (!m->reap_id) {
-        m->reap_id = g_idle_add(net_multi_conn_reap, m);
-    }
+    net_multi_member_closed(&container_of(c, NetMultiConn,
+                                          base.conn)->member);
 }
 
 static const StreamConnOps net_multi_conn_ops = {
@@ -237,29 +274,12 @@ static const StreamConnOps net_multi_conn_ops = {
     .closed = net_multi_conn_closed,
 };
 
-/*
- * Whoever frees the client: leave the list, free the port, the buffers.
- * netdev_del of the connection itself (ID.n.conn; its listener still
- * lists it) ends it as a peer's close or netdev_del ID.n does: the leave
- * line and NETDEV_STREAM_DISCONNECTED for the port.  Freed with its
- * listener or at exit (net_cleanup), it goes quietly, as QEMU's
- * connections do.
- */
 static void net_multi_conn_cleanup(NetClientState *nc)
 {
     NetMultiConn *m = container_of(nc, NetMultiConn, base.nc);
 
-    if (m->listener && !net_cleanup_running() &&
-        stream_conn_is_open(&m->base.conn)) {
-        net_multi_conn_closing(&m->base.conn, STREAM_CONN_CLOSE_PEER, 0);
-        qapi_event_send_netdev_stream_disconnected(m->port_name);
-    }
-    g_clear_handle_id(&m->reap_id, g_source_remove);
-    net_multi_conn_unlist(m);
-    net_multi_conn_free_port(m);
+    net_multi_member_cleanup(&m->member);
     stream_data_cleanup(nc);
-    g_clear_pointer(&m->port_name, g_free);
-    g_clear_pointer(&m->peer, g_free);
 }
 
 #define NET_MULTI_CONN_INFO(drv, name) {                \
@@ -274,6 +294,59 @@ static void net_multi_conn_cleanup(NetClientState *nc)
 static const NetClientInfo net_multi_conn_info[2] = {
     NET_MULTI_CONN_INFO(NET_CLIENT_DRIVER_STREAM, "stream"),
     NET_MULTI_CONN_INFO(NET_CLIENT_DRIVER_SOCKET, "socket"),
+};
+
+static NetMultiMember *net_multi_conn_create(bool socket, const char *name)
+{
+    NetMultiConn *m;
+
+    m = container_of(net_client_new(&net_multi_conn_info[socket], NULL,
+                                    socket ? "socket" : "stream", name),
+                     NetMultiConn, base.nc);
+    stream_data_init(&m->base, &net_multi_conn_ops);
+    m->member.nc = &m->base.nc;
+    return &m->member;
+}
+
+static NetMultiMember *net_multi_stream_create(const char *name)
+{
+    return net_multi_conn_create(false, name);
+}
+
+static NetMultiMember *net_multi_socket_create(const char *name)
+{
+    return net_multi_conn_create(true, name);
+}
+
+static void net_multi_conn_attach(NetMultiMember *mm, int fd)
+{
+    NetMultiConn *m = container_of(mm, NetMultiConn, member);
+    bool socket = net_multi_is_socket(mm->nc);
+
+    m->base.conn.log_name = mm->port_name;
+    socket_set_nodelay(fd);         /* fails harmlessly on AF_UNIX */
+    stream_conn_attach(&m->base.conn, fd, false);
+    net_client_set_info_str(mm->nc, socket ? "socket: connection from %s"
+                                           : "%s", mm->peer);
+}
+
+static bool net_multi_conn_is_open(NetMultiMember *mm)
+{
+    return stream_conn_is_open(&container_of(mm, NetMultiConn,
+                                             member)->base.conn);
+}
+
+static void net_multi_conn_close(NetMultiMember *mm)
+{
+    stream_conn_close(&container_of(mm, NetMultiConn, member)->base.conn,
+                      STREAM_CONN_CLOSE_PEER, 0);
+}
+
+static const NetMultiKind net_multi_stream_kind[2] = {
+    { net_multi_stream_create, net_multi_conn_attach,
+      net_multi_conn_is_open, net_multi_conn_close },
+    { net_multi_socket_create, net_multi_conn_attach,
+      net_multi_conn_is_open, net_multi_conn_close },
 };
 
 /* "L.n" with the next n whose port and connection names are both free. */
@@ -293,34 +366,26 @@ static char *net_multi_next_name(NetMultiListener *l)
 static void net_multi_join(NetMultiListener *l, int fd,
                            const struct sockaddr_storage *sa, socklen_t len)
 {
-    bool socket = net_multi_is_socket(&l->nc);
     g_autofree char *name = net_multi_next_name(l);
     g_autofree char *conn_name = g_strconcat(name, ".conn", NULL);
     g_autoptr(SocketAddress) addr = NULL;
-    NetMultiConn *m;
+    NetMultiMember *mm = l->kind->create(conn_name);
 
-    m = container_of(net_client_new(&net_multi_conn_info[socket], NULL,
-                                    socket ? "socket" : "stream", conn_name),
-                     NetMultiConn, base.nc);
-    addr = net_multi_describe(l, sa, len, &m->peer);
-    m->port_name = g_steal_pointer(&name);
-    m->hubid = l->opts.hubid;
-    stream_data_init(&m->base, &net_multi_conn_ops);
-    m->base.conn.log_name = m->port_name;
-    m->port = net_hub_port_new_for(l->opts.hubid, l->opts.vlan, &m->base.nc,
-                                   m->port_name);
-    net_hub_port_set_gone(m->port, net_multi_conn_port_gone, m);
-    m->listener = l;
-    l->conns = g_list_append(l->conns, m);
+    mm->kind = l->kind;
+    addr = net_multi_describe(l, sa, len, &mm->peer);
+    mm->port_name = g_steal_pointer(&name);
+    mm->hubid = l->opts.hubid;
+    mm->port = net_hub_port_new_for(l->opts.hubid, l->opts.vlan, mm->nc,
+                                    mm->port_name);
+    net_hub_port_set_gone(mm->port, net_multi_member_port_gone, mm);
+    mm->listener = l;
+    l->conns = g_list_append(l->conns, mm);
     l->nconns++;
     net_multi_listener_status(l);
-    socket_set_nodelay(fd);         /* fails harmlessly on AF_UNIX */
-    stream_conn_attach(&m->base.conn, fd, false);
-    net_client_set_info_str(&m->base.nc, socket ? "socket: connection from %s"
-                                           : "%s", m->peer);
-    log_report_id(m->port_name, "connection from %s (hub %d)", m->peer,
+    l->kind->attach(mm, fd);
+    log_report_id(mm->port_name, "connection from %s (hub %d)", mm->peer,
                   (int)l->opts.hubid);
-    qapi_event_send_netdev_stream_connected(m->port_name, addr);
+    qapi_event_send_netdev_stream_connected(mm->port_name, addr);
 }
 
 /* ---- the listener -------------------------------------------------------- */
@@ -361,10 +426,10 @@ static void net_multi_listener_cleanup(NetClientState *nc)
         unlink(l->unlink_path);
     }
     for (GList *e = conns; e; e = e->next) {
-        NetMultiConn *m = e->data;
+        NetMultiMember *mm = e->data;
 
-        m->listener = NULL;
-        net_client_free(&m->base.nc);
+        mm->listener = NULL;
+        net_client_free(mm->nc);
     }
     g_list_free(conns);
     g_clear_pointer(&l->unix_path, g_free);
@@ -381,19 +446,25 @@ static void net_multi_listener_cleanup(NetClientState *nc)
     .cleanup = net_multi_listener_cleanup,              \
 }
 
-static const NetClientInfo net_multi_listener_info[2] = {
-    NET_MULTI_LISTENER_INFO(NET_CLIENT_DRIVER_STREAM, "stream"),
-    NET_MULTI_LISTENER_INFO(NET_CLIENT_DRIVER_SOCKET, "socket"),
+static const NetClientInfo net_multi_listener_info[NET_CLIENT_DRIVER__MAX] = {
+    [NET_CLIENT_DRIVER_STREAM] =
+        NET_MULTI_LISTENER_INFO(NET_CLIENT_DRIVER_STREAM, "stream"),
+    [NET_CLIENT_DRIVER_SOCKET] =
+        NET_MULTI_LISTENER_INFO(NET_CLIENT_DRIVER_SOCKET, "socket"),
+    [NET_CLIENT_DRIVER_VHOST_USER] =
+        NET_MULTI_LISTENER_INFO(NET_CLIENT_DRIVER_VHOST_USER, "vhost-user"),
 };
 
 NetClientState *net_multi_listener_new(NetMultiListenerConfig *cfg)
 {
+    const NetClientInfo *info = &net_multi_listener_info[cfg->type];
     bool socket = cfg->type == NET_CLIENT_DRIVER_SOCKET;
     NetMultiListener *l;
 
-    l = container_of(net_client_new(&net_multi_listener_info[socket], NULL,
-                                    socket ? "socket" : "stream", cfg->id),
+    g_assert(info->type_name);
+    l = container_of(net_client_new(info, NULL, info->type_name, cfg->id),
                      NetMultiListener, nc);
+    l->kind = cfg->kind ? cfg->kind : &net_multi_stream_kind[socket];
     l->opts = cfg->opts;
     l->unix_path = g_strdup(cfg->unix_path);
     l->unlink_path = g_steal_pointer(&cfg->unlink_path);

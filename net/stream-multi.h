@@ -50,10 +50,56 @@ bool net_multi_check(const NetdevMultiListenOptions *o, bool *multi,
  */
 #define NET_MULTI_BASE(opts) ((const NetdevMultiListenOptions *)(opts))
 
+typedef struct NetMultiListener NetMultiListener;
+typedef struct NetMultiMember NetMultiMember;
+
+/*
+ * What kind of connection a listener makes of each accepted socket.
+ * Stream and socket listeners have the built-in stream kind
+ * (net/stream-conn.c's StreamConn); vhost-user listeners have their own
+ * (net/vhost-user.c).  Everything else (names, max-clients, the hub port,
+ * events, log lines, netdev_del) is this module's, for every kind.
+ */
+typedef struct NetMultiKind {
+    /* Create the connection client @name; returns its member (zeroed). */
+    NetMultiMember *(*create)(const char *name);
+    /* Start serving @fd (taken) and set the client's status line. */
+    void (*attach)(NetMultiMember *mm, int fd);
+    /* Is the socket open?  End it (closing hooks run, see below). */
+    bool (*is_open)(NetMultiMember *mm);
+    void (*close)(NetMultiMember *mm);
+} NetMultiKind;
+
+/*
+ * A connection of a many-client listener, embedded in the kind's client
+ * state.  The kind calls net_multi_member_closing() when its connection
+ * ends (before the socket closes: the leave line), then
+ * net_multi_member_closed() (the event; the port goes; the client is
+ * freed from the loop), and net_multi_member_cleanup() from its
+ * NetClientInfo.cleanup.
+ */
+struct NetMultiMember {
+    NetClientState *nc;             /* the connection client */
+    const NetMultiKind *kind;
+    NetMultiListener *listener;     /* NULL once it has left the list */
+    NetClientState *port;           /* its hub port, or NULL once gone */
+    char *port_name;                /* "L.n", owned */
+    char *peer;                     /* for logs, owned */
+    int32_t hubid;
+    bool mac_known;                 /* mac: the port's first MAC */
+    uint8_t mac[6];
+    guint reap_id;                  /* frees the client from the loop */
+};
+
+void net_multi_member_closing(NetMultiMember *mm);
+void net_multi_member_closed(NetMultiMember *mm);
+void net_multi_member_cleanup(NetMultiMember *mm);
+
 /* How a listener was asked for; decides names, status and events. */
 typedef struct NetMultiListenerConfig {
     const char *id;                 /* the netdev's id */
-    NetClientDriver type;           /* SOCKET or STREAM */
+    NetClientDriver type;           /* SOCKET, STREAM or VHOST_USER */
+    const NetMultiKind *kind;       /* NULL: the stream kind */
     int listen_fd;                  /* listening socket, taken */
     const char *unix_path;          /* unix listener: its path, or NULL */
     char *unlink_path;              /* removed when it goes; taken */

@@ -55,5 +55,6 @@ NetdevInitFunc net_init_stream;
 NetdevInitFunc net_init_dgram;
 NetdevInitFunc net_init_hubport;
 NetdevInitFunc net_init_user;
+NetdevInitFunc net_init_vhost_user;
 
 #endif /* NET_NETDEV_H */
