@@ -132,8 +132,11 @@ def main(t):
         with Guest('stream,addr.type=unix,addr.path=' + stream_path,
                    ip='10.0.2.15/24', run=GUEST_A) as a:
             probing = a.wait_console(r'^PROBE-OK$', secs(GUEST_TIMEOUT))
-            t.ok(probing is not None, 'guest A (stream) probes the stub with '
-                 'answers', diag=lambda: a.console() + rig.v.log())
+            ev = rig.event('NETDEV_STREAM_CONNECTED', 1)
+            t.ok(probing is not None and ev is not None and
+                 ev['data'].get('netdev-id') == 'u0.1',
+                 'guest A (stream, port u0.1) probes the stub with answers',
+                 diag=lambda: '%s\n%s%s' % (ev, a.console(), rig.v.log()))
             add_port(t, rig, 'first')
             phase_guest_b(t, rig)
             add_port(t, rig, 'again (same id and path)')
