@@ -12,7 +12,15 @@ received one and the other way round, SIZE bytes each way; while A is
 still up, v0.1.conn's counters show at least SIZE bytes each way; both
 guests joined hub 0 on their own port (v0.1, u0.1).
 
-vmwire must then exit 0 on SIGTERM with no sanitizer report.
+Twice, each time with a fresh vmwire and guests:
+  mtu1500   the guests' default MTU;
+  mtu9000   both guests set MTU 9000: B's frames to A are up to 9014
+            bytes, more than one of the Linux driver's mergeable RX
+            buffers, so vmwire must spread them over several
+            (MRG_RXBUF); v0.1.conn's tx must show frames averaging over
+            3000 bytes.
+
+vmwire must exit 0 on SIGTERM with no sanitizer report after each.
 """
 
 import os
@@ -40,6 +48,7 @@ mkfifo /tmp/f; exec 3<>/tmp/f
 nc -l -p 5001 < /tmp/f > /tmp/in &
 receiver=$!
 dd if=/dev/urandom of=/tmp/out bs=65536 count=%(blocks)d 2>/dev/null
+ip link set eth0 mtu %(mtu)d || fail "cannot set MTU %(mtu)d"
 wait_for %(peer)s 60 || fail "%(peer)s never answered"
 echo SEND-START
 i=0
@@ -57,9 +66,10 @@ exit $rc
 '''
 
 
-def guest_cmd(peer, pause=''):
+def guest_cmd(peer, mtu, pause=''):
     return GUEST_CMD % {'done_listen': guest_done_listen(DONE_PORT),
                         'blocks': BLOCKS, 'peer': peer, 'pause': pause,
+                        'mtu': mtu,
                         'handshake': guest_done_handshake(peer, DONE_PORT)}
 
 
@@ -69,50 +79,68 @@ def sums(console, what):
     return (match.group(1), int(match.group(2))) if match else None
 
 
-def check_counters(t, rig, a):
+def check_counters(t, rig, a, mtu):
+    """v0.1.conn's counters while A is still up (it pauses after RECV)."""
     got = a.wait_console(r'^RECV:', secs(GUEST_TIMEOUT))
     conn = rig.clients().get('v0.1.conn', {}) if got else {}
     t.ok(conn.get('rx-bytes', 0) >= SIZE and conn.get('tx-bytes', 0) >= SIZE,
-         'x-query-network: v0.1.conn moved at least %d bytes each way (rx '
-         '%s, tx %s)' % (SIZE, conn.get('rx-bytes'), conn.get('tx-bytes')),
+         'mtu%d: x-query-network: v0.1.conn moved at least %d bytes each '
+         'way (rx %s, tx %s)' % (mtu, SIZE, conn.get('rx-bytes'),
+                                 conn.get('tx-bytes')),
          diag=lambda: repr(conn) + '\n' + a.console())
+    if mtu > 1500:
+        average = conn.get('tx-bytes', 0) // max(1, conn.get('tx-frames', 0))
+        t.ok(average > 3000, 'mtu%d: the frames vmwire put on A\'s RX ring '
+             'average %d bytes (over 3000: jumbo frames over mergeable '
+             'buffers)' % (mtu, average), diag=repr(conn))
 
 
-def main(t):
-    guest_image()
+def check_transfer(t, mtu, rc_a, con_a, rc_b, con_b):
+    both = '--- A (vhost-user):\n%s\n--- B (stream):\n%s' % (con_a, con_b)
+    t.ok(rc_a == 0 and rc_b == 0, 'mtu%d: both guests\' commands exit 0 '
+         '(A %s, B %s)' % (mtu, rc_a, rc_b), diag=both)
+    sent_a, recv_b = sums(con_a, 'SENT'), sums(con_b, 'RECV')
+    t.ok(sent_a is not None and sent_a == recv_b and sent_a[1] == SIZE,
+         'mtu%d: vhost-user guest to stream guest: %d bytes, md5 the same '
+         'at both ends (sent %s, received %s)' % (mtu, SIZE, sent_a, recv_b),
+         diag=both)
+    sent_b, recv_a = sums(con_b, 'SENT'), sums(con_a, 'RECV')
+    t.ok(sent_b is not None and sent_b == recv_a and sent_b[1] == SIZE,
+         'mtu%d: stream guest to vhost-user guest: %d bytes, md5 the same '
+         'at both ends (sent %s, received %s)' % (mtu, SIZE, sent_b, recv_a),
+         diag=both)
+
+
+def scenario(t, mtu):
     with VuRig(['-netdev', vhost_user_netdev('v0', VuRig.SOCK, hubid=0),
                 '-netdev', 'stream,id=u0,server=on,hubid=0,addr.type=unix,'
                 'addr.path=' + os.path.join(VuRig.DIR, 's.sock')]) as rig:
         stream_path = os.path.join(rig.dir, 's.sock')
         start = time.monotonic()
         with Guest(None, vhost_user=rig.sock, ip='10.0.7.1/24',
-                   run=guest_cmd('10.0.7.2', pause='sleep 2')) as a, \
+                   run=guest_cmd('10.0.7.2', mtu, pause='sleep 2')) as a, \
                 Guest('stream,addr.type=unix,addr.path=' + stream_path,
-                      ip='10.0.7.2/24', run=guest_cmd('10.0.7.1')) as b:
-            check_counters(t, rig, a)
+                      ip='10.0.7.2/24', run=guest_cmd('10.0.7.1', mtu)) as b:
+            check_counters(t, rig, a, mtu)
             rc_a, con_a = a.wait(secs(GUEST_TIMEOUT))
             rc_b, con_b = b.wait(secs(GUEST_TIMEOUT))
-        t.diag('guests: %.1fs' % (time.monotonic() - start))
-        both = '--- A (vhost-user):\n%s\n--- B (stream):\n%s' % (con_a, con_b)
-        t.ok(rc_a == 0 and rc_b == 0, 'both guests\' commands exit 0 (A %s, '
-             'B %s)' % (rc_a, rc_b), diag=both)
-        sent_a, recv_b = sums(con_a, 'SENT'), sums(con_b, 'RECV')
-        t.ok(sent_a is not None and sent_a == recv_b and sent_a[1] == SIZE,
-             'vhost-user guest to stream guest: %d bytes, md5 the same at '
-             'both ends (sent %s, received %s)' % (SIZE, sent_a, recv_b),
-             diag=both)
-        sent_b, recv_a = sums(con_b, 'SENT'), sums(con_a, 'RECV')
-        t.ok(sent_b is not None and sent_b == recv_a and sent_b[1] == SIZE,
-             'stream guest to vhost-user guest: %d bytes, md5 the same at '
-             'both ends (sent %s, received %s)' % (SIZE, sent_b, recv_a),
-             diag=both)
+        t.diag('mtu%d: guests: %.1fs' % (mtu, time.monotonic() - start))
+        check_transfer(t, mtu, rc_a, con_a, rc_b, con_b)
         log = rig.v.log()
         t.ok(re.search(r'^vmwire: v0\.1: VM %s joined hub 0$'
                        % re.escape(a.mac), log, re.MULTILINE) and
              re.search(r'^vmwire: u0\.1: VM %s joined hub 0$'
                        % re.escape(b.mac), log, re.MULTILINE),
-             'each guest joined hub 0 on its own port (v0.1, u0.1)', diag=log)
-        rig.check_exit(t, 'bulk')
+             'mtu%d: each guest joined hub 0 on its own port (v0.1, u0.1)'
+             % mtu, diag=log)
+        rig.check_exit(t, 'mtu%d' % mtu)
+
+
+def main(t):
+    guest_image()
+    for mtu in (1500, 9000):
+        with t.scenario('mtu%d' % mtu):
+            scenario(t, mtu)
 
 
 if __name__ == '__main__':

@@ -90,7 +90,8 @@ def check_connected(t, rig, g):
     t.ok(wait_stub_link(rig, True) is True, 'the stub\'s link comes up')
     since = len(rig.v.log())
     t.ok(second_frontend_refused(rig) and
-         rig.v.wait_log(r'^vmwire: v0: .*', secs(5), since),
+         rig.v.wait_log(r'^vmwire: v0: vhost-user: .*refused', secs(5),
+                        since),
          'a second frontend while the guest is on is closed at once, with '
          'a log line', diag=rig.v.log)
 
