@@ -3,7 +3,8 @@
 It runs the real `vmwire` daemon and real QEMU guests and watches them from
 outside. Python 3 standard library only. One module per concern; this
 file re-exports their public names, so `from vmwire_test import Vmwire`
-works (the QMP client is imported as `from vmwire_test.qmp import QMP`):
+works (the QMP client is imported as `from vmwire_test.qmp import QMP`,
+the vhost-user frontend as `from vmwire_test import vhost_user`):
 
     process.py   every child and temporary directory, and their cleanup
     tap.py       TAP
@@ -13,6 +14,9 @@ works (the QMP client is imported as `from vmwire_test.qmp import QMP`):
     qmp.py       QMP, the QMP client (see its docstring)
     frames.py    Ethernet and ARP frames, stream records
     peer.py      StreamPeer
+    vhost_user.py  VhostUserFrontend, a vhost-user frontend (memfd memory,
+                 split rings, eventfds) with raw access for fault tests
+                 (see its docstring; type-checked with mypy --strict)
 
 
     TAP          results in TAP; a context manager that turns an exception
