@@ -37,6 +37,12 @@
  *            first loss, then bisected 3 times: the highest rate with no
  *            loss; and the loss at full speed
  *
+ *   vhost-user/N, vhost-user-stream/1500, vhost-user-rtt, dpdk/N,
+ *   memcpy/N  vhost-user frontends through vmwire and through DPDK's
+ *            vhost switch, and one core's memcpy: see vu-cells.c
+ *            (--vu-sizes sets N, 64 and 1500 by default); the ratios of
+ *            issue 12's targets follow the table
+ *
  * Output: a table on stdout, and --md / --csv files with the same rows.
  * Figures are never asserted here: the machine is shared and noisy;
  * compare the ratios of one run.
@@ -71,44 +77,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BENCH_CHUNK (256 * 1024)
-#define BENCH_ETHERTYPE 0x88b5      /* IEEE local experimental */
-#define BENCH_HDR 4                 /* stream framing length */
-#define BENCH_MIN_FRAME 64
-#define BENCH_MAX_FRAME 65535
-#define BENCH_MAX_PORTS 64
+#include "bench.h"
+
 #define BENCH_DGRAM_BATCH 32
 #define BENCH_DGRAM_SIZE 1500       /* the dgram cell's frames */
 #define BENCH_DGRAM_MAX_RATE 1.5e6  /* the ladder's top, frames/s */
 #define BENCH_DGRAM_BISECT 3        /* halvings of the first lossy step */
 #define BENCH_MAX_SAMPLES 32
 
-typedef enum { RELAY_VMWIRE, RELAY_QEMU, RELAY_COPY, RELAY_COUNT } RelayKind;
-static const char *const relay_names[RELAY_COUNT] = { "vmwire", "qemu", "copy" };
+const char *const relay_names[RELAY_COUNT] = { "vmwire", "qemu", "copy", "dpdk", "memcpy" };
 
-static struct {
-    char *vmwire;
-    char *qemu;
-    char *relays;
-    char *sizes;
-    char *ports;
-    char *cells;
-    char *md;
-    char *csv;
-    char *log;
-    double seconds;
-    int repeat;
-    int window;
-    int window_bytes;
-    int latency_rounds;
-    bool quick;
-    bool verbose;
-    bool relay_enabled[RELAY_COUNT];
-} opt = {
+BenchOptions opt = {
     .seconds = 2.0, .repeat = 3, .window = 1024, .window_bytes = 1024 * 1024, .latency_rounds = 2000,
 };
 
-static double now_s(void)
+double now_s(void)
 {
     struct timespec ts;
 
@@ -116,8 +99,7 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void die(const char *fmt, ...) G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN;
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
     va_list ap;
 
@@ -131,7 +113,7 @@ static void die(const char *fmt, ...)
 
 /* ---- sockets ------------------------------------------------------------ */
 
-static int free_port(int type)
+int free_port(int type)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET,
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -154,7 +136,7 @@ static struct sockaddr_in loopback(int port)
     return sa;
 }
 
-static int tcp_listen(int port)
+int tcp_listen(int port)
 {
     struct sockaddr_in sa = loopback(port);
     int one = 1;
@@ -167,7 +149,7 @@ static int tcp_listen(int port)
     return fd;
 }
 
-static int tcp_connect(int port)
+int tcp_connect(int port)
 {
     struct sockaddr_in sa = loopback(port);
     int one = 1;
@@ -199,7 +181,7 @@ static int udp_bind(int port)
     return fd;
 }
 
-static bool write_all(int fd, const uint8_t *buf, size_t len)
+bool write_all(int fd, const uint8_t *buf, size_t len)
 {
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
@@ -220,7 +202,7 @@ static bool write_all(int fd, const uint8_t *buf, size_t len)
  * Is a socket of @proto ("tcp" listening, "udp" bound) on 127.0.0.1:@port?
  * Read from /proc so that probing does not take a listener's one client.
  */
-static bool port_ready(const char *proto, int port)
+bool port_ready(const char *proto, int port)
 {
     g_autofree char *path = g_strdup_printf("/proc/net/%s", proto);
     g_autofree char *text = NULL;
@@ -243,7 +225,7 @@ static bool port_ready(const char *proto, int port)
 /* ---- frames ------------------------------------------------------------- */
 
 /* Port i's MAC: 52:54:00:be:00:i (locally administered). */
-static void port_mac(uint8_t mac[6], int port)
+void port_mac(uint8_t mac[6], int port)
 {
     static const uint8_t base[6] = { 0x52, 0x54, 0x00, 0xbe, 0x00, 0x00 };
 
@@ -260,7 +242,7 @@ static uint64_t pattern(uint64_t seq)
  * Build one frame of @size bytes at @p: dst, src, ether type, an 8-byte
  * sequence number, then the pattern word at the start and end of the rest.
  */
-static void frame_build(uint8_t *p, size_t size, const uint8_t dst[6],
+void frame_build(uint8_t *p, size_t size, const uint8_t dst[6],
                         const uint8_t src[6], uint64_t seq)
 {
     uint64_t word = pattern(seq);
@@ -275,7 +257,7 @@ static void frame_build(uint8_t *p, size_t size, const uint8_t dst[6],
 }
 
 /* 0: intact frame @seq from @src; -1: not ours (skip); -2: damaged/order */
-static int frame_check(const uint8_t *p, size_t size, size_t want_size,
+int frame_check(const uint8_t *p, size_t size, size_t want_size,
                        const uint8_t src[6], uint64_t want_seq)
 {
     uint64_t seq, w1, w2;
@@ -296,17 +278,8 @@ static int frame_check(const uint8_t *p, size_t size, size_t want_size,
 
 /* ---- relays ------------------------------------------------------------- */
 
-typedef struct Relay {
-    RelayKind kind;
-    pid_t pid;
-    int nports;
-    bool dgram;
-    int ports[BENCH_MAX_PORTS];     /* where the generator connects/sends */
-    int peers[BENCH_MAX_PORTS];     /* dgram: where the generator receives */
-    char death[96];                 /* set by relay_stop() if it died */
-} Relay;
 
-static pid_t spawn(char **argv)
+pid_t spawn(char **argv)
 {
     pid_t pid = fork();
 
@@ -329,8 +302,7 @@ static pid_t spawn(char **argv)
     return pid;
 }
 
-static void argv_add(GPtrArray *argv, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static void argv_add(GPtrArray *argv, const char *fmt, ...)
+void argv_add(GPtrArray *argv, const char *fmt, ...)
 {
     va_list ap;
 
@@ -358,8 +330,6 @@ static void relay_port_args(GPtrArray *argv, const Relay *r, int i)
 }
 
 static void copy_relay_run(const Relay *r);
-
-static void relay_stop(Relay *r);
 
 /* Start a relay on ports free a moment ago; false if it did not open them. */
 static bool relay_try_start(Relay *r, RelayKind kind, int nports, bool dgram)
@@ -428,7 +398,7 @@ static void relay_start(Relay *r, RelayKind kind, int nports, bool dgram)
 }
 
 /* Peak RSS of the relay in KiB (VmHWM), 0 if unknown. */
-static long relay_peak_rss(const Relay *r)
+long relay_peak_rss(const Relay *r)
 {
     g_autofree char *path = g_strdup_printf("/proc/%d/status", r->pid);
     g_autofree char *text = NULL;
@@ -442,7 +412,7 @@ static long relay_peak_rss(const Relay *r)
 }
 
 /* CPU time (user + system) the relay process has used, in seconds. */
-static double relay_cpu_s(const Relay *r)
+double relay_cpu_s(const Relay *r)
 {
     g_autofree char *path = g_strdup_printf("/proc/%d/stat", r->pid);
     g_autofree char *text = NULL;
@@ -481,7 +451,7 @@ static int relay_terminate(pid_t pid)
  * SIGTERM ended it with a failing status or another signal (a crash on
  * the way out).
  */
-static void relay_stop(Relay *r)
+void relay_stop(Relay *r)
 {
     int status = 0;
     bool early = waitpid(r->pid, &status, WNOHANG) == r->pid;
@@ -494,6 +464,10 @@ static void relay_stop(Relay *r)
                                           WTERMSIG(status) != SIGKILL))) {
         snprintf(r->death, sizeof(r->death), "killed by signal %d (%s)",
                  WTERMSIG(status), strsignal(WTERMSIG(status)));
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+               r->kind == RELAY_COPY) {
+        /* the copy relay ends by itself once the generator has closed
+         * both connections, which it may do before we look */
     } else if (WIFEXITED(status) && (early || WEXITSTATUS(status) != 0)) {
         snprintf(r->death, sizeof(r->death), "exited with status %d%s",
                  WEXITSTATUS(status), early ? " during the cell" : "");
@@ -582,25 +556,6 @@ static void copy_relay_run(const Relay *r)
 
 /* ---- stream load -------------------------------------------------------- */
 
-/*
- * One sending port and one receiving port of a flow.  The sender keeps at
- * most opt.window frames beyond what the receiver has counted.
- */
-typedef struct Flow {
-    int tx_fd, rx_fd;
-    int tx_port, rx_port;           /* port numbers, for MACs */
-    bool broadcast;
-    size_t size;
-    double stop_at;
-    uint64_t sent;
-    _Atomic uint64_t received;
-    _Atomic bool tx_done;           /* set by the sender after its last write */
-    uint64_t damaged;
-    double first_rx, last_rx;
-    bool failed;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-} Flow;
 
 static void *flow_send(void *opaque)
 {
@@ -663,7 +618,7 @@ static void *flow_send(void *opaque)
  * Read and check frames until the sender is done and all it sent are in,
  * or 2 s without progress after it is done (frames were lost).
  */
-static void *flow_receive(void *opaque)
+void *flow_receive(void *opaque)
 {
     Flow *f = opaque;
     g_autofree uint8_t *buf = g_malloc(BENCH_CHUNK + BENCH_HDR + BENCH_MAX_FRAME);
@@ -726,11 +681,12 @@ static void *flow_receive(void *opaque)
     f->failed = f->failed || f->damaged;
     pthread_cond_signal(&f->cond);
     pthread_mutex_unlock(&f->lock);
+    f->rx_cpu_s = thread_cpu_s();
     return NULL;
 }
 
-/* Send one broadcast frame from each port so that learning hubs know it. */
-static void announce(const int *fds, int n)
+/* Send one broadcast frame from each port (fd < 0: skip it) so that learning hubs know it. */
+void announce(const int *fds, int n)
 {
     uint8_t rec[BENCH_HDR + BENCH_MIN_FRAME] = { 0 };
     uint8_t bcast[6], src[6];
@@ -739,6 +695,9 @@ static void announce(const int *fds, int n)
     memset(bcast, 0xff, 6);
     memcpy(rec, &len, 4);
     for (int i = 0; i < n; i++) {
+        if (fds[i] < 0) {
+            continue;
+        }
         port_mac(src, i);
         memcpy(rec + 4, bcast, 6);
         memcpy(rec + 10, src, 6);
@@ -749,20 +708,9 @@ static void announce(const int *fds, int n)
     usleep(100000);
 }
 
-typedef struct Result {
-    double mpps;
-    double gbps;
-    double usec;                    /* latency cells */
-    double loss;                    /* dgram: fraction lost at full speed */
-    double paired;                  /* stuck: this run over its flood run */
-    long rss_kib;
-    bool failed;
-    bool died;                      /* the relay died (relay_stop) */
-    char note[160];
-} Result;
 
 /* A relay that died fails the run, and the note says how. */
-static void relay_death_note(const Relay *r, Result *res)
+void relay_death_note(const Relay *r, Result *res)
 {
     if (r->death[0]) {
         res->failed = true;
@@ -839,7 +787,7 @@ static Result run_flows(RelayKind kind, int nports, int nflows, size_t size,
     return res;
 }
 
-static int compare_double(const void *a, const void *b)
+int compare_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
 
@@ -1165,6 +1113,7 @@ static Result run_dgram(RelayKind kind)
 
 typedef enum {
     CELL_STREAM, CELL_LATENCY, CELL_PORTS, CELL_FLOOD, CELL_STUCK, CELL_DGRAM,
+    CELL_MEMCPY, CELL_VU, CELL_DPDK, CELL_VU_STREAM, CELL_VU_RTT,
 } CellKind;
 
 typedef struct Cell {
@@ -1197,13 +1146,22 @@ static Result cell_run_once(const Cell *c, RelayKind relay)
     }
     case CELL_DGRAM:
         return run_dgram(relay);
+    case CELL_MEMCPY:
+        return run_memcpy(c->arg);
+    case CELL_VU:
+    case CELL_DPDK:
+        return run_vu_flow(relay, c->arg, false);
+    case CELL_VU_STREAM:
+        return run_vu_flow(relay, c->arg, true);
+    case CELL_VU_RTT:
+        return run_vu_rtt(relay);
     }
     g_assert_not_reached();
 }
 
 static double result_key(const Cell *c, const Result *r)
 {
-    return c->kind == CELL_LATENCY ? r->usec : r->mpps;
+    return c->kind == CELL_LATENCY || c->kind == CELL_VU_RTT ? r->usec : r->mpps;
 }
 
 /* The median of the runs' paired ratios (0 if they have none). */
@@ -1248,16 +1206,50 @@ static void cell_judge(const Cell *c, RelayKind k, const Result *runs, int n)
     }
 }
 
-/* Run @c on every enabled relay (the copy relay only has 2 ports). */
+/*
+ * Does @c run on relay @k?  The socket cells on vmwire, QEMU and the copy
+ * relay (which has 2 ports only); the vhost-user cells on vmwire, dpdk/N
+ * (and vhost-user-rtt, for comparison) on DPDK's switch, memcpy/N on one
+ * core alone.
+ */
+static bool cell_runs_on(const Cell *c, RelayKind k)
+{
+    switch (c->kind) {
+    case CELL_MEMCPY:
+        return k == RELAY_MEMCPY;
+    case CELL_DPDK:
+        return k == RELAY_DPDK;
+    case CELL_VU_RTT:
+        return k == RELAY_VMWIRE || k == RELAY_DPDK;
+    case CELL_VU:
+    case CELL_VU_STREAM:
+        return k == RELAY_VMWIRE;
+    case CELL_PORTS:
+    case CELL_STUCK:
+        return k == RELAY_VMWIRE || k == RELAY_QEMU;
+    default:
+        return k == RELAY_VMWIRE || k == RELAY_QEMU || k == RELAY_COPY;
+    }
+}
+
+/* Run @c on every enabled relay it runs on. */
 static void cell_run(Cell *c)
 {
-    bool two_ports = c->kind != CELL_PORTS && c->kind != CELL_STUCK;
-
     for (int k = 0; k < RELAY_COUNT; k++) {
         Result runs[BENCH_MAX_SAMPLES] = { 0 };
         int n = MIN(opt.repeat, BENCH_MAX_SAMPLES);
+        char why[96];
 
-        if (!opt.relay_enabled[k] || (k == RELAY_COPY && !two_ports)) {
+        if (!opt.relay_enabled[k] || !cell_runs_on(c, k)) {
+            continue;
+        }
+        if (k == RELAY_DPDK && !dpdk_available(why, sizeof(why))) {
+            /* a reference, not a test: say why it is missing, here and
+             * in the table */
+            fprintf(stderr, "vmwire-bench: %-12s skipped: %s\n", c->name, why);
+            c->med[k] = (Result){ .failed = true };
+            snprintf(c->med[k].note, sizeof(c->med[k].note), "skipped: %s", why);
+            c->ran[k] = true;
             continue;
         }
         fprintf(stderr, "vmwire-bench: %-12s %-6s", c->name, relay_names[k]);
@@ -1367,6 +1359,9 @@ static void report(const Cell *cells, int ncells)
         const Cell *ref =
             c->kind == CELL_PORTS ? cell_find(cells, ncells, CELL_STREAM, 1500) :
             c->kind == CELL_STUCK ? cell_find(cells, ncells, CELL_FLOOD, -1) :
+            c->kind == CELL_VU || c->kind == CELL_VU_STREAM
+                ? cell_find(cells, ncells, CELL_STREAM, c->arg) :
+            c->kind == CELL_VU_RTT ? cell_find(cells, ncells, CELL_LATENCY, -1) :
             NULL;
 
         for (int k = 0; k < RELAY_COUNT; k++) {
@@ -1399,6 +1394,69 @@ static void report(const Cell *cells, int ncells)
     if (csv) {
         fclose(csv);
     }
+}
+
+/*
+ * The targets of issue 12, as ratios of this run's medians: which hold.
+ * Each compares a vmwire vhost-user cell with a reference cell on relay
+ * @ref_relay; @at_least: the ratio must reach @want (else stay at or
+ * below it, for round trips).
+ */
+typedef struct Target {
+    CellKind kind;
+    int arg;
+    CellKind ref_kind;
+    int ref_arg;
+    RelayKind ref_relay;
+    double want;
+    bool at_least;
+} Target;
+
+static const Target targets[] = {
+    { CELL_VU, 1500, CELL_STREAM, 1500, RELAY_VMWIRE, 2.0, true },
+    { CELL_VU, 1500, CELL_MEMCPY, 1500, RELAY_MEMCPY, 0.3, true },
+    { CELL_VU, 1500, CELL_DPDK, 1500, RELAY_DPDK, 1.0, true },
+    { CELL_VU, 64, CELL_STREAM, 64, RELAY_VMWIRE, 1.0, true },
+    { CELL_VU, 64, CELL_DPDK, 64, RELAY_DPDK, 0.8, true },
+    { CELL_VU_RTT, -1, CELL_LATENCY, -1, RELAY_VMWIRE, 0.5, false },
+    { CELL_VU_STREAM, 1500, CELL_STREAM, 1500, RELAY_VMWIRE, 1.0, true },
+};
+
+static void report_targets(const Cell *cells, int ncells)
+{
+    FILE *md = opt.md ? fopen(opt.md, "a") : NULL;
+    GString *out = g_string_new("\n| target | figure | ratio | holds |\n"
+                                "|---|---|---:|---|\n");
+
+    for (size_t i = 0; i < G_N_ELEMENTS(targets); i++) {
+        const Target *t = &targets[i];
+        const Cell *c = cell_find(cells, ncells, t->kind, t->arg);
+        const Cell *ref = cell_find(cells, ncells, t->ref_kind, t->ref_arg);
+        const Result *a = cell_result(c, RELAY_VMWIRE);
+        const Result *b = cell_result(ref, t->ref_relay);
+
+        if (!a || !b) {
+            continue;               /* not run: nothing to say */
+        }
+        g_autofree char *r = ratio(c, a, b);
+        double x = a->failed || b->failed || result_key(c, b) <= 0 ? -1
+                   : result_key(c, a) / result_key(c, b);
+        const char *unit = t->kind == CELL_VU_RTT ? "us" : "Mpps";
+
+        g_string_append_printf(out, "| %s vs %s %s: %s %.2fx | %.3f vs %.3f "
+                               "%s | %s | %s |\n", c->name, ref->name,
+                               relay_names[t->ref_relay],
+                               t->at_least ? ">=" : "<=", t->want,
+                               result_key(c, a), result_key(c, b), unit, r,
+                               x < 0 ? "-" : (t->at_least ? x >= t->want
+                                              : x <= t->want) ? "yes" : "no");
+    }
+    fputs(out->str, stdout);
+    if (md) {
+        fputs(out->str, md);
+        fclose(md);
+    }
+    g_string_free(out, true);
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -1449,10 +1507,12 @@ static void parse_options(int argc, char **argv)
     GOptionEntry entries[] = {
         { "vmwire", 0, 0, G_OPTION_ARG_FILENAME, &opt.vmwire, "vmwire binary", "PATH" },
         { "qemu", 0, 0, G_OPTION_ARG_FILENAME, &opt.qemu, "QEMU binary (qemu-system-x86_64)", "PATH" },
-        { "relays", 0, 0, G_OPTION_ARG_STRING, &opt.relays, "relays to run (vmwire,qemu,copy)", "LIST" },
+        { "relays", 0, 0, G_OPTION_ARG_STRING, &opt.relays, "relays to run (vmwire,qemu,copy,dpdk,memcpy)", "LIST" },
         { "sizes", 0, 0, G_OPTION_ARG_STRING, &opt.sizes, "frame sizes (64,1500,9000,65535)", "LIST" },
         { "ports", 0, 0, G_OPTION_ARG_STRING, &opt.ports, "port counts for the many-ports cells (8,32)", "LIST" },
-        { "cells", 0, 0, G_OPTION_ARG_STRING, &opt.cells, "run only these cells: kinds (stream,latency,ports,flood,stuck,dgram) or names (stream/64)", "LIST" },
+        { "vu-sizes", 0, 0, G_OPTION_ARG_STRING, &opt.vu_sizes, "frame sizes of the memcpy, vhost-user and dpdk cells (64,1500)", "LIST" },
+        { "vu-rx-buffer", 0, 0, G_OPTION_ARG_INT, &opt.vu_rx_buffer, "vhost-user RX descriptors of this many bytes (default: 2 KiB, a frame each; less: frames spread over several, MRG_RXBUF)", "BYTES" },
+        { "cells", 0, 0, G_OPTION_ARG_STRING, &opt.cells, "run only these cells: kinds (stream,latency,ports,flood,stuck,dgram,memcpy,vhost-user,dpdk,vhost-user-stream,vhost-user-rtt) or names (stream/64)", "LIST" },
         { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt.seconds, "seconds per run (2)", "S" },
         { "repeat", 0, 0, G_OPTION_ARG_INT, &opt.repeat, "runs per cell, median reported (3)", "N" },
         { "window", 0, 0, G_OPTION_ARG_INT, &opt.window, "frames in flight at most (1024)", "N" },
@@ -1486,14 +1546,14 @@ static void parse_options(int argc, char **argv)
         opt.window < 1 || opt.window_bytes < BENCH_HDR + BENCH_MAX_FRAME) {
         die("bad --repeat, --seconds, --window or --window-bytes");
     }
-    g_auto(GStrv) relays = g_strsplit(opt.relays ? opt.relays : "vmwire,qemu,copy", ",", -1);
+    g_auto(GStrv) relays = g_strsplit(opt.relays ? opt.relays : "vmwire,qemu,copy,dpdk,memcpy", ",", -1);
     for (char **p = relays; *p; p++) {
         int k = 0;
         while (k < RELAY_COUNT && strcmp(*p, relay_names[k]) != 0) {
             k++;
         }
         if (k == RELAY_COUNT) {
-            die("unknown relay '%s' (vmwire, qemu, copy)", *p);
+            die("unknown relay '%s' (vmwire, qemu, copy, dpdk, memcpy)", *p);
         }
         opt.relay_enabled[k] = true;
     }
@@ -1501,8 +1561,8 @@ static void parse_options(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    int sizes[8], ports[8];
-    Cell cells[32];
+    int sizes[8], ports[8], vu_sizes[8];
+    Cell cells[48];
     int ncells = 0;
 
     parse_options(argc, argv);
@@ -1511,6 +1571,8 @@ int main(int argc, char **argv)
                             sizes, 8, BENCH_MIN_FRAME, BENCH_MAX_FRAME);
     int nports = parse_list("--ports", opt.ports ? opt.ports : "8,32",
                             ports, 8, 3, BENCH_MAX_PORTS);
+    int nvu = parse_list("--vu-sizes", opt.vu_sizes ? opt.vu_sizes : "64,1500",
+                         vu_sizes, 8, BENCH_MIN_FRAME, 9000);
 
     for (int i = 0; i < nsizes; i++) {
         cells[ncells] = (Cell){ .kind = CELL_STREAM, .arg = sizes[i] };
@@ -1524,6 +1586,19 @@ int main(int argc, char **argv)
     cells[ncells++] = (Cell){ .kind = CELL_FLOOD, .name = "flood/1500" };
     cells[ncells++] = (Cell){ .kind = CELL_STUCK, .name = "stuck/1500" };
     cells[ncells++] = (Cell){ .kind = CELL_DGRAM, .name = "dgram/1500" };
+    for (int i = 0; i < nvu; i++) {
+        static const struct { CellKind kind; const char *name; } vu[] = {
+            { CELL_MEMCPY, "memcpy" }, { CELL_VU, "vhost-user" },
+            { CELL_DPDK, "dpdk" },
+        };
+        for (size_t j = 0; j < G_N_ELEMENTS(vu); j++) {
+            cells[ncells] = (Cell){ .kind = vu[j].kind, .arg = vu_sizes[i] };
+            snprintf(cells[ncells++].name, 32, "%s/%d", vu[j].name, vu_sizes[i]);
+        }
+    }
+    cells[ncells++] = (Cell){ .kind = CELL_VU_STREAM, .arg = 1500,
+                              .name = "vhost-user-stream/1500" };
+    cells[ncells++] = (Cell){ .kind = CELL_VU_RTT, .name = "vhost-user-rtt" };
 
     for (int i = 0; i < ncells; i++) {
         if (cell_selected(&cells[i])) {
@@ -1531,6 +1606,7 @@ int main(int argc, char **argv)
         }
     }
     report(cells, ncells);
+    report_targets(cells, ncells);
     if (bench_failed) {
         fprintf(stderr, "vmwire-bench: vmwire failed a cell (FAIL above)\n");
     }
