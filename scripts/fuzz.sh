@@ -27,6 +27,8 @@ if [ -f "$build/build.ninja" ] && [ "$(compiler "$build")" != clang ]; then
          "remove it or set FUZZ_BUILD" >&2
     exit 2
 fi
+# A failed build must not leave the last run's results to be counted.
+rm -f "$build/meson-logs/fuzz.json"
 CC=clang ./scripts/ensure-build.sh "$build" -Dfuzzing=true \
     -Db_sanitize=address,undefined -Db_lundef=false \
     -Dc_args=-fsanitize=fuzzer-no-link

@@ -113,9 +113,15 @@ static void fuzz_unmap(void *opaque, void *addr, uint64_t size)
               addr);
 }
 
+static void fuzz_vring_changed(void *opaque, unsigned index)
+{
+    fuzz_check(index < VU_DEV_NUM_VRINGS, "vring_changed(%u)", index);
+}
+
 static const VuDevOps fuzz_dev_ops = {
     .map = fuzz_map,
     .unmap = fuzz_unmap,
+    .vring_changed = fuzz_vring_changed,
 };
 
 static void fuzz_memfds_open(FuzzFrontend *f)

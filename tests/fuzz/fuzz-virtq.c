@@ -18,7 +18,10 @@
  * tables and avail entries as a guest would (or garbage, as a hostile one
  * would), set ring indexes and event fields, pop/push/unpop TX batches,
  * copy RX frames (mergeable or not), flush, evaluate notifications,
- * reset and set the rings up again.  Addresses in operands name a region
+ * reset and set the rings up again; FILL operations write long chains
+ * (up to a whole ring or indirect table) and many avail entries in one
+ * go; TRANSLATE calls the memory table's lookups directly.  Addresses in
+ * operands name a region
  * and an offset in it (so the fuzzer finds valid memory easily) or, with
  * a selector >= 0xf0, a raw 64-bit address.
  */
@@ -45,6 +48,10 @@ typedef enum FuzzOp {
     FUZZ_OP_NOTIFY,         /* u8 q, u8 how */
     FUZZ_OP_BASE,           /* u8 q, u16 idx: SET_VRING_BASE */
     FUZZ_OP_RESET,          /* u8 q */
+    FUZZ_OP_FILL,           /* u8 q, u16 first, u16 count, gpa addr, u32 len, u16 flags */
+    FUZZ_OP_FILL_AT,        /* gpa where, u16 count, gpa addr, u32 len, u16 flags */
+    FUZZ_OP_FILL_AVAIL,     /* u8 q, u16 first head, u16 count */
+    FUZZ_OP_TRANSLATE,      /* gpa, u32 len, u8 max pieces, uva */
     FUZZ_OP_COUNT,
 } FuzzOp;
 
@@ -285,6 +292,95 @@ static void fuzz_op_reset(FuzzGuest *g)
     fuzz_check(!vq->broken && vq->num == 0, "virtq_reset left state");
 }
 
+/* A run of descriptors, each naming the next, all the same buffer. */
+static void fuzz_desc_fill(uint8_t *table, size_t room, unsigned first,
+                           unsigned count, unsigned num, FuzzGuest *g)
+{
+    VirtqDesc d = {
+        .addr = fuzz_guest_addr(g, g->gpa),
+        .len = fuzz_u32(&g->in),
+        .flags = fuzz_u16(&g->in),
+    };
+
+    for (unsigned j = 0; j < count; j++) {
+        unsigned i = (first + j) % num;
+
+        if ((i + 1) * sizeof(d) > room) {
+            return;
+        }
+        d.next = (uint16_t)((i + 1) % num);
+        memcpy(table + i * sizeof(d), &d, sizeof(d));
+    }
+}
+
+static void fuzz_op_fill(FuzzGuest *g)
+{
+    Virtq *vq = fuzz_guest_vq(g);
+    uint16_t first = fuzz_u16(&g->in);
+    uint16_t count = fuzz_u16(&g->in);
+
+    if (vq->num) {
+        fuzz_desc_fill((uint8_t *)vq->desc, virtq_desc_size(vq->num), first,
+                       count % (vq->num + 1), vq->num, g);
+    } else {
+        fuzz_desc_fill(NULL, 0, 0, 0, 1, g);
+    }
+}
+
+static void fuzz_op_fill_at(FuzzGuest *g)
+{
+    uint64_t where = fuzz_guest_addr(g, g->gpa);
+    unsigned count = fuzz_u16(&g->in) % (VIRTQ_MAX_SIZE + 1);
+    uint8_t *host = NULL;
+    size_t room = (size_t)count * sizeof(VirtqDesc);
+
+    while (room && !(host = fuzz_guest_host(g, where, room))) {
+        room -= sizeof(VirtqDesc);          /* as much as fits */
+    }
+    fuzz_desc_fill(host, host ? room : 0, 0, count, VIRTQ_MAX_SIZE + 1, g);
+}
+
+static void fuzz_op_fill_avail(FuzzGuest *g)
+{
+    Virtq *vq = fuzz_guest_vq(g);
+    uint16_t head = fuzz_u16(&g->in);
+    uint16_t count = fuzz_u16(&g->in);
+
+    for (unsigned j = 0; vq->num && j < count % (vq->num + 1); j++) {
+        vq->avail->ring[vq->avail->idx % vq->num] = (uint16_t)(head + j);
+        vq->avail->idx++;
+    }
+}
+
+/* The memory table's lookups: NULL/-1, or memory we really gave. */
+static void fuzz_op_translate(FuzzGuest *g)
+{
+    uint64_t gpa = fuzz_guest_addr(g, g->gpa);
+    uint32_t len = fuzz_u32(&g->in) % (2 * (FUZZ_REGIONS << 16));
+    unsigned max = 1 + fuzz_u8(&g->in) % FUZZ_REGIONS;
+    uint64_t uva = fuzz_guest_addr(g, g->uva);
+    struct iovec iov[FUZZ_REGIONS];
+    void *p;
+    int n = vu_mem_gpa_to_iov(&g->mem, gpa, len, iov, max);
+    size_t total = 0;
+
+    fuzz_check(n >= -1 && n <= (int)max, "vu_mem_gpa_to_iov gave %d", n);
+    for (int i = 0; i < n; i++) {
+        fuzz_check(fuzz_spans_inside(&g->spans, iov[i].iov_base,
+                                     iov[i].iov_len),
+                   "vu_mem_gpa_to_iov piece %d outside guest memory", i);
+        total += iov[i].iov_len;
+    }
+    fuzz_check(n == -1 || total == len, "vu_mem_gpa_to_iov: %zu of %u bytes",
+               total, len);
+    p = vu_mem_gpa_to_host(&g->mem, gpa, len);
+    fuzz_check(!p || (len && fuzz_spans_inside(&g->spans, p, len)),
+               "vu_mem_gpa_to_host outside guest memory");
+    p = vu_mem_uva_to_host(&g->mem, uva, len);
+    fuzz_check(!p || (len && fuzz_spans_inside(&g->spans, p, len)),
+               "vu_mem_uva_to_host outside guest memory");
+}
+
 static void (*const fuzz_ops[FUZZ_OP_COUNT])(FuzzGuest *g) = {
     [FUZZ_OP_SETUP] = fuzz_op_setup,
     [FUZZ_OP_DESC] = fuzz_op_desc,
@@ -299,6 +395,10 @@ static void (*const fuzz_ops[FUZZ_OP_COUNT])(FuzzGuest *g) = {
     [FUZZ_OP_NOTIFY] = fuzz_op_notify,
     [FUZZ_OP_BASE] = fuzz_op_base,
     [FUZZ_OP_RESET] = fuzz_op_reset,
+    [FUZZ_OP_FILL] = fuzz_op_fill,
+    [FUZZ_OP_FILL_AT] = fuzz_op_fill_at,
+    [FUZZ_OP_FILL_AVAIL] = fuzz_op_fill_avail,
+    [FUZZ_OP_TRANSLATE] = fuzz_op_translate,
 };
 
 static FuzzGuest fuzz_guest;
