@@ -27,7 +27,8 @@
  *     at most VHOST_USER_TX_BATCH chains per wake-up (then an idle source
  *     goes on), then turns kicks on and re-checks.  Each chain's iovec
  *     (guest memory, the 12-byte header stripped) goes to
- *     net_client_send_iov_async() as is: whoever takes it copies once.
+ *     net_client_send_iov_async() as is: whoever takes it copies once (a
+ *     chain of more than NET_HUB_IOV_MAX pieces is gathered first).
  *     A 0 (queued) stops draining until the sent callback.
  *   peer -> guest RX: receive_iov copies the frame into the guest's
  *     buffers (mergeable if negotiated) and defers publishing the used
@@ -50,6 +51,7 @@
 #include <unistd.h>
 
 #include "monitor/monitor.h"
+#include "net/hub.h"
 #include "net/net.h"
 #include "net/netdev.h"
 #include "net/stream-conn.h"
@@ -95,6 +97,7 @@ struct VhostUserBase {
     BatchEntry rx_flush;            /* used index published at batch end */
     VirtqElement rx_elem;
     VirtqElement tx_elem;
+    uint8_t *tx_gather;             /* NET_BUFSIZE, made on first need */
 };
 
 /* ---- the mapping seam: real shared memory ---- */
@@ -253,11 +256,23 @@ static bool vhost_user_tx_one(VhostUserBase *b, Virtq *vq)
     uint16_t head = e->head;
     int n = virtq_element_strip(e, vu_dev_hdr_len(&b->dev));
 
+    struct iovec flat;
+
     /* Published only at the next flush, after the frame has been taken. */
     virtq_push(vq, head, 0);
     if (n < 0) {
         net_client_count_drop(&b->nc, NET_DROP_MALFORMED);
         return true;
+    }
+    if (n > NET_HUB_IOV_MAX && e->out_len <= NET_BUFSIZE) {
+        /* A chain of many small pieces: one gathered copy instead. */
+        if (!b->tx_gather) {
+            b->tx_gather = g_malloc(NET_BUFSIZE);
+        }
+        flat.iov_base = b->tx_gather;
+        flat.iov_len = iov_to_buf(e->iov, n, b->tx_gather, NET_BUFSIZE);
+        return net_client_send_iov_async(&b->nc, &flat, 1,
+                                         vhost_user_tx_sent) != 0;
     }
     return net_client_send_iov_async(&b->nc, e->iov, n,
                                      vhost_user_tx_sent) != 0;
@@ -553,6 +568,7 @@ static void vhost_user_base_init(VhostUserBase *b, const VhostUserOps *ops,
 static void vhost_user_base_cleanup(VhostUserBase *b)
 {
     vhost_user_teardown(b);
+    g_clear_pointer(&b->tx_gather, g_free);
     g_clear_pointer(&b->path, g_free);
 }
 
