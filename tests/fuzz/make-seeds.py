@@ -50,7 +50,8 @@ def desc(addr: int, length: int, flags: int, nxt: int) -> bytes:
 
 # ---- fuzz-virtq (tests/fuzz/fuzz-virtq.c) ------------------------------
 (V_SETUP, V_DESC, V_DESC_AT, V_AVAIL_ADD, V_AVAIL_IDX, V_EVENT, V_WRITE,
- V_TX, V_RX, V_UNPUSH, V_NOTIFY, V_BASE, V_RESET) = range(13)
+ V_TX, V_RX, V_UNPUSH, V_NOTIFY, V_BASE, V_RESET, V_FILL, V_FILL_AT,
+ V_FILL_AVAIL, V_TRANSLATE) = range(17)
 
 
 def v_addr(offset: int, region: int = 0) -> bytes:
@@ -66,8 +67,8 @@ def v_guest(features: int, regions: List[int]) -> bytes:
     return out
 
 
-def v_setup(q: int, ring: tuple) -> bytes:
-    return (u8(V_SETUP) + u8(q) + u8(RING_NUM.bit_length() - 1) +
+def v_setup(q: int, ring: tuple, num: int = RING_NUM) -> bytes:
+    return (u8(V_SETUP) + u8(q) + u8(num.bit_length() - 1) +
             b''.join(v_addr(o) for o in ring))
 
 
@@ -125,8 +126,16 @@ def virtq_seeds() -> Dict[str, bytes]:
             v_desc(1, 1, 0x8100, 60, F_NEXT, 0) + v_avail(1, 0) + v_tx() +
             u8(V_RESET) + u8(1) + v_setup(1, TX_RING) +
             v_desc(1, 1, 0x8100, 60, 0) + v_avail(1, 0) + v_tx())
+    # A 1024-entry ring whose chain has 1024 descriptors, each crossing
+    # the border of two adjacent regions: more iovec pieces than an
+    # element holds.
+    pieces = (v_guest(0, [0x8000, 0x8000]) +
+              v_setup(1, (0x0000, 0x4000, 0x5000), 1024) +
+              u8(V_FILL) + u8(1) + u16(0) + u16(1024) + v_addr(0x7ff8) +
+              u32(16) + u16(F_NEXT) + v_avail(1, 0) + v_tx())
     return {'tx-chain': tx_chain, 'indirect-chain': indirect,
-            'rx-mergeable': rx, 'two-regions': split, 'desc-loop': loop}
+            'rx-mergeable': rx, 'two-regions': split, 'desc-loop': loop,
+            'too-many-pieces': pieces}
 
 
 # ---- fuzz-vhost-user-msg (tests/fuzz/fuzz-vhost-user-msg.c) -------------
