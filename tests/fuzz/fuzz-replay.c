@@ -22,6 +22,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
+/* g_ptr_array_sort hands the comparison pointers to the elements. */
+static gint fuzz_replay_name_cmp(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Appends @path to @files: the files of a directory (sorted), or itself. */
 static bool fuzz_replay_collect(const char *path, GPtrArray *files)
 {
@@ -45,7 +51,7 @@ static bool fuzz_replay_collect(const char *path, GPtrArray *files)
         }
     }
     g_dir_close(dir);
-    g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+    g_ptr_array_sort(names, fuzz_replay_name_cmp);
     for (guint i = 0; i < names->len; i++) {
         g_ptr_array_add(files, g_steal_pointer(&names->pdata[i]));
     }
