@@ -231,6 +231,14 @@ static void fuzz_op_msg(FuzzFrontend *f)
                    "request %u: malformed reply", hdr.request);
     }
     fuzz_dev_check(f);
+    if (hdr.request == VHOST_USER_GET_VRING_BASE && r != VU_DEV_CLOSE) {
+        uint32_t index;
+
+        memcpy(&index, f->payload, sizeof(index));
+        fuzz_check(index >= VU_DEV_NUM_VRINGS ||
+                   !vu_dev_vring_live(&f->dev, index),
+                   "vring %u still live after GET_VRING_BASE", index);
+    }
     if (r == VU_DEV_CLOSE) {
         fuzz_dev_close(f);
     }
