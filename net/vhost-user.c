@@ -36,6 +36,8 @@
  *     buffers: return 0 (the flow-control rule), flush when the guest
  *     kicks vring 0.
  * Calls go out only when virtq_should_notify() says the guest wants one.
+ * A ring started without a kick fd (the no-fd bit: the frontend asks us
+ * to poll) is looked at every VHOST_USER_POLL_MS from a timeout.
  *
  * A frontend that sends something we refuse gets one log line
  * ("vmwire: ID: vhost-user: ...") and its connection closed, counted in
@@ -66,6 +68,7 @@
 
 #define VHOST_USER_READS 32         /* recvmsg() calls per wake-up */
 #define VHOST_USER_TX_BATCH 256     /* TX chains per wake-up */
+#define VHOST_USER_POLL_MS 1        /* rings started without a kick fd */
 
 typedef struct VhostUserBase VhostUserBase;
 
@@ -94,6 +97,7 @@ struct VhostUserBase {
     bool rx_waiting;                /* we refused a frame: flush on kick */
     bool broken_seen[VU_DEV_NUM_VRINGS];
     guint tx_idle_id;               /* TX drain continues from the loop */
+    guint poll_id;                  /* a ring without kick fd: polled */
     BatchEntry rx_flush;            /* used index published at batch end */
     VirtqElement rx_elem;
     VirtqElement tx_elem;
@@ -335,6 +339,30 @@ static void vhost_user_tx_kick(void *opaque)
     vhost_user_tx_drain(b);
 }
 
+/* Rings the frontend started without a kick fd: look at them often. */
+static gboolean vhost_user_poll(gpointer opaque)
+{
+    VhostUserBase *b = opaque;
+    bool polled = false;
+
+    for (unsigned i = 0; i < VU_DEV_NUM_VRINGS; i++) {
+        polled |= b->dev.vring[i].started && b->dev.vring[i].kick_fd < 0;
+    }
+    if (!polled) {
+        b->poll_id = 0;
+        return G_SOURCE_REMOVE;
+    }
+    if (b->dev.vring[VU_DEV_RX].kick_fd < 0 && b->rx_waiting &&
+        virtq_avail_count(&b->dev.vring[VU_DEV_RX].vq) > 0) {
+        b->rx_waiting = false;
+        net_client_flush_queued(&b->nc);
+    }
+    if (b->dev.vring[VU_DEV_TX].kick_fd < 0) {
+        vhost_user_tx_drain(b);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
 /* A vring's fds or state changed (from inside vu_dev_handle). */
 static void vhost_user_vring_changed(void *opaque, unsigned index)
 {
@@ -347,6 +375,8 @@ static void vhost_user_vring_changed(void *opaque, unsigned index)
         b->kick[index] = fd_handler_new(fd, index == VU_DEV_RX
                                             ? vhost_user_rx_kick
                                             : vhost_user_tx_kick, NULL, b);
+    } else if (b->dev.vring[index].started && !b->poll_id) {
+        b->poll_id = g_timeout_add(VHOST_USER_POLL_MS, vhost_user_poll, b);
     }
     if (vhost_user_check_broken(b, index) ||
         !vu_dev_vring_live(&b->dev, index)) {
@@ -384,6 +414,7 @@ static void vhost_user_teardown(VhostUserBase *b)
     b->tx_blocked = false;
     b->rx_waiting = false;
     g_clear_handle_id(&b->tx_idle_id, g_source_remove);
+    g_clear_handle_id(&b->poll_id, g_source_remove);
     batch_cancel(&b->rx_flush);
 }
 
