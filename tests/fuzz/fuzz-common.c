@@ -217,6 +217,19 @@ static void fuzz_strip(VirtqElement *elem, size_t hdr_len,
                == out_len - hdr_len, "stripped frame length is wrong");
 }
 
+/* Publish: what was pushed is in used->idx, nothing left pending. */
+static void fuzz_flush(Virtq *vq)
+{
+    bool publish = vq->num && vq->used_pending;
+    uint16_t want = (uint16_t)(vq->used_idx + vq->used_pending);
+
+    virtq_flush(vq);
+    fuzz_check(!publish || (vq->used_pending == 0 && vq->used_idx == want &&
+                            GUINT16_FROM_LE(vq->used->idx) == want),
+               "virtq_flush did not publish used idx %u", want);
+    virtq_should_notify(vq);
+}
+
 static VirtqElement fuzz_elem;      /* 16 KiB: not on the stack */
 
 void fuzz_ring_tx(Virtq *vq, const VuMem *mem, const FuzzSpans *spans,
@@ -255,8 +268,7 @@ void fuzz_ring_tx(Virtq *vq, const VuMem *mem, const FuzzSpans *spans,
     if (popped > keep) {
         virtq_unpop(vq, popped - keep);
     }
-    virtq_flush(vq);
-    virtq_should_notify(vq);
+    fuzz_flush(vq);
 }
 
 static uint8_t fuzz_frame[65536];
@@ -287,6 +299,5 @@ void fuzz_ring_rx(Virtq *vq, const VuMem *mem, size_t hdr_len,
     fuzz_check(r >= 0 || r == -EMSGSIZE || (vq->broken && vq->broken_reason),
                "virtq_rx_frame failed (%zd) without marking the ring broken",
                r);
-    virtq_flush(vq);
-    virtq_should_notify(vq);
+    fuzz_flush(vq);
 }
