@@ -7,6 +7,8 @@
 # how to minimize it are in the test's output (docs/security.md,
 # "Fuzzing").  `make fuzz` and .ci/run call it; the results are in
 # $FUZZ_BUILD/meson-logs/fuzz.json (scripts/count-tests.py reads it).
+# `scripts/fuzz.sh --setup-only` only makes $FUZZ_BUILD ready
+# (scripts/fuzz-long.sh uses it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${FUZZ_BUILD:-build-fuzz}
@@ -32,5 +34,8 @@ rm -f "$build/meson-logs/fuzz.json"
 CC=clang ./scripts/ensure-build.sh "$build" -Dfuzzing=true \
     -Db_sanitize=address,undefined -Db_lundef=false \
     -Dc_args=-fsanitize=fuzzer-no-link
+if [ "${1:-}" = --setup-only ]; then
+    exit 0
+fi
 exec meson test -C "$build" --suite fuzz --logbase fuzz --num-processes 1 \
     --print-errorlogs "$@"
