@@ -76,6 +76,8 @@ typedef struct VhostUserBase VhostUserBase;
 typedef struct VhostUserOps {
     void (*closing)(VhostUserBase *b);
     void (*closed)(VhostUserBase *b);
+    /* Where else a reset is counted (a port's listener), or NULL. */
+    NetClientState *(*reset_also)(VhostUserBase *b);
 } VhostUserOps;
 
 struct VhostUserBase {
@@ -147,6 +149,18 @@ static void vhost_user_notify(VhostUserBase *b, unsigned index)
     }
 }
 
+/* A reset on the client, and on its listener (which outlives a port). */
+static void vhost_user_count_reset(VhostUserBase *b)
+{
+    NetClientState *also = b->ops->reset_also ? b->ops->reset_also(b)
+                                              : NULL;
+
+    net_client_count_reset(&b->nc);
+    if (also) {
+        net_client_count_reset(also);
+    }
+}
+
 /* Log and count a ring that just broke; forget one that was reset. */
 static bool vhost_user_check_broken(VhostUserBase *b, unsigned index)
 {
@@ -158,7 +172,7 @@ static bool vhost_user_check_broken(VhostUserBase *b, unsigned index)
     }
     if (!b->broken_seen[index]) {
         b->broken_seen[index] = true;
-        net_client_count_reset(&b->nc);
+        vhost_user_count_reset(b);
         log_report_id(b->log_name, "vhost-user: %s ring broken: %s; "
                       "stopped until reset", index == VU_DEV_RX ? "RX" : "TX",
                       vq->broken_reason);
@@ -263,6 +277,9 @@ static bool vhost_user_tx_one(VhostUserBase *b, Virtq *vq)
     struct iovec flat;
 
     /* Published only at the next flush, after the frame has been taken. */
+    if (vq->used_pending >= vq->num) {
+        virtq_flush(vq);        /* a guest re-posting what it never saw */
+    }
     virtq_push(vq, head, 0);
     if (n < 0) {
         net_client_count_drop(&b->nc, NET_DROP_MALFORMED);
@@ -438,7 +455,7 @@ static void vhost_user_refuse(VhostUserBase *b, const char *why)
 {
     log_report_id(b->log_name, "vhost-user: %s; closing the connection",
                   why);
-    net_client_count_reset(&b->nc);
+    vhost_user_count_reset(b);
     vhost_user_close(b);
 }
 
@@ -624,9 +641,16 @@ static void vhost_user_port_closed(VhostUserBase *b)
     net_multi_member_closed(&container_of(b, VhostUserPort, base)->member);
 }
 
+static NetClientState *vhost_user_port_listener(VhostUserBase *b)
+{
+    return net_multi_member_listener(&container_of(b, VhostUserPort,
+                                                   base)->member);
+}
+
 static const VhostUserOps vhost_user_port_ops = {
     .closing = vhost_user_port_closing,
     .closed = vhost_user_port_closed,
+    .reset_also = vhost_user_port_listener,
 };
 
 static void vhost_user_port_cleanup(NetClientState *nc)

@@ -427,7 +427,7 @@ void virtq_push(Virtq *vq, uint16_t head, uint32_t len)
 {
     VirtqUsedElem *e;
 
-    g_assert(vq->num != 0);
+    g_assert(vq->num != 0 && vq->used_pending < UINT16_MAX);
     e = &vq->used->ring[(uint16_t)(vq->used_idx + vq->used_pending) &
                         (vq->num - 1)];
     __atomic_store_n(&e->id, GUINT32_TO_LE((uint32_t)head),
@@ -571,6 +571,13 @@ ssize_t virtq_rx_frame(Virtq *vq, const VuMem *mem, VirtqElement *scratch,
     int src_i = 0, hdr_i = 0;
 
     g_assert(hdr_len <= VIRTIO_NET_HDR_LEN);
+    if (vq->used_pending >= vq->num) {
+        /*
+         * Only a guest re-posting buffers it never saw used gets here:
+         * publish, so the count of unpublished entries stays small.
+         */
+        virtq_flush(vq);
+    }
     for (int i = 0; i < iovcnt; i++) {
         frame_len += iov[i].iov_len;
     }

@@ -168,7 +168,11 @@ unsigned virtq_avail_count(Virtq *vq);
 int virtq_pop(Virtq *vq, const VuMem *mem, VirtqElement *elem);
 /* Give back the last @n popped chains (not pushed): RX that did not fit. */
 void virtq_unpop(Virtq *vq, unsigned n);
-/* Return a chain with @len bytes written; visible after virtq_flush(). */
+/*
+ * Return a chain with @len bytes written; visible after virtq_flush().
+ * At most UINT16_MAX pushes between flushes (callers flush once
+ * used_pending reaches the ring size).
+ */
 void virtq_push(Virtq *vq, uint16_t head, uint32_t len);
 /* Drop the last @n pushes that were not flushed yet. */
 void virtq_unpush(Virtq *vq, unsigned n);

@@ -3,8 +3,11 @@
 
 `vmwire` alone starts a learning hub with a libslirp uplink (DHCP, NAT), a
 unix stream listener at $XDG_RUNTIME_DIR/vmwire/default.sock and a TCP
-listener on 127.0.0.1:5555 that both take any number of VMs, and a QMP
-socket beside the unix one; it prints the QEMU options that reach it.
+listener on 127.0.0.1:5555 that both take any number of VMs, a vhost-user
+listener at vhost-user.sock beside them (hub 0 too), and a QMP socket; it
+prints the QEMU options that reach them (for vhost-user: shared memory, a
+chardev, vectors=0; checked as printed and listed by QMP, the guests
+booted here use the two stream options).
 
 This test runs it with XDG_RUNTIME_DIR pointing at a temporary directory,
 reads the two printed `-netdev ... -device ...` lines and boots one real

@@ -619,6 +619,13 @@ static void test_hub(void)
                     frame, 500);
     fe_close(&a);
     g_assert_null(net_client_find("vh.1"));
+    /* A refused message costs that port; the listener keeps the count. */
+    fe_connect(&a, path);
+    fe_send(&a, 99, VHOST_USER_VERSION, NULL, 0, NULL, 0, 1);
+    g_assert_true(fe_closed(&a));
+    g_assert_null(net_client_find("vh.3"));
+    g_assert_cmpuint(net_client_find("vh")->stats.resets, ==, 1);
+    fe_close(&a);
     fe_close(&b);
     net_cleanup();
     pump(5);

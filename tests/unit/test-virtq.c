@@ -521,6 +521,28 @@ static void test_rx_bad_buffer(void)
     fx_cleanup(&f);
 }
 
+/* A guest re-posting one buffer it never saw used: bounded, no abort. */
+static void test_rx_reposted(void)
+{
+    Fx f;
+    uint8_t frame[64] = { 0 };
+    struct iovec iov = { frame, sizeof(frame) };
+
+    fx_init(&f, 8);
+    set_desc(&f, 0, gpa(BUF_OFF), 1500, VIRTQ_DESC_F_WRITE, 0);
+    for (unsigned i = 0; i < 70000; i++) {
+        make_avail(&f, 0);
+        g_assert_cmpint(virtq_rx_frame(&f.vq, &f.vm, f.elem,
+                                       VIRTIO_NET_HDR_LEN, true, &iov, 1),
+                        ==, 64);
+        g_assert_cmpuint(f.vq.used_pending, <=, 8);
+    }
+    virtq_flush(&f.vq);
+    g_assert_cmpuint(f.used->idx, ==, (uint16_t)70000);
+    g_assert_false(f.vq.broken);
+    fx_cleanup(&f);
+}
+
 /* ---- notifications ---- */
 
 static void test_event_idx(void)
@@ -613,6 +635,7 @@ int main(int argc, char **argv)
     g_test_add_func("/net/virtq/rx/no-room", test_rx_no_room);
     g_test_add_func("/net/virtq/rx/not-mergeable", test_rx_not_mergeable);
     g_test_add_func("/net/virtq/rx/bad-buffer", test_rx_bad_buffer);
+    g_test_add_func("/net/virtq/rx/reposted", test_rx_reposted);
     g_test_add_func("/net/virtq/notify/event-idx", test_event_idx);
     g_test_add_func("/net/virtq/notify/legacy", test_legacy_flags);
     g_test_add_func("/net/virtq/strip", test_strip);
