@@ -277,7 +277,10 @@ static gboolean vhost_user_tx_idle(gpointer opaque)
     VhostUserBase *b = opaque;
 
     b->tx_idle_id = 0;
+    /* One batch, as an fd handler's: frames out and used idx at its end. */
+    batch_begin();
     vhost_user_tx_drain(b);
+    batch_end();
     return G_SOURCE_REMOVE;
 }
 
@@ -383,6 +386,7 @@ static gboolean vhost_user_poll(gpointer opaque)
         b->poll_id = 0;
         return G_SOURCE_REMOVE;
     }
+    batch_begin();
     if (b->dev.vring[VU_DEV_RX].kick_fd < 0 && b->rx_waiting &&
         virtq_avail_count(&b->dev.vring[VU_DEV_RX].vq) > 0) {
         b->rx_waiting = false;
@@ -391,6 +395,7 @@ static gboolean vhost_user_poll(gpointer opaque)
     if (b->dev.vring[VU_DEV_TX].kick_fd < 0) {
         vhost_user_tx_drain(b);
     }
+    batch_end();
     return G_SOURCE_CONTINUE;
 }
 
