@@ -477,7 +477,11 @@ static ssize_t net_hub_port_receive_iov(NetClientState *nc,
     uint16_t vlan;
     int rest_cnt;
 
-    iov_to_buf(iov, iovcnt, head, sizeof(head));
+    if (iovcnt > 0 && iov[0].iov_len >= sizeof(head)) {
+        memcpy(head, iov[0].iov_base, sizeof(head));   /* the usual case */
+    } else {
+        iov_to_buf(iov, iovcnt, head, sizeof(head));
+    }
     if (!net_hub_classify(port, head, size, &vlan, &skip)) {
         return (ssize_t)size;
     }
