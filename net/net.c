@@ -148,6 +148,9 @@ NetClientState *net_client_new(const NetClientInfo *info,
                                        net_client_queue_can_receive, nc,
                                        NET_QUEUE_DEFAULT_FRAMES,
                                        NET_QUEUE_DEFAULT_BYTES);
+    /* A full queue's drops are the receiver's: counted as they happen. */
+    net_queue_count_drops_in(nc->incoming_queue, &nc->stats.dropped,
+                             &nc->stats.dropped_by[NET_DROP_QUEUE_FULL]);
     if (peer) {
         net_client_set_peer(nc, peer);
     }
@@ -315,7 +318,6 @@ ssize_t net_client_send_iov_async(NetClientState *sender,
 {
     size_t size = iov_size_total(iov, iovcnt);
     NetClientState *peer = sender->peer;
-    uint64_t dropped;
     ssize_t ret;
 
     if (size > NET_BUFSIZE) {
@@ -339,12 +341,8 @@ ssize_t net_client_send_iov_async(NetClientState *sender,
     }
     net_client_hold(sender);
     net_client_hold(peer);
-    dropped = net_queue_dropped(peer->incoming_queue);
     ret = net_queue_send_iov(peer->incoming_queue, sender, iov, iovcnt, size,
                              sent_cb);
-    dropped = net_queue_dropped(peer->incoming_queue) - dropped;
-    peer->stats.dropped += dropped;
-    peer->stats.dropped_by[NET_DROP_QUEUE_FULL] += dropped;
     net_client_release(peer);
     net_client_release(sender);
     return ret;

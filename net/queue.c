@@ -27,6 +27,7 @@ struct NetQueue {
     FrameRing ring;
     bool delivering;            /* inside deliver or a flush loop */
     uint64_t dropped;
+    uint64_t *drop_total, *drop_full;   /* the owner's counters, or NULL */
     unsigned high_water_frames; /* most frames ever queued at once */
     size_t high_water_bytes;    /* most bytes ever queued at once */
     GSource *flush_source;      /* deferred flush; ready time 0 = pending */
@@ -95,6 +96,15 @@ void net_queue_free(NetQueue *queue)
     g_free(queue);
 }
 
+static void net_queue_count_drop(NetQueue *queue)
+{
+    queue->dropped++;
+    if (queue->drop_total) {
+        (*queue->drop_total)++;
+        (*queue->drop_full)++;
+    }
+}
+
 static bool net_queue_append(NetQueue *queue, NetClientState *sender,
                              const struct iovec *iov, int iovcnt,
                              size_t size, NetPacketSent *sent_cb)
@@ -103,12 +113,12 @@ static bool net_queue_append(NetQueue *queue, NetClientState *sender,
 
     if (!sent_cb && (queue->ring.count >= queue->max_frames ||
                      queue->ring.bytes + size > queue->max_bytes)) {
-        queue->dropped++;
+        net_queue_count_drop(queue);
         return false;
     }
     slot = frame_ring_push_iov(&queue->ring, iov, iovcnt, size);
     if (!slot) {
-        queue->dropped++;
+        net_queue_count_drop(queue);
         return false;
     }
     slot->owner = sender;
@@ -227,6 +237,13 @@ bool net_queue_busy(const NetQueue *queue)
 uint64_t net_queue_dropped(const NetQueue *queue)
 {
     return queue->dropped;
+}
+
+void net_queue_count_drops_in(NetQueue *queue, uint64_t *total,
+                              uint64_t *full)
+{
+    queue->drop_total = total;
+    queue->drop_full = full;
 }
 
 unsigned net_queue_high_water_frames(const NetQueue *queue)

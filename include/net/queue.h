@@ -60,6 +60,12 @@ bool net_queue_busy(const NetQueue *queue);
 /* Frames dropped because the queue was full. */
 uint64_t net_queue_dropped(const NetQueue *queue);
 /*
+ * Also add each such drop to *@total and *@full (borrowed: the owner's
+ * counters, which must outlive the queue), as it happens.
+ */
+void net_queue_count_drops_in(NetQueue *queue, uint64_t *total,
+                              uint64_t *full);
+/*
  * The most frames / bytes this queue ever held at once (its high-water
  * mark), updated when a frame is queued.  Frames without a callback stop
  * at the bounds (max_frames, max_bytes); with callbacks they may go past.
