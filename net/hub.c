@@ -335,7 +335,9 @@ static void net_hub_output(NetHubPort *dst, uint16_t vlan,
     if (dst->trunk && vlan != dst->vlan) {
         iov[n++] = (struct iovec){ tag, sizeof(tag) };
     }
-    memcpy(&iov[n], rest, sizeof(*rest) * (size_t)rest_cnt);
+    for (int i = 0; i < rest_cnt; i++) {     /* usually one piece */
+        iov[n + i] = rest[i];
+    }
     net_client_send_iov_async(&dst->nc, iov, n + rest_cnt, NULL);
     /* The peer counted a frame its full queue lost: it is ours too. */
     if (peer && dst->nc.peer == peer) {

@@ -162,6 +162,24 @@ ssize_t net_queue_send_iov(NetQueue *queue, NetClientState *sender,
            ? 0 : (ssize_t)size;
 }
 
+bool net_queue_direct_begin(NetQueue *queue)
+{
+    if (queue->delivering || !frame_ring_is_empty(&queue->ring)) {
+        return false;
+    }
+    queue->delivering = true;
+    return true;
+}
+
+void net_queue_direct_end(NetQueue *queue, bool taken)
+{
+    queue->delivering = false;
+    /* As net_queue_send_iov: frames sent from inside wait for the loop. */
+    if (taken && !frame_ring_is_empty(&queue->ring)) {
+        g_source_set_ready_time(queue->flush_source, 0);
+    }
+}
+
 void net_queue_purge(NetQueue *queue, NetClientState *from)
 {
     FrameRing kept;

@@ -615,11 +615,14 @@ static void rx_frame_one_buffer(Virtq *vq, const VirtqElement *elem,
                                 size_t hdr_len, const struct iovec *iov,
                                 int iovcnt, size_t frame_len)
 {
+    /* A zeroed header; num_buffers (little-endian, bytes 10-11) is 1. */
+    static const uint8_t hdr[VIRTIO_NET_HDR_LEN] = { [10] = 1 };
     uint8_t *p = elem->iov[0].iov_base;
 
-    memset(p, 0, hdr_len);
     if (hdr_len == VIRTIO_NET_HDR_LEN) {
-        p[10] = 1;                  /* num_buffers, little-endian */
+        memcpy(p, hdr, VIRTIO_NET_HDR_LEN);
+    } else {
+        memset(p, 0, hdr_len);      /* legacy: no num_buffers */
     }
     p += hdr_len;
     for (int i = 0; i < iovcnt; i++) {
