@@ -4,6 +4,9 @@
  * Owns the list of clients.  A frame sent by a client goes through checks
  * (size, peer, link) into the peer's incoming NetQueue, which either hands
  * it to the peer's receive hook at once or keeps it until the peer flushes.
+ * The usual case (nothing queued, no delivery to the peer on the stack,
+ * it can take the frame, no filter) is done here without the queue's
+ * send: net_client_send_direct(), with the queue marked busy meanwhile.
  * Counters are kept here, once, for every kind of client.  A frame that
  * passes the checks is shown to the filter chains of both ends first
  * (net/filter.c); the core names no kind of filter and no kind of client.

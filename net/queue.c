@@ -7,6 +7,9 @@
  *        frames again is flushed, so order holds.
  *        Frames appended while that direct delivery ran (sent from inside
  *        it) are flushed from the main loop by the queue's own idle source.
+ * direct: net_queue_direct_begin/end let the owner (net/net.c) do the
+ *        first case of send itself, under the same rule (busy meanwhile,
+ *        frames sent from inside wait for the idle source).
  * flush: deliver from the head until the receiver refuses one (it stays at
  *        the head) or the queue is empty, calling each frame's completion
  *        callback after it left the queue.  Sends made from inside a

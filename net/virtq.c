@@ -7,9 +7,11 @@
  * may rewrite it meanwhile), its buffer translated through the memory
  * table into iovec pieces of the caller's fixed element, and the walk is
  * bounded by the ring size (or the indirect table's size), so a loop ends
- * as "chain longer than the ring".  Anything malformed marks the queue
- * broken with a static reason; nothing is read or written outside a
- * region of the table.
+ * as "chain longer than the ring".  The usual chain (one direct
+ * descriptor in one region) skips the walk, and avail->idx is read again
+ * only when the entries last seen are used up.  Anything malformed marks
+ * the queue broken with a static reason; nothing is read or written
+ * outside a region of the table.
  *
  * Used entries are written as they are pushed and published by one
  * used->idx store after a release fence (virtq_flush), so RX can give back
