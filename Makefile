@@ -43,3 +43,13 @@ valgrind: deps
 
 clean:
 	rm -rf $(BUILD)
+
+# libFuzzer harnesses (docs/security.md, "Fuzzing"): a clang build in
+# build-fuzz/, each target fuzzed for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+FUZZ_DEPS = $(BUILD_DEPS) clang libclang-rt-14-dev
+
+.PHONY: fuzz
+fuzz:
+	@./scripts/install-deps.sh $(FUZZ_DEPS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh

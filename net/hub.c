@@ -335,7 +335,9 @@ static void net_hub_output(NetHubPort *dst, uint16_t vlan,
     if (dst->trunk && vlan != dst->vlan) {
         iov[n++] = (struct iovec){ tag, sizeof(tag) };
     }
-    memcpy(&iov[n], rest, sizeof(*rest) * (size_t)rest_cnt);
+    for (int i = 0; i < rest_cnt; i++) {     /* usually one piece */
+        iov[n + i] = rest[i];
+    }
     net_client_send_iov_async(&dst->nc, iov, n + rest_cnt, NULL);
     /* The peer counted a frame its full queue lost: it is ours too. */
     if (peer && dst->nc.peer == peer) {
@@ -477,7 +479,11 @@ static ssize_t net_hub_port_receive_iov(NetClientState *nc,
     uint16_t vlan;
     int rest_cnt;
 
-    iov_to_buf(iov, iovcnt, head, sizeof(head));
+    if (iovcnt > 0 && iov[0].iov_len >= sizeof(head)) {
+        memcpy(head, iov[0].iov_base, sizeof(head));   /* the usual case */
+    } else {
+        iov_to_buf(iov, iovcnt, head, sizeof(head));
+    }
     if (!net_hub_classify(port, head, size, &vlan, &skip)) {
         return (ssize_t)size;
     }

@@ -4,6 +4,9 @@
  * Owns the list of clients.  A frame sent by a client goes through checks
  * (size, peer, link) into the peer's incoming NetQueue, which either hands
  * it to the peer's receive hook at once or keeps it until the peer flushes.
+ * The usual case (nothing queued, no delivery to the peer on the stack,
+ * it can take the frame, no filter) is done here without the queue's
+ * send: net_client_send_direct(), with the queue marked busy meanwhile.
  * Counters are kept here, once, for every kind of client.  A frame that
  * passes the checks is shown to the filter chains of both ends first
  * (net/filter.c); the core names no kind of filter and no kind of client.
@@ -74,6 +77,28 @@ static ssize_t net_client_call_receive(NetClientState *receiver,
     return receiver->info->receive(receiver, net_gather_buf, size);
 }
 
+/* A frame @receiver handled (@ret from its hook): the counters. */
+static ssize_t net_client_delivered(NetClientState *sender,
+                                    NetClientState *receiver, size_t size,
+                                    ssize_t ret)
+{
+    if (ret == 0) {
+        receiver->receive_disabled = true;
+        return 0;
+    }
+    if (ret < 0) {
+        receiver->stats.dropped++;
+        return (ssize_t)size;
+    }
+    receiver->stats.rx_frames++;
+    receiver->stats.rx_bytes += size;
+    if (sender) {
+        sender->stats.tx_frames++;
+        sender->stats.tx_bytes += size;
+    }
+    return ret;
+}
+
 static ssize_t net_client_deliver(NetClientState *sender,
                                   const struct iovec *iov, int iovcnt,
                                   void *opaque)
@@ -93,20 +118,37 @@ static ssize_t net_client_deliver(NetClientState *sender,
     ret = net_client_call_receive(receiver, iov, iovcnt, size);
     net_client_release(sender);
     net_client_release(receiver);
-    if (ret == 0) {
-        receiver->receive_disabled = true;
+    return net_client_delivered(sender, receiver, size, ret);
+}
+
+/*
+ * The usual frame: nothing waits in @peer's queue, no delivery to it is
+ * on the stack, it can take the frame and nobody filters: hand it over
+ * without the queue (both ends are held and were checked by the caller).
+ * Returns as net_queue_send_iov(), or 0 with *@direct false if the frame
+ * must go through the queue.
+ */
+static ssize_t net_client_send_direct(NetClientState *sender,
+                                      NetClientState *peer,
+                                      const struct iovec *iov, int iovcnt,
+                                      size_t size, bool *direct)
+{
+    NetQueue *queue = peer->incoming_queue;
+    ssize_t ret;
+
+    *direct = false;
+    if (peer->receive_disabled || !net_queue_direct_begin(queue)) {
         return 0;
     }
-    if (ret < 0) {
-        receiver->stats.dropped++;
-        return (ssize_t)size;
+    if (peer->info->can_receive && !peer->info->can_receive(peer)) {
+        net_queue_direct_end(queue, false);
+        return 0;
     }
-    receiver->stats.rx_frames++;
-    receiver->stats.rx_bytes += size;
-    if (sender) {
-        sender->stats.tx_frames++;
-        sender->stats.tx_bytes += size;
-    }
+    ret = net_client_delivered(sender, peer, size,
+                               net_client_call_receive(peer, iov, iovcnt,
+                                                       size));
+    net_queue_direct_end(queue, ret != 0);
+    *direct = ret != 0;
     return ret;
 }
 
@@ -148,6 +190,9 @@ NetClientState *net_client_new(const NetClientInfo *info,
                                        net_client_queue_can_receive, nc,
                                        NET_QUEUE_DEFAULT_FRAMES,
                                        NET_QUEUE_DEFAULT_BYTES);
+    /* A full queue's drops are the receiver's: counted as they happen. */
+    net_queue_count_drops_in(nc->incoming_queue, &nc->stats.dropped,
+                             &nc->stats.dropped_by[NET_DROP_QUEUE_FULL]);
     if (peer) {
         net_client_set_peer(nc, peer);
     }
@@ -315,7 +360,7 @@ ssize_t net_client_send_iov_async(NetClientState *sender,
 {
     size_t size = iov_size_total(iov, iovcnt);
     NetClientState *peer = sender->peer;
-    uint64_t dropped;
+    bool filtered, direct = false;
     ssize_t ret;
 
     if (size > NET_BUFSIZE) {
@@ -334,17 +379,19 @@ ssize_t net_client_send_iov_async(NetClientState *sender,
     if (!peer->incoming_queue) {    /* peer is being torn down */
         return (ssize_t)size;
     }
-    if (G_UNLIKELY(sender->filters || peer->filters)) {
+    filtered = sender->filters || peer->filters;
+    if (G_UNLIKELY(filtered)) {
         net_filter_frame(sender, peer, iov, iovcnt, size);
     }
     net_client_hold(sender);
     net_client_hold(peer);
-    dropped = net_queue_dropped(peer->incoming_queue);
-    ret = net_queue_send_iov(peer->incoming_queue, sender, iov, iovcnt, size,
-                             sent_cb);
-    dropped = net_queue_dropped(peer->incoming_queue) - dropped;
-    peer->stats.dropped += dropped;
-    peer->stats.dropped_by[NET_DROP_QUEUE_FULL] += dropped;
+    ret = G_LIKELY(!filtered)
+          ? net_client_send_direct(sender, peer, iov, iovcnt, size, &direct)
+          : 0;
+    if (!direct) {
+        ret = net_queue_send_iov(peer->incoming_queue, sender, iov, iovcnt,
+                                 size, sent_cb);
+    }
     net_client_release(peer);
     net_client_release(sender);
     return ret;

@@ -7,6 +7,9 @@
  *        frames again is flushed, so order holds.
  *        Frames appended while that direct delivery ran (sent from inside
  *        it) are flushed from the main loop by the queue's own idle source.
+ * direct: net_queue_direct_begin/end let the owner (net/net.c) do the
+ *        first case of send itself, under the same rule (busy meanwhile,
+ *        frames sent from inside wait for the idle source).
  * flush: deliver from the head until the receiver refuses one (it stays at
  *        the head) or the queue is empty, calling each frame's completion
  *        callback after it left the queue.  Sends made from inside a
@@ -27,6 +30,7 @@ struct NetQueue {
     FrameRing ring;
     bool delivering;            /* inside deliver or a flush loop */
     uint64_t dropped;
+    uint64_t *drop_total, *drop_full;   /* the owner's counters, or NULL */
     unsigned high_water_frames; /* most frames ever queued at once */
     size_t high_water_bytes;    /* most bytes ever queued at once */
     GSource *flush_source;      /* deferred flush; ready time 0 = pending */
@@ -95,6 +99,15 @@ void net_queue_free(NetQueue *queue)
     g_free(queue);
 }
 
+static void net_queue_count_drop(NetQueue *queue)
+{
+    queue->dropped++;
+    if (queue->drop_total) {
+        (*queue->drop_total)++;
+        (*queue->drop_full)++;
+    }
+}
+
 static bool net_queue_append(NetQueue *queue, NetClientState *sender,
                              const struct iovec *iov, int iovcnt,
                              size_t size, NetPacketSent *sent_cb)
@@ -103,12 +116,12 @@ static bool net_queue_append(NetQueue *queue, NetClientState *sender,
 
     if (!sent_cb && (queue->ring.count >= queue->max_frames ||
                      queue->ring.bytes + size > queue->max_bytes)) {
-        queue->dropped++;
+        net_queue_count_drop(queue);
         return false;
     }
     slot = frame_ring_push_iov(&queue->ring, iov, iovcnt, size);
     if (!slot) {
-        queue->dropped++;
+        net_queue_count_drop(queue);
         return false;
     }
     slot->owner = sender;
@@ -150,6 +163,24 @@ ssize_t net_queue_send_iov(NetQueue *queue, NetClientState *sender,
     }
     return net_queue_append(queue, sender, iov, iovcnt, size, sent_cb)
            ? 0 : (ssize_t)size;
+}
+
+bool net_queue_direct_begin(NetQueue *queue)
+{
+    if (queue->delivering || !frame_ring_is_empty(&queue->ring)) {
+        return false;
+    }
+    queue->delivering = true;
+    return true;
+}
+
+void net_queue_direct_end(NetQueue *queue, bool taken)
+{
+    queue->delivering = false;
+    /* As net_queue_send_iov: frames sent from inside wait for the loop. */
+    if (taken && !frame_ring_is_empty(&queue->ring)) {
+        g_source_set_ready_time(queue->flush_source, 0);
+    }
 }
 
 void net_queue_purge(NetQueue *queue, NetClientState *from)
@@ -227,6 +258,13 @@ bool net_queue_busy(const NetQueue *queue)
 uint64_t net_queue_dropped(const NetQueue *queue)
 {
     return queue->dropped;
+}
+
+void net_queue_count_drops_in(NetQueue *queue, uint64_t *total,
+                              uint64_t *full)
+{
+    queue->drop_total = total;
+    queue->drop_full = full;
 }
 
 unsigned net_queue_high_water_frames(const NetQueue *queue)

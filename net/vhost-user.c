@@ -203,6 +203,9 @@ static void vhost_user_rx_flush(BatchEntry *e)
 
 static void vhost_user_rx_publish(VhostUserBase *b)
 {
+    if (b->rx_flush.queued) {
+        return;                     /* this batch publishes already */
+    }
     if (batch_active()) {
         batch_defer(&b->rx_flush, vhost_user_rx_flush);
     } else {

@@ -7,9 +7,11 @@
  * may rewrite it meanwhile), its buffer translated through the memory
  * table into iovec pieces of the caller's fixed element, and the walk is
  * bounded by the ring size (or the indirect table's size), so a loop ends
- * as "chain longer than the ring".  Anything malformed marks the queue
- * broken with a static reason; nothing is read or written outside a
- * region of the table.
+ * as "chain longer than the ring".  The usual chain (one direct
+ * descriptor in one region) skips the walk, and avail->idx is read again
+ * only when the entries last seen are used up.  Anything malformed marks
+ * the queue broken with a static reason; nothing is read or written
+ * outside a region of the table.
  *
  * Used entries are written as they are pushed and published by one
  * used->idx store after a release fence (virtq_flush), so RX can give back
@@ -233,6 +235,7 @@ bool virtq_setup_host(Virtq *vq, unsigned num, VirtqDesc *desc,
     vq->used = used;
     vq->num = num;
     vq->used_idx = shared_load16(&used->idx);
+    vq->avail_idx_seen = vq->last_avail_idx;    /* nothing seen yet */
     vq->used_pending = 0;
     vq->signalled_used_valid = false;
     vq->notifications_off = false;
@@ -273,8 +276,8 @@ unsigned virtq_avail_count(Virtq *vq)
     if (!virtq_ready(vq)) {
         return 0;
     }
-    ahead = (uint16_t)(shared_load16_acquire(&vq->avail->idx) -
-                       vq->last_avail_idx);
+    vq->avail_idx_seen = shared_load16_acquire(&vq->avail->idx);
+    ahead = (uint16_t)(vq->avail_idx_seen - vq->last_avail_idx);
     if (ahead > vq->num) {
         virtq_set_broken(vq, "available index too far ahead");
         return 0;
@@ -353,29 +356,27 @@ static const char *virtq_enter_indirect(const Virtq *vq, const VuMem *mem,
     return NULL;
 }
 
-/* Walk the chain at @head into @elem; NULL or the reason it is bad. */
+/*
+ * Walk the chain whose head descriptor the caller read into @d (the first
+ * of at most vq->num) into @elem; NULL or the reason it is bad.
+ */
 static const char *virtq_walk(const Virtq *vq, const VuMem *mem,
-                              unsigned head, VirtqElement *elem)
+                              VirtqDesc d, VirtqElement *elem)
 {
     const VirtqDesc *table = vq->desc;
-    unsigned table_num = vq->num, i = head, count = 0;
+    unsigned table_num = vq->num, count = 1;
     bool inside = false;            /* walking an indirect table */
-    VirtqDesc d;
     const char *err;
 
     for (;;) {
-        if (++count > table_num) {
-            return "descriptor chain longer than the ring";
-        }
-        virtq_desc_read(&table[i], &d);
         if (d.flags & VIRTQ_DESC_F_INDIRECT) {
             err = virtq_enter_indirect(vq, mem, &d, &inside, &table,
                                        &table_num);
             if (err) {
                 return err;
             }
-            i = 0;
-            count = 0;
+            count = 1;
+            virtq_desc_read(&table[0], &d);
             continue;
         }
         err = virtq_elem_add(elem, mem, &d);
@@ -388,19 +389,62 @@ static const char *virtq_walk(const Virtq *vq, const VuMem *mem,
         if (d.next >= table_num) {
             return "next descriptor index out of range";
         }
-        i = d.next;
+        if (++count > table_num) {
+            return "descriptor chain longer than the ring";
+        }
+        virtq_desc_read(&table[d.next], &d);
     }
+}
+
+/*
+ * The common chain: one direct descriptor whose buffer lies in one region.
+ * Filled into @elem as the walk would; false (nothing changed) otherwise.
+ */
+static bool virtq_pop_one(const VuMem *mem, const VirtqDesc *d,
+                          VirtqElement *elem)
+{
+    const VuMemRegion *r;
+    uint64_t off;
+
+    if ((d->flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) ||
+        d->len == 0 || !(r = vu_mem_find(mem, d->addr))) {
+        return false;
+    }
+    off = d->addr - r->gpa;
+    if (d->len > r->size - off) {
+        return false;               /* crosses into the next region */
+    }
+    elem->iov[0].iov_base = r->host + off;
+    elem->iov[0].iov_len = d->len;
+    if (d->flags & VIRTQ_DESC_F_WRITE) {
+        elem->out_num = 0;
+        elem->out_len = 0;
+        elem->in_num = 1;
+        elem->in_len = d->len;
+    } else {
+        elem->out_num = 1;
+        elem->out_len = d->len;
+        elem->in_num = 0;
+        elem->in_len = 0;
+    }
+    return true;
 }
 
 int virtq_pop(Virtq *vq, const VuMem *mem, VirtqElement *elem)
 {
-    uint16_t head;
+    uint16_t head, seen = (uint16_t)(vq->avail_idx_seen - vq->last_avail_idx);
+    VirtqDesc d;
     const char *err;
 
     if (vq->broken) {
         return -1;
     }
-    if (virtq_avail_count(vq) == 0) {
+    /*
+     * Entries up to the avail->idx we last read (with acquire) are there
+     * still: read it again only when they are used up.  A base moved
+     * since (SET_VRING_BASE) shows as nothing or too much seen.
+     */
+    if ((seen == 0 || seen > vq->num) && virtq_avail_count(vq) == 0) {
         return vq->broken ? -1 : 0;
     }
     head = shared_load16(&vq->avail->ring[vq->last_avail_idx &
@@ -410,12 +454,15 @@ int virtq_pop(Virtq *vq, const VuMem *mem, VirtqElement *elem)
         return -1;
     }
     elem->head = head;
-    elem->out_num = elem->in_num = 0;
-    elem->out_len = elem->in_len = 0;
-    err = virtq_walk(vq, mem, head, elem);
-    if (err) {
-        virtq_set_broken(vq, err);
-        return -1;
+    virtq_desc_read(&vq->desc[head], &d);
+    if (!virtq_pop_one(mem, &d, elem)) {
+        elem->out_num = elem->in_num = 0;
+        elem->out_len = elem->in_len = 0;
+        err = virtq_walk(vq, mem, d, elem);
+        if (err) {
+            virtq_set_broken(vq, err);
+            return -1;
+        }
     }
     vq->last_avail_idx++;
     if (vq->event_idx && !vq->notifications_off) {
@@ -561,6 +608,32 @@ static unsigned rx_header_pieces(const struct iovec *in, unsigned in_num,
     return n;
 }
 
+/*
+ * The common RX case: the first chain popped is one buffer that holds the
+ * header and the whole frame.  Header, then the frame's pieces, copied
+ * straight in; pushed.
+ */
+static void rx_frame_one_buffer(Virtq *vq, const VirtqElement *elem,
+                                size_t hdr_len, const struct iovec *iov,
+                                int iovcnt, size_t frame_len)
+{
+    /* A zeroed header; num_buffers (little-endian, bytes 10-11) is 1. */
+    static const uint8_t hdr[VIRTIO_NET_HDR_LEN] = { [10] = 1 };
+    uint8_t *p = elem->iov[0].iov_base;
+
+    if (hdr_len == VIRTIO_NET_HDR_LEN) {
+        memcpy(p, hdr, VIRTIO_NET_HDR_LEN);
+    } else {
+        memset(p, 0, hdr_len);      /* legacy: no num_buffers */
+    }
+    p += hdr_len;
+    for (int i = 0; i < iovcnt; i++) {
+        memcpy(p, iov[i].iov_base, iov[i].iov_len);
+        p += iov[i].iov_len;
+    }
+    virtq_push(vq, elem->head, (uint32_t)(hdr_len + frame_len));
+}
+
 /* The zeroed virtio-net header, num_buffers set, into its pieces. */
 static void rx_write_header(const struct iovec *hdr_iov, unsigned hdr_cnt,
                             size_t hdr_len, unsigned nbufs)
@@ -619,6 +692,11 @@ ssize_t virtq_rx_frame(Virtq *vq, const VuMem *mem, VirtqElement *scratch,
             rx_rollback(vq, nbufs);
             return -EIO;
         }
+        if (nbufs == 0 && scratch->in_num == 1 &&
+            scratch->in_len - hdr_len >= frame_len) {
+            rx_frame_one_buffer(vq, scratch, hdr_len, iov, iovcnt, frame_len);
+            return (ssize_t)frame_len;
+        }
         if (nbufs == 0) {
             hdr_cnt = rx_header_pieces(in, scratch->in_num, hdr_len, hdr_iov);
         }
@@ -642,6 +720,15 @@ int virtq_element_strip(VirtqElement *elem, size_t hdr_len)
     unsigned k = 0;
     size_t left = hdr_len;
 
+    if (elem->out_num > 0 && elem->iov[0].iov_len > hdr_len) {
+        /* The header and some of the frame in the first piece. */
+        elem->iov[0].iov_base = (uint8_t *)elem->iov[0].iov_base + hdr_len;
+        elem->iov[0].iov_len -= hdr_len;
+        elem->out_len -= hdr_len;
+        elem->in_num = 0;
+        elem->in_len = 0;
+        return (int)elem->out_num;
+    }
     if (elem->out_len < hdr_len) {
         return -1;
     }

@@ -107,6 +107,7 @@ typedef struct Virtq {
     VirtqAvail *avail;
     VirtqUsed *used;
     uint16_t last_avail_idx;    /* next avail entry to pop */
+    uint16_t avail_idx_seen;    /* avail->idx as last read (see virtq_pop) */
     uint16_t used_idx;          /* used->idx as we last published it */
     uint16_t used_pending;      /* pushed, not yet published */
     uint16_t signalled_used;    /* used idx at the last notification */
@@ -155,7 +156,11 @@ static inline bool virtq_ready(const Virtq *vq)
 /* Mark broken with a static @reason (the first reason is kept). */
 void virtq_set_broken(Virtq *vq, const char *reason);
 
-/* Entries the guest made available that we have not popped. */
+/*
+ * Entries the guest made available that we have not popped: avail->idx
+ * read now (virtq_pop reads it only when the entries it last saw are used
+ * up: once per batch of chains, not once per chain).
+ */
 unsigned virtq_avail_count(Virtq *vq);
 /*
  * Pop the next chain into @elem.  Returns 1 if one was popped, 0 if the

@@ -54,11 +54,27 @@ void net_queue_purge(NetQueue *queue, NetClientState *from);
 /* Deliver queued frames in order; true if the queue is now empty. */
 bool net_queue_flush(NetQueue *queue);
 
+/*
+ * The direct path of net_queue_send_iov(), for an owner that delivers the
+ * frame itself: begin is true (the queue is then busy, as while it
+ * delivers) if nothing is queued and no delivery is on the stack; the
+ * caller delivers, then calls end with whether the receiver took the
+ * frame (false: send it again with net_queue_send_iov(), which queues it).
+ */
+bool net_queue_direct_begin(NetQueue *queue);
+void net_queue_direct_end(NetQueue *queue, bool taken);
+
 unsigned net_queue_frames(const NetQueue *queue);
 /* True while the queue delivers or flushes (its loop is on the stack). */
 bool net_queue_busy(const NetQueue *queue);
 /* Frames dropped because the queue was full. */
 uint64_t net_queue_dropped(const NetQueue *queue);
+/*
+ * Also add each such drop to *@total and *@full (borrowed: the owner's
+ * counters, which must outlive the queue), as it happens.
+ */
+void net_queue_count_drops_in(NetQueue *queue, uint64_t *total,
+                              uint64_t *full);
 /*
  * The most frames / bytes this queue ever held at once (its high-water
  * mark), updated when a frame is queued.  Frames without a callback stop

@@ -706,10 +706,51 @@ static void test_drop_reasons(void)
     net_cleanup();
 }
 
+static TestClient *reentry_backend;
+static ssize_t reentry_ret;
+static unsigned reentry_calls;
+
+/* From inside its receive(), the NIC is sent a second frame. */
+static void send_to_self_once(TestClient *c, const uint8_t *buf, size_t len)
+{
+    if (c->frames->len == 1) {
+        reentry_ret = test_send(reentry_backend, 1, 70);
+        reentry_calls = c->receive_calls;
+    }
+}
+
+/*
+ * A frame delivered at once keeps the receiver's queue busy while its
+ * receive() runs: a frame sent to it from in there waits in the queue
+ * (no nested receive()) and the main loop delivers it, in order.
+ */
+static void test_direct_reentry(void)
+{
+    TestClient *nic, *backend;
+
+    test_pair_new(&nic, &backend);
+    reentry_backend = backend;
+    reentry_ret = -1;
+    nic->on_receive = send_to_self_once;
+    g_assert_cmpint(test_send(backend, 0, 60), ==, 60);
+    g_assert_cmpint(reentry_ret, ==, 0);
+    g_assert_cmpuint(reentry_calls, ==, 1);
+    g_assert_cmpuint(nic->frames->len, ==, 1);
+    g_assert_cmpuint(test_queued(nic), ==, 1);
+    for (int i = 0; i < 10 && test_queued(nic); i++) {
+        g_main_context_iteration(NULL, FALSE);
+    }
+    g_assert_cmpuint(nic->frames->len, ==, 2);
+    test_assert_frame(nic, 0, 0, 60);
+    test_assert_frame(nic, 1, 1, 70);
+    net_cleanup();
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/net/queue/direct", test_direct);
+    g_test_add_func("/net/queue/direct-reentry", test_direct_reentry);
     g_test_add_func("/net/queue/flush-order", test_flush_order);
     g_test_add_func("/net/queue/can-receive-false", test_can_receive_false);
     g_test_add_func("/net/queue/flush-partial", test_flush_partial);

@@ -106,7 +106,11 @@ class Guest:
 
     netdev_opts is a -netdev argument for its virtio-net NIC, dotted
     ('socket,connect=127.0.0.1:5000'; id=n0 is added if it has no id=) or
-    JSON; None means no NIC. ip / ip6 ('10.0.0.2/24', 'fd00::2/64') are
+    JSON; None means no NIC (unless vhost_user is given). vhost_user=PATH
+    puts the NIC on vhost-user instead: QEMU connects to the backend
+    listening on unix socket PATH (see vhost_user_argv), with reconnect=N
+    seconds after the backend goes away (None: never); netdev_opts must then
+    be None. ip / ip6 ('10.0.0.2/24', 'fd00::2/64') are
     assigned to eth0; run is the shell command (the guest's busybox sh). mac
     defaults to a locally administered address unique in this process. extra
     is appended to QEMU's command line.
@@ -123,8 +127,13 @@ class Guest:
     KERNEL_ARGS = 'console=ttyS0 quiet panic=-1 mitigations=off no_timer_check'
 
     def __init__(self, netdev_opts, ip=None, run=None, mac=None, ip6=None,
-                 extra=(), append=''):
+                 extra=(), append='', vhost_user=None, reconnect=None):
+        if vhost_user is not None and netdev_opts is not None:
+            raise ValueError('Guest: netdev_opts and vhost_user are '
+                             'exclusive')
         self.netdev_opts = netdev_opts
+        self.vhost_user = vhost_user
+        self.reconnect = reconnect
         self.ip = ip
         self.ip6 = ip6
         self.run = run
@@ -175,6 +184,9 @@ class Guest:
             argv += ['-netdev', opts, '-device',
                      'virtio-net-pci,netdev=%s,mac=%s,romfile='
                      % (netdev_id, self.mac)]
+        if self.vhost_user is not None:
+            argv += vhost_user_argv(self.vhost_user, self.mac, self.MEMORY,
+                                    self.reconnect)
         return argv + self.extra
 
     def start(self):
@@ -260,6 +272,31 @@ class Guest:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+def vhost_user_argv(path, mac, memory, reconnect=None, netdev_id='n0'):
+    """QEMU arguments for a virtio-net NIC on a vhost-user backend that
+    listens on unix socket path.
+
+    - The backend maps guest memory, so all of it must be shareable: a memfd
+      backend of the guest's -m size (megabytes, a string or int) as the one
+      NUMA node's memory.
+    - The chardev (id 'c' + netdev_id) connects to path; reconnect=N (seconds)
+      makes QEMU connect again N s after the backend went away.
+    - vectors=0: QEMU 7.2 under TCG crashes in msix_set_vector_notifiers
+      when a vhost-user virtio-net-pci has MSI-X, so the device uses INTx.
+    """
+    chardev = 'c' + netdev_id
+    socket_opts = 'socket,id=%s,path=%s' % (chardev, path)
+    if reconnect is not None:
+        socket_opts += ',reconnect=%d' % reconnect
+    return ['-object', 'memory-backend-memfd,id=mem,size=%sM,share=on'
+            % memory,
+            '-numa', 'node,memdev=mem',
+            '-chardev', socket_opts,
+            '-netdev', 'vhost-user,id=%s,chardev=%s' % (netdev_id, chardev),
+            '-device', 'virtio-net-pci,netdev=%s,mac=%s,vectors=0,romfile='
+            % (netdev_id, mac)]
 
 
 # --- guest commands ------------------------------------------------------------------

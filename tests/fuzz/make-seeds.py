@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of tests/fuzz/ (corpus/TARGET/*).
+
+The harnesses read their input as a little program (the format is in the
+DOC comment of each tests/fuzz/TARGET.c); these seeds are valid programs
+that reach the interesting code at once: a proper vhost-user setup
+sequence, a good TX chain, an indirect chain, mergeable RX, a buffer that
+spans two regions, a descriptor loop.  Change a harness's input format and
+this file together, then run it:
+
+    python3 tests/fuzz/make-seeds.py      # rewrites tests/fuzz/corpus/
+"""
+import os
+import struct
+import sys
+from typing import Dict, List
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Ring layout used by every seed in one 64 KiB region (gpa 0, uva
+# UVA_BASE): RX vring 0 (256 entries) at 0x0000/0x1000/0x2000, TX vring
+# 1 at 0x3000/0x4000/0x5000, packet buffers from 0x8000.
+UVA_BASE = 0x7f0000000000
+RING_NUM = 256
+RX_RING = (0x0000, 0x1000, 0x2000)
+TX_RING = (0x3000, 0x4000, 0x5000)
+F_NEXT, F_WRITE, F_INDIRECT = 1, 2, 4
+
+
+def u8(v: int) -> bytes:
+    return struct.pack('<B', v)
+
+
+def u16(v: int) -> bytes:
+    return struct.pack('<H', v)
+
+
+def u32(v: int) -> bytes:
+    return struct.pack('<I', v)
+
+
+def u64(v: int) -> bytes:
+    return struct.pack('<Q', v)
+
+
+def desc(addr: int, length: int, flags: int, nxt: int) -> bytes:
+    """A split-ring descriptor as it lies in guest memory."""
+    return u64(addr) + u32(length) + u16(flags) + u16(nxt)
+
+
+# ---- fuzz-virtq (tests/fuzz/fuzz-virtq.c) ------------------------------
+(V_SETUP, V_DESC, V_DESC_AT, V_AVAIL_ADD, V_AVAIL_IDX, V_EVENT, V_WRITE,
+ V_TX, V_RX, V_UNPUSH, V_NOTIFY, V_BASE, V_RESET, V_FILL, V_FILL_AT,
+ V_FILL_AVAIL, V_TRANSLATE) = range(17)
+
+
+def v_addr(offset: int, region: int = 0) -> bytes:
+    """An address operand: region @region, @offset into it."""
+    return u8(region) + u32(offset)
+
+
+def v_guest(features: int, regions: List[int]) -> bytes:
+    """Header: adjacent regions from gpa 0, uva = gpa + UVA_BASE."""
+    out = u8(features) + u8(len(regions) - 1)
+    for size in regions:
+        out += u16(size - 1) + u8(3)
+    return out
+
+
+def v_setup(q: int, ring: tuple, num: int = RING_NUM) -> bytes:
+    return (u8(V_SETUP) + u8(q) + u8(num.bit_length() - 1) +
+            b''.join(v_addr(o) for o in ring))
+
+
+def v_desc(q: int, i: int, addr: int, length: int, flags: int,
+           nxt: int = 0) -> bytes:
+    return (u8(V_DESC) + u8(q) + u16(i) + v_addr(addr) + u32(length) +
+            u16(flags) + u16(nxt))
+
+
+def v_desc_at(where: int, addr: int, length: int, flags: int,
+              nxt: int = 0) -> bytes:
+    return (u8(V_DESC_AT) + v_addr(where) + v_addr(addr) + u32(length) +
+            u16(flags) + u16(nxt))
+
+
+def v_avail(q: int, head: int) -> bytes:
+    return u8(V_AVAIL_ADD) + u8(q) + u16(head)
+
+
+def v_tx(q: int = 1, most: int = 8, keep: int = 255) -> bytes:
+    return u8(V_TX) + u8(q) + u8(most - 1) + u8(keep)
+
+
+def v_rx(length: int, pieces: int = 1) -> bytes:
+    return u8(V_RX) + u8(0) + u16(length) + u8(pieces)
+
+
+def v_notify(q: int, how: int) -> bytes:
+    return u8(V_NOTIFY) + u8(q) + u8(how)
+
+
+def virtq_seeds() -> Dict[str, bytes]:
+    all_features = 0x7                  # EVENT_IDX, INDIRECT, MRG_RXBUF
+    tx_chain = (v_guest(all_features, [0x10000]) + v_setup(1, TX_RING) +
+                v_desc(1, 0, 0x8000, 12, F_NEXT, 1) +
+                v_desc(1, 1, 0x8100, 60, 0) + v_avail(1, 0) +
+                v_notify(1, 0) + v_tx() + v_notify(1, 2) +
+                u8(V_EVENT) + u8(1) + u16(0) + u16(1) + v_tx())
+    indirect = (v_guest(all_features, [0x10000]) + v_setup(1, TX_RING) +
+                v_desc(1, 0, 0xa000, 32, F_INDIRECT) +
+                v_desc_at(0xa000, 0x8000, 12, F_NEXT, 1) +
+                v_desc_at(0xa010, 0x8100, 1502, 0) +
+                v_avail(1, 0) + v_tx())
+    rx = v_guest(all_features, [0x10000]) + v_setup(0, RX_RING)
+    for i in range(4):
+        rx += v_desc(0, i, 0x9000 + i * 0x400, 0x400, F_WRITE)
+        rx += v_avail(0, i)
+    rx += (v_rx(1500, 2) + u8(V_EVENT) + u8(0) + u16(0) + u16(2) +
+           v_rx(60) + v_notify(0, 2) + u8(V_UNPUSH) + u8(0) + u8(1))
+    # Two adjacent 32 KiB regions; the frame's buffer crosses the border.
+    split = (v_guest(0, [0x8000, 0x8000]) + v_setup(1, TX_RING) +
+             v_desc(1, 0, 0x7ff0, 0x40, 0) + v_avail(1, 0) + v_tx())
+    loop = (v_guest(all_features, [0x10000]) + v_setup(1, TX_RING) +
+            v_desc(1, 0, 0x8000, 12, F_NEXT, 1) +
+            v_desc(1, 1, 0x8100, 60, F_NEXT, 0) + v_avail(1, 0) + v_tx() +
+            u8(V_RESET) + u8(1) + v_setup(1, TX_RING) +
+            v_desc(1, 1, 0x8100, 60, 0) + v_avail(1, 0) + v_tx())
+    # A 1024-entry ring whose chain has 1024 descriptors, each crossing
+    # the border of two adjacent regions: more iovec pieces than an
+    # element holds.
+    pieces = (v_guest(0, [0x8000, 0x8000]) +
+              v_setup(1, (0x0000, 0x4000, 0x5000), 1024) +
+              u8(V_FILL) + u8(1) + u16(0) + u16(1024) + v_addr(0x7ff8) +
+              u32(16) + u16(F_NEXT) + v_avail(1, 0) + v_tx())
+    return {'tx-chain': tx_chain, 'indirect-chain': indirect,
+            'rx-mergeable': rx, 'two-regions': split, 'desc-loop': loop,
+            'too-many-pieces': pieces}
+
+
+# ---- fuzz-vhost-user-msg (tests/fuzz/fuzz-vhost-user-msg.c) -------------
+M_MSG, M_WRITE, M_TX, M_RX, M_CLOSE = range(5)
+(GET_FEATURES, SET_FEATURES, SET_OWNER, RESET_OWNER, SET_MEM_TABLE) = (
+    1, 2, 3, 4, 5)
+(SET_VRING_NUM, SET_VRING_ADDR, SET_VRING_BASE, GET_VRING_BASE,
+ SET_VRING_KICK, SET_VRING_CALL) = range(8, 14)
+GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES = 15, 16
+GET_QUEUE_NUM, SET_VRING_ENABLE = 17, 18
+FEATURES = (1 << 15) | (1 << 28) | (1 << 29) | (1 << 30) | (1 << 32)
+PROTOCOL_FEATURES = (1 << 0) | (1 << 3)
+NEED_REPLY = 0x08
+FD_MEMFD0, FD_EVENTFD = 0, 2
+
+
+def m_msg(request: int, payload: bytes = b'', fds: List[int] = [],
+          flags: int = 0) -> bytes:
+    return (u8(M_MSG) + u8(request) + u8(flags) + u16(len(payload)) +
+            payload + u8(len(fds)) + b''.join(u8(k) for k in fds))
+
+
+def m_write(offset: int, data: bytes) -> bytes:
+    return u8(M_WRITE) + u8(0) + u32(offset) + u8(len(data)) + data
+
+
+def m_vring(index: int, ring: tuple, num: int = RING_NUM) -> bytes:
+    desc_o, avail_o, used_o = (UVA_BASE + o for o in ring)
+    return (m_msg(SET_VRING_NUM, u32(index) + u32(num)) +
+            m_msg(SET_VRING_ADDR, u32(index) + u32(0) + u64(desc_o) +
+                  u64(used_o) + u64(avail_o) + u64(0)) +
+            m_msg(SET_VRING_BASE, u32(index) + u32(0)) +
+            m_msg(SET_VRING_KICK, u64(index), [FD_EVENTFD]) +
+            m_msg(SET_VRING_CALL, u64(index), [FD_EVENTFD]) +
+            m_msg(SET_VRING_ENABLE, u32(index) + u32(1)))
+
+
+def m_setup(features: int = FEATURES) -> bytes:
+    """What QEMU sends: features, owner, one 64 KiB region, both rings."""
+    region = u64(0) + u64(0x10000) + u64(UVA_BASE) + u64(0)
+    return (u8(0) + u8(15) +            # one memfd of 16 pages
+            m_msg(GET_FEATURES) + m_msg(SET_FEATURES, u64(features)) +
+            m_msg(GET_PROTOCOL_FEATURES) +
+            m_msg(SET_PROTOCOL_FEATURES, u64(PROTOCOL_FEATURES)) +
+            m_msg(SET_OWNER) + m_msg(GET_QUEUE_NUM) +
+            m_msg(SET_MEM_TABLE, u32(1) + u32(0) + region, [FD_MEMFD0],
+                  NEED_REPLY) +
+            m_vring(0, RX_RING) + m_vring(1, TX_RING))
+
+
+def m_avail(ring: tuple, idx: int, head: int) -> bytes:
+    """Guest writes avail->ring[idx] = head, then avail->idx = idx + 1."""
+    return (m_write(ring[1] + 4 + 2 * idx, u16(head)) +
+            m_write(ring[1] + 2, u16(idx + 1)))
+
+
+def msg_seeds() -> Dict[str, bytes]:
+    tx = (m_setup() +
+          m_write(TX_RING[0], desc(0x8000, 12, F_NEXT, 1) +
+                  desc(0x8100, 60, 0, 0)) +
+          m_avail(TX_RING, 0, 0) + u8(M_TX) + u8(7) + u8(255) +
+          m_msg(GET_VRING_BASE, u32(1) + u32(0)))
+    indirect = (m_setup() +
+                m_write(TX_RING[0], desc(0xa000, 32, F_INDIRECT, 0)) +
+                m_write(0xa000, desc(0x8000, 12, F_NEXT, 1) +
+                        desc(0x8100, 1502, 0, 0)) +
+                m_avail(TX_RING, 0, 0) + u8(M_TX) + u8(7) + u8(255))
+    rx = m_setup()
+    for i in range(4):
+        rx += m_write(RX_RING[0] + 16 * i,
+                      desc(0x9000 + i * 0x400, 0x400, F_WRITE, 0))
+        rx += m_avail(RX_RING, i, i)
+    rx += (u8(M_RX) + u16(1500) + u8(2) + u8(M_RX) + u16(60) + u8(1) +
+           m_msg(GET_VRING_BASE, u32(0) + u32(0)))
+    reset = (m_setup() + m_msg(RESET_OWNER) + m_msg(SET_OWNER) +
+             u8(M_CLOSE) + m_setup()[2:])
+    bad = (m_setup() + m_msg(SET_MEM_TABLE, u32(9) + u32(0), [FD_MEMFD0]) +
+           m_msg(42, b'\0' * 8))
+    return {'setup-tx': tx, 'setup-indirect': indirect, 'setup-rx': rx,
+            'reset-reconnect': reset, 'bad-requests': bad}
+
+
+def write_corpus(target: str, seeds: Dict[str, bytes]) -> None:
+    out = os.path.join(HERE, 'corpus', target)
+    os.makedirs(out, exist_ok=True)
+    for name, data in seeds.items():
+        with open(os.path.join(out, name), 'wb') as f:
+            f.write(data)
+        print(f'corpus/{target}/{name}: {len(data)} bytes')
+
+
+def main() -> int:
+    write_corpus('fuzz-virtq', virtq_seeds())
+    write_corpus('fuzz-vhost-user-msg', msg_seeds())
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
