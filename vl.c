@@ -5,6 +5,7 @@
  *          [-qmp SPEC]...
  *          [-chardev OPTS -mon OPTS]... [-daemonize] [-pidfile FILE]
  *          [-D LOGFILE] [-msg timestamp=on|off] [-h|--help] [--version]
+ *   vmwire --print-capabilities
  *
  * Options are read in one pass (cmdline_options[] says what each takes):
  * -netdev and -device are collected (key=value or JSON, read through the
@@ -26,6 +27,11 @@
  * timestamp=maybe: Parameter 'timestamp' expects 'on' or 'off'",
  * "... Invalid parameter 'guest-name'" (vmwire runs no guest).  --help
  * and --version print to stdout, as a command-line tool does.
+ * --print-capabilities follows QEMU's vhost-user backend-program
+ * conventions (docs/interop/vhost-user.rst): it prints the backend's
+ * capabilities as JSON (type "net", per docs/interop/vhost-user.json;
+ * data/50-vmwire.json is the matching description file) and exits 0,
+ * whatever else is on the command line.
  *
  * Once everything exists "vmwire: ready" goes to stderr (and the daemonized
  * parent exits, and systemd hears READY=1); the GLib main loop then runs
@@ -91,7 +97,8 @@ static void usage(FILE *out)
         "  -D FILE        log to FILE (reopened on SIGHUP)\n"
         "  -msg timestamp=on  start every log line with the UTC time\n"
         "  -h, --help     this text\n"
-        "  --version      print the version\n",
+        "  --version      print the version\n"
+        "  --print-capabilities  vhost-user backend capabilities (JSON)\n",
         DEFAULT_NET_TCP);
 }
 
@@ -246,11 +253,26 @@ static const char *cmdline_arg(int argc, char **argv, int i,
     return argv[i + 1];
 }
 
+/*
+ * QEMU's vhost-user "backend program conventions": --print-capabilities
+ * anywhere prints the JSON and exits 0; other options are ignored.
+ */
+static void cmdline_print_capabilities(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (g_str_equal(argv[i], "--print-capabilities")) {
+            printf("{\n  \"type\": \"net\",\n  \"features\": []\n}\n");
+            exit(0);
+        }
+    }
+}
+
 /* Collect -netdev/-device in order; exits on --help, --version or errors. */
 static GArray *cmdline_parse(int argc, char **argv)
 {
     GArray *opts = g_array_new(false, false, sizeof(CmdlineOption));
 
+    cmdline_print_capabilities(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *flag = arg[0] == '-' && arg[1] == '-' ? arg + 1 : arg;

@@ -4,7 +4,7 @@
  * A hub is created with its first port (-netdev hubport,hubid=N) and freed
  * with its last.  Each port is a NetClientState; netdev= (or a NIC's
  * netdev=) makes some client its peer.  A frame the peer sends arrives in
- * net_hub_port_receive(), is classified into a VLAN, its source MAC is
+ * net_hub_port_receive_iov(), is classified into a VLAN, its source MAC is
  * learned, and it is forwarded:
  *
  *   known unicast (learning on)  -> only the learned port (if not the source)
@@ -14,16 +14,20 @@
  * VLANs: an access port (vlan=V, default 1) carries VLAN V untagged; a
  * trunk port (trunk=on) carries every VLAN tagged (TPID 0x8100) except its
  * native VLAN (vlan=, default 1) which is untagged.  Inside the hub a
- * frame is its addresses, the bytes after any tag, and a VID; output is
- * an iovec of two parts (three with a tag for a trunk), so the hub copies
- * and allocates nothing: the destination queues copy into their arenas.
+ * frame is its addresses (the first 12 bytes, and any tag, copied once
+ * into a local: read once whatever the sender does), the sender's own
+ * iovec pieces after any tag, and a VID; output is an iovec of those
+ * (plus a tag for a trunk), so the hub copies no payload and allocates
+ * nothing: the destination copies (a queue into its arena, a vhost-user
+ * port into its guest's buffers).  A frame of more than NET_HUB_IOV_MAX
+ * pieces is dropped as malformed (vmwire's senders pass at most that).
  *
  * No head-of-line blocking: a port hands frames to its peer with
  * net_client_send() (no callback), so the peer's incoming queue is the
  * port's bounded transmit queue (NET_QUEUE_DEFAULT_FRAMES/_BYTES); frames
  * beyond it are dropped and counted on the port (stats.dropped) as well
- * as on the peer.  net_hub_port_receive() never returns 0, so a slow peer
- * never stops the others.
+ * as on the peer.  net_hub_port_receive_iov() never returns 0, so a slow
+ * peer never stops the others.
  *
  * The MAC table is a fixed array (NET_HUB_MAC_TABLE_SIZE entries, open
  * addressing over a short probe window) allocated with the hub.  Entries
@@ -311,31 +315,28 @@ static bool net_hub_port_carries(NetHubPort *p, uint16_t vlan)
 
 /*
  * Hand a frame of @vlan to @dst's peer: @addrs is its 12 address bytes,
- * @rest/@rest_len what follows the (removed) tag.  Tagged if @dst is a
- * trunk and @vlan is not its native VLAN.
+ * @rest (@rest_cnt pieces) what follows the (removed) tag.  Tagged if
+ * @dst is a trunk and @vlan is not its native VLAN.
  */
 static void net_hub_output(NetHubPort *dst, uint16_t vlan,
-                           const uint8_t *addrs, const uint8_t *rest,
-                           size_t rest_len)
+                           const uint8_t *addrs, const struct iovec *rest,
+                           int rest_cnt)
 {
     NetClientState *peer = dst->nc.peer;
     uint8_t tag[VLAN_TAG_LEN] = {
         ETH_P_8021Q >> 8, ETH_P_8021Q & 0xff, vlan >> 8, vlan & 0xff,
     };
-    struct iovec iov[3] = {
-        { (void *)addrs, 12 },
-        { (void *)rest, rest_len },
-        { (void *)rest, rest_len },
-    };
+    struct iovec iov[NET_HUB_IOV_MAX + 2];
+    int n = 1;
     uint64_t peer_full = peer ? peer->stats.dropped_by[NET_DROP_QUEUE_FULL]
                               : 0;
 
+    iov[0] = (struct iovec){ (void *)addrs, 12 };
     if (dst->trunk && vlan != dst->vlan) {
-        iov[1] = (struct iovec){ tag, sizeof(tag) };
-        net_client_send_iov_async(&dst->nc, iov, 3, NULL);
-    } else {
-        net_client_send_iov_async(&dst->nc, iov, 2, NULL);
+        iov[n++] = (struct iovec){ tag, sizeof(tag) };
     }
+    memcpy(&iov[n], rest, sizeof(*rest) * (size_t)rest_cnt);
+    net_client_send_iov_async(&dst->nc, iov, n + rest_cnt, NULL);
     /* The peer counted a frame its full queue lost: it is ours too. */
     if (peer && dst->nc.peer == peer) {
         uint64_t lost = peer->stats.dropped_by[NET_DROP_QUEUE_FULL] -
@@ -357,8 +358,8 @@ static void net_hub_port_note_mac(NetHubPort *port, const uint8_t *mac)
 }
 
 static void net_hub_forward(NetHubPort *src, uint16_t vlan,
-                            const uint8_t *addrs, const uint8_t *rest,
-                            size_t rest_len)
+                            const uint8_t *addrs, const struct iovec *rest,
+                            int rest_cnt)
 {
     NetHub *hub = src->hub;
     int64_t now = net_hub_now();
@@ -388,7 +389,7 @@ static void net_hub_forward(NetHubPort *src, uint16_t vlan,
 
         if (e) {
             if (e->port != src && !net_client_is_going(&e->port->nc)) {
-                net_hub_output(e->port, vlan, addrs, rest, rest_len);
+                net_hub_output(e->port, vlan, addrs, rest, rest_cnt);
             }
             return;
         }
@@ -399,41 +400,93 @@ static void net_hub_forward(NetHubPort *src, uint16_t vlan,
 
         if (p && p != src && !net_client_is_going(&p->nc) &&
             net_hub_port_carries(p, vlan)) {
-            net_hub_output(p, vlan, addrs, rest, rest_len);
+            net_hub_output(p, vlan, addrs, rest, rest_cnt);
         }
     }
 }
 
-/* A frame from the port's peer: classify, strip the tag, forward. */
-static ssize_t net_hub_port_receive(NetClientState *nc, const uint8_t *buf,
-                                    size_t size)
+/*
+ * The VLAN of a frame of @size bytes starting with @head (its first
+ * ETH_HLEN + VLAN_TAG_LEN bytes) and how many bytes address and tag take;
+ * false if it is dropped here (counted).
+ */
+static bool net_hub_classify(NetHubPort *port, const uint8_t *head,
+                             size_t size, uint16_t *vlan, size_t *skip)
+{
+    bool tagged = size >= ETH_HLEN + VLAN_TAG_LEN &&
+                  head[12] == (ETH_P_8021Q >> 8) &&
+                  head[13] == (ETH_P_8021Q & 0xff);
+    uint16_t vid;
+
+    *vlan = port->vlan;
+    *skip = 12;
+    if (size < ETH_HLEN) {
+        net_client_count_drop(&port->nc, NET_DROP_MALFORMED);
+        return false;
+    }
+    if (tagged && !port->trunk) {
+        net_client_count_drop(&port->nc, NET_DROP_VLAN);
+        return false;
+    }
+    if (!tagged) {
+        return true;
+    }
+    vid = ((head[14] << 8) | head[15]) & 0xfff;
+    if (vid == 4095) {
+        net_client_count_drop(&port->nc, NET_DROP_MALFORMED);
+        return false;
+    }
+    *vlan = vid ? vid : port->vlan;     /* VID 0: priority tag only */
+    *skip += VLAN_TAG_LEN;
+    return true;
+}
+
+/* @iov without its first @skip bytes, in at most @max pieces; or -1. */
+static int net_hub_iov_tail(const struct iovec *iov, int iovcnt, size_t skip,
+                            struct iovec *out, int max)
+{
+    int n = 0;
+
+    for (int i = 0; i < iovcnt; i++) {
+        if (skip >= iov[i].iov_len) {
+            skip -= iov[i].iov_len;
+            continue;
+        }
+        if (n == max) {
+            return -1;
+        }
+        out[n].iov_base = (uint8_t *)iov[i].iov_base + skip;
+        out[n++].iov_len = iov[i].iov_len - skip;
+        skip = 0;
+    }
+    return n;
+}
+
+/*
+ * A frame from the port's peer: classify, strip the tag, forward.  The
+ * addresses and tag are copied once into @head (read once, whatever the
+ * sender does meanwhile); the rest is forwarded as the sender's pieces.
+ */
+static ssize_t net_hub_port_receive_iov(NetClientState *nc,
+                                        const struct iovec *iov, int iovcnt)
 {
     NetHubPort *port = container_of(nc, NetHubPort, nc);
-    uint16_t vlan = port->vlan;
-    size_t skip = 12;
-    bool tagged = size >= ETH_HLEN + VLAN_TAG_LEN &&
-                  buf[12] == (ETH_P_8021Q >> 8) &&
-                  buf[13] == (ETH_P_8021Q & 0xff);
+    uint8_t head[ETH_HLEN + VLAN_TAG_LEN];
+    struct iovec rest[NET_HUB_IOV_MAX];
+    size_t size = iov_size_total(iov, iovcnt), skip;
+    uint16_t vlan;
+    int rest_cnt;
 
-    if (size < ETH_HLEN) {
+    iov_to_buf(iov, iovcnt, head, sizeof(head));
+    if (!net_hub_classify(port, head, size, &vlan, &skip)) {
+        return (ssize_t)size;
+    }
+    rest_cnt = net_hub_iov_tail(iov, iovcnt, skip, rest, NET_HUB_IOV_MAX);
+    if (rest_cnt < 0) {
         net_client_count_drop(nc, NET_DROP_MALFORMED);
         return (ssize_t)size;
     }
-    if (tagged && !port->trunk) {
-        net_client_count_drop(nc, NET_DROP_VLAN);
-        return (ssize_t)size;
-    }
-    if (tagged) {
-        uint16_t vid = ((buf[14] << 8) | buf[15]) & 0xfff;
-
-        if (vid == 4095) {
-            net_client_count_drop(nc, NET_DROP_MALFORMED);
-            return (ssize_t)size;
-        }
-        vlan = vid ? vid : port->vlan;   /* VID 0: priority tag only */
-        skip += VLAN_TAG_LEN;
-    }
-    net_hub_forward(port, vlan, buf, buf + skip, size - skip);
+    net_hub_forward(port, vlan, head, rest, rest_cnt);
     return (ssize_t)size;
 }
 
@@ -490,7 +543,7 @@ static const NetClientInfo net_hub_port_info = {
     .type = NET_CLIENT_DRIVER_HUBPORT,
     .type_name = "hubport",
     .size = sizeof(NetHubPort),
-    .receive = net_hub_port_receive,
+    .receive_iov = net_hub_port_receive_iov,
     .cleanup = net_hub_port_cleanup,
     .link_status_changed = net_hub_port_link_status_changed,
     .format_info_network = net_hub_format_info,

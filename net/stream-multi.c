@@ -206,6 +206,11 @@ static void net_multi_member_free_port(NetMultiMember *mm)
     }
 }
 
+NetClientState *net_multi_member_listener(NetMultiMember *mm)
+{
+    return mm->listener ? &mm->listener->nc : NULL;
+}
+
 void net_multi_member_closing(NetMultiMember *mm)
 {
     char mac[LOG_MAC_STRLEN];

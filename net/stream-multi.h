@@ -91,6 +91,8 @@ struct NetMultiMember {
     guint reap_id;                  /* frees the client from the loop */
 };
 
+/* The listener's client while @mm is listed, else NULL. */
+NetClientState *net_multi_member_listener(NetMultiMember *mm);
 void net_multi_member_closing(NetMultiMember *mm);
 void net_multi_member_closed(NetMultiMember *mm);
 void net_multi_member_cleanup(NetMultiMember *mm);

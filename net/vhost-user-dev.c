@@ -204,6 +204,13 @@ static VuVring *vu_req_vring(VuReq *r, uint32_t index, GError **errp)
     return &r->dev->vring[index];
 }
 
+/* A vring state payload (index, num) and its vring, or NULL. */
+static VuVring *vu_req_state(VuReq *r, VuVringState *s, GError **errp)
+{
+    memcpy(s, r->payload, sizeof(*s));
+    return vu_req_vring(r, s->index, errp);
+}
+
 static int vu_get_features(VuReq *r, GError **errp)
 {
     vu_reply_u64(r, VU_DEV_FEATURES);
@@ -297,7 +304,9 @@ static int vu_mem_table_map(VuReq *r, uint32_t n, VuMem *mem, void **addr,
             !vu_mem_add(mem, m.guest_phys_addr, m.memory_size,
                         m.userspace_addr, (uint8_t *)addr[i] + m.mmap_offset)) {
             error_setg(errp, "memory region %u: %s", i, addr[i]
-                       ? "overlaps another or wraps" : "cannot be mapped");
+                       ? "overlaps another or wraps"
+                       : "cannot be mapped (not a memory file, or it "
+                         "extends past the file's end)");
             vu_dev_unmap_all(dev, addr, size, i + 1);
             return -1;
         }
@@ -350,10 +359,8 @@ static int vu_set_mem_table(VuReq *r, GError **errp)
 static int vu_set_vring_num(VuReq *r, GError **errp)
 {
     VuVringState s;
-    VuVring *vr;
+    VuVring *vr = vu_req_state(r, &s, errp);
 
-    memcpy(&s, r->payload, sizeof(s));
-    vr = vu_req_vring(r, s.index, errp);
     if (!vr) {
         return -1;
     }
@@ -394,10 +401,8 @@ static int vu_set_vring_addr(VuReq *r, GError **errp)
 static int vu_set_vring_base(VuReq *r, GError **errp)
 {
     VuVringState s;
-    VuVring *vr;
+    VuVring *vr = vu_req_state(r, &s, errp);
 
-    memcpy(&s, r->payload, sizeof(s));
-    vr = vu_req_vring(r, s.index, errp);
     if (!vr) {
         return -1;
     }
@@ -414,10 +419,8 @@ static int vu_set_vring_base(VuReq *r, GError **errp)
 static int vu_get_vring_base(VuReq *r, GError **errp)
 {
     VuVringState s;
-    VuVring *vr;
+    VuVring *vr = vu_req_state(r, &s, errp);
 
-    memcpy(&s, r->payload, sizeof(s));
-    vr = vu_req_vring(r, s.index, errp);
     if (!vr) {
         return -1;
     }
@@ -505,10 +508,8 @@ static int vu_set_vring_err(VuReq *r, GError **errp)
 static int vu_set_vring_enable(VuReq *r, GError **errp)
 {
     VuVringState s;
-    VuVring *vr;
+    VuVring *vr = vu_req_state(r, &s, errp);
 
-    memcpy(&s, r->payload, sizeof(s));
-    vr = vu_req_vring(r, s.index, errp);
     if (!vr) {
         return -1;
     }

@@ -142,7 +142,7 @@ typedef enum VuDevResult {
 /*
  * Handle one request: @hdr and @len bytes of @payload (len == hdr->size),
  * with @nfds descriptors that came with it.  The fds are always taken
- * (kept or closed) whatever the result.  REPLY_ACK (when negotiated and
+ * (kept or closed) whatever the result; @fds entries are set to -1.  REPLY_ACK (when negotiated and
  * asked for) is answered in *reply.  VU_DEV_CLOSE sets *errp to a message
  * in the user's terms, e.g. "unsupported request 19".  Never aborts on
  * anything the frontend sends.

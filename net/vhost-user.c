@@ -27,7 +27,8 @@
  *     at most VHOST_USER_TX_BATCH chains per wake-up (then an idle source
  *     goes on), then turns kicks on and re-checks.  Each chain's iovec
  *     (guest memory, the 12-byte header stripped) goes to
- *     net_client_send_iov_async() as is: whoever takes it copies once.
+ *     net_client_send_iov_async() as is: whoever takes it copies once (a
+ *     chain of more than NET_HUB_IOV_MAX pieces is gathered first).
  *     A 0 (queued) stops draining until the sent callback.
  *   peer -> guest RX: receive_iov copies the frame into the guest's
  *     buffers (mergeable if negotiated) and defers publishing the used
@@ -35,6 +36,8 @@
  *     buffers: return 0 (the flow-control rule), flush when the guest
  *     kicks vring 0.
  * Calls go out only when virtq_should_notify() says the guest wants one.
+ * A ring started without a kick fd (the no-fd bit: the frontend asks us
+ * to poll) is looked at every VHOST_USER_POLL_MS from a timeout.
  *
  * A frontend that sends something we refuse gets one log line
  * ("vmwire: ID: vhost-user: ...") and its connection closed, counted in
@@ -46,10 +49,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "monitor/monitor.h"
+#include "net/hub.h"
 #include "net/net.h"
 #include "net/netdev.h"
 #include "net/stream-conn.h"
@@ -64,6 +69,7 @@
 
 #define VHOST_USER_READS 32         /* recvmsg() calls per wake-up */
 #define VHOST_USER_TX_BATCH 256     /* TX chains per wake-up */
+#define VHOST_USER_POLL_MS 1        /* rings started without a kick fd */
 
 typedef struct VhostUserBase VhostUserBase;
 
@@ -71,6 +77,8 @@ typedef struct VhostUserBase VhostUserBase;
 typedef struct VhostUserOps {
     void (*closing)(VhostUserBase *b);
     void (*closed)(VhostUserBase *b);
+    /* Where else a reset is counted (a port's listener), or NULL. */
+    NetClientState *(*reset_also)(VhostUserBase *b);
 } VhostUserOps;
 
 struct VhostUserBase {
@@ -92,9 +100,11 @@ struct VhostUserBase {
     bool rx_waiting;                /* we refused a frame: flush on kick */
     bool broken_seen[VU_DEV_NUM_VRINGS];
     guint tx_idle_id;               /* TX drain continues from the loop */
+    guint poll_id;                  /* a ring without kick fd: polled */
     BatchEntry rx_flush;            /* used index published at batch end */
     VirtqElement rx_elem;
     VirtqElement tx_elem;
+    uint8_t *tx_gather;             /* NET_BUFSIZE, made on first need */
 };
 
 /* ---- the mapping seam: real shared memory ---- */
@@ -102,9 +112,22 @@ struct VhostUserBase {
 static void *vhost_user_map(void *opaque, int fd, uint64_t size,
                             uint64_t offset)
 {
+    struct stat st;
     void *p;
 
     if (size > SIZE_MAX || offset > (uint64_t)INT64_MAX) {
+        return NULL;
+    }
+    /*
+     * Pages of a MAP_SHARED mapping past the end of its file raise SIGBUS
+     * when touched: a region must lie inside its file (a memfd or a file
+     * on tmpfs/hugetlbfs), or a frontend's table would kill the daemon.
+     * A frontend that shrinks the file later still could; QEMU seals its
+     * memfds against that (docs/vhost-user.md, "Limits").
+     */
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+        offset > (uint64_t)st.st_size ||
+        size > (uint64_t)st.st_size - offset) {
         return NULL;
     }
     p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
@@ -140,6 +163,18 @@ static void vhost_user_notify(VhostUserBase *b, unsigned index)
     }
 }
 
+/* A reset on the client, and on its listener (which outlives a port). */
+static void vhost_user_count_reset(VhostUserBase *b)
+{
+    NetClientState *also = b->ops->reset_also ? b->ops->reset_also(b)
+                                              : NULL;
+
+    net_client_count_reset(&b->nc);
+    if (also) {
+        net_client_count_reset(also);
+    }
+}
+
 /* Log and count a ring that just broke; forget one that was reset. */
 static bool vhost_user_check_broken(VhostUserBase *b, unsigned index)
 {
@@ -151,7 +186,7 @@ static bool vhost_user_check_broken(VhostUserBase *b, unsigned index)
     }
     if (!b->broken_seen[index]) {
         b->broken_seen[index] = true;
-        net_client_count_reset(&b->nc);
+        vhost_user_count_reset(b);
         log_report_id(b->log_name, "vhost-user: %s ring broken: %s; "
                       "stopped until reset", index == VU_DEV_RX ? "RX" : "TX",
                       vq->broken_reason);
@@ -253,11 +288,26 @@ static bool vhost_user_tx_one(VhostUserBase *b, Virtq *vq)
     uint16_t head = e->head;
     int n = virtq_element_strip(e, vu_dev_hdr_len(&b->dev));
 
+    struct iovec flat;
+
     /* Published only at the next flush, after the frame has been taken. */
+    if (vq->used_pending >= vq->num) {
+        virtq_flush(vq);        /* a guest re-posting what it never saw */
+    }
     virtq_push(vq, head, 0);
     if (n < 0) {
         net_client_count_drop(&b->nc, NET_DROP_MALFORMED);
         return true;
+    }
+    if (n > NET_HUB_IOV_MAX && e->out_len <= NET_BUFSIZE) {
+        /* A chain of many small pieces: one gathered copy instead. */
+        if (!b->tx_gather) {
+            b->tx_gather = g_malloc(NET_BUFSIZE);
+        }
+        flat.iov_base = b->tx_gather;
+        flat.iov_len = iov_to_buf(e->iov, n, b->tx_gather, NET_BUFSIZE);
+        return net_client_send_iov_async(&b->nc, &flat, 1,
+                                         vhost_user_tx_sent) != 0;
     }
     return net_client_send_iov_async(&b->nc, e->iov, n,
                                      vhost_user_tx_sent) != 0;
@@ -320,6 +370,30 @@ static void vhost_user_tx_kick(void *opaque)
     vhost_user_tx_drain(b);
 }
 
+/* Rings the frontend started without a kick fd: look at them often. */
+static gboolean vhost_user_poll(gpointer opaque)
+{
+    VhostUserBase *b = opaque;
+    bool polled = false;
+
+    for (unsigned i = 0; i < VU_DEV_NUM_VRINGS; i++) {
+        polled |= b->dev.vring[i].started && b->dev.vring[i].kick_fd < 0;
+    }
+    if (!polled) {
+        b->poll_id = 0;
+        return G_SOURCE_REMOVE;
+    }
+    if (b->dev.vring[VU_DEV_RX].kick_fd < 0 && b->rx_waiting &&
+        virtq_avail_count(&b->dev.vring[VU_DEV_RX].vq) > 0) {
+        b->rx_waiting = false;
+        net_client_flush_queued(&b->nc);
+    }
+    if (b->dev.vring[VU_DEV_TX].kick_fd < 0) {
+        vhost_user_tx_drain(b);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
 /* A vring's fds or state changed (from inside vu_dev_handle). */
 static void vhost_user_vring_changed(void *opaque, unsigned index)
 {
@@ -332,6 +406,8 @@ static void vhost_user_vring_changed(void *opaque, unsigned index)
         b->kick[index] = fd_handler_new(fd, index == VU_DEV_RX
                                             ? vhost_user_rx_kick
                                             : vhost_user_tx_kick, NULL, b);
+    } else if (b->dev.vring[index].started && !b->poll_id) {
+        b->poll_id = g_timeout_add(VHOST_USER_POLL_MS, vhost_user_poll, b);
     }
     if (vhost_user_check_broken(b, index) ||
         !vu_dev_vring_live(&b->dev, index)) {
@@ -369,6 +445,7 @@ static void vhost_user_teardown(VhostUserBase *b)
     b->tx_blocked = false;
     b->rx_waiting = false;
     g_clear_handle_id(&b->tx_idle_id, g_source_remove);
+    g_clear_handle_id(&b->poll_id, g_source_remove);
     batch_cancel(&b->rx_flush);
 }
 
@@ -392,7 +469,7 @@ static void vhost_user_refuse(VhostUserBase *b, const char *why)
 {
     log_report_id(b->log_name, "vhost-user: %s; closing the connection",
                   why);
-    net_client_count_reset(&b->nc);
+    vhost_user_count_reset(b);
     vhost_user_close(b);
 }
 
@@ -553,6 +630,7 @@ static void vhost_user_base_init(VhostUserBase *b, const VhostUserOps *ops,
 static void vhost_user_base_cleanup(VhostUserBase *b)
 {
     vhost_user_teardown(b);
+    g_clear_pointer(&b->tx_gather, g_free);
     g_clear_pointer(&b->path, g_free);
 }
 
@@ -577,9 +655,16 @@ static void vhost_user_port_closed(VhostUserBase *b)
     net_multi_member_closed(&container_of(b, VhostUserPort, base)->member);
 }
 
+static NetClientState *vhost_user_port_listener(VhostUserBase *b)
+{
+    return net_multi_member_listener(&container_of(b, VhostUserPort,
+                                                   base)->member);
+}
+
 static const VhostUserOps vhost_user_port_ops = {
     .closing = vhost_user_port_closing,
     .closed = vhost_user_port_closed,
+    .reset_also = vhost_user_port_listener,
 };
 
 static void vhost_user_port_cleanup(NetClientState *nc)

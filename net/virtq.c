@@ -323,14 +323,19 @@ static const char *virtq_elem_add(VirtqElement *elem, const VuMem *mem,
 
 /* Switch the walk to the indirect table @d names; a reason on failure. */
 static const char *virtq_enter_indirect(const Virtq *vq, const VuMem *mem,
-                                        const VirtqDesc *d,
+                                        const VirtqDesc *d, bool *inside,
                                         const VirtqDesc **table,
                                         unsigned *table_num)
 {
     if (!vq->indirect) {
         return "indirect descriptor not negotiated";
     }
-    if (*table != vq->desc) {
+    /*
+     * A flag, not a comparison of @table with vq->desc: an "indirect
+     * table" at the ring's own address would pass such a test and walk
+     * itself forever.
+     */
+    if (*inside) {
         return "indirect descriptor inside an indirect table";
     }
     if (d->len == 0 || d->len % sizeof(VirtqDesc)) {
@@ -344,6 +349,7 @@ static const char *virtq_enter_indirect(const Virtq *vq, const VuMem *mem,
         return "indirect table outside guest memory";
     }
     *table_num = d->len / sizeof(VirtqDesc);
+    *inside = true;
     return NULL;
 }
 
@@ -353,6 +359,7 @@ static const char *virtq_walk(const Virtq *vq, const VuMem *mem,
 {
     const VirtqDesc *table = vq->desc;
     unsigned table_num = vq->num, i = head, count = 0;
+    bool inside = false;            /* walking an indirect table */
     VirtqDesc d;
     const char *err;
 
@@ -362,7 +369,8 @@ static const char *virtq_walk(const Virtq *vq, const VuMem *mem,
         }
         virtq_desc_read(&table[i], &d);
         if (d.flags & VIRTQ_DESC_F_INDIRECT) {
-            err = virtq_enter_indirect(vq, mem, &d, &table, &table_num);
+            err = virtq_enter_indirect(vq, mem, &d, &inside, &table,
+                                       &table_num);
             if (err) {
                 return err;
             }
@@ -427,7 +435,7 @@ void virtq_push(Virtq *vq, uint16_t head, uint32_t len)
 {
     VirtqUsedElem *e;
 
-    g_assert(vq->num != 0);
+    g_assert(vq->num != 0 && vq->used_pending < UINT16_MAX);
     e = &vq->used->ring[(uint16_t)(vq->used_idx + vq->used_pending) &
                         (vq->num - 1)];
     __atomic_store_n(&e->id, GUINT32_TO_LE((uint32_t)head),
@@ -571,6 +579,13 @@ ssize_t virtq_rx_frame(Virtq *vq, const VuMem *mem, VirtqElement *scratch,
     int src_i = 0, hdr_i = 0;
 
     g_assert(hdr_len <= VIRTIO_NET_HDR_LEN);
+    if (vq->used_pending >= vq->num) {
+        /*
+         * Only a guest re-posting buffers it never saw used gets here:
+         * publish, so the count of unpublished entries stays small.
+         */
+        virtq_flush(vq);
+    }
     for (int i = 0; i < iovcnt; i++) {
         frame_len += iov[i].iov_len;
     }

@@ -6,11 +6,12 @@
  *
  *   VMs --unix stream--> [vms: DIR/default.sock, hubid=0] --.
  *   VMs --TCP socket---> [tcp: 127.0.0.1:5555, hubid=0] ----+-- hub 0 (learning)
+ *   VMs --vhost-user---> [vhost: DIR/vhost-user.sock, hubid=0]-+
  *                        [uplink: -netdev user] --[uplink.port]--'
  *   QMP: DIR/qmp.sock
  *
  * DIR is $XDG_RUNTIME_DIR/vmwire, or ./vmwire under the working directory
- * when XDG_RUNTIME_DIR is unset (made 0700 if missing).  Both listeners
+ * when XDG_RUNTIME_DIR is unset (made 0700 if missing).  The listeners
  * take many VMs (hubid=, net/stream-multi.c): every connection becomes its
  * own hub port and is logged with its MAC when it joins and leaves.  The
  * uplink is libslirp with QEMU's defaults (10.0.2.0/24, gateway and host
@@ -31,6 +32,7 @@
 static struct {
     char *dir;
     char *vm_socket;
+    char *vhost_socket;
     char *qmp_socket;
     GPtrArray *options;         /* char *, NULL-terminated */
 } default_net;
@@ -60,6 +62,8 @@ const char *const *default_net_options(GError **errp)
     }
     default_net.vm_socket = g_build_filename(default_net.dir, "default.sock",
                                              NULL);
+    default_net.vhost_socket = g_build_filename(default_net.dir,
+                                                "vhost-user.sock", NULL);
     default_net.qmp_socket = g_build_filename(default_net.dir, "qmp.sock",
                                               NULL);
     default_net.options = g_ptr_array_new_with_free_func(g_free);
@@ -73,6 +77,10 @@ const char *const *default_net_options(GError **errp)
     g_ptr_array_add(default_net.options,
                     g_strdup("socket,id=tcp,listen=" DEFAULT_NET_TCP
                              ",hubid=0"));
+    g_ptr_array_add(default_net.options,
+                    g_strdup_printf("vhost-user,id=vhost,addr.type=unix,"
+                                    "addr.path=%s,hubid=0",
+                                    default_net.vhost_socket));
     g_ptr_array_add(default_net.options, NULL);
 
     qmp = g_strdup_printf("unix:%s,server=on,wait=off",
@@ -83,7 +91,7 @@ const char *const *default_net_options(GError **errp)
     return (const char *const *)default_net.options->pdata;
 }
 
-/* Four log lines; the QEMU options continue theirs, without a prefix. */
+/* Five log lines; the QEMU options continue theirs, without a prefix. */
 void default_net_explain(void)
 {
     log_report("no -netdev given: started the default network: a switch "
@@ -99,6 +107,15 @@ void default_net_explain(void)
                "    -netdev socket,id=n0,connect=%s "
                "-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:02",
                DEFAULT_NET_TCP);
+    log_report("or by vhost-user (guest memory shared with vmwire; size= "
+               "is -m)\n"
+               "    -object memory-backend-memfd,id=mem,size=256M,share=on "
+               "-numa node,memdev=mem "
+               "-chardev socket,id=c0,path=%s "
+               "-netdev vhost-user,id=n0,chardev=c0 "
+               "-device virtio-net-pci,netdev=n0,vectors=0,"
+               "mac=52:54:00:12:34:03",
+               default_net.vhost_socket);
     log_report("QMP monitor: %s", default_net.qmp_socket);
 }
 
@@ -107,5 +124,6 @@ void default_net_cleanup(void)
     g_clear_pointer(&default_net.options, g_ptr_array_unref);
     g_clear_pointer(&default_net.dir, g_free);
     g_clear_pointer(&default_net.vm_socket, g_free);
+    g_clear_pointer(&default_net.vhost_socket, g_free);
     g_clear_pointer(&default_net.qmp_socket, g_free);
 }

@@ -17,6 +17,11 @@
 #define NET_HUB_AGE_DEFAULT_US (300 * G_USEC_PER_SEC)
 /* Largest mac-age= in seconds. */
 #define NET_HUB_AGE_MAX_S 1000000
+/*
+ * Iovec pieces of a frame a hub forwards without copying its payload;
+ * a frame in more pieces is dropped (senders gather beyond it).
+ */
+#define NET_HUB_IOV_MAX 64
 /* MAC table entries per hub, allocated with the hub. */
 #define NET_HUB_MAC_TABLE_SIZE 4096
 

@@ -3,8 +3,11 @@
 
 `vmwire` alone starts a learning hub with a libslirp uplink (DHCP, NAT), a
 unix stream listener at $XDG_RUNTIME_DIR/vmwire/default.sock and a TCP
-listener on 127.0.0.1:5555 that both take any number of VMs, and a QMP
-socket beside the unix one; it prints the QEMU options that reach it.
+listener on 127.0.0.1:5555 that both take any number of VMs, a vhost-user
+listener at vhost-user.sock beside them (hub 0 too), and a QMP socket; it
+prints the QEMU options that reach them (for vhost-user: shared memory, a
+chardev, vectors=0; checked as printed and listed by QMP, the guests
+booted here use the two stream options).
 
 This test runs it with XDG_RUNTIME_DIR pointing at a temporary directory,
 reads the two printed `-netdev ... -device ...` lines and boots one real
@@ -140,6 +143,17 @@ def check_default_network(t, v, vm_dir):
     t.ok(stat.S_IMODE(mode) == 0o700, 'the directory is made 0700 (%o)'
          % stat.S_IMODE(mode))
     t.ok(stat.S_ISSOCK(os.stat(sock_path).st_mode), 'default.sock exists')
+    vhost_path = os.path.join(vm_dir, 'vhost-user.sock')
+    t.ok(re.search(r'^\s+-object memory-backend-memfd,id=mem,size=256M,'
+                   r'share=on -numa node,memdev=mem -chardev socket,id=c0,'
+                   r'path=%s -netdev vhost-user,id=n0,chardev=c0 -device '
+                   r'virtio-net-pci,netdev=n0,vectors=0,mac=\S+$'
+                   % re.escape(vhost_path), log, re.MULTILINE),
+         'prints the QEMU options for vhost-user: shared memory, a chardev '
+         'on $XDG_RUNTIME_DIR/vmwire/vhost-user.sock, vectors=0', diag=log)
+    t.ok(os.path.exists(vhost_path) and
+         stat.S_ISSOCK(os.stat(vhost_path).st_mode),
+         'vhost-user.sock exists')
     with QMP.unix(qmp_path) as q:
         q.negotiate()
         clients = {c['id']: c for c in q.cmd('x-query-network')}
@@ -147,6 +161,10 @@ def check_default_network(t, v, vm_dir):
          clients['uplink']['type'] == 'user',
          'QMP on the printed socket: a unix and a TCP listener and a user '
          'uplink on the hub', diag=repr(clients))
+    t.ok(clients.get('vhost', {}).get('type') == 'vhost-user' and
+         clients['vhost']['info'].startswith('vhost-user: listening on ' +
+                                             vhost_path),
+         'QMP: a vhost-user listener on the hub', diag=repr(clients))
     if len(opts) != 2:
         return
     since = len(v.log())

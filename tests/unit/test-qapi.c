@@ -1164,7 +1164,9 @@ static void test_introspection_shape(void)
                     "{\"case\":\"dgram\",\"type\":\"NetdevDgramOptions\"},"
                     "{\"case\":\"hubport\","
                     "\"type\":\"NetdevHubPortOptions\"},"
-                    "{\"case\":\"user\",\"type\":\"NetdevUserOptions\"}"
+                    "{\"case\":\"user\",\"type\":\"NetdevUserOptions\"},"
+                    "{\"case\":\"vhost-user\","
+                    "\"type\":\"NetdevVhostUserOptions\"}"
                     "]}");
     g_assert_cmpstr(quit, ==, "{\"name\":\"quit\",\"meta-type\":\"command\","
                     "\"arg-type\":\"q_empty\",\"ret-type\":\"q_empty\"}");
