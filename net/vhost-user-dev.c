@@ -304,7 +304,9 @@ static int vu_mem_table_map(VuReq *r, uint32_t n, VuMem *mem, void **addr,
             !vu_mem_add(mem, m.guest_phys_addr, m.memory_size,
                         m.userspace_addr, (uint8_t *)addr[i] + m.mmap_offset)) {
             error_setg(errp, "memory region %u: %s", i, addr[i]
-                       ? "overlaps another or wraps" : "cannot be mapped");
+                       ? "overlaps another or wraps"
+                       : "cannot be mapped (not a memory file, or it "
+                         "extends past the file's end)");
             vu_dev_unmap_all(dev, addr, size, i + 1);
             return -1;
         }

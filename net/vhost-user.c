@@ -49,6 +49,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -111,9 +112,22 @@ struct VhostUserBase {
 static void *vhost_user_map(void *opaque, int fd, uint64_t size,
                             uint64_t offset)
 {
+    struct stat st;
     void *p;
 
     if (size > SIZE_MAX || offset > (uint64_t)INT64_MAX) {
+        return NULL;
+    }
+    /*
+     * Pages of a MAP_SHARED mapping past the end of its file raise SIGBUS
+     * when touched: a region must lie inside its file (a memfd or a file
+     * on tmpfs/hugetlbfs), or a frontend's table would kill the daemon.
+     * A frontend that shrinks the file later still could; QEMU seals its
+     * memfds against that (docs/vhost-user.md, "Limits").
+     */
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+        offset > (uint64_t)st.st_size ||
+        size > (uint64_t)st.st_size - offset) {
         return NULL;
     }
     p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,

@@ -323,14 +323,19 @@ static const char *virtq_elem_add(VirtqElement *elem, const VuMem *mem,
 
 /* Switch the walk to the indirect table @d names; a reason on failure. */
 static const char *virtq_enter_indirect(const Virtq *vq, const VuMem *mem,
-                                        const VirtqDesc *d,
+                                        const VirtqDesc *d, bool *inside,
                                         const VirtqDesc **table,
                                         unsigned *table_num)
 {
     if (!vq->indirect) {
         return "indirect descriptor not negotiated";
     }
-    if (*table != vq->desc) {
+    /*
+     * A flag, not a comparison of @table with vq->desc: an "indirect
+     * table" at the ring's own address would pass such a test and walk
+     * itself forever.
+     */
+    if (*inside) {
         return "indirect descriptor inside an indirect table";
     }
     if (d->len == 0 || d->len % sizeof(VirtqDesc)) {
@@ -344,6 +349,7 @@ static const char *virtq_enter_indirect(const Virtq *vq, const VuMem *mem,
         return "indirect table outside guest memory";
     }
     *table_num = d->len / sizeof(VirtqDesc);
+    *inside = true;
     return NULL;
 }
 
@@ -353,6 +359,7 @@ static const char *virtq_walk(const Virtq *vq, const VuMem *mem,
 {
     const VirtqDesc *table = vq->desc;
     unsigned table_num = vq->num, i = head, count = 0;
+    bool inside = false;            /* walking an indirect table */
     VirtqDesc d;
     const char *err;
 
@@ -362,7 +369,8 @@ static const char *virtq_walk(const Virtq *vq, const VuMem *mem,
         }
         virtq_desc_read(&table[i], &d);
         if (d.flags & VIRTQ_DESC_F_INDIRECT) {
-            err = virtq_enter_indirect(vq, mem, &d, &table, &table_num);
+            err = virtq_enter_indirect(vq, mem, &d, &inside, &table,
+                                       &table_num);
             if (err) {
                 return err;
             }

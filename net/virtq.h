@@ -201,7 +201,10 @@ bool virtq_enable_and_recheck(Virtq *vq);
  * span several chains; without, one chain must hold it.  @scratch is the
  * caller's element (no allocation).  Pushes but does not flush.  Returns
  * the frame length if it was copied, 0 if the guest has not made enough
- * buffers available (nothing consumed), -1 if the ring is broken.
+ * buffers available (nothing consumed), -EIO if the ring is broken (now
+ * or before), -EMSGSIZE if the guest's buffers can never hold the frame
+ * (without @mergeable: the chain popped is too small; it is given back
+ * unused and the ring is NOT broken).
  */
 ssize_t virtq_rx_frame(Virtq *vq, const VuMem *mem, VirtqElement *scratch,
                        size_t hdr_len, bool mergeable,

@@ -329,6 +329,17 @@ static void test_bad_indirect(void)
     assert_broken_reason(&f, "inside an indirect table");
     fx_cleanup(&f);
 
+    /*
+     * An "indirect table" that is the ring's own descriptor table: once
+     * walked forever (found by fuzz-virtq), now refused as nesting.
+     */
+    fx_init(&f, 8);
+    f.vq.indirect = true;
+    set_desc(&f, 0, gpa(DESC_OFF), 16, VIRTQ_DESC_F_INDIRECT, 0);
+    make_avail(&f, 0);
+    assert_broken_reason(&f, "inside an indirect table");
+    fx_cleanup(&f);
+
     fx_init(&f, 8);
     f.vq.indirect = true;
     set_desc(&f, 0, gpa(BUF_OFF), 24, VIRTQ_DESC_F_INDIRECT, 0);
