@@ -278,9 +278,11 @@ void fuzz_ring_rx(Virtq *vq, const VuMem *mem, size_t hdr_len,
 {
     struct iovec iov[4];
     size_t at = 0;
+    uint16_t last_avail = vq->last_avail_idx;
+    uint16_t pending = vq->used_pending;
     ssize_t r;
 
-    len = MIN(len, sizeof(fuzz_frame));
+    len = CLAMP(len, 1, sizeof(fuzz_frame));   /* net.c drops empty frames */
     pieces = CLAMP(pieces, 1, G_N_ELEMENTS(iov));
     for (unsigned i = 0; i < pieces; i++) {
         size_t n = i == pieces - 1 ? len - at : len / pieces;
@@ -294,10 +296,13 @@ void fuzz_ring_rx(Virtq *vq, const VuMem *mem, size_t hdr_len,
     fuzz_trace("rx %zu bytes in %u pieces: %zd%s%s", len, pieces, r,
                vq->broken ? " broken: " : "",
                vq->broken ? vq->broken_reason : "");
-    fuzz_check(r <= 0 || (size_t)r == len,
+    fuzz_check(r == (ssize_t)len || r == 0 || r == -EIO || r == -EMSGSIZE,
                "virtq_rx_frame of %zu bytes returned %zd", len, r);
-    fuzz_check(r >= 0 || r == -EMSGSIZE || (vq->broken && vq->broken_reason),
-               "virtq_rx_frame failed (%zd) without marking the ring broken",
-               r);
+    fuzz_check((r == -EIO) == (vq->broken && vq->broken_reason != NULL),
+               "virtq_rx_frame returned %zd with the ring %sbroken", r,
+               vq->broken ? "" : "not ");
+    fuzz_check(r > 0 || r == -EIO || (vq->last_avail_idx == last_avail &&
+                                      vq->used_pending == pending),
+               "virtq_rx_frame returned %zd but consumed buffers", r);
     fuzz_flush(vq);
 }

@@ -93,8 +93,10 @@ void fuzz_check_rings(const Virtq *vq, const FuzzSpans *spans);
 void fuzz_ring_tx(Virtq *vq, const VuMem *mem, const FuzzSpans *spans,
                   size_t hdr_len, unsigned max, unsigned keep);
 /*
- * Copy a @len-byte frame, cut into @pieces iovecs, into @vq with
- * virtq_rx_frame, then flush and ask whether to notify.
+ * Copy a @len-byte frame (1 to 65536 bytes), cut into @pieces iovecs,
+ * into @vq with virtq_rx_frame, then flush and ask whether to notify.
+ * Checks its result: the length, 0 or -EMSGSIZE with nothing consumed,
+ * or -EIO exactly when the ring is broken.
  */
 void fuzz_ring_rx(Virtq *vq, const VuMem *mem, size_t hdr_len,
                   bool mergeable, size_t len, unsigned pieces);
