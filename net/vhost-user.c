@@ -34,7 +34,7 @@
  *     buffers (mergeable if negotiated) and defers publishing the used
  *     index and the call to the batch's end (include/util/batch.h).  No
  *     buffers: return 0 (the flow-control rule), flush when the guest
- *     kicks vring 0.
+ *     kicks vring 0.  RX kicks are asked for only while a frame waits.
  * Calls go out only when virtq_should_notify() says the guest wants one.
  * A ring started without a kick fd (the no-fd bit: the frontend asks us
  * to poll) is looked at every VHOST_USER_POLL_MS from a timeout.
@@ -247,6 +247,23 @@ static bool vhost_user_can_receive(NetClientState *nc)
     return !b->rx_waiting;
 }
 
+/*
+ * RX kicks are wanted only while a frame waits for buffers: the guest
+ * need not tell us about every buffer it adds.  Take what waited, then
+ * turn them off again unless still waiting.
+ */
+static void vhost_user_rx_resume(VhostUserBase *b)
+{
+    if (!b->rx_waiting || !vu_dev_vring_live(&b->dev, VU_DEV_RX)) {
+        return;
+    }
+    b->rx_waiting = false;
+    net_client_flush_queued(&b->nc);
+    if (!b->rx_waiting && b->fd >= 0) {
+        virtq_set_notification(&b->dev.vring[VU_DEV_RX].vq, false);
+    }
+}
+
 /* The guest added RX buffers: take what waited. */
 static void vhost_user_rx_kick(void *opaque)
 {
@@ -256,10 +273,7 @@ static void vhost_user_rx_kick(void *opaque)
     if (read(b->dev.vring[VU_DEV_RX].kick_fd, &v, sizeof(v)) < 0) {
         /* EAGAIN: a spurious wake-up */
     }
-    if (b->rx_waiting && vu_dev_vring_live(&b->dev, VU_DEV_RX)) {
-        b->rx_waiting = false;
-        net_client_flush_queued(&b->nc);
-    }
+    vhost_user_rx_resume(b);
 }
 
 static void vhost_user_tx_drain(VhostUserBase *b);
@@ -383,10 +397,9 @@ static gboolean vhost_user_poll(gpointer opaque)
         b->poll_id = 0;
         return G_SOURCE_REMOVE;
     }
-    if (b->dev.vring[VU_DEV_RX].kick_fd < 0 && b->rx_waiting &&
+    if (b->dev.vring[VU_DEV_RX].kick_fd < 0 &&
         virtq_avail_count(&b->dev.vring[VU_DEV_RX].vq) > 0) {
-        b->rx_waiting = false;
-        net_client_flush_queued(&b->nc);
+        vhost_user_rx_resume(b);
     }
     if (b->dev.vring[VU_DEV_TX].kick_fd < 0) {
         vhost_user_tx_drain(b);
@@ -416,8 +429,9 @@ static void vhost_user_vring_changed(void *opaque, unsigned index)
     if (index == VU_DEV_TX) {
         vhost_user_tx_drain(b);
     } else if (b->rx_waiting) {
-        b->rx_waiting = false;
-        net_client_flush_queued(&b->nc);
+        vhost_user_rx_resume(b);
+    } else {
+        virtq_set_notification(&b->dev.vring[VU_DEV_RX].vq, false);
     }
 }
 

@@ -160,6 +160,7 @@ static void fe_send(Frontend *fe, uint32_t req, uint32_t flags,
         struct cmsghdr align;
     } control;
 
+    memset(&control, 0, sizeof(control));
     memcpy(buf, &hdr, sizeof(hdr));
     memcpy(buf + VU_MSG_HEADER_SIZE, payload, len);
     for (unsigned p = 0; p < pieces; p++) {
