@@ -2,7 +2,7 @@
  * What the harnesses of tests/fuzz/ share (tests/fuzz/fuzz-common.c):
  * reading the fuzzer's input as a stream of little-endian numbers, the
  * invariant check that turns a broken promise into a crash libFuzzer
- * records, an fd-leak probe, and the ring helpers both vhost-user
+ * records, an fd count for leak checks, and the ring helpers both vhost-user
  * harnesses drive net/virtq.c with (pop, touch and push a TX batch; copy
  * a frame into RX), checking every iovec the code hands back against the
  * memory the harness really gave it.
@@ -50,8 +50,11 @@ G_NORETURN void fuzz_fail(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
  */
 void fuzz_trace(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
-/* The lowest free fd number: equal before and after an input, or a leak. */
-int fuzz_fd_probe(void);
+/*
+ * How many fds the process has open (/proc/self/fd): the same before and
+ * after an input, or the input leaked one.
+ */
+unsigned fuzz_fd_count(void);
 
 /*
  * Ring operations one input may run.  A hostile ring legitimately costs
