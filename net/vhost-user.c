@@ -291,7 +291,9 @@ static gboolean vhost_user_tx_idle(gpointer opaque)
     VhostUserBase *b = opaque;
 
     b->tx_idle_id = 0;
+    batch_begin();              /* receivers publish once, at its end */
     vhost_user_tx_drain(b);
+    batch_end();
     return G_SOURCE_REMOVE;
 }
 
@@ -402,7 +404,9 @@ static gboolean vhost_user_poll(gpointer opaque)
         vhost_user_rx_resume(b);
     }
     if (b->dev.vring[VU_DEV_TX].kick_fd < 0) {
+        batch_begin();
         vhost_user_tx_drain(b);
+        batch_end();
     }
     return G_SOURCE_CONTINUE;
 }

@@ -561,6 +561,22 @@ static unsigned rx_header_pieces(const struct iovec *in, unsigned in_num,
     return n;
 }
 
+/* The zeroed virtio-net header, num_buffers set, into its pieces. */
+static void rx_write_header(const struct iovec *hdr_iov, unsigned hdr_cnt,
+                            size_t hdr_len, unsigned nbufs)
+{
+    uint8_t hdr[VIRTIO_NET_HDR_LEN] = { 0 };
+    struct iovec src = { .iov_base = hdr, .iov_len = hdr_len };
+    size_t src_off = 0;
+    int src_i = 0;
+
+    if (hdr_len == VIRTIO_NET_HDR_LEN) {
+        hdr[10] = (uint8_t)nbufs;           /* num_buffers, little-endian */
+        hdr[11] = (uint8_t)(nbufs >> 8);
+    }
+    iov_copy_step(hdr_iov, hdr_cnt, 0, &src, 1, &src_i, &src_off);
+}
+
 /* Give back @nbufs chains popped and pushed for a frame that failed. */
 static void rx_rollback(Virtq *vq, unsigned nbufs)
 {
@@ -572,11 +588,10 @@ ssize_t virtq_rx_frame(Virtq *vq, const VuMem *mem, VirtqElement *scratch,
                        size_t hdr_len, bool mergeable,
                        const struct iovec *iov, int iovcnt)
 {
-    uint8_t hdr[VIRTIO_NET_HDR_LEN] = { 0 };
     struct iovec hdr_iov[VIRTIO_NET_HDR_LEN];
     unsigned hdr_cnt = 0, nbufs = 0;
-    size_t frame_len = 0, copied = 0, src_off = 0, hdr_off = 0;
-    int src_i = 0, hdr_i = 0;
+    size_t frame_len = 0, copied = 0, src_off = 0;
+    int src_i = 0;
 
     g_assert(hdr_len <= VIRTIO_NET_HDR_LEN);
     if (vq->used_pending >= vq->num) {
@@ -618,13 +633,7 @@ ssize_t virtq_rx_frame(Virtq *vq, const VuMem *mem, VirtqElement *scratch,
             return -EMSGSIZE;
         }
     }
-    if (hdr_len == VIRTIO_NET_HDR_LEN) {
-        hdr[10] = (uint8_t)nbufs;
-        hdr[11] = (uint8_t)(nbufs >> 8);
-    }
-    iov_copy_step(hdr_iov, hdr_cnt, 0,
-                  &(struct iovec) { .iov_base = hdr, .iov_len = hdr_len }, 1,
-                  &hdr_i, &hdr_off);
+    rx_write_header(hdr_iov, hdr_cnt, hdr_len, nbufs);
     return (ssize_t)frame_len;
 }
 
