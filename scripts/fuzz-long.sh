@@ -25,15 +25,16 @@ print(" ".join(t["name"] for t in json.load(sys.stdin)
 ninja -C "$build" $(printf 'tests/fuzz/%s ' $targets)
 
 run_one() {     # run_one TARGET
-    local t=$1 bin=$build/tests/fuzz/$1 log=$out/$1.log dict=()
+    local t=$1 bin=$build/tests/fuzz/$1 log=$out/$1.log dict=() seeds=()
     [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
+    [ -d "tests/fuzz/corpus/$t" ] && seeds=("tests/fuzz/corpus/$t")
     mkdir -p "$out/corpus-$t"
     echo "$t: started $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)" \
         >"$out/$t.summary"
     nice -n 19 "$bin" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 \
         -ignore_ooms=1 -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 "${dict[@]}" -artifact_prefix="$out/$t-" \
-        "$out/corpus-$t" "tests/fuzz/corpus/$t" >"$log" 2>&1 || true
+        "$out/corpus-$t" "${seeds[@]}" >"$log" 2>&1 || true
     {
         echo "ended $(date -u +%FT%TZ)"
         grep -E '^#[0-9]+: cov:' "$log" | tail -n 1

@@ -22,12 +22,13 @@
  * MAP_SHARED) through the device's map hook; the harness's hook refuses
  * ranges past the end of the file and keeps a table of live mappings.
  * Checked after every message: a refused message has an error and a reply
- * is well formed; the rings the device set up lie inside the mappings;
- * its fds are open.  After every input: vu_dev_cleanup() unmapped every
- * mapping exactly once and closed every fd it was given (the lowest free
- * fd number is what it was before the input); LeakSanitizer checks the
- * heap.  Ring work is fuzz-common.c's, iovecs checked against the
- * mappings.
+ * is well formed; with REPLY_ACK negotiated a request asking for a reply
+ * gets one; a vring answered by GET_VRING_BASE is no longer live; the
+ * rings the device set up lie inside the mappings; its fds are open.
+ * After every input: vu_dev_cleanup() unmapped every mapping exactly once
+ * and closed every fd it was given (as many fds are open as before the
+ * input); LeakSanitizer checks the heap.  Ring work is
+ * fuzz-common.c's, iovecs checked against the mappings.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -196,6 +197,43 @@ static void fuzz_dev_close(FuzzFrontend *f)
     vu_dev_init(&f->dev, &fuzz_dev_ops, f);
 }
 
+static bool fuzz_reply_ack(const FuzzFrontend *f)
+{
+    return (f->dev.protocol_features >> VHOST_USER_PROTOCOL_F_REPLY_ACK) & 1;
+}
+
+/* What vu_dev_handle promises about request @hdr and its result @r. */
+static void fuzz_msg_check(FuzzFrontend *f, const VuMsgHeader *hdr,
+                           VuDevResult r, const GError *err, bool ack)
+{
+    uint32_t index;
+
+    fuzz_trace("request %u flags 0x%x size %u: %s%s", hdr->request,
+               hdr->flags, hdr->size,
+               r == VU_DEV_DONE ? "done" : r == VU_DEV_REPLY ? "reply" : "close: ",
+               err ? err->message : "");
+    fuzz_check((r == VU_DEV_CLOSE) == (err != NULL),
+               "request %u: result %d with%s an error", hdr->request, r,
+               err ? "" : "out");
+    /* REPLY_ACK negotiated (before and after) and asked for: a reply. */
+    fuzz_check(!(ack && fuzz_reply_ack(f) &&
+                 (hdr->flags & VHOST_USER_NEED_REPLY_MASK)) ||
+               r != VU_DEV_DONE,
+               "request %u asked for a reply (REPLY_ACK) and got none",
+               hdr->request);
+    fuzz_check(r != VU_DEV_REPLY ||
+               (f->reply.hdr.size <= VU_MSG_MAX_PAYLOAD &&
+                f->reply.hdr.request == hdr->request &&
+                (f->reply.hdr.flags & VHOST_USER_REPLY_MASK)),
+               "request %u: malformed reply", hdr->request);
+    fuzz_dev_check(f);
+    memcpy(&index, f->payload, sizeof(index));
+    fuzz_check(hdr->request != VHOST_USER_GET_VRING_BASE ||
+               r == VU_DEV_CLOSE || index >= VU_DEV_NUM_VRINGS ||
+               !vu_dev_vring_live(&f->dev, index),
+               "vring %u still live after GET_VRING_BASE", index);
+}
+
 static void fuzz_op_msg(FuzzFrontend *f)
 {
     g_autoptr(GError) err = NULL;
@@ -203,6 +241,7 @@ static void fuzz_op_msg(FuzzFrontend *f)
     uint8_t flags;
     int fds[VU_MSG_MAX_FDS];
     size_t nfds;
+    bool ack = fuzz_reply_ack(f);
     VuDevResult r;
 
     hdr.request = fuzz_u8(&f->in);
@@ -217,28 +256,7 @@ static void fuzz_op_msg(FuzzFrontend *f)
     nfds = fuzz_msg_fds(f, fds);
     r = vu_dev_handle(&f->dev, &hdr, f->payload, hdr.size, fds, nfds,
                       &f->reply, &err);
-    fuzz_trace("request %u flags 0x%x size %u fds %zu: %s%s", hdr.request,
-               hdr.flags, hdr.size, nfds,
-               r == VU_DEV_DONE ? "done" : r == VU_DEV_REPLY ? "reply" : "close: ",
-               err ? err->message : "");
-    fuzz_check((r == VU_DEV_CLOSE) == (err != NULL),
-               "request %u: result %d with%s an error", hdr.request, r,
-               err ? "" : "out");
-    if (r == VU_DEV_REPLY) {
-        fuzz_check(f->reply.hdr.size <= VU_MSG_MAX_PAYLOAD &&
-                   f->reply.hdr.request == hdr.request &&
-                   (f->reply.hdr.flags & VHOST_USER_REPLY_MASK),
-                   "request %u: malformed reply", hdr.request);
-    }
-    fuzz_dev_check(f);
-    if (hdr.request == VHOST_USER_GET_VRING_BASE && r != VU_DEV_CLOSE) {
-        uint32_t index;
-
-        memcpy(&index, f->payload, sizeof(index));
-        fuzz_check(index >= VU_DEV_NUM_VRINGS ||
-                   !vu_dev_vring_live(&f->dev, index),
-                   "vring %u still live after GET_VRING_BASE", index);
-    }
+    fuzz_msg_check(f, &hdr, r, err, ack);
     if (r == VU_DEV_CLOSE) {
         fuzz_dev_close(f);
     }
@@ -304,7 +322,7 @@ static FuzzFrontend fuzz_frontend;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     FuzzFrontend *f = &fuzz_frontend;
-    int fd_probe = fuzz_fd_probe();
+    unsigned fds_open = fuzz_fd_count();
 
     memset(f, 0, sizeof(*f));
     fuzz_input_init(&f->in, data, size);
@@ -318,8 +336,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (unsigned i = 0; i < f->nmemfds; i++) {
         close(f->memfd[i]);
     }
-    fuzz_check(fuzz_fd_probe() == fd_probe,
-               "fds leaked: the lowest free fd was %d, is %d", fd_probe,
-               fuzz_fd_probe());
+    fuzz_check(fuzz_fd_count() == fds_open,
+               "fds leaked: %u open before the input, %u after", fds_open,
+               fuzz_fd_count());
     return 0;
 }

@@ -21,9 +21,8 @@
  * reset and set the rings up again; FILL operations write long chains
  * (up to a whole ring or indirect table) and many avail entries in one
  * go; TRANSLATE calls the memory table's lookups directly.  Addresses in
- * operands name a region
- * and an offset in it (so the fuzzer finds valid memory easily) or, with
- * a selector >= 0xf0, a raw 64-bit address.
+ * operands name a region and an offset in it (so the fuzzer finds valid
+ * memory easily) or, with a selector >= 0xf0, a raw 64-bit address.
  */
 #include <glib.h>
 #include <string.h>

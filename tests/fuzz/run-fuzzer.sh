@@ -23,8 +23,12 @@ stamp=$work/$target.started
 mkdir -p "$corpus" "$artifacts"
 touch "$stamp"
 
+seeds=$1 regressions=${2:-}
 set -- -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" "$@"
+    -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus"
+# A new target may have no seeds or no regressions yet.
+[ -d "$seeds" ] && set -- "$@" "$seeds"
+[ -n "$regressions" ] && [ -d "$regressions" ] && set -- "$@" "$regressions"
 [ -n "$dict" ] && set -- -dict="$dict" "$@"
 
 echo "1..1"
