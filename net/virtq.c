@@ -306,6 +306,15 @@ static const char *virtq_elem_add(VirtqElement *elem, const VuMem *mem,
     if (!(d->flags & VIRTQ_DESC_F_WRITE) && elem->in_num > 0) {
         return "readable descriptor after a writable one";
     }
+    /*
+     * As QEMU: a zero-length buffer adds no iovec piece, so nothing else
+     * would bound how many of them one frame makes us read (a ring of
+     * 1024 chains of 1024 such buffers was a million descriptor reads
+     * per RX frame: fuzzing finding F4, docs/security.md).
+     */
+    if (d->len == 0) {
+        return "zero-length buffer";
+    }
     n = vu_mem_map(mem, d->addr, d->len, &elem->iov[used],
                    VIRTQ_MAX_IOV - used);
     if (n == -1) {

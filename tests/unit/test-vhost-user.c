@@ -162,7 +162,9 @@ static void fe_send(Frontend *fe, uint32_t req, uint32_t flags,
 
     memset(&control, 0, sizeof(control));
     memcpy(buf, &hdr, sizeof(hdr));
-    memcpy(buf + VU_MSG_HEADER_SIZE, payload, len);
+    if (len) {
+        memcpy(buf + VU_MSG_HEADER_SIZE, payload, len);
+    }
     for (unsigned p = 0; p < pieces; p++) {
         size_t n = p + 1 == pieces ? total - off : total / pieces;
         struct iovec iov = { buf + off, n };
