@@ -852,10 +852,11 @@ static void vhost_user_accepted(StreamListener *l, int fd,
     VhostUserState *s = container_of(l, VhostUserState, listener);
 
     if (s->base.fd >= 0) {
-        close(fd);
-        net_client_count_lost(&s->base.nc);
+        /* Logged first: whoever sees the close finds the line written. */
         log_report_id(s->base.nc.name, "vhost-user: a second frontend on %s "
                       "refused (one is connected)", s->base.path);
+        net_client_count_lost(&s->base.nc);
+        close(fd);
         return;
     }
     vhost_user_up(s, fd);

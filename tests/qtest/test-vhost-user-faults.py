@@ -363,7 +363,7 @@ def protocol_case(t, rig, name, act, broken_ok=False):
     except (OSError, vu.VhostUserError):
         pass                # vmwire may close before all is sent
     closed = fe.wait_closed(5)
-    lines = rig.log_lines(LINE, log_at)
+    lines = rig.log_lines(LINE, log_at, wait=5 if closed else 0)
     resets = c.resets()
     broken = rig.log_lines(BROKEN, log_at)
     if broken_ok and not closed:

@@ -157,7 +157,8 @@ def max_clients_vlan(t, d, record):
         va = rig.client('va')
         t.ok(all(events) and closed and late is None and
              va.get('dropped') == 1 and
-             rig.log_lines(r'^vmwire: va: max-clients=2 reached', log_at),
+             rig.log_lines(r'^vmwire: va: max-clients=2 reached', log_at,
+                           wait=5),
              'max-clients=2: the third frontend is closed at once, gets no '
              'port, is counted in the listener\'s dropped and logged',
              diag=lambda: '%r %r\n%s' % (late, va, rig.log_since(log_at)))

@@ -114,7 +114,7 @@ def single(t, d, record):
         log_at = len(rig.v.log())
         fe2 = rig.connect('v0.sock')
         closed = fe2.wait_closed(5)
-        t.ok(closed and rig.log_lines(r'^vmwire: v0: .*$', log_at),
+        t.ok(closed and rig.log_lines(r'^vmwire: v0: .*$', log_at, wait=5),
              'a second frontend while one is attached is closed at once, '
              'and logged', diag=lambda: rig.log_since(log_at))
         ok, why = ping_stub(fe, FE_MAC, ip_of(15), seq=3)

@@ -229,8 +229,17 @@ class VuRig:
     def log_since(self, offset):
         return self.v.log()[offset:]
 
-    def log_lines(self, regex, offset=0):
-        return re.findall(regex, self.v.log()[offset:], re.MULTILINE)
+    def log_lines(self, regex, offset=0, wait=0.0):
+        """Lines of the log from offset that match regex; with wait > 0,
+        first waits up to that long (scaled) for one to appear: the log
+        is a file vmwire writes, read here with no ordering against what
+        a socket shows (a close can be seen before its log line)."""
+        deadline = time.monotonic() + secs(wait)
+        while True:
+            found = re.findall(regex, self.v.log()[offset:], re.MULTILINE)
+            if found or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.02)
 
 
 def recv_until(fe, want, timeout=5.0, skip=None):
