@@ -64,6 +64,7 @@ struct NetMultiListener {
     char *unix_path;                /* owned, or NULL */
     char *unlink_path;              /* owned, or NULL */
     char *where;                    /* owned */
+    void *kind_data;                /* owned, or NULL */
     GList *conns;                   /* NetMultiMember *, live */
     unsigned nconns;
     uint64_t next_n;                /* the last n given out */
@@ -209,6 +210,11 @@ static void net_multi_member_free_port(NetMultiMember *mm)
 NetClientState *net_multi_member_listener(NetMultiMember *mm)
 {
     return mm->listener ? &mm->listener->nc : NULL;
+}
+
+const void *net_multi_member_kind_data(NetMultiMember *mm)
+{
+    return mm->listener ? mm->listener->kind_data : NULL;
 }
 
 void net_multi_member_closing(NetMultiMember *mm)
@@ -438,6 +444,7 @@ static void net_multi_listener_cleanup(NetClientState *nc)
     }
     g_list_free(conns);
     g_clear_pointer(&l->unix_path, g_free);
+    g_clear_pointer(&l->kind_data, g_free);
     g_clear_pointer(&l->unlink_path, g_free);
     g_clear_pointer(&l->where, g_free);
 }
@@ -474,6 +481,8 @@ NetClientState *net_multi_listener_new(NetMultiListenerConfig *cfg)
     l->unix_path = g_strdup(cfg->unix_path);
     l->unlink_path = g_steal_pointer(&cfg->unlink_path);
     l->where = g_strdup(cfg->where);
+    l->kind_data = cfg->kind_data ? g_memdup2(cfg->kind_data,
+                                              cfg->kind_data_size) : NULL;
     net_client_set_link(&l->nc, false);
     stream_listener_start(&l->listener, &l->nc, cfg->listen_fd,
                           net_multi_accepted);

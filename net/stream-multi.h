@@ -93,6 +93,8 @@ struct NetMultiMember {
 
 /* The listener's client while @mm is listed, else NULL. */
 NetClientState *net_multi_member_listener(NetMultiMember *mm);
+/* The kind's settings given to its listener (kind_data), or NULL. */
+const void *net_multi_member_kind_data(NetMultiMember *mm);
 void net_multi_member_closing(NetMultiMember *mm);
 void net_multi_member_closed(NetMultiMember *mm);
 void net_multi_member_cleanup(NetMultiMember *mm);
@@ -107,6 +109,8 @@ typedef struct NetMultiListenerConfig {
     char *unlink_path;              /* removed when it goes; taken */
     const char *where;              /* shown in the status line */
     NetMultiOptions opts;
+    const void *kind_data;          /* the kind's own settings, copied */
+    size_t kind_data_size;
 } NetMultiListenerConfig;
 
 /* Create the listener client; it accepts at once.  Cannot fail. */

@@ -62,6 +62,7 @@
 #include "net/vhost-user-dev.h"
 #include "qapi-events.h"
 #include "util/batch.h"
+#include "util/busy-poll.h"
 #include "util/error.h"
 #include "util/fd-handler.h"
 #include "util/log.h"
@@ -70,6 +71,8 @@
 #define VHOST_USER_READS 32         /* recvmsg() calls per wake-up */
 #define VHOST_USER_TX_BATCH 256     /* TX chains per wake-up */
 #define VHOST_USER_POLL_MS 1        /* rings started without a kick fd */
+#define VHOST_USER_POLL_MAX_NS_DEFAULT 65536    /* see docs/vhost-user.md */
+#define VHOST_USER_POLL_MAX_NS_LIMIT 1000000000
 
 typedef struct VhostUserBase VhostUserBase;
 
@@ -102,6 +105,7 @@ struct VhostUserBase {
     guint tx_idle_id;               /* TX drain continues from the loop */
     guint poll_id;                  /* a ring without kick fd: polled */
     BatchEntry rx_flush;            /* used index published at batch end */
+    BusyPoll busy;                  /* the TX ring, polled between frames */
     VirtqElement rx_elem;
     VirtqElement tx_elem;
     uint8_t *tx_gather;             /* NET_BUFSIZE, made on first need */
@@ -365,8 +369,9 @@ static void vhost_user_tx_drain(VhostUserBase *b)
     for (;;) {
         r = vhost_user_tx_batch(b, vq);
         if (r != 0 || b->tx_blocked || !virtq_ready(vq) ||
-            net_client_is_going(&b->nc) || !virtq_enable_and_recheck(vq)) {
-            break;
+            net_client_is_going(&b->nc) || busy_poll_start(&b->busy) ||
+            !virtq_enable_and_recheck(vq)) {
+            break;              /* polled: kicks stay off meanwhile */
         }
         virtq_set_notification(vq, false);
     }
@@ -386,8 +391,48 @@ static void vhost_user_tx_kick(void *opaque)
     if (read(b->dev.vring[VU_DEV_TX].kick_fd, &v, sizeof(v)) < 0) {
         /* EAGAIN: a spurious wake-up */
     }
+    busy_poll_woken(&b->busy);
     vhost_user_tx_drain(b);
 }
+
+/*
+ * Busy polling of the TX ring (util/busy-poll.h): while the window is
+ * open the guest is asked not to kick and the loop looks at the ring.
+ */
+static bool vhost_user_tx_ready(void *opaque)
+{
+    VhostUserBase *b = opaque;
+    Virtq *vq = &b->dev.vring[VU_DEV_TX].vq;
+
+    if (b->tx_blocked || vq->broken ||
+        !vu_dev_vring_live(&b->dev, VU_DEV_TX)) {
+        return false;
+    }
+    return virtq_avail_count(vq) > 0 || vq->broken;  /* broken: to log it */
+}
+
+static void vhost_user_tx_run(void *opaque)
+{
+    batch_begin();              /* receivers publish once, at its end */
+    vhost_user_tx_drain(opaque);
+    batch_end();
+}
+
+static bool vhost_user_tx_sleep(void *opaque)
+{
+    VhostUserBase *b = opaque;
+
+    if (b->tx_blocked || !vu_dev_vring_live(&b->dev, VU_DEV_TX)) {
+        return false;           /* the sent callback (or a reset) drains */
+    }
+    return virtq_enable_and_recheck(&b->dev.vring[VU_DEV_TX].vq);
+}
+
+static const BusyPollOps vhost_user_busy_ops = {
+    .ready = vhost_user_tx_ready,
+    .run = vhost_user_tx_run,
+    .sleep = vhost_user_tx_sleep,
+};
 
 /* Rings the frontend started without a kick fd: look at them often. */
 static gboolean vhost_user_poll(gpointer opaque)
@@ -421,6 +466,9 @@ static void vhost_user_vring_changed(void *opaque, unsigned index)
     int fd = b->dev.vring[index].kick_fd;
 
     g_clear_pointer(&b->kick[index], fd_handler_free);
+    if (index == VU_DEV_TX) {
+        busy_poll_stop(&b->busy);
+    }
     if (fd >= 0) {
         fd_set_nonblock(fd);
         b->kick[index] = fd_handler_new(fd, index == VU_DEV_RX
@@ -465,6 +513,7 @@ static void vhost_user_teardown(VhostUserBase *b)
     b->fds_lost = false;
     b->tx_blocked = false;
     b->rx_waiting = false;
+    busy_poll_stop(&b->busy);
     g_clear_handle_id(&b->tx_idle_id, g_source_remove);
     g_clear_handle_id(&b->poll_id, g_source_remove);
     batch_cancel(&b->rx_flush);
@@ -639,8 +688,9 @@ static void vhost_user_attach(VhostUserBase *b, int fd)
 }
 
 static void vhost_user_base_init(VhostUserBase *b, const VhostUserOps *ops,
-                                 const char *path)
+                                 const char *path, int64_t poll_max_ns)
 {
+    busy_poll_init(&b->busy, &vhost_user_busy_ops, b, poll_max_ns);
     b->ops = ops;
     b->log_name = b->nc.name;
     b->path = g_strdup(path);
@@ -651,6 +701,7 @@ static void vhost_user_base_init(VhostUserBase *b, const VhostUserOps *ops,
 static void vhost_user_base_cleanup(VhostUserBase *b)
 {
     vhost_user_teardown(b);
+    busy_poll_cleanup(&b->busy);
     g_clear_pointer(&b->tx_gather, g_free);
     g_clear_pointer(&b->path, g_free);
 }
@@ -710,7 +761,7 @@ static NetMultiMember *vhost_user_port_create(const char *name)
                                                    NULL, "vhost-user", name),
                                     VhostUserPort, base.nc);
 
-    vhost_user_base_init(&p->base, &vhost_user_port_ops, NULL);
+    vhost_user_base_init(&p->base, &vhost_user_port_ops, NULL, 0);
     p->member.nc = &p->base.nc;
     return &p->member;
 }
@@ -718,6 +769,7 @@ static NetMultiMember *vhost_user_port_create(const char *name)
 static void vhost_user_port_attach(NetMultiMember *mm, int fd)
 {
     VhostUserPort *p = container_of(mm, VhostUserPort, member);
+    const int64_t *poll_max_ns = net_multi_member_kind_data(mm);
     const char *peer = mm->peer;
 
     if (g_str_has_prefix(peer, "unix:")) {
@@ -726,6 +778,7 @@ static void vhost_user_port_attach(NetMultiMember *mm, int fd)
     g_free(p->base.path);
     p->base.path = g_strdup(peer);
     p->base.log_name = mm->port_name;
+    p->base.busy.max_ns = poll_max_ns ? *poll_max_ns : 0;
     vhost_user_attach(&p->base, fd);
     net_client_set_info_str(mm->nc, "vhost-user: frontend on %s", peer);
 }
@@ -903,6 +956,7 @@ typedef struct VhostUserConfig {
     char *unlink_path;
     int fd;                         /* listening or connected; -1 */
     unsigned reconnect_ms;
+    int64_t poll_max_ns;
 } VhostUserConfig;
 
 static bool vhost_user_check(const NetdevVhostUserOptions *o,
@@ -919,6 +973,14 @@ static bool vhost_user_check(const NetdevVhostUserOptions *o,
         return false;
     }
     cfg->reconnect_ms = o->has_reconnect_ms ? (unsigned)o->reconnect_ms : 0;
+    if (o->has_poll_max_ns &&
+        (o->poll_max_ns < 0 || o->poll_max_ns > VHOST_USER_POLL_MAX_NS_LIMIT)) {
+        error_setg(errp, "poll-max-ns must be between 0 and %d",
+                   VHOST_USER_POLL_MAX_NS_LIMIT);
+        return false;
+    }
+    cfg->poll_max_ns = o->has_poll_max_ns ? o->poll_max_ns
+                                          : VHOST_USER_POLL_MAX_NS_DEFAULT;
     if (o->has_hubid && !cfg->server) {
         error_setg(errp, "hubid= requires server=on");
         return false;
@@ -1014,6 +1076,8 @@ static void vhost_user_new_multi(const char *id, VhostUserConfig *cfg)
         .unlink_path = g_steal_pointer(&cfg->unlink_path),
         .where = cfg->path,
         .opts = cfg->mopts,
+        .kind_data = &cfg->poll_max_ns,
+        .kind_data_size = sizeof(cfg->poll_max_ns),
     };
 
     cfg->fd = -1;
@@ -1029,7 +1093,8 @@ static void vhost_user_new_single(const char *id, VhostUserConfig *cfg)
     int fd = cfg->fd;
 
     cfg->fd = -1;
-    vhost_user_base_init(&s->base, &vhost_user_single_ops, cfg->path);
+    vhost_user_base_init(&s->base, &vhost_user_single_ops, cfg->path,
+                         cfg->poll_max_ns);
     s->listener.fd = -1;
     s->server = cfg->server;
     s->sa = cfg->sa;

@@ -47,7 +47,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test import (ETH_P_IP, TAP, TIMEOUT_SCALE,  # noqa: E402
                          PeerClosed, StreamPeer, Vmwire, VmwireRuns,
-                         arp_frame,
+                         arp_frame, cpu_seconds,
                          eth_frame, free_port, stream_record,
                          wait_port_bound)
 
@@ -145,13 +145,6 @@ def proc_status_kb(pid, field):
             if line.startswith(field + ':'):
                 return int(line.split()[1])
     return None
-
-
-def cpu_seconds(pid):
-    """utime + stime of a process, in seconds."""
-    with open('/proc/%d/stat' % pid) as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def cpu_while_idle(pid, seconds):

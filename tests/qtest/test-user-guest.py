@@ -66,7 +66,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test.qmp import QMP, QMPError  # noqa: E402
 from vmwire_test import (SANITIZER_REPORT, TAP, TIMEOUT_SCALE,  # noqa: E402
-                         Guest, Vmwire, free_port, guest_image, qemu_binary,
+                         Guest, Vmwire, cpu_seconds, free_port, guest_image,
+                         qemu_binary,
                          tempdir, wait_port_bound)
 from vmwire_test import qemu_info_network  # noqa: E402
 
@@ -194,12 +195,6 @@ def query(q, name):
         if c['id'] == name:
             return c
     return {}
-
-
-def cpu_seconds(pid):
-    with open('/proc/%d/stat' % pid) as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def fd_count(pid):

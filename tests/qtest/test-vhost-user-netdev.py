@@ -164,9 +164,21 @@ def capabilities(t):
          diag='rc=%s\n%s' % (rc, out))
 
 
+def poll_option(t):
+    """poll-max-ns out of range is refused at startup, in its own words."""
+    for bad in ('-1', '1000000001'):
+        rc, out = run_vmwire(['-netdev', 'vhost-user,id=v0,addr.type=unix,'
+                              'addr.path=/nonexistent/v0.sock,poll-max-ns='
+                              + bad])
+        t.ok(rc == 1 and 'poll-max-ns must be between 0 and 1000000000'
+             in out, 'poll-max-ns=%s: refused with a clear message' % bad,
+             diag='rc=%s\n%s' % (rc, out))
+
+
 def main(t):
     run_scenarios(t, SCENARIOS, 'vu-netdev')
     capabilities(t)
+    poll_option(t)
 
 
 if __name__ == '__main__':

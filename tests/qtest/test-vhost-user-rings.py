@@ -26,7 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmwire_test import TAP, StreamPeer, free_port  # noqa: E402
+from vmwire_test import TAP, StreamPeer, cpu_seconds, free_port  # noqa: E402
 from vmwire_test import vhost_user as vu  # noqa: E402
 from vhostpeers import (BROADCAST, FE_MAC, PEER_MAC, SIZES,  # noqa: E402
                         VuRig, describe, eth, exchange, inject, ip_of, mac,
@@ -65,11 +65,17 @@ def minimal(t, d, record):
              diag=repr([describe(f) for f in got]))
 
 
-def notifications(t, d, record):
-    """Calls on RX and kicks on TX as EVENT_IDX, or the flags, ask."""
-    args = (vhost_user_netdev('v0', os.path.join(d, 'v0.sock')) +
+def port_and_stub_args(d, extra):
+    """v0 (with options extra) and a stub on hub 0."""
+    return (vhost_user_netdev('v0', os.path.join(d, 'v0.sock'), extra) +
             ['-netdev', 'hubport,id=p0,hubid=0,netdev=v0',
              '-netdev', 'hubport,id=hs,hubid=0'] + stub_device('hs'))
+
+
+def notifications(t, d, record):
+    """Calls on RX and kicks on TX as EVENT_IDX, or the flags, ask (no
+    busy polling: kicks are asked for after every drain)."""
+    args = port_and_stub_args(d, ',poll-max-ns=0')
     with VuRig(t, args, d, record) as rig:
         fe = rig.frontend('v0.sock', rx=128)
         rx, tx = fe.rings[vu.RX], fe.rings[vu.TX]
@@ -137,6 +143,38 @@ def notifications(t, d, record):
         t.ok(not tx.used_flags() & vu.USED_NO_NOTIFY,
              'after draining TX, VRING_USED_F_NO_NOTIFY is clear (kicks '
              'wanted)', diag='used flags %#x' % tx.used_flags())
+
+
+def busy_poll(t, d, record):
+    """poll-max-ns: frames that follow each other closely keep vmwire
+    looking at the TX ring between them; the frontend (which kicks only
+    when avail_event asks) is told not to kick, and every frame arrives.
+    Once the flow stops vmwire goes back to sleep: no CPU while idle."""
+    args = port_and_stub_args(d, ',poll-max-ns=1000000000')
+    with VuRig(t, args, d, record) as rig:
+        fe = rig.frontend('v0.sock', rx=128)
+        tx = fe.rings[vu.TX]
+        n = 200
+        for i in range(n):
+            fe.send_frame(eth(BROADCAST, FE_MAC, b'flow %d' % i))
+            fe.tx_done()
+        clients = rig.wait_clients(lambda c: c['v0']['tx-frames'] >= n)
+        t.ok(clients['v0']['tx-frames'] == n and tx.kicks < n // 4,
+             'a steady flow of %d frames: vmwire polls between them, the '
+             'frontend was asked for %d kicks, every frame arrived'
+             % (n, tx.kicks), diag='tx-frames %d'
+             % clients['v0']['tx-frames'])
+        time.sleep(secs(1.5))           # the window is at most 1 s
+        before = cpu_seconds(rig.v.proc.pid)
+        time.sleep(1.0)
+        used = cpu_seconds(rig.v.proc.pid) - before
+        t.ok(used < 0.1, 'the flow stopped: vmwire sleeps again (%.2f s of '
+             'CPU in 1 s)' % used)
+        kicks = tx.kicks
+        fe.send_frame(eth(BROADCAST, FE_MAC, b'after the pause'))
+        t.ok(fe.tx_done() and tx.kicks == kicks + 1,
+             'after its window vmwire asks for kicks again: the next frame '
+             'is kicked and taken', diag='kicks %d -> %d' % (kicks, tx.kicks))
 
 
 def two_regions(t, d, record):
@@ -224,6 +262,7 @@ def stop_cont(t, d, record):
 SCENARIOS = [
     ('minimal features', minimal),
     ('notifications', notifications),
+    ('busy polling', busy_poll),
     ('three memory regions', two_regions),
     ('stop and cont', stop_cont),
 ]

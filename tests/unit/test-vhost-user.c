@@ -586,6 +586,60 @@ static void test_polling(void)
     g_assert_cmpuint(count_fds(), ==, fds);
 }
 
+/*
+ * With EVENT_IDX, would the guest kick after adding its latest TX entry?
+ * (vring_need_event on the avail_event we publish after the used ring.)
+ */
+static bool fe_tx_kick_wanted(Frontend *fe)
+{
+    uint16_t event = __atomic_load_n(
+        (uint16_t *)&fe_used(fe, VU_DEV_TX)->ring[RING_NUM], __ATOMIC_ACQUIRE);
+    uint16_t new_idx = fe->avail_idx[VU_DEV_TX];
+
+    return (uint16_t)(new_idx - event - 1) < 1;
+}
+
+/*
+ * poll-max-ns: frames that follow each other closely open a polling
+ * window; in it the guest is told not to kick, and a frame it adds
+ * without a kick is taken all the same.  With poll-max-ns=0 the same
+ * frame waits for a kick that never comes.
+ */
+static void test_busy_poll(void)
+{
+    unsigned fds = count_fds();
+    g_autofree char *path = sock_path("busy.sock");
+
+    for (int polled = 0; polled < 2; polled++) {
+        NetClientState *vu = netdev_new("vhost-user,id=vu0,addr.type=unix,"
+                                        "addr.path=%s,poll-max-ns=%s", path,
+                                        polled ? "1000000000" : "0");
+        TestClient *nic = nic_on(vu);
+        Frontend fe;
+
+        fe_connect(&fe, path);
+        fe_setup(&fe, false);
+        for (uint32_t seq = 0; seq < 24; seq++) {
+            fe_tx(&fe, seq % 8, seq, 100, 1, true);
+            for (int i = 0; i < 1000 && nic->frames->len == seq; i++) {
+                pump(1);
+            }
+            g_assert_cmpuint(nic->frames->len, ==, seq + 1);
+        }
+        fe_tx(&fe, 0, 99, 100, 1, false);
+        g_assert_cmpint(fe_tx_kick_wanted(&fe), ==, !polled);
+        pump(20);
+        g_assert_cmpuint(nic->frames->len, ==, 24 + polled);
+        if (polled) {
+            test_assert_frame(nic, 24, 99, 100);
+        }
+        fe_close(&fe);
+        net_cleanup();
+        pump(5);
+    }
+    g_assert_cmpuint(count_fds(), ==, fds);
+}
+
 /* hubid=: two frontends, each a port; a frame goes from one to the other. */
 static void test_hub(void)
 {
@@ -650,6 +704,7 @@ int main(int argc, char **argv)
     g_test_add_func("/net/vhost-user/broken-ring", test_broken_ring);
     g_test_add_func("/net/vhost-user/second-frontend", test_second_frontend);
     g_test_add_func("/net/vhost-user/polling", test_polling);
+    g_test_add_func("/net/vhost-user/busy-poll", test_busy_poll);
     g_test_add_func("/net/vhost-user/hub", test_hub);
     ret = g_test_run();
     g_rmdir(test_dir);

@@ -33,6 +33,13 @@ _live_processes = set()   # subprocess.Popen objects not yet reaped
 _live_dirs = set()        # temporary directories not yet removed
 
 
+def cpu_seconds(pid):
+    """utime + stime of process pid so far, in seconds (/proc/PID/stat)."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 def _on_signal(signum, frame):
     # Later signals are ignored so the cleanup they trigger is not cut short.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -1,0 +1,176 @@
+/*
+ * DOC: adaptive busy polling (see include/util/busy-poll.h)
+ *
+ * A doubly linked list of the BusyPolls in their window and one GSource.
+ * While the list is not empty the source's prepare() sets the poll
+ * timeout to 0, so the loop goes round without sleeping; prepare() and
+ * check() report the source ready when a BusyPoll has work or its window
+ * is over, and dispatch() runs or ends them.  A callback may unlink any
+ * BusyPoll, the one after the current included (busy_poll_iter_next is
+ * moved on).
+ */
+#include "util/busy-poll.h"
+
+#include <glib.h>
+
+static GSource *busy_poll_source;
+static unsigned busy_poll_users;
+static BusyPoll *busy_poll_list;
+static BusyPoll *busy_poll_iter_next;
+
+static int64_t busy_poll_now(void)
+{
+    return g_get_monotonic_time() * 1000;
+}
+
+static void busy_poll_unlink(BusyPoll *p)
+{
+    p->until = 0;
+    if (!p->pprev) {
+        return;
+    }
+    if (busy_poll_iter_next == p) {
+        busy_poll_iter_next = p->next;
+    }
+    *p->pprev = p->next;
+    if (p->next) {
+        p->next->pprev = p->pprev;
+    }
+    p->next = NULL;
+    p->pprev = NULL;
+}
+
+static void busy_poll_link(BusyPoll *p)
+{
+    if (p->pprev) {
+        return;
+    }
+    p->next = busy_poll_list;
+    if (p->next) {
+        p->next->pprev = &p->next;
+    }
+    p->pprev = &busy_poll_list;
+    busy_poll_list = p;
+}
+
+/* Has a polled source work, or is a window over? */
+static bool busy_poll_due(void)
+{
+    int64_t now = 0;
+
+    for (BusyPoll *p = busy_poll_list; p; p = p->next) {
+        if (p->ops->ready(p->opaque)) {
+            return true;
+        }
+        if (!now) {
+            now = busy_poll_now();
+        }
+        if (now >= p->until) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static gboolean busy_poll_prepare(GSource *source, gint *timeout)
+{
+    if (!busy_poll_list) {
+        *timeout = -1;
+        return FALSE;
+    }
+    *timeout = 0;
+    return busy_poll_due();
+}
+
+static gboolean busy_poll_check(GSource *source)
+{
+    return busy_poll_list && busy_poll_due();
+}
+
+static gboolean busy_poll_dispatch(GSource *source, GSourceFunc cb,
+                                   gpointer data)
+{
+    int64_t now = busy_poll_now();
+
+    for (BusyPoll *p = busy_poll_list; p; p = busy_poll_iter_next) {
+        busy_poll_iter_next = p->next;
+        if (p->ops->ready(p->opaque)) {
+            p->ops->run(p->opaque);
+        } else if (now >= p->until) {
+            busy_poll_unlink(p);
+            if (p->ops->sleep(p->opaque)) {
+                p->ops->run(p->opaque);
+            }
+        }
+    }
+    busy_poll_iter_next = NULL;
+    return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs busy_poll_funcs = {
+    .prepare = busy_poll_prepare,
+    .check = busy_poll_check,
+    .dispatch = busy_poll_dispatch,
+};
+
+void busy_poll_init(BusyPoll *p, const BusyPollOps *ops, void *opaque,
+                    int64_t max_ns)
+{
+    *p = (BusyPoll) { .ops = ops, .opaque = opaque, .max_ns = max_ns };
+    if (busy_poll_users++ == 0) {
+        busy_poll_source = g_source_new(&busy_poll_funcs, sizeof(GSource));
+        g_source_set_name(busy_poll_source, "busy-poll");
+        g_source_attach(busy_poll_source, NULL);
+    }
+}
+
+void busy_poll_cleanup(BusyPoll *p)
+{
+    if (!p->ops) {
+        return;                     /* never initialised, or cleaned up */
+    }
+    busy_poll_unlink(p);
+    p->ops = NULL;
+    g_assert(busy_poll_users > 0);
+    if (--busy_poll_users == 0) {
+        g_source_destroy(busy_poll_source);
+        g_clear_pointer(&busy_poll_source, g_source_unref);
+    }
+}
+
+void busy_poll_stop(BusyPoll *p)
+{
+    busy_poll_unlink(p);
+    p->window_ns = 0;
+}
+
+void busy_poll_woken(BusyPoll *p)
+{
+    if (p->max_ns == 0 || busy_poll_active(p)) {
+        return;
+    }
+    if (busy_poll_now() - p->last_work >= p->max_ns) {
+        /* polling would have been wasted: halve, to 0 below the start */
+        p->window_ns /= 2;
+        if (p->window_ns < BUSY_POLL_GROW_FIRST_NS) {
+            p->window_ns = 0;
+        }
+    } else {
+        p->window_ns = MIN(p->max_ns, p->window_ns ? p->window_ns * 2
+                                                   : BUSY_POLL_GROW_FIRST_NS);
+    }
+}
+
+bool busy_poll_start(BusyPoll *p)
+{
+    int64_t now = busy_poll_now();
+
+    p->last_work = now;
+    if (p->window_ns == 0) {
+        busy_poll_unlink(p);
+        return false;
+    }
+    p->until = now + p->window_ns;
+    busy_poll_link(p);
+    return true;
+}
