@@ -71,7 +71,7 @@
 #define VHOST_USER_READS 32         /* recvmsg() calls per wake-up */
 #define VHOST_USER_TX_BATCH 256     /* TX chains per wake-up */
 #define VHOST_USER_POLL_MS 1        /* rings started without a kick fd */
-#define VHOST_USER_POLL_MAX_NS_DEFAULT 65536    /* see docs/vhost-user.md */
+#define VHOST_USER_POLL_MAX_NS_DEFAULT 262144   /* see docs/vhost-user.md */
 #define VHOST_USER_POLL_MAX_NS_LIMIT 1000000000
 
 typedef struct VhostUserBase VhostUserBase;

@@ -2,16 +2,17 @@
  * DOC: adaptive busy polling (see include/util/busy-poll.h)
  *
  * A doubly linked list of the BusyPolls in their window and one GSource.
- * While the list is not empty the source's prepare() sets the poll
- * timeout to 0, so the loop goes round without sleeping; prepare() and
- * check() report the source ready when a BusyPoll has work or its window
- * is over, and dispatch() runs or ends them.  A callback may unlink any
- * BusyPoll, the one after the current included (busy_poll_iter_next is
- * moved on).
+ * While the list is not empty the source is always ready (poll timeout
+ * 0: the loop never sleeps) and its dispatch() spins over the list for a
+ * slice, running the BusyPolls that have work and ending the windows
+ * that are over.  A callback may unlink any BusyPoll, the one after the
+ * current included (busy_poll_iter_next is moved on).
  */
 #include "util/busy-poll.h"
 
 #include <glib.h>
+
+#define BUSY_POLL_SLICE_NS 20000
 
 static GSource *busy_poll_source;
 static unsigned busy_poll_users;
@@ -53,25 +54,6 @@ static void busy_poll_link(BusyPoll *p)
     busy_poll_list = p;
 }
 
-/* Has a polled source work, or is a window over? */
-static bool busy_poll_due(void)
-{
-    int64_t now = 0;
-
-    for (BusyPoll *p = busy_poll_list; p; p = p->next) {
-        if (p->ops->ready(p->opaque)) {
-            return true;
-        }
-        if (!now) {
-            now = busy_poll_now();
-        }
-        if (now >= p->until) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static gboolean busy_poll_prepare(GSource *source, gint *timeout)
 {
     if (!busy_poll_list) {
@@ -79,19 +61,17 @@ static gboolean busy_poll_prepare(GSource *source, gint *timeout)
         return FALSE;
     }
     *timeout = 0;
-    return busy_poll_due();
+    return TRUE;
 }
 
 static gboolean busy_poll_check(GSource *source)
 {
-    return busy_poll_list && busy_poll_due();
+    return busy_poll_list != NULL;
 }
 
-static gboolean busy_poll_dispatch(GSource *source, GSourceFunc cb,
-                                   gpointer data)
+/* Run the polled sources that have work; end the windows that are over. */
+static void busy_poll_pass(int64_t now)
 {
-    int64_t now = busy_poll_now();
-
     for (BusyPoll *p = busy_poll_list; p; p = busy_poll_iter_next) {
         busy_poll_iter_next = p->next;
         if (p->ops->ready(p->opaque)) {
@@ -104,6 +84,25 @@ static gboolean busy_poll_dispatch(GSource *source, GSourceFunc cb,
         }
     }
     busy_poll_iter_next = NULL;
+}
+
+/*
+ * Look at the polled sources alone, again and again, for a slice of
+ * BUSY_POLL_SLICE_NS; then the loop does its round of poll() over every
+ * fd (timeout 0) and comes back.  Work that appears is run within a
+ * fraction of a microsecond, not a loop iteration (a system call and
+ * every source's prepare and check) later, and the other fds wait at
+ * most a slice.
+ */
+static gboolean busy_poll_dispatch(GSource *source, GSourceFunc cb,
+                                   gpointer data)
+{
+    int64_t now = busy_poll_now(), end = now + BUSY_POLL_SLICE_NS;
+
+    do {
+        busy_poll_pass(now);
+        now = busy_poll_now();
+    } while (busy_poll_list && now < end);
     return G_SOURCE_CONTINUE;
 }
 

@@ -12,8 +12,10 @@
  *   - after its work, a source calls busy_poll_start().  If its window
  *     is not 0 it stays in the polling list for that long, with its
  *     notifications left off; the loop does not sleep (poll timeout 0)
- *     while any source is polling, and calls ops->run() as soon as
- *     ops->ready() says there is work.  The window ends: ops->sleep()
+ *     while any source is polling: it spins over the polling sources
+ *     alone for slices of 20 us, between its rounds of poll() over the
+ *     other fds, and calls ops->run() as soon as ops->ready() says
+ *     there is work.  The window ends: ops->sleep()
  *     turns notifications back on (and re-checks, as after any drain).
  *   - the window adapts, per source: a notification that arrives
  *     (busy_poll_woken()) less than max_ns after the last work means a
