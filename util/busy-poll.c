@@ -19,9 +19,21 @@ static unsigned busy_poll_users;
 static BusyPoll *busy_poll_list;
 static BusyPoll *busy_poll_iter_next;
 
-static int64_t busy_poll_now(void)
+static int64_t busy_poll_real_clock(void)
 {
     return g_get_monotonic_time() * 1000;
+}
+
+static int64_t (*busy_poll_clock)(void) = busy_poll_real_clock;
+
+void busy_poll_set_clock(int64_t (*now_ns)(void))
+{
+    busy_poll_clock = now_ns ? now_ns : busy_poll_real_clock;
+}
+
+static int64_t busy_poll_now(void)
+{
+    return busy_poll_clock();
 }
 
 static void busy_poll_unlink(BusyPoll *p)

@@ -86,6 +86,10 @@ void busy_poll_woken(BusyPoll *p);
  */
 bool busy_poll_start(BusyPoll *p);
 
+/* Tests: the clock (monotonic ns) the windows are measured with; NULL:
+ * the real one. */
+void busy_poll_set_clock(int64_t (*now_ns)(void));
+
 /* Is @p in its polling window? */
 static inline bool busy_poll_active(const BusyPoll *p)
 {

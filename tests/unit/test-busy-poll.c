@@ -4,6 +4,9 @@
  * and what the main loop does with a source in its window (looks at it
  * without any fd becoming ready, never sleeps, ends the window on time,
  * sleeps again afterwards).  A fake source: a counter of pending work.
+ * The window arithmetic runs on a fake clock (busy_poll_set_clock), so a
+ * loaded machine cannot change what these tests see; the loop tests use
+ * the real one with margins of milliseconds.
  */
 #include "util/busy-poll.h"
 
@@ -53,6 +56,14 @@ static const BusyPollOps fake_ops = {
     .sleep = fake_sleep,
 };
 
+/* The fake clock: moves only when a test moves it, plus 1 ns a reading. */
+static int64_t fake_ns;
+
+static int64_t fake_clock(void)
+{
+    return ++fake_ns;
+}
+
 /* Run the loop without blocking until @s's window is over (at most 5 s). */
 static void run_until_asleep(FakeSource *s)
 {
@@ -64,11 +75,16 @@ static void run_until_asleep(FakeSource *s)
     g_assert_false(busy_poll_active(&s->poll));
 }
 
-/* Work, then a notification right after its window: the window doubles. */
+/*
+ * Fake clock: work, the window passes with nothing, and a notification
+ * comes right after it (the window doubles, up to max_ns; at max_ns even
+ * the longest window was too short: it halves).
+ */
 static void grow(FakeSource *s, unsigned times)
 {
     for (unsigned i = 0; i < times; i++) {
         if (busy_poll_start(&s->poll)) {
+            fake_ns = s->poll.until;
             run_until_asleep(s);
         }
         busy_poll_woken(&s->poll);
@@ -78,8 +94,9 @@ static void grow(FakeSource *s, unsigned times)
 static void test_adapt(void)
 {
     FakeSource s = { 0 };
-    const int64_t max = 64 * 1000 * 1000;   /* 64 ms: room under valgrind */
+    const int64_t max = 64 * 1000 * 1000;
 
+    busy_poll_set_clock(fake_clock);
     busy_poll_init(&s.poll, &fake_ops, &s, max);
     /* Window 0: no polling, the caller turns notifications on. */
     g_assert_false(busy_poll_start(&s.poll));
@@ -109,6 +126,7 @@ static void test_adapt(void)
     g_assert_false(busy_poll_active(&s.poll));
     g_assert_cmpint(s.poll.window_ns, ==, 0);
     busy_poll_cleanup(&s.poll);
+    busy_poll_set_clock(NULL);
 }
 
 /* Notifications long after the last work: the window halves, then 0. */
@@ -117,24 +135,28 @@ static void test_shrink(void)
     const int64_t max = 16 * 1000 * 1000;   /* 16 ms */
     FakeSource s = { 0 };
 
+    busy_poll_set_clock(fake_clock);
     busy_poll_init(&s.poll, &fake_ops, &s, max);
     grow(&s, 13);                   /* 4 us doubled 12 times: capped */
     g_assert_cmpint(s.poll.window_ns, ==, max);
     for (int64_t want = max / 2; want >= BUSY_POLL_GROW_FIRST_NS;
          want /= 2) {
         g_assert_true(busy_poll_start(&s.poll));
+        fake_ns = s.poll.until;
         run_until_asleep(&s);
-        g_usleep(40 * 1000);        /* longer than max_ns */
+        fake_ns += 2 * max;         /* longer than max_ns */
         busy_poll_woken(&s.poll);
         g_assert_cmpint(s.poll.window_ns, ==, want);
     }
     g_assert_true(busy_poll_start(&s.poll));
+    fake_ns = s.poll.until;
     run_until_asleep(&s);
-    g_usleep(40 * 1000);
+    fake_ns += 2 * max;
     busy_poll_woken(&s.poll);
     g_assert_cmpint(s.poll.window_ns, ==, 0);
     g_assert_false(busy_poll_start(&s.poll));
     busy_poll_cleanup(&s.poll);
+    busy_poll_set_clock(NULL);
 }
 
 /* max_ns 0: never polls, whatever the notifications. */
