@@ -218,6 +218,57 @@ def msg_seeds() -> Dict[str, bytes]:
             'reset-reconnect': reset, 'bad-requests': bad}
 
 
+# ---- fuzz-stream, fuzz-dgram, fuzz-nic-stub ------------------------------
+
+def eth(length: int, seq: int = 0) -> bytes:
+    """An Ethernet frame of @length bytes: unicast, made-up type, counter."""
+    head = bytes.fromhex('525400000002525400000001') + b'\x88\xb5'
+    body = bytes((seq + i) & 0xff for i in range(max(0, length - 14)))
+    return (head + body)[:length]
+
+
+def rec(frame: bytes, length: int = -1) -> bytes:
+    """QEMU's stream record: 4-byte big-endian length, then the frame."""
+    return struct.pack('>I', len(frame) if length < 0 else length) + frame
+
+
+S_READ, S_ERROR, S_TAKE, S_SEND, S_WRITE = range(5)
+
+
+def s_read(data: bytes) -> bytes:
+    return u8(S_READ) + u16(len(data)) + data
+
+
+def stream_seeds() -> Dict[str, bytes]:
+    two = rec(eth(60, 1)) + rec(eth(42, 2))
+    big = rec(eth(1514, 3))
+    return {
+        'two-frames-one-read': s_read(two) + u8(S_TAKE) + u8(255),
+        'frame-in-three-reads': (s_read(big[:3]) + s_read(big[3:700]) +
+                                 s_read(big[700:]) + u8(S_TAKE) + u8(255)),
+        'zero-length': (s_read(rec(b'') + rec(eth(60, 4)) + rec(b'')) +
+                        u8(S_TAKE) + u8(9)),
+        'oversize-then-new-conn': (s_read(rec(eth(60, 5))) +
+                                   s_read(struct.pack('>I', 69633) + b'xx') +
+                                   s_read(rec(eth(64, 6))) +
+                                   u8(S_TAKE) + u8(255)),
+        'nic-refuses': (u8(S_TAKE) + u8(0) + s_read(two + big) +
+                        u8(S_ERROR) + u8(0) + u8(S_TAKE) + u8(1) +
+                        u8(S_TAKE) + u8(255)),
+        'eof-mid-frame': s_read(big[:100]) + u8(S_ERROR) + u8(3),
+        'reset': s_read(two) + u8(S_ERROR) + u8(2) + s_read(two),
+        'send-short-writes': (u8(S_WRITE) + u8(0) + u16(10) +
+                              u8(S_SEND) + u16(60) + u8(0x11) +
+                              u8(S_SEND) + u16(1514) + u8(0x22) +
+                              u8(S_WRITE) + u8(1) + u16(0) +
+                              u8(S_SEND) + u16(65535) + u8(0x33) +
+                              u8(S_WRITE) + u8(3) + u16(0) +
+                              u8(S_WRITE) + u8(2) + u16(0) +
+                              u8(S_SEND) + u16(42) + u8(0x44)),
+    }
+
+
+
 def write_corpus(target: str, seeds: Dict[str, bytes]) -> None:
     out = os.path.join(HERE, 'corpus', target)
     os.makedirs(out, exist_ok=True)
@@ -230,6 +281,7 @@ def write_corpus(target: str, seeds: Dict[str, bytes]) -> None:
 def main() -> int:
     write_corpus('fuzz-virtq', virtq_seeds())
     write_corpus('fuzz-vhost-user-msg', msg_seeds())
+    write_corpus('fuzz-stream', stream_seeds())
     return 0
 
 
