@@ -268,6 +268,40 @@ def stream_seeds() -> Dict[str, bytes]:
     }
 
 
+D_RECV, D_ERROR, D_TAKE, D_SEND, D_WRITE = range(5)
+
+
+def d_recv(*dgrams: tuple) -> bytes:
+    """(data or a length above 65536, source) datagrams in one batch."""
+    out = u8(D_RECV) + u8(len(dgrams) - 1)
+    for data, source in dgrams:
+        if isinstance(data, int):
+            out += u16(data) + u8(source)
+        else:
+            out += u16(len(data)) + u8(source) + data
+    return out
+
+
+def dgram_seeds() -> Dict[str, bytes]:
+    batch = d_recv(*[(eth(60 + i, i), 1) for i in range(33)])
+    odd = d_recv((eth(60, 1), 1), (b'', 1), (eth(1514, 2), 2),
+                 (70000 & 0xffff, 1), (eth(42, 3), 0))
+    seeds = {}
+    for kind, name in ((0, 'fd'), (1, 'udp'), (2, 'mcast')):
+        seeds[name + '-batch'] = u8(kind) + batch + u8(D_TAKE) + u8(255)
+        seeds[name + '-odd'] = (u8(kind) + u8(D_TAKE) + u8(0) + odd +
+                                u8(D_ERROR) + u8(1) + u8(D_TAKE) + u8(2) +
+                                u8(D_TAKE) + u8(255))
+        seeds[name + '-send'] = (u8(kind) + u8(D_SEND) + u16(60) + u8(1) +
+                                 u8(D_WRITE) + u8(1) + u8(0) +
+                                 u8(D_SEND) + u16(60) + u8(2) +
+                                 u8(D_SEND) + u16(1514) + u8(3) +
+                                 u8(D_WRITE) + u8(2) + u8(0) +
+                                 u8(D_WRITE) + u8(0) + u8(1) +
+                                 u8(D_SEND) + u16(60) + u8(4))
+    return seeds
+
+
 
 def write_corpus(target: str, seeds: Dict[str, bytes]) -> None:
     out = os.path.join(HERE, 'corpus', target)
@@ -282,6 +316,7 @@ def main() -> int:
     write_corpus('fuzz-virtq', virtq_seeds())
     write_corpus('fuzz-vhost-user-msg', msg_seeds())
     write_corpus('fuzz-stream', stream_seeds())
+    write_corpus('fuzz-dgram', dgram_seeds())
     return 0
 
 
