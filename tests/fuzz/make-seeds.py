@@ -302,6 +302,30 @@ def dgram_seeds() -> Dict[str, bytes]:
     return seeds
 
 
+N_FRAME, N_TMPL, N_TAKE, N_LOOP = range(4)
+
+
+def n_tmpl(kind: int, off: int = 0, tail: bytes = b'',
+           newlen: int = 0) -> bytes:
+    return u8(N_TMPL) + u8(kind) + u8(off) + u8(len(tail)) + u8(newlen) + tail
+
+
+def nic_stub_seeds() -> Dict[str, bytes]:
+    every = b''.join(n_tmpl(k) for k in range(5))
+    return {
+        'both-every-request': u8(3) + every + u8(N_LOOP) + u8(4),
+        'ipv4-only': u8(1) + every,
+        'ipv6-only-noprefix': u8(6) + every,
+        'replies-refused': (u8(3) + u8(N_TAKE) + u8(0) + every * 60 +
+                            u8(N_LOOP) + u8(8) + u8(N_TAKE) + u8(3)),
+        'truncated': u8(3) + b''.join(n_tmpl(k, newlen=0x80 | (20 + 7 * k))
+                                      for k in range(5)),
+        'bad-checksum': u8(3) + n_tmpl(1, 36, b'\xff') + n_tmpl(4, 56, b'\0'),
+        'raw-garbage': (u8(3) + u8(N_FRAME) + u16(13) + eth(13) +
+                        u8(N_FRAME) + u16(60) + eth(60) +
+                        u8(N_FRAME) + u16(0)),
+    }
+
 
 def write_corpus(target: str, seeds: Dict[str, bytes]) -> None:
     out = os.path.join(HERE, 'corpus', target)
@@ -317,6 +341,7 @@ def main() -> int:
     write_corpus('fuzz-vhost-user-msg', msg_seeds())
     write_corpus('fuzz-stream', stream_seeds())
     write_corpus('fuzz-dgram', dgram_seeds())
+    write_corpus('fuzz-nic-stub', nic_stub_seeds())
     return 0
 
 
