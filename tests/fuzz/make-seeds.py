@@ -327,6 +327,46 @@ def nic_stub_seeds() -> Dict[str, bytes]:
     }
 
 
+H_SEND, H_RAW, H_TICK, H_LINK = range(4)
+
+
+def h_send(port: int, dst: int, src: int, tag: int = 0, etype: int = 0x0800,
+           payload: bytes = b'x' * 46, pieces: int = 0) -> bytes:
+    """A frame from @port; MACs and tag as selectors (fuzz-hub.c)."""
+    return (u8(H_SEND) + u8(port) + u8(dst) + u8(src) + u8(tag) +
+            u8(etype >> 8) + u8(etype & 0xff) + u8(len(payload)) +
+            u8(pieces) + payload)
+
+
+def hub_seeds() -> Dict[str, bytes]:
+    # learning on, age 1 s (how=2); 4 ports: access 1, access 1, trunk
+    # native 1, access 2.
+    ports = u8(2) + u8(2) + u8(0) + u8(0) + u8(1) + u8(2)
+    learn = (h_send(0, 16, 1) + h_send(1, 1, 2) + h_send(0, 2, 1) +
+             h_send(2, 3, 4, tag=3) + h_send(3, 4, 3))
+    return {
+        'learn-and-unicast': ports + learn,
+        'aging': (ports + learn + u8(H_TICK) + u16(999) + h_send(1, 1, 2) +
+                  u8(H_TICK) + u16(1001) + h_send(1, 1, 2)),
+        'trunk-tags': (u8(0) + u8(1) + u8(1) + u8(1) + u8(5) +
+                       h_send(0, 16, 1, tag=3) + h_send(1, 16, 2, tag=1) +
+                       h_send(2, 16, 3) + h_send(0, 16, 1, tag=6) +
+                       h_send(0, 16, 1, tag=5) + h_send(0, 16, 1, tag=4)),
+        'access-tagged': ports + h_send(0, 16, 1, tag=2),
+        'learning-off': (u8(1) + u8(1) + u8(0) + u8(0) + u8(1) +
+                         h_send(0, 16, 1) + h_send(1, 1, 2) + h_send(2, 1, 3)),
+        'link-down': (ports + learn + u8(H_LINK) + u8(0) + u8(0) +
+                      h_send(1, 1, 2) + u8(H_LINK) + u8(0) + u8(1) +
+                      h_send(1, 1, 2)),
+        'pieces-and-runts': (ports + h_send(0, 16, 1, pieces=79,
+                                            payload=bytes(200)) +
+                             h_send(0, 16, 1, pieces=3) +
+                             u8(H_RAW) + u8(1) + u8(13) + bytes(13) +
+                             u8(H_RAW) + u8(1) + u8(17) + b'\xff' * 12 +
+                             b'\x81\x00\x00\x02\x08'),
+    }
+
+
 def write_corpus(target: str, seeds: Dict[str, bytes]) -> None:
     out = os.path.join(HERE, 'corpus', target)
     os.makedirs(out, exist_ok=True)
@@ -342,6 +382,7 @@ def main() -> int:
     write_corpus('fuzz-stream', stream_seeds())
     write_corpus('fuzz-dgram', dgram_seeds())
     write_corpus('fuzz-nic-stub', nic_stub_seeds())
+    write_corpus('fuzz-hub', hub_seeds())
     return 0
 
 
