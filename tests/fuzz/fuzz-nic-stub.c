@@ -57,6 +57,13 @@ static uint16_t fuzz_be16(const uint8_t *p)
     return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* The checksum functions return the value to store big-endian. */
+static void fuzz_put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
 /* A reply's IPv4 or IPv6 part is right. */
 static void fuzz_stub_check_ip(const uint8_t *ip, size_t len, uint16_t type)
 {
@@ -185,16 +192,10 @@ static size_t fuzz_stub_template(FuzzStub *s, unsigned kind, uint8_t *f)
         memcpy(ip + 12, peer_ip, 4);
         memcpy(ip + 16, s->ip, 4);
         ip[10] = ip[11] = 0;
-        {
-            uint16_t c = inet_checksum(ip, 20);
-            memcpy(ip + 10, &c, 2);
-        }
+        fuzz_put_be16(ip + 10, inet_checksum(ip, 20));
         memcpy(ip + 20, "\x08\x00\x00\x00\x12\x34\x00\x01", 8);
         memset(ip + 28, 0x61, 8);
-        {
-            uint16_t c = inet_checksum(ip + 20, 16);
-            memcpy(ip + 22, &c, 2);
-        }
+        fuzz_put_be16(ip + 22, inet_checksum(ip + 20, 16));
         return 14 + 36;
     default:
         break;
@@ -226,10 +227,7 @@ static size_t fuzz_stub_template(FuzzStub *s, unsigned kind, uint8_t *f)
         plen = 32;
     }
     ip[5] = (uint8_t)plen;
-    {
-        uint16_t c = icmp6_checksum(ip + 8, ip + 24, ip + 40, plen);
-        memcpy(ip + 42, &c, 2);
-    }
+    fuzz_put_be16(ip + 42, icmp6_checksum(ip + 8, ip + 24, ip + 40, plen));
     return 14 + 40 + plen;
 }
 
@@ -334,6 +332,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                s.backend->replies, c.dropped);
     fuzz_check(c.arp_replies + c.echo_replies == c.tx_frames,
                "replies of no kind");
+    fuzz_trace("%" G_GUINT64_FORMAT " ARP/NA and %" G_GUINT64_FORMAT
+               " echo replies", c.arp_replies, c.echo_replies);
     net_client_free((NetClientState *)s.stub);
     net_client_free(&s.backend->nc);
     fuzz_stub_loop(2);
