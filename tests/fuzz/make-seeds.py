@@ -367,6 +367,30 @@ def hub_seeds() -> Dict[str, bytes]:
     }
 
 
+L_RAW, L_TMPL, L_LOOP = range(3)
+
+
+def l_tmpl(kind: int, off: int = 0, tail: bytes = b'', fix: int = 1) -> bytes:
+    return u8(L_TMPL) + u8(kind) + u8(off) + u8(len(tail)) + tail + u8(fix)
+
+
+def slirp_seeds() -> Dict[str, bytes]:
+    every = b''.join(l_tmpl(k) for k in range(9)) + u8(L_LOOP) + u8(7)
+    return {
+        'every-template': u8(0) + every,
+        'every-template-restricted': u8(1) + every,
+        'ipv4-only': (u8(2) + l_tmpl(0) + l_tmpl(2) + l_tmpl(6) + l_tmpl(8) +
+                      u8(L_LOOP) + u8(7)),
+        'dhcp-then-tcp': (u8(0) + l_tmpl(1) + u8(L_LOOP) + u8(7) + l_tmpl(0) +
+                          l_tmpl(4) + u8(L_LOOP) + u8(7) + l_tmpl(5) +
+                          u8(L_LOOP) + u8(7)),
+        'bad-checksums': (u8(0) + l_tmpl(2, 30, b'\xff', 0) +
+                          l_tmpl(4, 40, b'\0\0', 0) + l_tmpl(6, 20, b'\x60', 0)),
+        'raw': (u8(0) + u8(L_RAW) + u16(13) + bytes(13) + u8(L_RAW) + u16(60) +
+                bytes(60)),
+    }
+
+
 def write_corpus(target: str, seeds: Dict[str, bytes]) -> None:
     out = os.path.join(HERE, 'corpus', target)
     os.makedirs(out, exist_ok=True)
@@ -383,6 +407,7 @@ def main() -> int:
     write_corpus('fuzz-dgram', dgram_seeds())
     write_corpus('fuzz-nic-stub', nic_stub_seeds())
     write_corpus('fuzz-hub', hub_seeds())
+    write_corpus('fuzz-slirp', slirp_seeds())
     return 0
 
 
