@@ -258,6 +258,11 @@ static bool fuzz_stream_connect(FuzzStream *s)
                                              s->backend, "fuzz-nic",
                                              "fuzz-nic");
     s->nic->budget = 1;
+    /* A new peer: nothing of the last one's reads or writes is pending. */
+    s->rx_ready = false;
+    s->rx_err = 0;
+    s->tx_err = 0;
+    s->tx_limit = 0;
     fuzz_stream_model_clear(&s->model);
     return true;
 }
