@@ -168,8 +168,11 @@ static bool net_slirp_ipv4_sane(const uint8_t *ip, size_t size)
  * only if an earlier fragment of its datagram (source, destination, id,
  * protocol) that libslirp will have queued (a sane header) went on less
  * than NET_SLIRP_FRAG_US ago (libslirp keeps an incomplete datagram
- * 30 s) and no last fragment of it since; other fragments go on and are
- * remembered in a fixed table (the oldest slot is reused).  In-order fragments, what guests send, pass; a last
+ * 30 s) and no last fragment of it since (nor a datagram with the
+ * reserved flag, MF clear and offset 0, which makes libslirp drop the
+ * fragments it holds: found by fuzz-slirp after the first fix); other
+ * fragments go on and are remembered in a fixed table (the oldest slot
+ * is reused).  In-order fragments, what guests send, pass; a last
  * fragment out of order or repeated is dropped and counted.
  */
 static bool net_slirp_fragment_ok(NetSlirpState *s, const uint8_t *buf,
@@ -184,16 +187,20 @@ static bool net_slirp_fragment_ok(NetSlirpState *s, const uint8_t *buf,
         return true;
     }
     off = (unsigned)(ip[6] << 8 | ip[7]);
-    if (!(off & 0x3fff)) {
-        return true;                    /* not a fragment */
+    if (!(off & 0xbfff)) {
+        return true;            /* not a fragment, libslirp looks no further */
     }
     now = g_get_monotonic_time();
     f = net_slirp_frag_find(s, ip, now);
-    if (!(off & 0x2000) && (off & 0x1fff)) {       /* a last fragment */
+    if (!(off & 0x2000)) {
+        /*
+         * MF clear: a last fragment, or (offset 0, the reserved bit set)
+         * a datagram for which libslirp drops what it had queued.
+         */
         if (f) {
             f->since = 0;
         }
-        return f != NULL;
+        return f != NULL || !(off & 0x1fff);
     }
     if (!f && net_slirp_ipv4_sane(ip, size)) {
         f = &s->frags[0];
