@@ -135,6 +135,13 @@ static void fuzz_slirp_sent(NetClientState *nc, ssize_t len)
 static void fuzz_slirp_send(NetClientState *nic, const uint8_t *f, size_t len)
 {
     fuzz_trace("frame %zu bytes", len);
+    if (len >= 34 && f[12] == 0x08 && f[13] == 0x00) {
+        fuzz_trace("  IPv4 ihl %u total %u id %04x off %04x ttl %u proto %u "
+                   "header checksum %s", f[14] & 15, f[16] << 8 | f[17],
+                   f[18] << 8 | f[19], f[20] << 8 | f[21], f[22], f[23],
+                   inet_checksum(f + 14, (size_t)(f[14] & 15) * 4) == 0 ||
+                   (f[14] & 15) * 4 + 14 > (int)len ? "ok/short" : "bad");
+    }
     net_client_send_async(nic, f, len, fuzz_slirp_sent);
     fuzz_slirp_loop(2);
 }
