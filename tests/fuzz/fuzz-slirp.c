@@ -2,7 +2,8 @@
  * DOC: fuzz-slirp: frames from a guest into -netdev user (libslirp)
  *
  * A real `-netdev user` (net/slirp.c, libslirp behind it) with a hostfwd=
- * rule (a listener on 127.0.0.1), restrict=on or off as the input says,
+ * rule (a listener on a free port of 127.0.0.1, chosen at start),
+ * restrict=on or off as the input says,
  * peered with a harness NIC standing for the guest.  The NIC sends frames:
  * raw bytes, or a well-formed ARP request, DHCP discover, ICMP echo to
  * the gateway, TCP SYN to the gateway or the world, DNS query, UDP to the
@@ -39,8 +40,6 @@
 #include "hw/nic-stub-guest.h"
 #include "net/net.h"
 #include "net/netdev.h"
-
-#define FUZZ_SLIRP_HOSTFWD_PORT 47393
 
 typedef enum FuzzSlirpOp {
     FUZZ_SLIRP_RAW,
@@ -309,19 +308,54 @@ static size_t fuzz_slirp_template(unsigned kind, uint8_t *f)
 
 /* ---- setup -------------------------------------------------------------- */
 
+/* A TCP port on 127.0.0.1 free a moment ago (the hostfwd= listener's). */
+static unsigned fuzz_slirp_free_port(void)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    unsigned port = 0;
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, len) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0) {
+        port = ntohs(sa.sin_port);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return port;
+}
+
+static unsigned fuzz_slirp_port;
+
+/*
+ * -netdev user with the hostfwd= rule; if another process took the port
+ * since (a parallel test), once more with a new one.
+ */
+static bool fuzz_slirp_add(uint8_t setup, GError **errp)
+{
+    g_autoptr(Netdev) netdev = NULL;
+    g_autofree char *opts = g_strdup_printf(
+        "user,id=fuzz-user,restrict=%s%s,hostfwd=tcp:127.0.0.1:%u-:22",
+        setup & 1 ? "on" : "off", setup & 2 ? ",ipv6=off" : "",
+        fuzz_slirp_port);
+
+    netdev = netdev_parse(opts, errp);
+    return netdev && netdev_add(netdev, errp);
+}
+
 static NetClientState *fuzz_slirp_start(uint8_t setup, NetClientState **nic)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(Netdev) netdev = NULL;
-    g_autofree char *opts = g_strdup_printf(
-        "user,id=fuzz-user,restrict=%s%s,hostfwd=tcp:127.0.0.1:%d-:22",
-        setup & 1 ? "on" : "off", setup & 2 ? ",ipv6=off" : "",
-        FUZZ_SLIRP_HOSTFWD_PORT);
     NetClientState *nc;
 
-    netdev = netdev_parse(opts, &err);
-    fuzz_check(netdev && netdev_add(netdev, &err), "%s: %s", opts,
-               err ? err->message : "?");
+    if (!fuzz_slirp_add(setup, &err)) {
+        g_clear_error(&err);
+        fuzz_slirp_port = fuzz_slirp_free_port();
+        fuzz_check(fuzz_slirp_add(setup, &err), "-netdev user: %s",
+                   err ? err->message : "?");
+    }
     nc = net_client_find("fuzz-user");
     *nic = net_client_new(&fuzz_guest_info, nc, "fuzz-guest", "fuzz-guest");
     return nc;
@@ -329,6 +363,7 @@ static NetClientState *fuzz_slirp_start(uint8_t setup, NetClientState **nic)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    fuzz_slirp_port = fuzz_slirp_free_port();
     g_main_context_iteration(NULL, FALSE);
     return 0;
 }
