@@ -59,9 +59,23 @@ typedef struct NetSlirpSource {
     NetSlirpState *s;
 } NetSlirpSource;
 
+/*
+ * IPv4 fragments handed to libslirp whose datagram may still be waiting
+ * for its last fragment (see net_slirp_fragment_ok()).
+ */
+#define NET_SLIRP_FRAGS 32
+#define NET_SLIRP_FRAG_US (10 * G_USEC_PER_SEC)  /* < libslirp's 30 s */
+
+typedef struct NetSlirpFrag {
+    uint8_t key[10];            /* source, destination, id */
+    uint8_t proto;
+    gint64 since;               /* 0: free slot */
+} NetSlirpFrag;
+
 struct NetSlirpState {
     NetClientState nc;
     Slirp *slirp;
+    NetSlirpFrag frags[NET_SLIRP_FRAGS];
     GSource *source;            /* NetSlirpSource, attached once */
     GArray *pollfds;            /* GPollFD registered with the source */
     GArray *fill;               /* GPollFD of this fill, compared to it */
@@ -107,12 +121,112 @@ static ssize_t net_slirp_send_packet(const void *buf, size_t len,
     return (ssize_t)len;
 }
 
+/* The slot of the datagram @ip (an IPv4 header) belongs to, or NULL. */
+static NetSlirpFrag *net_slirp_frag_find(NetSlirpState *s, const uint8_t *ip,
+                                         gint64 now)
+{
+    for (unsigned i = 0; i < NET_SLIRP_FRAGS; i++) {
+        NetSlirpFrag *f = &s->frags[i];
+
+        if (f->since && now - f->since < NET_SLIRP_FRAG_US &&
+            f->proto == ip[9] && memcmp(f->key, ip + 12, 8) == 0 &&
+            memcmp(f->key + 8, ip + 4, 2) == 0) {
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Would libslirp's ip_input() take this IPv4 header of a @size-byte frame
+ * as far as reassembly?  Version, lengths, TTL and header checksum.
+ */
+static bool net_slirp_ipv4_sane(const uint8_t *ip, size_t size)
+{
+    size_t hlen = (size_t)(ip[0] & 15) * 4;
+    size_t total = (size_t)(ip[2] << 8 | ip[3]);
+    uint32_t sum = 0;
+
+    if (ip[0] >> 4 != 4 || hlen < 20 || 14 + hlen > size || total < hlen ||
+        14 + total > size || ip[8] == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < hlen; i += 2) {
+        sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+    }
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return sum == 0xffff;
+}
+
+/*
+ * libslirp 4.7 crashes (a wild pointer in ip_reass()) on the last
+ * fragment of a datagram (MF clear, offset not 0) when no fragment of
+ * that datagram came before it: one frame from a guest would kill the
+ * daemon (found by tests/fuzz/fuzz-slirp).  So a last fragment goes on
+ * only if an earlier fragment of its datagram (source, destination, id,
+ * protocol) that libslirp will have queued (a sane header) went on less
+ * than NET_SLIRP_FRAG_US ago (libslirp keeps an incomplete datagram
+ * 30 s) and no last fragment of it since (nor a datagram with the
+ * reserved flag, MF clear and offset 0, which makes libslirp drop the
+ * fragments it holds: found by fuzz-slirp after the first fix); other
+ * fragments go on and are remembered in a fixed table (the oldest slot
+ * is reused).  In-order fragments, what guests send, pass; a last
+ * fragment out of order or repeated is dropped and counted.
+ */
+static bool net_slirp_fragment_ok(NetSlirpState *s, const uint8_t *buf,
+                                  size_t size)
+{
+    const uint8_t *ip = buf + 14;
+    unsigned off;
+    gint64 now;
+    NetSlirpFrag *f;
+
+    if (size < 14 + 20 || buf[12] != 0x08 || buf[13] != 0x00) {
+        return true;
+    }
+    off = (unsigned)(ip[6] << 8 | ip[7]);
+    if (!(off & 0xbfff)) {
+        return true;            /* not a fragment, libslirp looks no further */
+    }
+    now = g_get_monotonic_time();
+    f = net_slirp_frag_find(s, ip, now);
+    if (!(off & 0x2000)) {
+        /*
+         * MF clear: a last fragment, or (offset 0, the reserved bit set)
+         * a datagram for which libslirp drops what it had queued.
+         */
+        if (f) {
+            f->since = 0;
+        }
+        return f != NULL || !(off & 0x1fff);
+    }
+    if (!f && net_slirp_ipv4_sane(ip, size)) {
+        f = &s->frags[0];
+        for (unsigned i = 1; i < NET_SLIRP_FRAGS; i++) {
+            if (s->frags[i].since < f->since) {
+                f = &s->frags[i];
+            }
+        }
+        memcpy(f->key, ip + 12, 8);
+        memcpy(f->key + 8, ip + 4, 2);
+        f->proto = ip[9];
+        f->since = now;
+    }
+    return true;
+}
+
 /* The peer -> libslirp; it always takes the frame. */
 static ssize_t net_slirp_receive(NetClientState *nc, const uint8_t *buf,
                                  size_t size)
 {
     NetSlirpState *s = container_of(nc, NetSlirpState, nc);
 
+    if (!net_slirp_fragment_ok(s, buf, size)) {
+        net_client_count_drop(nc, NET_DROP_MALFORMED);
+        return (ssize_t)size;
+    }
     slirp_input(s->slirp, buf, (int)size);
     return (ssize_t)size;
 }

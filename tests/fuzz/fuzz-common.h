@@ -18,6 +18,8 @@
 #include "net/virtq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional: once before the first input (libFuzzer and fuzz-replay.c). */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* The input, consumed front to back; an exhausted input reads as zeros. */
 typedef struct FuzzInput {

@@ -218,6 +218,179 @@ def msg_seeds() -> Dict[str, bytes]:
             'reset-reconnect': reset, 'bad-requests': bad}
 
 
+# ---- fuzz-stream, fuzz-dgram, fuzz-nic-stub ------------------------------
+
+def eth(length: int, seq: int = 0) -> bytes:
+    """An Ethernet frame of @length bytes: unicast, made-up type, counter."""
+    head = bytes.fromhex('525400000002525400000001') + b'\x88\xb5'
+    body = bytes((seq + i) & 0xff for i in range(max(0, length - 14)))
+    return (head + body)[:length]
+
+
+def rec(frame: bytes, length: int = -1) -> bytes:
+    """QEMU's stream record: 4-byte big-endian length, then the frame."""
+    return struct.pack('>I', len(frame) if length < 0 else length) + frame
+
+
+S_READ, S_ERROR, S_TAKE, S_SEND, S_WRITE = range(5)
+
+
+def s_read(data: bytes) -> bytes:
+    return u8(S_READ) + u16(len(data)) + data
+
+
+def stream_seeds() -> Dict[str, bytes]:
+    two = rec(eth(60, 1)) + rec(eth(42, 2))
+    big = rec(eth(1514, 3))
+    return {
+        'two-frames-one-read': s_read(two) + u8(S_TAKE) + u8(255),
+        'frame-in-three-reads': (s_read(big[:3]) + s_read(big[3:700]) +
+                                 s_read(big[700:]) + u8(S_TAKE) + u8(255)),
+        'zero-length': (s_read(rec(b'') + rec(eth(60, 4)) + rec(b'')) +
+                        u8(S_TAKE) + u8(9)),
+        'oversize-then-new-conn': (s_read(rec(eth(60, 5))) +
+                                   s_read(struct.pack('>I', 69633) + b'xx') +
+                                   s_read(rec(eth(64, 6))) +
+                                   u8(S_TAKE) + u8(255)),
+        'nic-refuses': (u8(S_TAKE) + u8(0) + s_read(two + big) +
+                        u8(S_ERROR) + u8(0) + u8(S_TAKE) + u8(1) +
+                        u8(S_TAKE) + u8(255)),
+        'eof-mid-frame': s_read(big[:100]) + u8(S_ERROR) + u8(3),
+        'reset': s_read(two) + u8(S_ERROR) + u8(2) + s_read(two),
+        'send-short-writes': (u8(S_WRITE) + u8(0) + u16(10) +
+                              u8(S_SEND) + u16(60) + u8(0x11) +
+                              u8(S_SEND) + u16(1514) + u8(0x22) +
+                              u8(S_WRITE) + u8(1) + u16(0) +
+                              u8(S_SEND) + u16(65535) + u8(0x33) +
+                              u8(S_WRITE) + u8(3) + u16(0) +
+                              u8(S_WRITE) + u8(2) + u16(0) +
+                              u8(S_SEND) + u16(42) + u8(0x44)),
+    }
+
+
+D_RECV, D_ERROR, D_TAKE, D_SEND, D_WRITE = range(5)
+
+
+def d_recv(*dgrams: tuple) -> bytes:
+    """(data or a length above 65536, source) datagrams in one batch."""
+    out = u8(D_RECV) + u8(len(dgrams) - 1)
+    for data, source in dgrams:
+        if isinstance(data, int):
+            out += u16(data) + u8(source)
+        else:
+            out += u16(len(data)) + u8(source) + data
+    return out
+
+
+def dgram_seeds() -> Dict[str, bytes]:
+    batch = d_recv(*[(eth(60 + i, i), 1) for i in range(33)])
+    odd = d_recv((eth(60, 1), 1), (b'', 1), (eth(1514, 2), 2),
+                 (70000 & 0xffff, 1), (eth(42, 3), 0))
+    seeds = {}
+    for kind, name in ((0, 'fd'), (1, 'udp'), (2, 'mcast')):
+        seeds[name + '-batch'] = u8(kind) + batch + u8(D_TAKE) + u8(255)
+        seeds[name + '-odd'] = (u8(kind) + u8(D_TAKE) + u8(0) + odd +
+                                u8(D_ERROR) + u8(1) + u8(D_TAKE) + u8(2) +
+                                u8(D_TAKE) + u8(255))
+        seeds[name + '-send'] = (u8(kind) + u8(D_SEND) + u16(60) + u8(1) +
+                                 u8(D_WRITE) + u8(1) + u8(0) +
+                                 u8(D_SEND) + u16(60) + u8(2) +
+                                 u8(D_SEND) + u16(1514) + u8(3) +
+                                 u8(D_WRITE) + u8(2) + u8(0) +
+                                 u8(D_WRITE) + u8(0) + u8(1) +
+                                 u8(D_SEND) + u16(60) + u8(4))
+    return seeds
+
+
+N_FRAME, N_TMPL, N_TAKE, N_LOOP = range(4)
+
+
+def n_tmpl(kind: int, off: int = 0, tail: bytes = b'',
+           newlen: int = 0) -> bytes:
+    return u8(N_TMPL) + u8(kind) + u8(off) + u8(len(tail)) + u8(newlen) + tail
+
+
+def nic_stub_seeds() -> Dict[str, bytes]:
+    every = b''.join(n_tmpl(k) for k in range(5))
+    return {
+        'both-every-request': u8(3) + every + u8(N_LOOP) + u8(4),
+        'ipv4-only': u8(1) + every,
+        'ipv6-only-noprefix': u8(6) + every,
+        'replies-refused': (u8(3) + u8(N_TAKE) + u8(0) + every * 60 +
+                            u8(N_LOOP) + u8(8) + u8(N_TAKE) + u8(3)),
+        'truncated': u8(3) + b''.join(n_tmpl(k, newlen=0x80 | (20 + 7 * k))
+                                      for k in range(5)),
+        'bad-checksum': u8(3) + n_tmpl(1, 36, b'\xff') + n_tmpl(4, 56, b'\0'),
+        'raw-garbage': (u8(3) + u8(N_FRAME) + u16(13) + eth(13) +
+                        u8(N_FRAME) + u16(60) + eth(60) +
+                        u8(N_FRAME) + u16(0)),
+    }
+
+
+H_SEND, H_RAW, H_TICK, H_LINK = range(4)
+
+
+def h_send(port: int, dst: int, src: int, tag: int = 0, etype: int = 0x0800,
+           payload: bytes = b'x' * 46, pieces: int = 0) -> bytes:
+    """A frame from @port; MACs and tag as selectors (fuzz-hub.c)."""
+    return (u8(H_SEND) + u8(port) + u8(dst) + u8(src) + u8(tag) +
+            u8(etype >> 8) + u8(etype & 0xff) + u8(len(payload)) +
+            u8(pieces) + payload)
+
+
+def hub_seeds() -> Dict[str, bytes]:
+    # learning on, age 1 s (how=2); 4 ports: access 1, access 1, trunk
+    # native 1, access 2.
+    ports = u8(2) + u8(2) + u8(0) + u8(0) + u8(1) + u8(2)
+    learn = (h_send(0, 16, 1) + h_send(1, 1, 2) + h_send(0, 2, 1) +
+             h_send(2, 3, 4, tag=3) + h_send(3, 4, 3))
+    return {
+        'learn-and-unicast': ports + learn,
+        'aging': (ports + learn + u8(H_TICK) + u16(999) + h_send(1, 1, 2) +
+                  u8(H_TICK) + u16(1001) + h_send(1, 1, 2)),
+        'trunk-tags': (u8(0) + u8(1) + u8(1) + u8(1) + u8(5) +
+                       h_send(0, 16, 1, tag=3) + h_send(1, 16, 2, tag=1) +
+                       h_send(2, 16, 3) + h_send(0, 16, 1, tag=6) +
+                       h_send(0, 16, 1, tag=5) + h_send(0, 16, 1, tag=4)),
+        'access-tagged': ports + h_send(0, 16, 1, tag=2),
+        'learning-off': (u8(1) + u8(1) + u8(0) + u8(0) + u8(1) +
+                         h_send(0, 16, 1) + h_send(1, 1, 2) + h_send(2, 1, 3)),
+        'link-down': (ports + learn + u8(H_LINK) + u8(0) + u8(0) +
+                      h_send(1, 1, 2) + u8(H_LINK) + u8(0) + u8(1) +
+                      h_send(1, 1, 2)),
+        'pieces-and-runts': (ports + h_send(0, 16, 1, pieces=79,
+                                            payload=bytes(200)) +
+                             h_send(0, 16, 1, pieces=3) +
+                             u8(H_RAW) + u8(1) + u8(13) + bytes(13) +
+                             u8(H_RAW) + u8(1) + u8(17) + b'\xff' * 12 +
+                             b'\x81\x00\x00\x02\x08'),
+    }
+
+
+L_RAW, L_TMPL, L_LOOP = range(3)
+
+
+def l_tmpl(kind: int, off: int = 0, tail: bytes = b'', fix: int = 1) -> bytes:
+    return u8(L_TMPL) + u8(kind) + u8(off) + u8(len(tail)) + tail + u8(fix)
+
+
+def slirp_seeds() -> Dict[str, bytes]:
+    every = b''.join(l_tmpl(k) for k in range(9)) + u8(L_LOOP) + u8(7)
+    return {
+        'every-template': u8(0) + every,
+        'every-template-restricted': u8(1) + every,
+        'ipv4-only': (u8(2) + l_tmpl(0) + l_tmpl(2) + l_tmpl(6) + l_tmpl(8) +
+                      u8(L_LOOP) + u8(7)),
+        'dhcp-then-tcp': (u8(0) + l_tmpl(1) + u8(L_LOOP) + u8(7) + l_tmpl(0) +
+                          l_tmpl(4) + u8(L_LOOP) + u8(7) + l_tmpl(5) +
+                          u8(L_LOOP) + u8(7)),
+        'bad-checksums': (u8(0) + l_tmpl(2, 30, b'\xff', 0) +
+                          l_tmpl(4, 40, b'\0\0', 0) + l_tmpl(6, 20, b'\x60', 0)),
+        'raw': (u8(0) + u8(L_RAW) + u16(13) + bytes(13) + u8(L_RAW) + u16(60) +
+                bytes(60)),
+    }
+
+
 def write_corpus(target: str, seeds: Dict[str, bytes]) -> None:
     out = os.path.join(HERE, 'corpus', target)
     os.makedirs(out, exist_ok=True)
@@ -230,6 +403,11 @@ def write_corpus(target: str, seeds: Dict[str, bytes]) -> None:
 def main() -> int:
     write_corpus('fuzz-virtq', virtq_seeds())
     write_corpus('fuzz-vhost-user-msg', msg_seeds())
+    write_corpus('fuzz-stream', stream_seeds())
+    write_corpus('fuzz-dgram', dgram_seeds())
+    write_corpus('fuzz-nic-stub', nic_stub_seeds())
+    write_corpus('fuzz-hub', hub_seeds())
+    write_corpus('fuzz-slirp', slirp_seeds())
     return 0
 
 
