@@ -55,6 +55,7 @@
 #include "system/os.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/sockets.h"
 
 
 typedef struct CmdlineOption {
@@ -386,6 +387,7 @@ static void shutdown_all(void)
     monitor_cleanup();
     object_cleanup();
     net_cleanup();
+    socket_fd_reserve_close();
     os_cleanup();
     log_file_cleanup();
     default_net_cleanup();

@@ -526,17 +526,33 @@ static gboolean stream_listener_retry(gpointer opaque)
 }
 
 /*
- * accept() failed for lack of resources (out of fds, memory): the pending
- * connection stays and the listening fd stays readable, so polling it now
- * would spin.  Log, stop watching it, try again in a while.
+ * Out of fds (the reserve could not be topped up, or accept() failed for
+ * lack of fds or memory): a pending connection stays and the listening fd
+ * stays readable, so polling it now would spin.  Stop watching it, try
+ * again in a while; logged once per stretch at the limit, counted.
  */
 static void stream_listener_back_off(StreamListener *l, int err)
 {
-    log_report_id(l->nc->name, "can't accept a connection (%s), retrying "
-                  "in %u ms", g_strerror(err), STREAM_LISTENER_RETRY_MS);
+    l->deferred++;
+    if (!l->at_limit) {
+        l->at_limit = true;
+        log_report_id(l->nc->name, "can't accept a connection (%s), "
+                      "retrying every %u ms", g_strerror(err),
+                      STREAM_LISTENER_RETRY_MS);
+    }
     fd_handler_set_read(l->handler, false);
     l->retry_id = g_timeout_add(STREAM_LISTENER_RETRY_MS,
                                 stream_listener_retry, l);
+}
+
+/* A connection was accepted: if we were at the limit, say it is over. */
+static void stream_listener_resumed(StreamListener *l)
+{
+    if (l->at_limit) {
+        l->at_limit = false;
+        log_report_id(l->nc->name, "accepting connections again (%llu "
+                      "wake-ups deferred)", (unsigned long long)l->deferred);
+    }
 }
 
 static void stream_listener_readable(void *opaque)
@@ -547,8 +563,13 @@ static void stream_listener_readable(void *opaque)
          !l->retry_id; i++) {
         struct sockaddr_storage sa = { 0 };
         socklen_t len = sizeof(sa);
-        int fd = sockops->accept(l->fd, (struct sockaddr *)&sa, &len);
+        int fd;
 
+        if (!socket_fd_reserve_fill()) {
+            stream_listener_back_off(l, errno);
+            return;
+        }
+        fd = sockops->accept(l->fd, (struct sockaddr *)&sa, &len);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                 errno == ENOMEM) {
@@ -556,6 +577,7 @@ static void stream_listener_readable(void *opaque)
             }
             return;     /* EAGAIN, EINTR, an aborted connection: later */
         }
+        stream_listener_resumed(l);
         l->accepted(l, fd, &sa, len);
     }
 }
@@ -568,6 +590,7 @@ void stream_listener_start(StreamListener *l, NetClientState *nc, int fd,
     l->accepted = accepted;
     l->enabled = true;
     l->handler = fd_handler_new(fd, stream_listener_readable, NULL, l);
+    socket_fd_reserve_fill();   /* at startup, while fds are plenty */
 }
 
 void stream_listener_set_enabled(StreamListener *l, bool on)

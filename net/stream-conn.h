@@ -144,12 +144,17 @@ static inline bool stream_conn_is_open(const StreamConn *c)
 /*
  * A listening stream socket, shared by `-netdev socket,listen=`, `-netdev
  * stream,server=on` and the many-client listeners (net/stream-multi.c).
- * At most STREAM_LISTENER_ACCEPTS accept() calls per wake-up.  An accept()
- * that fails for lack of fds or memory leaves the connection pending and
- * the fd readable, so polling on would spin: it is logged ("can't accept a
- * connection (<strerror>), retrying in 1000 ms"), read interest goes off
- * and a timer turns it back on after STREAM_LISTENER_RETRY_MS.  Other
- * failures (EAGAIN, an aborted connection) wait for the next wake-up.
+ * At most STREAM_LISTENER_ACCEPTS accept() calls per wake-up, each only
+ * while the fd reserve (include/util/sockets.h) is full, so connections
+ * never take the fds kept for a QMP client.  A reserve that cannot be
+ * topped up, or an accept() that fails for lack of fds or memory, leaves
+ * the connection pending and the fd readable, so polling on would spin:
+ * read interest goes off and a timer turns it back on after
+ * STREAM_LISTENER_RETRY_MS.  The first such wake-up is logged ("can't
+ * accept a connection (<strerror>), retrying every 1000 ms"), each one is
+ * counted (`deferred`), and the first accept after them logs "accepting
+ * connections again".  Other failures (EAGAIN, an aborted connection)
+ * wait for the next wake-up.
  */
 #define STREAM_LISTENER_ACCEPTS 16
 #define STREAM_LISTENER_RETRY_MS 1000
@@ -166,6 +171,8 @@ struct StreamListener {
     int fd;                         /* the listening socket, owned; -1 */
     FdHandler *handler;
     guint retry_id;                 /* back-off timer after EMFILE */
+    bool at_limit;                  /* backing off since the last accept */
+    uint64_t deferred;              /* wake-ups deferred for lack of fds */
     bool enabled;                   /* wants to accept */
     StreamListenerAccepted *accepted;
 };
