@@ -551,7 +551,7 @@ static void stream_listener_resumed(StreamListener *l)
     if (l->at_limit) {
         l->at_limit = false;
         log_report_id(l->nc->name, "accepting connections again (%llu "
-                      "wake-ups deferred)", (unsigned long long)l->deferred);
+                      "accepts deferred)", (unsigned long long)l->deferred);
     }
 }
 

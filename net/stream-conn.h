@@ -152,7 +152,7 @@ static inline bool stream_conn_is_open(const StreamConn *c)
  * read interest goes off and a timer turns it back on after
  * STREAM_LISTENER_RETRY_MS.  The first such wake-up is logged ("can't
  * accept a connection (<strerror>), retrying every 1000 ms"), each one is
- * counted (`deferred`), and the first accept after them logs "accepting
+ * counted (`deferred`, shown by hubid= listeners' status), and the first accept after them logs "accepting
  * connections again".  Other failures (EAGAIN, an aborted connection)
  * wait for the next wake-up.
  */
@@ -172,7 +172,7 @@ struct StreamListener {
     FdHandler *handler;
     guint retry_id;                 /* back-off timer after EMFILE */
     bool at_limit;                  /* backing off since the last accept */
-    uint64_t deferred;              /* wake-ups deferred for lack of fds */
+    uint64_t deferred;              /* accepts deferred for lack of fds */
     bool enabled;                   /* wants to accept */
     StreamListenerAccepted *accepted;
 };

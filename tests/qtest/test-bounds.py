@@ -15,7 +15,8 @@ length, then the Ethernet frame):
     fd reserve, then stops accepting: over 1 s it uses (almost) no CPU,
     the limit is logged once, a new QMP client is answered, and once 20
     peers close the waiting ones are accepted ("accepting connections
-    again").
+    again"), and x-query-network's info of the listener counts the
+    deferred accepts.
   * memory: 1,024 idle peers on the listener (max-clients=1024) cost at
     most 32 KiB each: VmRSS before and after, divided by the peers.
     The ASan build's figure is higher than the release build's (its
@@ -188,6 +189,13 @@ def fd_limit(r):
          '%d)' % (accepted, connections(v)), diag=v.log)
     t.ok('accepting connections again' in v.log(),
          'the end of the limit is logged', diag=v.log)
+    with QMP.unix(r.qmp_path, timeout=secs(5)) as q:
+        q.negotiate()
+        info = [n['info'] for n in q.cmd('x-query-network')
+                if n['id'] == 'u0']
+    t.ok(len(info) == 1 and re.search(r', [1-9]\d* accepts deferred: out '
+                                      r'of fds\)$', info[0]),
+         'x-query-network counts the deferred accepts: %r' % info)
 
 
 def idle_memory(r):
