@@ -40,6 +40,7 @@
  */
 #include <glib.h>
 #include <glib-unix.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@
 #include "system/os.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/sockets.h"
 
 
 typedef struct CmdlineOption {
@@ -385,6 +387,7 @@ static void shutdown_all(void)
     monitor_cleanup();
     object_cleanup();
     net_cleanup();
+    socket_fd_reserve_close();
     os_cleanup();
     log_file_cleanup();
     default_net_cleanup();
@@ -398,6 +401,13 @@ int main(int argc, char **argv)
 
     setvbuf(stderr, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
+    /*
+     * A fixed threshold: glibc's moving one would, after the first
+     * connection's 320 KiB buffers are freed, serve the next ones from
+     * the heap, whose freed pages stay resident (docs/security.md,
+     * "Bounded resources").  Connection buffers stay mmap()ed.
+     */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     opts = cmdline_parse(argc, argv);
     use_default = opts->len == 0 && !monitor_given;
     main_loop = g_main_loop_new(NULL, false);

@@ -20,8 +20,12 @@
  * A unix socket file is created mode 0600 (umask around bind) and removed
  * at exit if it is still the one we created.  A stale file from a crashed
  * run (a socket nobody accepts on) is replaced; a live one is an error.
- * Each monitor serves up to QMP_MAX_CLIENTS clients at once; accept() that
- * runs out of fds backs off for a second instead of spinning.
+ * Each monitor serves up to QMP_MAX_CLIENTS clients at once.  Its accept()
+ * may use the fd reserve (include/util/sockets.h), kept for it: out of
+ * fds, a reserved fd is released and accept() tried again, so a QMP client
+ * still gets in while VM connections have used up every other fd.  When
+ * even the reserve is gone, accept() backs off for a second instead of
+ * spinning.
  */
 #include "monitor/monitor.h"
 
@@ -447,7 +451,7 @@ static void monitor_accept(void *opaque)
     Monitor *mon = opaque;
 
     for (int i = 0; i < MONITOR_ACCEPT_BURST; i++) {
-        int fd = sockops->accept(mon->listen_fd, NULL, NULL);
+        int fd = socket_accept_reserved(mon->listen_fd, NULL, NULL);
 
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) {
@@ -627,6 +631,7 @@ static bool monitor_start(const MonitorSpec *spec, MonitorSocket *sock,
     }
     mon->listen_handler = fd_handler_new(mon->listen_fd, monitor_accept,
                                          NULL, mon);
+    socket_fd_reserve_fill();
     return true;
 }
 

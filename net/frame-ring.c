@@ -10,6 +10,13 @@
  * A frame that does not fit between wr and the arena's end starts again at
  * offset 0 if it fits before rd; the bytes skipped at the end are padding,
  * implied by the next slot starting at 0.  Slots are a circular array.
+ *
+ * Arena and slots are allocated by the first push, not by init: most
+ * rings (the incoming queue of a client that keeps up, an idle
+ * connection's) never hold a frame, and an idle connection must cost
+ * little (docs/security.md, "Bounded resources").  The first push is the
+ * ring's idle->busy transition; the storage then stays until destroy, so
+ * steady traffic allocates nothing.
  */
 #include "net/frame-ring.h"
 
@@ -19,10 +26,15 @@
 void frame_ring_init(FrameRing *r, size_t arena_size, unsigned max_frames)
 {
     memset(r, 0, sizeof(*r));
-    r->arena = g_malloc(arena_size);
     r->arena_size = arena_size;
-    r->slots = g_new0(FrameSlot, max_frames);
     r->max_frames = max_frames;
+}
+
+/* The first push: allocate the storage. */
+static void frame_ring_allocate(FrameRing *r)
+{
+    r->arena = g_malloc(r->arena_size);
+    r->slots = g_new0(FrameSlot, r->max_frames);
 }
 
 void frame_ring_destroy(FrameRing *r)
@@ -64,6 +76,9 @@ FrameSlot *frame_ring_push_iov(FrameRing *r, const struct iovec *iov,
 
     if (off < 0) {
         return NULL;
+    }
+    if (G_UNLIKELY(!r->arena)) {
+        frame_ring_allocate(r);
     }
     if (r->count == 0) {
         r->rd = 0;

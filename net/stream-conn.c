@@ -107,8 +107,94 @@ void stream_data_init(StreamData *d, const StreamConnOps *ops)
     c->ops = ops;
     c->fd = -1;
     d->listener.fd = -1;
-    c->rx = g_new0(StreamFraming, 1);
-    c->tx.buf = g_malloc(STREAM_CONN_TX_SIZE);
+}
+
+/* ---- buffers on demand --------------------------------------------------- */
+
+/*
+ * The connections holding buffers, and the timer that frees those of
+ * connections idle for a whole STREAM_CONN_IDLE_MS (armed while any
+ * connection holds buffers).  Freeing only after a quiet period keeps a
+ * busy connection's buffers across its short idle moments, so steady
+ * traffic allocates nothing.
+ */
+static GPtrArray *stream_conn_holders;
+static guint stream_conn_sweep_id;
+
+/* True if nothing is buffered, so the buffers can go. */
+static bool stream_conn_drained(const StreamConn *c)
+{
+    return c->tx.len == 0 && !c->read_blocked &&
+           (!c->rx || stream_framing_pending(c->rx) == 0);
+}
+
+static void stream_conn_free_buffers(StreamConn *c)
+{
+    g_clear_pointer(&c->rx, g_free);
+    g_clear_pointer(&c->tx.buf, g_free);
+    c->tx.head = c->tx.len = 0;
+    if (c->holding) {
+        c->holding = false;
+        g_ptr_array_remove_fast(stream_conn_holders, c);
+    }
+}
+
+static gboolean stream_conn_sweep(gpointer unused)
+{
+    for (guint i = stream_conn_holders->len; i-- > 0;) {
+        StreamConn *c = g_ptr_array_index(stream_conn_holders, i);
+
+        if (c->busy) {
+            c->busy = false;
+        } else if (stream_conn_drained(c)) {
+            stream_conn_free_buffers(c);
+        }
+    }
+    if (stream_conn_holders->len > 0) {
+        return G_SOURCE_CONTINUE;
+    }
+    stream_conn_sweep_id = 0;
+    return G_SOURCE_REMOVE;
+}
+
+/* Remember that @c holds buffers, so the sweep frees them once idle. */
+static void stream_conn_hold(StreamConn *c)
+{
+    c->busy = true;
+    if (c->holding) {
+        return;
+    }
+    if (!stream_conn_holders) {
+        stream_conn_holders = g_ptr_array_new();
+    }
+    g_ptr_array_add(stream_conn_holders, c);
+    c->holding = true;
+    if (!stream_conn_sweep_id) {
+        stream_conn_sweep_id = g_timeout_add(STREAM_CONN_IDLE_MS,
+                                             stream_conn_sweep, NULL);
+    }
+}
+
+/* The receive buffer, allocated when the socket first has bytes. */
+static StreamFraming *stream_conn_rx(StreamConn *c)
+{
+    if (G_UNLIKELY(!c->rx)) {
+        c->rx = g_malloc(sizeof(StreamFraming));
+        c->rx->frames = c->rx->empty_frames = c->rx->compactions = 0;
+        stream_framing_reset(c->rx);
+    }
+    stream_conn_hold(c);
+    return c->rx;
+}
+
+/* The transmit ring, allocated with the first record to write. */
+static void stream_conn_tx_alloc(StreamConn *c)
+{
+    if (G_UNLIKELY(!c->tx.buf)) {
+        c->tx.buf = g_malloc(STREAM_CONN_TX_SIZE);
+        c->tx.head = c->tx.len = 0;
+    }
+    stream_conn_hold(c);
 }
 
 /* Drop the socket and what both buffers hold. */
@@ -138,8 +224,7 @@ void stream_data_cleanup(NetClientState *nc)
     stream_listener_destroy(&d->listener);
     g_clear_pointer(&d->peer, qapi_free_SocketAddress);
     stream_conn_release(c);
-    g_clear_pointer(&c->rx, g_free);
-    g_clear_pointer(&c->tx.buf, g_free);
+    stream_conn_free_buffers(c);
 }
 
 void stream_conn_close(StreamConn *c, StreamConnClose why, int err)
@@ -226,7 +311,7 @@ static void stream_conn_readable(void *opaque)
 
     for (int i = 0; i < STREAM_CONN_READS; i++) {
         size_t room;
-        uint8_t *space = stream_framing_read_space(c->rx, &room);
+        uint8_t *space = stream_framing_read_space(stream_conn_rx(c), &room);
         ssize_t n;
 
         g_assert(room >= STREAM_FRAMING_READ_ROOM);
@@ -273,6 +358,7 @@ static int stream_conn_write(StreamConn *c)
             return -errno;
         }
         tx_ring_consume(&c->tx, (size_t)n);
+        c->busy = true;
     }
     fd_handler_set_write(c->fd_handler, c->tx.len > 0);
     return 0;
@@ -384,6 +470,7 @@ ssize_t stream_data_receive_iov(NetClientState *nc, const struct iovec *iov,
             return 0;
         }
     }
+    stream_conn_tx_alloc(c);
     tx_ring_put_record(&c->tx, iov, iovcnt, size);
     if (c->connecting || fd_handler_writing(c->fd_handler)) {
         return (ssize_t)size;   /* the writable callback takes it */
@@ -414,7 +501,9 @@ bool stream_data_can_receive(NetClientState *nc)
 void stream_conn_attach(StreamConn *c, int fd, bool connecting)
 {
     c->fd = fd;
-    stream_framing_reset(c->rx);
+    if (c->rx) {
+        stream_framing_reset(c->rx);
+    }
     c->tx.head = c->tx.len = 0;
     c->fd_handler = fd_handler_new(fd, stream_conn_readable,
                                    stream_conn_writable, c);
@@ -437,17 +526,33 @@ static gboolean stream_listener_retry(gpointer opaque)
 }
 
 /*
- * accept() failed for lack of resources (out of fds, memory): the pending
- * connection stays and the listening fd stays readable, so polling it now
- * would spin.  Log, stop watching it, try again in a while.
+ * Out of fds (the reserve could not be topped up, or accept() failed for
+ * lack of fds or memory): a pending connection stays and the listening fd
+ * stays readable, so polling it now would spin.  Stop watching it, try
+ * again in a while; logged once per stretch at the limit, counted.
  */
 static void stream_listener_back_off(StreamListener *l, int err)
 {
-    log_report_id(l->nc->name, "can't accept a connection (%s), retrying "
-                  "in %u ms", g_strerror(err), STREAM_LISTENER_RETRY_MS);
+    l->deferred++;
+    if (!l->at_limit) {
+        l->at_limit = true;
+        log_report_id(l->nc->name, "can't accept a connection (%s), "
+                      "retrying every %u ms", g_strerror(err),
+                      STREAM_LISTENER_RETRY_MS);
+    }
     fd_handler_set_read(l->handler, false);
     l->retry_id = g_timeout_add(STREAM_LISTENER_RETRY_MS,
                                 stream_listener_retry, l);
+}
+
+/* A connection was accepted: if we were at the limit, say it is over. */
+static void stream_listener_resumed(StreamListener *l)
+{
+    if (l->at_limit) {
+        l->at_limit = false;
+        log_report_id(l->nc->name, "accepting connections again (%llu "
+                      "accepts deferred)", (unsigned long long)l->deferred);
+    }
 }
 
 static void stream_listener_readable(void *opaque)
@@ -458,8 +563,13 @@ static void stream_listener_readable(void *opaque)
          !l->retry_id; i++) {
         struct sockaddr_storage sa = { 0 };
         socklen_t len = sizeof(sa);
-        int fd = sockops->accept(l->fd, (struct sockaddr *)&sa, &len);
+        int fd;
 
+        if (!socket_fd_reserve_fill()) {
+            stream_listener_back_off(l, errno);
+            return;
+        }
+        fd = sockops->accept(l->fd, (struct sockaddr *)&sa, &len);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                 errno == ENOMEM) {
@@ -467,6 +577,7 @@ static void stream_listener_readable(void *opaque)
             }
             return;     /* EAGAIN, EINTR, an aborted connection: later */
         }
+        stream_listener_resumed(l);
         l->accepted(l, fd, &sa, len);
     }
 }
@@ -479,6 +590,7 @@ void stream_listener_start(StreamListener *l, NetClientState *nc, int fd,
     l->accepted = accepted;
     l->enabled = true;
     l->handler = fd_handler_new(fd, stream_listener_readable, NULL, l);
+    socket_fd_reserve_fill();   /* at startup, while fds are plenty */
 }
 
 void stream_listener_set_enabled(StreamListener *l, bool on)

@@ -5,8 +5,14 @@
  * connect=, a SOCK_STREAM fd=, and `-netdev stream`): a StreamConn is
  * embedded in the backend's state next to its NetClientState and owns the
  * connected socket, its FdHandler, the StreamFraming receive buffer and a
- * fixed transmit ring (STREAM_CONN_TX_SIZE).  Both buffers are allocated by
- * stream_data_init(); the frame path allocates nothing.
+ * fixed transmit ring (STREAM_CONN_TX_SIZE).  Both buffers are allocated
+ * on demand, the receive buffer when the socket first has bytes to read,
+ * the ring with the first record to write, and freed once the connection
+ * has been idle (nothing read or written, nothing buffered) for a whole
+ * STREAM_CONN_IDLE_MS: an idle connection holds no buffer
+ * (docs/security.md, "Bounded resources").  A busy connection keeps them,
+ * so steady traffic allocates nothing; only the idle->busy transition
+ * does.
  *
  * The stream client base (QEMU's net/stream_data.c): every stream client
  * kind (`-netdev stream`, `-netdev socket`'s streams, the hubid=
@@ -71,6 +77,8 @@
 /* A frame as it goes on a stream: header and the largest frame. */
 #define STREAM_CONN_MAX_RECORD (STREAM_FRAMING_HEADER_LEN + NET_BUFSIZE)
 #define STREAM_CONN_TX_SIZE (256 * 1024 + STREAM_CONN_MAX_RECORD)
+/* Buffers of a connection idle this long (1-2 periods) are freed. */
+#define STREAM_CONN_IDLE_MS 1000
 
 /* Why a connection ends; decides the log line. */
 typedef enum StreamConnClose {
@@ -95,7 +103,8 @@ typedef struct StreamConnOps {
 
 /* Bytes waiting to be written: a fixed ring. */
 typedef struct StreamConnTxRing {
-    uint8_t *buf;                   /* STREAM_CONN_TX_SIZE bytes, owned */
+    uint8_t *buf;                   /* STREAM_CONN_TX_SIZE bytes, owned;
+                                       NULL while idle */
     size_t head;                    /* offset of the oldest byte */
     size_t len;                     /* bytes held */
 } StreamConnTxRing;
@@ -110,7 +119,9 @@ struct StreamConn {
     bool read_blocked;              /* a frame is queued at the peer */
     bool tx_waiting;                /* we refused a frame: flush later */
     bool tx_dead;                   /* a write failed: close from the loop */
-    StreamFraming *rx;              /* owned */
+    bool holding;                   /* has buffers: in the idle sweep */
+    bool busy;                      /* read or wrote since the last sweep */
+    StreamFraming *rx;              /* owned; NULL while idle */
     StreamConnTxRing tx;
     BatchEntry tx_flush;            /* ring written at the batch's end */
 };
@@ -133,12 +144,17 @@ static inline bool stream_conn_is_open(const StreamConn *c)
 /*
  * A listening stream socket, shared by `-netdev socket,listen=`, `-netdev
  * stream,server=on` and the many-client listeners (net/stream-multi.c).
- * At most STREAM_LISTENER_ACCEPTS accept() calls per wake-up.  An accept()
- * that fails for lack of fds or memory leaves the connection pending and
- * the fd readable, so polling on would spin: it is logged ("can't accept a
- * connection (<strerror>), retrying in 1000 ms"), read interest goes off
- * and a timer turns it back on after STREAM_LISTENER_RETRY_MS.  Other
- * failures (EAGAIN, an aborted connection) wait for the next wake-up.
+ * At most STREAM_LISTENER_ACCEPTS accept() calls per wake-up, each only
+ * while the fd reserve (include/util/sockets.h) is full, so connections
+ * never take the fds kept for a QMP client.  A reserve that cannot be
+ * topped up, or an accept() that fails for lack of fds or memory, leaves
+ * the connection pending and the fd readable, so polling on would spin:
+ * read interest goes off and a timer turns it back on after
+ * STREAM_LISTENER_RETRY_MS.  The first such wake-up is logged ("can't
+ * accept a connection (<strerror>), retrying every 1000 ms"), each one is
+ * counted (`deferred`, shown by hubid= listeners' status), and the first accept after them logs "accepting
+ * connections again".  Other failures (EAGAIN, an aborted connection)
+ * wait for the next wake-up.
  */
 #define STREAM_LISTENER_ACCEPTS 16
 #define STREAM_LISTENER_RETRY_MS 1000
@@ -155,6 +171,8 @@ struct StreamListener {
     int fd;                         /* the listening socket, owned; -1 */
     FdHandler *handler;
     guint retry_id;                 /* back-off timer after EMFILE */
+    bool at_limit;                  /* backing off since the last accept */
+    uint64_t deferred;              /* accepts deferred for lack of fds */
     bool enabled;                   /* wants to accept */
     StreamListenerAccepted *accepted;
 };
@@ -178,7 +196,7 @@ typedef struct StreamData {
     SocketAddress *peer;            /* announced to QMP; owned, or NULL */
 } StreamData;
 
-/* Set up @d's connection with the kind's @ops: allocates both buffers. */
+/* Set up @d's connection with the kind's @ops (buffers come on demand). */
 void stream_data_init(StreamData *d, const StreamConnOps *ops);
 /* The base's NetClientInfo hooks. */
 ssize_t stream_data_receive_iov(NetClientState *nc, const struct iovec *iov,

@@ -43,6 +43,7 @@
  */
 #include "net/stream-multi.h"
 
+#include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
@@ -135,10 +136,14 @@ static void net_multi_listener_status(NetMultiListener *l)
         [NET_CLIENT_DRIVER_VHOST_USER] = "vhost-user: listening on ",
     };
 
-    net_client_set_info_str(&l->nc, "%s%s (hub %d, %u of %u clients)",
+    g_autofree char *deferred = l->listener.deferred ?
+        g_strdup_printf(", %" PRIu64 " accepts deferred: out of fds",
+                        l->listener.deferred) : NULL;
+
+    net_client_set_info_str(&l->nc, "%s%s (hub %d, %u of %u clients%s)",
                             prefix[l->nc.info->type],
                             l->where, (int)l->opts.hubid, l->nconns,
-                            l->opts.max_clients);
+                            l->opts.max_clients, deferred ? deferred : "");
 }
 
 /* The peer as an event address and a string for logs and status. */

@@ -15,6 +15,10 @@
  * that does not start with '[' goes to inet_parse_host_port() unchanged.
  *
  * The fd helpers do one fcntl()/setsockopt() each and return 0 or -errno.
+ *
+ * The fd reserve (socket_fd_reserve_fill() and friends, in the header) is
+ * a stack of fds on /dev/null: filled with open(), emptied one by one by
+ * the QMP monitor's accept when the process or the system is out of fds.
  * setsockopt() goes through sockops so tests can inject failures.
  */
 #include "util/sockets.h"
@@ -307,4 +311,46 @@ int socket_listen_open(const struct sockaddr *sa, socklen_t len, int backlog,
         return socket_close_failed(fd);
     }
     return fd;
+}
+
+/* ---- the fd reserve ------------------------------------------------------ */
+
+static int fd_reserve[SOCKET_FD_RESERVE];
+static unsigned fd_reserve_count;
+
+bool socket_fd_reserve_fill(void)
+{
+    while (fd_reserve_count < SOCKET_FD_RESERVE) {
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0) {
+            return false;
+        }
+        fd_reserve[fd_reserve_count++] = fd;
+    }
+    return true;
+}
+
+int socket_accept_reserved(int fd, struct sockaddr *sa, socklen_t *len)
+{
+    for (;;) {
+        socklen_t want = len ? *len : 0;
+        int ret = sockops->accept(fd, sa, len);
+
+        if (ret >= 0 || (errno != EMFILE && errno != ENFILE) ||
+            fd_reserve_count == 0) {
+            return ret;
+        }
+        close(fd_reserve[--fd_reserve_count]);
+        if (len) {
+            *len = want;
+        }
+    }
+}
+
+void socket_fd_reserve_close(void)
+{
+    while (fd_reserve_count > 0) {
+        close(fd_reserve[--fd_reserve_count]);
+    }
 }

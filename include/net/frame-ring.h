@@ -2,7 +2,9 @@
  * DOC: a bounded FIFO of frames in storage allocated once
  *
  * The frame path allocates nothing: a FrameRing owns one byte arena and one
- * array of slot descriptors, both sized when the ring is created.  A frame
+ * array of slot descriptors, both sized when the ring is created and
+ * allocated when the first frame is pushed (an idle ring costs only its
+ * struct), then kept until the ring is destroyed.  A frame
  * pushed is copied into the arena contiguously (the arena wraps between
  * frames, never inside one) and described by a slot; frames leave in FIFO
  * order.  The ring is bounded both in frames and in bytes.
@@ -39,7 +41,10 @@ typedef struct FrameRing {
     size_t bytes;       /* sum of frame lengths held */
 } FrameRing;
 
-/* Allocate storage for at most @max_frames frames and @arena_size bytes. */
+/*
+ * Size the ring for at most @max_frames frames and @arena_size bytes; the
+ * storage is allocated by the first push.
+ */
 void frame_ring_init(FrameRing *r, size_t arena_size, unsigned max_frames);
 void frame_ring_destroy(FrameRing *r);
 

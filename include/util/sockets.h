@@ -111,4 +111,22 @@ int socket_listen_open(const struct sockaddr *sa, socklen_t len, int backlog,
 void socket_unix_unlink_stale(const char *path, const struct sockaddr *sa,
                               socklen_t len);
 
+/*
+ * The fd reserve: SOCKET_FD_RESERVE fds held open on /dev/null so that a
+ * daemon out of fds (EMFILE, or ENFILE system-wide) can still take a QMP
+ * client and say what is going on.  Connections from VMs and peers are
+ * accepted only while the reserve is full, so they never take its fds;
+ * the QMP monitor's accept releases one reserved fd per EMFILE/ENFILE and
+ * tries again.  The reserve is topped up before each VM accept, i.e. as
+ * soon as fds have freed up.
+ *
+ * socket_fd_reserve_fill() tops the reserve up: true if it is full.
+ * socket_accept_reserved() is sockops->accept() that may use the reserve.
+ * socket_fd_reserve_close() closes the reserve (at exit).
+ */
+#define SOCKET_FD_RESERVE 8
+bool socket_fd_reserve_fill(void);
+int socket_accept_reserved(int fd, struct sockaddr *sa, socklen_t *len);
+void socket_fd_reserve_close(void);
+
 #endif /* UTIL_SOCKETS_H */

@@ -436,10 +436,38 @@ static void test_random_tiny(void)
     run_random(17, 4, 17, 100000);
 }
 
+/*
+ * An idle ring costs only its struct: the storage comes with the first
+ * push (a refused one allocates nothing) and stays once the ring drains.
+ */
+static void test_lazy_storage(void)
+{
+    FrameRing r;
+    uint8_t *arena;
+
+    frame_ring_init(&r, 100, 4);
+    g_assert_null(r.arena);
+    g_assert_null(r.slots);
+    g_assert_true(frame_ring_has_room(&r, 100));
+    g_assert_null(push_pattern(&r, 101, 0));
+    g_assert_null(r.arena);
+    g_assert_nonnull(push_pattern(&r, 40, 1));
+    g_assert_nonnull(r.arena);
+    g_assert_nonnull(r.slots);
+    arena = r.arena;
+    frame_ring_pop(&r);
+    g_assert_true(r.arena == arena);
+    g_assert_nonnull(push_pattern(&r, 40, 2));
+    g_assert_true(r.arena == arena);
+    frame_ring_destroy(&r);
+    g_assert_null(r.arena);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/net/frame-ring/empty", test_empty);
+    g_test_add_func("/net/frame-ring/lazy-storage", test_lazy_storage);
     g_test_add_func("/net/frame-ring/fifo", test_fifo);
     g_test_add_func("/net/frame-ring/push-iov", test_push_iov);
     g_test_add_func("/net/frame-ring/bound-frames", test_bound_frames);

@@ -26,6 +26,7 @@
 #include "net/hub.h"
 #include "net/net.h"
 #include "net/netdev.h"
+#include "net/stream-conn.h"
 #include "net/stream-framing.h"
 #include "util/sockops.h"
 
@@ -440,6 +441,63 @@ static void test_free_busy(void)
     test_end();
 }
 
+/* ---- buffers on demand --------------------------------------------------- */
+
+/* Run the loop for @ms milliseconds. */
+static void loop_for_ms(unsigned ms)
+{
+    gint64 end = g_get_monotonic_time() + ms * 1000;
+
+    while (g_get_monotonic_time() < end) {
+        g_main_context_iteration(NULL, FALSE);
+        g_usleep(1000);
+    }
+}
+
+/*
+ * An idle connection holds no buffer: the receive buffer comes with the
+ * first bytes, the transmit ring with the first frame to write; both go
+ * once the connection has been idle for STREAM_CONN_IDLE_MS, and come
+ * back with the next traffic.  Half a frame waiting keeps its buffer.
+ */
+static void test_stream_buffers_on_demand(void)
+{
+    g_autoptr(GByteArray) f = frame_new(60, 7);
+    FarEnd *far = NULL;
+    NetClientState *nc;
+    StreamConn *c;
+    FakeNic *nic;
+    int bfd;
+
+    test_begin();
+    nc = stream_pair_new("s0", &far, &bfd);
+    nic = fake_nic_new(nc, "nic0");
+    c = &container_of(nc, StreamData, nc)->conn;
+    loop_settle(5);
+    g_assert_null(c->rx);
+    g_assert_null(c->tx.buf);
+    stream_append(far->out, 60, 1);
+    WAIT_FOR(nic->frames->len == 1);
+    g_assert_nonnull(c->rx);
+    g_assert_null(c->tx.buf);
+    fake_nic_send(nic, f->data, f->len);
+    WAIT_FOR(far->in->len == 64);
+    g_assert_nonnull(c->tx.buf);
+    loop_for_ms(2 * STREAM_CONN_IDLE_MS + 200);
+    g_assert_null(c->rx);
+    g_assert_null(c->tx.buf);
+    g_byte_array_append(far->out, (const guint8 *)"\0\0", 2);
+    WAIT_FOR(c->rx && stream_framing_pending(c->rx) == 2);
+    loop_for_ms(2 * STREAM_CONN_IDLE_MS + 200);
+    g_assert_nonnull(c->rx);            /* a half header waits in it */
+    g_byte_array_append(far->out, (const guint8 *)"\0\x3c", 2);
+    g_byte_array_append(far->out, f->data, 60);
+    WAIT_FOR(nic->frames->len == 2);
+    g_assert_cmpuint(stream_framing_pending(c->rx), ==, 0);
+    far_free(far);
+    test_end();
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -461,5 +519,7 @@ int main(int argc, char **argv)
     g_test_add_func("/net/socket/stream/eof-under-backpressure",
                     test_stream_eof_under_backpressure);
     g_test_add_func("/net/socket/cleanup/free-busy", test_free_busy);
+    g_test_add_func("/net/socket/stream/buffers-on-demand",
+                    test_stream_buffers_on_demand);
     return g_test_run();
 }

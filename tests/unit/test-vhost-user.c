@@ -8,6 +8,7 @@
  * client's counters, the connection closed or kept; and that no fd is
  * left behind (the frontend's fds arrive in this very process).
  */
+#include "util/sockets.h"
 #include "net/net.h"
 #include "net/netdev.h"
 #include "net/vhost-user-dev.h"
@@ -696,6 +697,7 @@ int main(int argc, char **argv)
 
     g_test_init(&argc, &argv, NULL);
     g_main_context_iteration(NULL, FALSE);  /* its wakeup fd, made once */
+    socket_fd_reserve_fill();               /* a listener's, made once */
     test_dir = g_dir_make_tmp("test-vhost-user-XXXXXX", NULL);
     g_assert_nonnull(test_dir);
     g_test_add_func("/net/vhost-user/frames", test_frames);
