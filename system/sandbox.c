@@ -46,6 +46,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -83,29 +84,27 @@ static struct {
  */
 static const int sandbox_allowed[] = {
     /* the main loop, eventfds, signals */
-    SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(eventfd2), SCMP_SYS(futex),
+    SCMP_SYS(poll), SCMP_SYS(eventfd2), SCMP_SYS(futex),
     SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(restart_syscall),
     /* reading and writing fds */
-    SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
-    SCMP_SYS(close), SCMP_SYS(fcntl), SCMP_SYS(dup), SCMP_SYS(dup2),
-    SCMP_SYS(dup3),
+    SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(close),
+    SCMP_SYS(fcntl), SCMP_SYS(dup2),
     /* sockets: peers, listeners, QMP, hot-plug, libslirp */
     SCMP_SYS(bind), SCMP_SYS(connect), SCMP_SYS(listen), SCMP_SYS(accept4),
-    SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(getsockname),
-    SCMP_SYS(getpeername), SCMP_SYS(shutdown), SCMP_SYS(recvfrom),
-    SCMP_SYS(sendto), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
-    SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg),
+    SCMP_SYS(accept), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
+    SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(shutdown),
+    SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg),
+    SCMP_SYS(sendmsg), SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg),
     /* memory: malloc, vhost-user's shared guest memory */
     SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(mprotect),
     SCMP_SYS(madvise), SCMP_SYS(brk),
     /* files: filter-dump, -D reopen, socket files, pidfile, resolver */
-    SCMP_SYS(openat), SCMP_SYS(newfstatat), SCMP_SYS(fstat), SCMP_SYS(lseek),
-    SCMP_SYS(unlink),
+    SCMP_SYS(openat), SCMP_SYS(newfstatat), SCMP_SYS(lseek), SCMP_SYS(unlink),
     /* time, identity, randomness */
-    SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(getpid),
-    SCMP_SYS(gettid), SCMP_SYS(getrandom),
+    SCMP_SYS(clock_gettime), SCMP_SYS(getpid), SCMP_SYS(gettid),
+    SCMP_SYS(getrandom),
     /* leaving: exit, or abort() on a failed assertion */
-    SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(tgkill),
+    SCMP_SYS(exit_group), SCMP_SYS(tgkill),
 };
 
 /* socket(): only the families vmwire uses (not AF_PACKET, AF_NETLINK...). */
@@ -346,6 +345,11 @@ static int sandbox_add_rules(scmp_filter_ctx ctx)
 
     for (size_t i = 0; i < G_N_ELEMENTS(sandbox_allowed) && !rc; i++) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sandbox_allowed[i], 0);
+    }
+    /* libslirp asks how big a waiting datagram is (FIONREAD), only that. */
+    if (!rc) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_EQ, FIONREAD));
     }
     /* GLib restores a signal's handler when its last source goes. */
     if (!rc) {

@@ -115,6 +115,7 @@ def hotplug_backends(t, rig, d):
     tcp.bind(('127.0.0.1', 0))
     tcp.listen(4)
     udp_port, hf_port = free_port('udp'), free_port()
+    hf_udp = free_port('udp')
     kinds = [
         {'type': 'socket', 'listen': '127.0.0.1:%d' % free_port()},
         {'type': 'socket', 'connect': '127.0.0.1:%d' % tcp.getsockname()[1]},
@@ -150,17 +151,24 @@ def hotplug_backends(t, rig, d):
 
     reply = rig.q.execute('netdev_add', {'type': 'user', 'id': 'u0'})
     add = rig.hmp('hostfwd_add u0 tcp:127.0.0.1:%d-:22' % hf_port)
-    with socket.create_connection(('127.0.0.1', hf_port), 2) as s:
-        listening = s is not None
+    udp_add = rig.hmp('hostfwd_add u0 udp:127.0.0.1:%d-:53' % hf_udp)
+    # libslirp accepts (accept(2)) and reads a datagram (ioctl FIONREAD)
+    with socket.create_connection(('127.0.0.1', hf_port), 2) as s, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        u.sendto(b'hello', ('127.0.0.1', hf_udp))
+        s.send(b'hello')
+        time.sleep(0.5)
+        alive = 'return' in rig.q.execute('x-query-network')
     remove = rig.hmp('hostfwd_remove u0 tcp:127.0.0.1:%d' % hf_port)
     try:
         socket.create_connection(('127.0.0.1', hf_port), 2).close()
         removed = False
     except OSError:
         removed = True
-    t.ok('error' not in reply and listening and removed,
-         'hostfwd_add opens a host port, hostfwd_remove closes it',
-         diag=repr((reply, add, remove, listening, removed)))
+    t.ok('error' not in reply and alive and removed,
+         'hostfwd_add opens a host port (a TCP connection and a datagram '
+         'through it), hostfwd_remove closes it',
+         diag=repr((reply, add, udp_add, remove, alive, removed)))
     reply = rig.q.execute('netdev_add', {
         'type': 'user', 'id': 'u1',
         'guestfwd': [{'str': 'tcp:10.0.2.100:6000-cmd:cat'}]})
