@@ -10,7 +10,7 @@ VALGRIND_BUILD ?= build-valgrind
 
 # Debian packages needed to build and test (real QEMU and a tiny guest).
 BUILD_DEPS = meson ninja-build pkg-config gcc libglib2.0-dev libjson-glib-dev \
-             libslirp-dev
+             libslirp-dev libseccomp-dev
 TEST_DEPS  = $(BUILD_DEPS) python3 qemu-system-x86 busybox-static \
              linux-image-amd64 cpio kmod valgrind tshark mypy dpdk
 

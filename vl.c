@@ -4,7 +4,8 @@
  *   vmwire [-netdev OPTS]... [-device OPTS]... [-object OPTS]...
  *          [-qmp SPEC]...
  *          [-chardev OPTS -mon OPTS]... [-daemonize] [-pidfile FILE]
- *          [-D LOGFILE] [-msg timestamp=on|off] [-h|--help] [--version]
+ *          [-D LOGFILE] [-msg timestamp=on|off] [-sandbox on[,...]|off]
+ *          [-runas USER] [-h|--help] [--version]
  *   vmwire --print-capabilities
  *
  * Options are read in one pass (cmdline_options[] says what each takes):
@@ -33,7 +34,10 @@
  * data/50-vmwire.json is the matching description file) and exits 0,
  * whatever else is on the command line.
  *
- * Once everything exists "vmwire: ready" goes to stderr (and the daemonized
+ * Once everything exists, -runas and -sandbox take effect (system/
+ * sandbox.c: the user dropped to, the seccomp allowlist loaded; the
+ * default network turns -sandbox on unless -sandbox is given), then
+ * "vmwire: ready" goes to stderr (and the daemonized
  * parent exits, and systemd hears READY=1); the GLib main loop then runs
  * until SIGINT, SIGTERM or QMP quit, and everything is freed on the way
  * out.  SIGHUP reopens the log file (log_file_reopen()).
@@ -53,6 +57,7 @@
 #include "system/default-net.h"
 #include "system/object.h"
 #include "system/os.h"
+#include "system/sandbox.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/sockets.h"
@@ -98,6 +103,10 @@ static void usage(FILE *out)
         "  -pidfile FILE  write and lock a pidfile\n"
         "  -D FILE        log to FILE (reopened on SIGHUP)\n"
         "  -msg timestamp=on  start every log line with the UTC time\n"
+        "  -sandbox on[,spawn=deny][,elevateprivileges=deny][,...]|off\n"
+        "                 run under a seccomp allowlist once set up\n"
+        "                 (on by default for the default network)\n"
+        "  -runas USER    drop to USER (or UID:GID) once set up\n"
         "  -h, --help     this text\n"
         "  --version      print the version\n"
         "  --print-capabilities  vhost-user backend capabilities (JSON)\n",
@@ -207,6 +216,20 @@ static bool opt_msg(const char *arg, GError **errp)
     return log_parse_msg_option(arg, errp);
 }
 
+/* -sandbox given: the default network does not turn it on (see main()). */
+static bool sandbox_given;
+
+static bool opt_sandbox(const char *arg, GError **errp)
+{
+    sandbox_given = true;
+    return sandbox_parse(arg, errp);
+}
+
+static bool opt_runas(const char *arg, GError **errp)
+{
+    return sandbox_set_runas(arg, errp);
+}
+
 /* Options other than -netdev/-device, handled when read. */
 typedef struct CmdlineHandler {
     const char *flag;
@@ -222,6 +245,8 @@ static const CmdlineHandler cmdline_handlers[] = {
     { "-pidfile", true, opt_pidfile },
     { "-D", true, opt_logfile },
     { "-msg", true, opt_msg },
+    { "-sandbox", true, opt_sandbox },
+    { "-runas", true, opt_runas },
 };
 
 static const CmdlineHandler *cmdline_handler_find(const char *flag)
@@ -382,6 +407,21 @@ static bool startup(GArray *opts, bool use_default)
     return true;
 }
 
+/*
+ * -runas and -sandbox (system/sandbox.c): once every socket is bound and
+ * the signal handlers (GLib's worker thread) exist, before "ready".
+ */
+static bool confine(void)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!sandbox_enter(&err)) {
+        log_report("%s", err->message);
+        return false;
+    }
+    return true;
+}
+
 static void shutdown_all(void)
 {
     monitor_cleanup();
@@ -391,13 +431,14 @@ static void shutdown_all(void)
     os_cleanup();
     log_file_cleanup();
     default_net_cleanup();
+    sandbox_cleanup();
 }
 
 int main(int argc, char **argv)
 {
     g_autoptr(GArray) opts = NULL;
-    bool use_default;
-    guint signals[3];
+    bool use_default, ok;
+    guint signals[3] = { 0 };
 
     setvbuf(stderr, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
@@ -410,26 +451,33 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     opts = cmdline_parse(argc, argv);
     use_default = opts->len == 0 && !monitor_given;
+    if (use_default && !sandbox_given) {
+        sandbox_parse("on", NULL);
+    }
     main_loop = g_main_loop_new(NULL, false);
     monitor_quit_handler = quit_from_monitor;
-    if ((use_default && !default_config_add(opts)) ||
-        !startup(opts, use_default)) {
-        os_daemonize_fail();
-        shutdown_all();
-        g_main_loop_unref(main_loop);
-        return 1;
+    ok = (!use_default || default_config_add(opts)) &&
+         startup(opts, use_default);
+    if (ok) {
+        signals[0] = g_unix_signal_add(SIGINT, on_signal_quit, NULL);
+        signals[1] = g_unix_signal_add(SIGTERM, on_signal_quit, NULL);
+        signals[2] = g_unix_signal_add(SIGHUP, on_signal_hup, NULL);
+        ok = confine();
     }
-    signals[0] = g_unix_signal_add(SIGINT, on_signal_quit, NULL);
-    signals[1] = g_unix_signal_add(SIGTERM, on_signal_quit, NULL);
-    signals[2] = g_unix_signal_add(SIGHUP, on_signal_hup, NULL);
-    log_report("ready");
-    os_ready();
-    g_main_loop_run(main_loop);
-    log_report("shutting down");
+    if (ok) {
+        log_report("ready");
+        os_ready();
+        g_main_loop_run(main_loop);
+        log_report("shutting down");
+    } else {
+        os_daemonize_fail();
+    }
     for (size_t i = 0; i < G_N_ELEMENTS(signals); i++) {
-        g_source_remove(signals[i]);
+        if (signals[i]) {
+            g_source_remove(signals[i]);
+        }
     }
     shutdown_all();
     g_main_loop_unref(main_loop);
-    return 0;
+    return ok ? 0 : 1;
 }

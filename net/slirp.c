@@ -47,6 +47,7 @@
 #include "net/net.h"
 #include "net/netdev.h"
 #include "qapi-commands.h"
+#include "system/sandbox.h"
 #include "util/error.h"
 
 #define NET_SLIRP_MTU_MIN 68
@@ -613,7 +614,8 @@ bool net_slirp_hostfwd_add_rule(Slirp *slirp, const char *rule,
  * slirp_add_unix).  guestfwd=...-cmd:COMMAND, as in QEMU: each guest
  * connection runs COMMAND (split as a shell would, not run by one) with
  * the connection as its stdin, stdout and stderr (slirp_add_exec).
- * QEMU's chardev targets are refused.
+ * QEMU's chardev targets are refused, and so is cmd: under -sandbox on
+ * (the command would inherit the seccomp allowlist: system/sandbox.c).
  */
 static bool net_slirp_guestfwd(NetSlirpState *s, const char *rule,
                                GError **errp)
@@ -635,6 +637,11 @@ static bool net_slirp_guestfwd(NetSlirpState *s, const char *rule,
         return false;
     }
     if (g_str_has_prefix(p, "cmd:")) {
+        g_autofree char *what = g_strdup_printf("guestfwd '%s'", rule);
+
+        if (!sandbox_check_spawn(what, errp)) {
+            return false;
+        }
         if (slirp_add_exec(s->slirp, p + 4, &server, port) < 0) {
             error_setg(errp, "Conflicting/invalid host:port in guest "
                        "forwarding rule '%s'", rule);

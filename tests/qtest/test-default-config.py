@@ -123,6 +123,11 @@ def main(t):
 def check_default_network(t, v, vm_dir):
     """What the user sees, followed to the letter."""
     log = v.log()
+    with open('/proc/%d/status' % v.proc.pid) as f:
+        seccomp = [line.split()[1] for line in f
+                   if line.startswith('Seccomp:')]
+    t.ok(seccomp == ['2'], 'the default network runs under -sandbox on '
+         '(seccomp filter mode in /proc/PID/status)', diag=repr(seccomp))
     sock_path = os.path.join(vm_dir, 'default.sock')
     qmp_path = os.path.join(vm_dir, 'qmp.sock')
     opts = printed_options(log)

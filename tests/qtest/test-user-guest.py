@@ -31,7 +31,8 @@ server on 127.0.0.1 serving a page with a random token.
              the guest's 192.168.76.100:1234 to a unix socket of the
              test, a token going there and the answer naming it back,
              and :1235 (guestfwd=...-cmd:) to a sed run on the host that
-             answers the token's line;
+             answers the token's line (under VMWIRE_TEST_SANDBOX, where
+             -sandbox on refuses cmd:, that refusal is checked instead);
              with mtu=9000 (and the guest's MTU 9000) a download arrives
              in frames averaging over 3000 bytes (x-query-network).
   restrict   restrict=on: the lease still comes, wget to 10.0.2.2 fails,
@@ -70,6 +71,7 @@ from vmwire_test import (SANITIZER_REPORT, TAP, TIMEOUT_SCALE,  # noqa: E402
                          qemu_binary,
                          tempdir, wait_port_bound)
 from vmwire_test import qemu_info_network  # noqa: E402
+from vmwire_test.daemon import vmwire_sandbox_args  # noqa: E402
 
 GUEST_TIMEOUT = 150
 
@@ -380,8 +382,11 @@ echo "BIG=$(wc -c < /tmp/big)"
 '''
 BIG = 300000
 # The command of a guestfwd=...-cmd: rule: answers the first line it reads
-# with HOST-CMD:<line>, and exits.
+# with HOST-CMD:<line>, and exits.  Not under -sandbox on
+# (VMWIRE_TEST_SANDBOX): the command would inherit the seccomp allowlist,
+# so vmwire refuses the rule, which is checked instead.
 CMD_FWD = "sed -n 's/^/HOST-CMD:/p;q'"
+SANDBOXED = vmwire_sandbox_args()[1:] not in ([], ['off'])
 
 
 def test_net(t, page):
@@ -389,12 +394,14 @@ def test_net(t, page):
     token = 'GFWD-' + secrets.token_hex(6)
     with tempdir() as d, UnixEcho(os.path.join(d, 'fwd.sock')) as fwd:
         qmp_path = os.path.join(d, 'qmp.sock')
+        cmd_fwd = 'guestfwd=tcp:192.168.76.100:1235-cmd:%s' % CMD_FWD
         user = ('user,id=u,net=192.168.76.0/24,dhcpstart=192.168.76.50,'
                 'domainname=vmwire.test,dnssearch=a.example,'
                 'dnssearch=b.example,mtu=9000,'
-                'guestfwd=tcp:192.168.76.100:1234-unix:%s,'
-                'guestfwd=tcp:192.168.76.100:1235-cmd:%s'
-                % (fwd.path, CMD_FWD))
+                'guestfwd=tcp:192.168.76.100:1234-unix:%s'
+                % fwd.path)
+        if not SANDBOXED:
+            user += ',' + cmd_fwd
         with Vmwire(bench_args(user, [g_port], qmp_path)) as v, \
                 QMP.unix(qmp_path) as q:
             q.negotiate()
@@ -425,10 +432,20 @@ def test_net(t, page):
             t.ok('GFWD:HOST-GOT:%s' % token in console,
                  'net: guestfwd=tcp:192.168.76.100:1234-unix:PATH reaches '
                  'the host\'s unix socket, both ways', diag=console)
-            t.ok('CFWD:HOST-CMD:%s' % token in console,
-                 'net: guestfwd=...:1235-cmd:COMMAND runs the command on '
-                 'the host with the connection as stdin and stdout',
-                 diag=console)
+            if SANDBOXED:
+                # The command would inherit the seccomp allowlist.
+                reply = q.execute('netdev_add', {
+                    'type': 'user', 'id': 'u2',
+                    'guestfwd': [{'str': cmd_fwd[len('guestfwd='):]}]})
+                t.ok('-sandbox on forbids' in
+                     reply.get('error', {}).get('desc', ''),
+                     'net: under -sandbox on a guestfwd cmd: is refused',
+                     diag=repr(reply))
+            else:
+                t.ok('CFWD:HOST-CMD:%s' % token in console,
+                     'net: guestfwd=...:1235-cmd:COMMAND runs the command '
+                     'on the host with the connection as stdin and stdout',
+                     diag=console)
         check_exit(t, 'net', v)
 
 

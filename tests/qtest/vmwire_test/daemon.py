@@ -30,11 +30,20 @@ def vmwire_binary():
     return os.path.abspath(path)
 
 
+def vmwire_sandbox_args():
+    """`-sandbox VALUE` if $VMWIRE_TEST_SANDBOX is set (e.g. `on`): the
+    qtest suite's second pass runs every vmwire under the seccomp
+    allowlist (.ci/run, docs/security.md "Sandbox"); [] otherwise."""
+    value = os.environ.get('VMWIRE_TEST_SANDBOX', '')
+    return ['-sandbox', value] if value else []
+
+
 def vmwire_command():
     """argv prefix that starts vmwire: $VMWIRE_WRAPPER (e.g. valgrind), then
-    the binary. Under a wrapper every timeout of this module is scaled by
-    $VMWIRE_TIMEOUT_SCALE (default 1)."""
-    return shlex.split(os.environ.get('VMWIRE_WRAPPER', '')) + [vmwire_binary()]
+    the binary, then vmwire_sandbox_args(). Under a wrapper every timeout
+    of this module is scaled by $VMWIRE_TIMEOUT_SCALE (default 1)."""
+    return (shlex.split(os.environ.get('VMWIRE_WRAPPER', '')) +
+            [vmwire_binary()] + vmwire_sandbox_args())
 
 
 def run_vmwire(args, timeout=10.0):
