@@ -49,7 +49,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test import (TAP, TIMEOUT_SCALE, Vmwire,  # noqa: E402
-                         VmwireRuns, cpu_seconds, tempdir)
+                         VmwireRuns, cpu_seconds, rss_kib, tempdir)
 from vmwire_test.qmp import QMP  # noqa: E402
 
 BROADCAST = b'\xff' * 6
@@ -61,14 +61,6 @@ RSS_BOUND_KIB = 32
 
 def secs(s):
     return s * TIMEOUT_SCALE
-
-
-def rss_kib(pid):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1])
-    raise RuntimeError('no VmRSS for %d' % pid)
 
 
 def answered(q):

@@ -38,7 +38,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test import (TAP, TIMEOUT_SCALE, Vmwire, free_port,  # noqa: E402
-                         tempdir)
+                         rss_kib, tempdir)
 from vmwire_test.qmp import QMP, QMPClosed, QMPError, error_of  # noqa: E402
 
 UNDER_WRAPPER = bool(os.environ.get('VMWIRE_WRAPPER'))
@@ -61,14 +61,6 @@ VALID = [
 
 def secs(s):
     return s * TIMEOUT_SCALE
-
-
-def rss_kb(pid):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1])
-    return 0
 
 
 def open_fds(pid):
@@ -117,7 +109,7 @@ class Fuzz:
         self.path = os.path.join(d, 'qmp.sock')
         self.tcp_port = tcp_port
         self.pid = v.proc.pid
-        self.rss0 = rss_kb(self.pid)
+        self.rss0 = rss_kib(self.pid)
         self.fds0 = open_fds(self.pid)
 
     def still_fine(self, what):
@@ -133,7 +125,7 @@ class Fuzz:
                                                      timeout=30)
             except (OSError, QMPError) as e:
                 err = str(e)
-        rss = rss_kb(self.pid) if alive else 0
+        rss = rss_kib(self.pid) if alive else 0
         self.t.ok(alive and answered and
                   rss - self.rss0 < RSS_GROWTH_LIMIT_KB,
                   'after %s: vmwire is up and answers a new client' % what,
@@ -226,14 +218,14 @@ class Fuzz:
         chunk = b'A' * (1 << 20)
         with QMP.unix(self.path) as q:
             q.negotiate()
-            before = rss_kb(self.pid)
+            before = rss_kib(self.pid)
             q.send_raw(b'{"execute": "query-version", "id": "')
             for _ in range(size // len(chunk)):
                 q.send_raw(chunk)
             q.send_raw(b'"}{"execute": "query-version", "id": "h"}')
             r = q.recv_reply(60)
             r2 = q.recv_reply(60)
-            grown = rss_kb(self.pid) - before
+            grown = rss_kib(self.pid) - before
             self.t.ok(error_of(r) == ('GenericError', 'JSON token size '
                                       'limit exceeded') and
                       r2.get('id') == 'h' and not q.stray,
@@ -289,7 +281,7 @@ class Fuzz:
                 other.negotiate()
                 ok = 'return' in other.execute('query-version')
             took = time.monotonic() - t0
-            rss = rss_kb(self.pid) - self.rss0
+            rss = rss_kib(self.pid) - self.rss0
             self.t.ok(ok and took < secs(5),
                       'while a client stalls with replies pending, another '
                       'is served at once (%.2fs)' % took)

@@ -47,7 +47,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test import (ETH_P_IP, TAP, TIMEOUT_SCALE,  # noqa: E402
                          PeerClosed, StreamPeer, Vmwire, VmwireRuns,
-                         arp_frame, cpu_seconds,
+                         arp_frame, cpu_seconds, rss_kib,
                          eth_frame, free_port, stream_record,
                          wait_port_bound)
 
@@ -138,14 +138,6 @@ def describe(frame):
 
 
 # --- watching vmwire from outside ------------------------------------------------
-
-def proc_status_kb(pid, field):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    return None
-
 
 def cpu_while_idle(pid, seconds):
     """Fraction of one CPU the process used over the next seconds."""
@@ -500,14 +492,14 @@ def flood_round(b, read_back):
     without, the next peer is served after the flooder leaves."""
     t = b.t
     pid = b.v.proc.pid
-    rss_before = proc_status_kb(pid, 'VmRSS')
+    rss_before = rss_kib(pid)
     f = Flooder(b.port)
     try:
         b.wait_accepted(f.peer)
         stuck = f.flood(secs(10))
         t.ok(stuck, 'a flooding peer that does not read is pushed back '
              '(vmwire stops reading; %d requests taken)' % f.sent_frames)
-        rss = proc_status_kb(pid, 'VmRSS')
+        rss = rss_kib(pid)
         t.ok(rss is not None and rss < RSS_LIMIT_KB and
              rss - rss_before < RSS_GROWTH_LIMIT_KB,
              'memory stays bounded under the flood (VmRSS %s kB, was %s kB)'
@@ -532,7 +524,7 @@ def flood_round(b, read_back):
     b.next_peer_works('a flooder that %s' % ('read everything back'
                                               if read_back else
                                               'left without reading'))
-    rss = proc_status_kb(pid, 'VmRSS')
+    rss = rss_kib(pid)
     t.ok(rss is not None and rss - rss_before < RSS_GROWTH_LIMIT_KB,
          'memory after the flood: VmRSS %s kB (was %s kB)' % (rss,
                                                               rss_before))

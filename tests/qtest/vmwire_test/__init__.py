@@ -94,14 +94,14 @@ from .guest import (BUILD_GUEST, GUEST_SH_PRELUDE,
 from .peer import PeerClosed, StreamPeer
 from .ports import free_port, wait_port_bound
 from .process import (REPO_ROOT, TIMEOUT_SCALE, TestInterrupted,
-                      cpu_seconds, remove_stale_dirs, tempdir)
+                      cpu_seconds, remove_stale_dirs, rss_kib, tempdir)
 from .qmp import (QMP, QMPClosed, QMPError, QMPTimeout,
                   error_of, qemu_info_network)
 from .tap import TAP
 
 __all__ = [
     'arp_fields', 'arp_frame', 'BROADCAST', 'BUILD_GUEST', 'check_vmwire_exit',
-    'cpu_seconds',
+    'cpu_seconds', 'rss_kib',
     'dhcp_cmd', 'dhcp_lease', 'error_of', 'eth_frame', 'ETH_P_8021Q',
     'ETH_P_ARP', 'ETH_P_IP', 'free_port', 'Guest', 'guest_dir',
     'guest_done_handshake', 'guest_done_listen', 'guest_image',

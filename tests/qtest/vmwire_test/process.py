@@ -40,6 +40,16 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
+def rss_kib(pid):
+    """VmRSS of process pid in KiB (/proc/PID/status); 0 if it has none
+    (a zombie)."""
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
 def _on_signal(signum, frame):
     # Later signals are ignored so the cleanup they trigger is not cut short.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
