@@ -34,12 +34,17 @@ run_one() {     # run_one TARGET
     mkdir -p "$out/corpus-$t"
     echo "$t: started $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)" \
         >"$out/$t.summary"
+    /usr/bin/time -f '%U %S' -o "$out/$t.cpu" \
     nice -n 19 "$bin" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 \
         -ignore_ooms=1 -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 "${dict[@]}" -artifact_prefix="$out/$t-" \
         "$out/corpus-$t" "${seeds[@]}" >"$log" 2>&1 || true
     {
         echo "ended $(date -u +%FT%TZ)"
+        # CPU the run had (fuzzer and its fork-mode workers): with several
+        # targets at once on a shared machine this, not the wall time,
+        # says how much fuzzing a target got.
+        tail -n 1 "$out/$t.cpu" | awk '{ printf "cpu seconds: %.0f\n", $1 + $2 }'
         grep -E '^#[0-9]+: cov:' "$log" | tail -n 1
         nice -n 19 "$bin" -runs=0 -timeout=10 "$out/corpus-$t" 2>&1 |
             grep -E '^#[0-9]+[[:space:]]+INITED' | sed 's/^/final corpus: /'
