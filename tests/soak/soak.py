@@ -79,6 +79,7 @@ MAX_CLIENTS = 32        # the listener's max-clients=
 FLOWS = 3               # flow-controlled ping flows (fc0..)
 MAX_HOTPLUG = 4         # hot-plugged listeners / hub ports at once
 MAX_FILTERS = 3         # filter-dump objects at once
+HOSTFWD_HELD = 40       # host connections libslirp holds in the warm-up
 OUT_CAP = 1 << 20       # bytes a driver socket may have waiting to go
 NET_BUFSIZE = 4096 + 65536
 MAGIC = b'SOAK'
@@ -740,12 +741,19 @@ class Soak:
         self.qmp('x-hostfwd-add', {'netdev': 'u0',
                                    'rule': 'tcp:127.0.0.1:%d-:22' % port})
         self.hostfwds.add(port)
-        try:        # a host client: libslirp sends a SYN to the guest
+        if self.rng.randrange(8) == 0:
+            self.hostfwd_connect(port)
+        self.note('hostfwd add %d' % port)
+
+    def hostfwd_connect(self, port):
+        """A host client on a forwarded port.  libslirp accepts it and
+        holds it (an fd and two 128 KiB socket buffers) while it tries
+        to reach the guest, which no VM here answers: about 75 s."""
+        try:
             s = socket.create_connection(('127.0.0.1', port), timeout=1)
             s.close()
         except OSError:
             pass
-        self.note('hostfwd add %d' % port)
 
     def qmp_query(self):
         cmd = self.rng.choice(('x-query-network', 'x-query-mac-table',
@@ -823,6 +831,10 @@ class Soak:
         self.pump()
         for i in range(MAX_FILTERS):
             self.qmp_filter_add()
+        # As many host connections as libslirp holds at once later on
+        # (about one in eight hostfwd adds connects; each is held ~75 s).
+        for _ in range(HOSTFWD_HELD):
+            self.hostfwd_connect(self.fwd_port)
         for vm in self.vms.values():
             vm.reading = False
         for f in self.flows:
