@@ -59,6 +59,22 @@ VALID = [
 ]
 
 
+def send_in_background(q, data):
+    """A thread that writes data to q's socket while this one reads
+    replies.  It writes through a dup of the socket: QMP's reads set
+    the socket object's timeout, and a blocked sendall() on the same
+    object would inherit a reader's short timeout and give up."""
+    out = q.sock.dup()
+    out.settimeout(None)
+
+    def send():
+        with out:
+            out.sendall(data)
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    return sender
+
+
 def secs(s):
     return s * TIMEOUT_SCALE
 
@@ -250,9 +266,7 @@ class Fuzz:
             q.negotiate()
             data = b''.join(b'{"execute": "query-version", "id": %d}' % i
                             for i in range(n))
-            sender = threading.Thread(target=q.sock.sendall, args=(data,),
-                                      daemon=True)
-            sender.start()
+            sender = send_in_background(q, data)
             ids = [q.recv_reply(30).get('id') for _ in range(n)]
             sender.join(secs(30))
             self.t.ok(ids == list(range(n)), '%d requests pipelined: every '
@@ -272,9 +286,7 @@ class Fuzz:
                         for i in range(n))
         with QMP.unix(self.path) as q:
             q.negotiate()
-            sender = threading.Thread(target=q.sock.sendall, args=(data,),
-                                      daemon=True)
-            sender.start()
+            sender = send_in_background(q, data)
             time.sleep(1.0)
             t0 = time.monotonic()
             with QMP.tcp('127.0.0.1', self.tcp_port) as other:
