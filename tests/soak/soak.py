@@ -44,6 +44,8 @@ failure of a kind is reported with the last actions):
   - QMP: every command got a reply (success or a QEMU-style error) in
     time, during the soak and at the end;
   - SIGHUP: each rename was followed by a new log file;
+  - nothing left behind: once the VMs are gone and what QMP added is
+    deleted again, the daemon's clients are those of its command line;
   - RSS: no sample after the warm-up exceeds the warm-up peak by more
     than a quarter plus 16 MiB (the warm-up reaches every maximum the
     driver has: VMs, hot-plugged clients, filters, flows stalled);
@@ -405,6 +407,7 @@ class Soak:
         self.v.start()
         self.q = QMP.unix(self.qmp_path, timeout=secs(10))
         self.q.negotiate()
+        self.initial = sorted(self.clients())
 
     def qmp(self, cmd, args=None, ok_errors=()):
         """Run a command; a reply must come.  Returns the reply."""
@@ -932,12 +935,15 @@ class Soak:
             f.close()
         self.flows = []
         self.close_fwd_clients(everything=True)
-        for nid in sorted(self.hotplug):
+        for nid, did in sorted(self.hotplug.items()):
+            self.qmp('device_del', {'id': did})
             self.qmp('netdev_del', {'id': nid})
+        self.hotplug.clear()
         for fid in sorted(self.filters):
             self.qmp('object-del', {'id': fid}, ok_errors=('not found',))
         self.settle(lambda: False, timeout=2)
         self.sample_rss()
+        self.left_behind = sorted(set(self.clients()) - set(self.initial))
 
 
 def main():
@@ -1009,6 +1015,10 @@ def main():
              'intact (%s)' % flows, diag=lambda: s.failures.get('flow'))
         t.ok('qmp' not in s.failures, 'every QMP command answered as '
              'expected', diag=lambda: s.failures.get('qmp'))
+        t.ok(not s.left_behind, 'nothing left behind: once the VMs are '
+             'gone and what QMP added is deleted, the clients are those '
+             'of the command line (%d)' % len(s.initial),
+             diag=lambda: 'left: %r' % s.left_behind)
         t.ok(s.hups > 0 and 'sighup' not in s.failures,
              'SIGHUP reopened the log each of %d times' % s.hups,
              diag=lambda: s.failures.get('sighup'))
@@ -1017,7 +1027,8 @@ def main():
              'RSS stays within the bound: peak %d KiB, bound %d KiB '
              '(warm-up peak + 25%% + 16 MiB), end %d KiB'
              % (peak, s.rss_bound, s.rss[-1][1]),
-             diag=lambda: repr(s.rss))
+             diag=lambda: 'RSS (s, KiB), every 30th sample: %r' % (
+                 s.rss[::30] + s.rss[-1:]))
         oversized_lines = s.v.log().count('oversized packet received')
         t.ok(oversized_lines >= s.oversize_cut,
              'each cut-off oversized sender has its log line (%d)'
