@@ -23,6 +23,7 @@ static NetdevInitFunc *const netdev_init[NET_CLIENT_DRIVER__MAX] = {
     [NET_CLIENT_DRIVER_HUBPORT] = net_init_hubport,
     [NET_CLIENT_DRIVER_USER] = net_init_user,
     [NET_CLIENT_DRIVER_VHOST_USER] = net_init_vhost_user,
+    [NET_CLIENT_DRIVER_VXLAN] = net_init_vxlan,
 };
 
 bool netdev_add(const Netdev *netdev, GError **errp)
