@@ -8,7 +8,8 @@
  *
  *   underlay -> peer: at most VXLAN_RX_READS recvmmsg() per wake-up into a
  *     fixed buffer; a datagram that is short, has flags other than 0x08,
- *     carries a runt inner frame or another VNI is dropped and counted
+ *     (or any reserved bit set, as Linux), carries a runt inner frame or
+ *     another VNI is dropped and counted
  *     (dropped_by malformed, and bad-header / wrong-vni); otherwise the
  *     inner source MAC is learned (-> the outer source address) and the
  *     frame goes to the peer with net_client_send_async(); a frame the
@@ -61,7 +62,13 @@ VxlanRx vxlan_header_parse(const uint8_t *buf, size_t len, uint32_t vni)
 {
     uint32_t got;
 
-    if (len < VXLAN_HDR_LEN + VXLAN_ETH_HLEN || buf[0] != VXLAN_FLAG_I) {
+    /*
+     * Linux's vxlan (without GBP or RCO) treats every bit of the header
+     * other than I and the VNI as a flag it does not know: such a datagram
+     * is malformed and dropped, although RFC 7348 says to ignore them.
+     */
+    if (len < VXLAN_HDR_LEN + VXLAN_ETH_HLEN || buf[0] != VXLAN_FLAG_I ||
+        buf[1] || buf[2] || buf[3] || buf[7]) {
         return VXLAN_RX_BAD_HEADER;
     }
     got = (uint32_t)buf[4] << 16 | (uint32_t)buf[5] << 8 | buf[6];
