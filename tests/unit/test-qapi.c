@@ -1166,7 +1166,8 @@ static void test_introspection_shape(void)
                     "\"type\":\"NetdevHubPortOptions\"},"
                     "{\"case\":\"user\",\"type\":\"NetdevUserOptions\"},"
                     "{\"case\":\"vhost-user\","
-                    "\"type\":\"NetdevVhostUserOptions\"}"
+                    "\"type\":\"NetdevVhostUserOptions\"},"
+                    "{\"case\":\"vxlan\",\"type\":\"NetdevVxlanOptions\"}"
                     "]}");
     g_assert_cmpstr(quit, ==, "{\"name\":\"quit\",\"meta-type\":\"command\","
                     "\"arg-type\":\"q_empty\",\"ret-type\":\"q_empty\"}");
