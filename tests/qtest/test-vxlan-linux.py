@@ -5,25 +5,39 @@ The test makes two network namespaces (vmw-vx-a-PID, vmw-vx-b-PID) and a
 veth pair between them; nothing leaves them, and they are deleted at the
 end, whatever happened.  In B, Linux's `vxlan` device vx0 (VNI 42,
 dstport 4789, remote = A's underlay address) sits in bridge br0, which
-has 10.42.0.2/24.  In A, vmwire runs with `-netdev vxlan` on hub 0 and a
-nic-stub 10.42.0.1/24 on the same hub.  For an IPv4 and an IPv6 underlay:
+has 10.42.0.2/24.  In A, vmwire runs with `-netdev vxlan` (remote= B's
+address and a second address of B: head-end replication) on hub 0 and a
+nic-stub 10.42.0.1/24 on the same hub; dumpcap records B's end of the
+veth.  For an IPv4 and an IPv6 underlay:
 
   ping      Linux (in B) pings the nic-stub over VXLAN.
   fdb       Linux's FDB (`bridge fdb show dev vx0`) learned the nic-stub's
             MAC behind A's address; vmwire's x-query-vxlan-fdb learned
-            br0's MAC behind B's address (and lists remote= as a
-            00:00:00:00:00:00 entry).
+            br0's MAC behind B's address and lists both remote= as
+            00:00:00:00:00:00 entries.
+  wire      a broadcast injected at the stub reaches each remote once;
+            tshark decodes every datagram vmwire sent as VXLAN, VNI 42,
+            flags 0x08, dstport 4789, source port in 32768-60999 and
+            different for ARP and ICMP (the inner flow), UDP checksum 0
+            over IPv4 and a good one over IPv6.
+  qmp       x-vxlan-fdb-add / -del (a static unicast entry, a flood
+            remote) and their errors; `info network`'s line.
   bad       a raw UDP socket in B sends a 4-byte datagram, a header with
             flags 0x0c, one with VNI 43 and one whose inner frame is 10
             bytes: bad-header grows by 3, wrong-vni by 1, the netdev's
             malformed drops by 4, and Linux still pings the stub.
+  too-big   with a 1300-byte route MTU towards B in A, a 1328-byte ping
+            gets no answer: the reply is dropped and counted (too-big,
+            oversized), not fragmented; small pings still pass.
 
 At the end SIGTERM must give exit status 0 and no sanitizer report.
 """
 
+import base64
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -42,6 +56,11 @@ FAMILIES = {
     4: ('10.199.0.1', '10.199.0.2', '24'),
     6: ('fd00:199::1', 'fd00:199::2', '64'),
 }
+# A second address in B: vmwire's second remote= (head-end replication).
+SECOND = {4: '10.199.0.3', 6: 'fd00:199::3'}
+FIELDS = ['ip.src', 'ipv6.src', 'ip.dst', 'ipv6.dst', 'udp.srcport',
+          'udp.dstport', 'udp.checksum', 'udp.checksum.status',
+          'vxlan.flags', 'vxlan.vni', 'eth.src', 'eth.dst']
 
 BAD_SENDER = r'''
 import socket, struct, sys
@@ -85,6 +104,8 @@ def setup(fam):
         ns(name, 'ip', 'addr', 'add', '%s/%s' % (addr, plen), 'dev', dev,
            *(['nodad'] if fam == 6 else []))
         ns(name, 'ip', 'link', 'set', dev, 'up')
+    ns(NS_B, 'ip', 'addr', 'add', '%s/%s' % (SECOND[fam], plen), 'dev',
+       VETH_B, *(['nodad'] if fam == 6 else []))
     ns(NS_B, 'ip', 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42',
        'local', b, 'remote', a, 'dstport', '4789', 'dev', VETH_B)
     ns(NS_B, 'ip', 'link', 'add', 'br0', 'type', 'bridge')
@@ -119,17 +140,52 @@ def malformed(q):
     return None
 
 
+class Capture:
+    """dumpcap on B's end of the veth pair, decoded by tshark."""
+
+    def __init__(self, path):
+        self.path = path
+        self.proc = subprocess.Popen(
+            ['ip', 'netns', 'exec', NS_B, 'dumpcap', '-q', '-i', VETH_B,
+             '-w', path], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def vxlan_rows(self):
+        """Every VXLAN datagram captured, as dicts of FIELDS."""
+        self.stop()
+        out = run('tshark', '-n', '-r', self.path, '-o',
+                  'udp.check_checksum:TRUE', '-Y', 'vxlan', '-T', 'fields',
+                  '-E', 'separator=|', *sum((['-e', f] for f in FIELDS), []))
+        return [dict(zip(FIELDS, line.split('|')))
+                for line in out.stdout.splitlines()]
+
+
 def scenario(t, fam):
     a, b, _ = FAMILIES[fam]
     teardown()
     br_mac = setup(fam)
     wrapper = os.environ.get('VMWIRE_WRAPPER', '')
     os.environ['VMWIRE_WRAPPER'] = 'ip netns exec %s %s' % (NS_A, wrapper)
+    cap = None
     try:
         with tempdir('vxlan') as d:
             qmp_path = os.path.join(d, 'qmp.sock')
-            args = ['-netdev', 'vxlan,id=vx,vni=42,local=%s,remote=%s'
-                    % (a, b),
+            cap = Capture(os.path.join(d, 'underlay.pcap'))
+            args = ['-netdev', 'vxlan,id=vx,vni=42,local=%s,remote=%s,'
+                    'remote=%s' % (a, b, SECOND[fam]),
                     '-netdev', 'hubport,id=p0,hubid=0,netdev=vx',
                     '-netdev', 'hubport,id=p1,hubid=0',
                     '-device', 'nic-stub,id=s0,netdev=p1,mac=%s,'
@@ -138,7 +194,13 @@ def scenario(t, fam):
             with Vmwire(args) as v, QMP.unix(qmp_path) as q:
                 q.negotiate()
                 check(t, fam, q, v, a, b, br_mac)
+                check_wire(t, fam, q, cap, a, b)
+                check_qmp(t, fam, q, v, b)
+                check_bad_input(t, fam, q, a)
+                check_too_big(t, fam, q)
     finally:
+        if cap:
+            cap.stop()
         os.environ['VMWIRE_WRAPPER'] = wrapper
 
 
@@ -156,11 +218,95 @@ def check(t, fam, q, v, a, b, br_mac):
          [{k: e[k] for k in ('mac', 'remote', 'static')} for e in entries],
          "IPv%d: vmwire's FDB learned br0's MAC behind Linux" % fam,
          diag=json.dumps(entries))
-    t.ok({'mac': '00:00:00:00:00:00', 'remote': b, 'static': True,
-          'age-ms': 0} in entries,
-         'IPv%d: remote= is listed as a flood entry' % fam,
+    t.ok([e['remote'] for e in entries
+          if e['mac'] == '00:00:00:00:00:00' and e['static']] ==
+         [b, SECOND[fam]],
+         'IPv%d: both remote= are listed as flood entries' % fam,
          diag=json.dumps(entries))
-    check_bad_input(t, fam, q, a)
+
+
+def check_wire(t, fam, q, cap, a, b):
+    """A broadcast from the stub goes to both remotes; every datagram
+    vmwire sent is VXLAN as Linux's: flags 0x08, VNI 42, dstport 4789,
+    source port in 32768-60999, checksum zero (IPv4) or right (IPv6)."""
+    arp = (bytes.fromhex('ffffffffffff') + bytes.fromhex(
+        STUB_MAC.replace(':', '')) + b'\x08\x06' +
+        bytes.fromhex('0001080006040001') +
+        bytes.fromhex(STUB_MAC.replace(':', '')) + bytes([10, 42, 0, 1]) +
+        bytes(6) + bytes([10, 42, 0, 99]) + bytes(18))
+    q.cmd('x-nic-stub-inject', {'id': 's0',
+                                'data': base64.b64encode(arp).decode()})
+    time.sleep(0.5)
+    rows = cap.vxlan_rows()
+    src, dst = ('ip.src', 'ip.dst') if fam == 4 else ('ipv6.src', 'ipv6.dst')
+    ours = [r for r in rows if r[src] == a]
+    bcast_to = sorted(r[dst] for r in ours
+                      if r['eth.dst'].split(',')[-1] == 'ff:ff:ff:ff:ff:ff'
+                      and r['eth.src'].split(',')[-1] == STUB_MAC)
+    t.ok(bcast_to == sorted([b, SECOND[fam]]),
+         'IPv%d: a broadcast goes to each remote= once' % fam,
+         diag='to %s' % bcast_to)
+    bad = [r for r in ours
+           if r['vxlan.vni'] != '42' or int(r['vxlan.flags'], 16) != 0x0800
+           or r['udp.dstport'] != '4789'
+           or not 32768 <= int(r['udp.srcport']) <= 60999
+           or (fam == 4 and int(r['udp.checksum'], 16) != 0)
+           or (fam == 6 and r['udp.checksum.status'] != '1')]
+    t.ok(ours and not bad, 'IPv%d: tshark decodes %d datagrams from vmwire '
+         'as VXLAN VNI 42, flags 0x08, source port in 32768-60999, %s'
+         % (fam, len(ours), 'checksum 0' if fam == 4 else 'good checksum'),
+         diag=json.dumps(bad[:3] or rows[:3]))
+    ports = {r['udp.srcport'] for r in ours
+             if r['eth.src'].split(',')[-1] == STUB_MAC}
+    t.ok(len(ports) >= 2, 'IPv%d: the source port follows the inner flow '
+         '(ARP and ICMP leave from different ports)' % fam,
+         diag=str(ports))
+
+
+def check_qmp(t, fam, q, v, b):
+    """x-vxlan-fdb-add / -del as `bridge fdb add / append / del`."""
+    extra = 'fd00:199::9' if fam == 6 else '10.199.0.9'
+    mac = '52:54:00:aa:bb:cc'
+    q.cmd('x-vxlan-fdb-add', {'netdev': 'vx', 'mac': mac, 'remote': b})
+    q.cmd('x-vxlan-fdb-add', {'netdev': 'vx', 'mac': '00:00:00:00:00:00',
+                              'remote': extra})
+    entries = fdb_of(q)['entries']
+    t.ok({'mac': mac, 'remote': b, 'static': True, 'age-ms': 0} in entries
+         and {'mac': '00:00:00:00:00:00', 'remote': extra, 'static': True,
+              'age-ms': 0} in entries,
+         'IPv%d: x-vxlan-fdb-add adds a static entry and a flood remote'
+         % fam, diag=json.dumps(entries))
+    q.cmd('x-vxlan-fdb-del', {'netdev': 'vx', 'mac': mac})
+    q.cmd('x-vxlan-fdb-del', {'netdev': 'vx', 'mac': '00:00:00:00:00:00',
+                              'remote': extra})
+    entries = fdb_of(q)['entries']
+    t.ok(all(e['mac'] != mac and e['remote'] != extra for e in entries),
+         'IPv%d: x-vxlan-fdb-del removes them' % fam,
+         diag=json.dumps(entries))
+    errors = []
+    for cmd, arguments in (
+            ('x-query-vxlan-fdb', {'netdev': 'nope'}),
+            ('x-query-vxlan-fdb', {'netdev': 'p0'}),
+            ('x-vxlan-fdb-del', {'netdev': 'vx', 'mac': mac}),
+            ('x-vxlan-fdb-add', {'netdev': 'vx', 'mac': 'zz',
+                                 'remote': b}),
+            ('x-vxlan-fdb-add', {'netdev': 'vx', 'mac': mac,
+                                 'remote': 'nowhere'})):
+        reply = q.execute(cmd, arguments)
+        errors.append(reply.get('error', {}).get('desc'))
+    t.ok(errors == ["Device 'nope' not found",
+                    "netdev 'p0' is not a vxlan netdev", 'no such entry',
+                    "Parameter 'mac' expects a MAC address",
+                    "remote address 'nowhere' is not a valid IPv4 or IPv6 "
+                    "address"],
+         'IPv%d: the FDB commands refuse in the user\'s terms' % fam,
+         diag=json.dumps(errors))
+    info = q.cmd('human-monitor-command',
+                 {'command-line': 'info network'})
+    t.ok(re.search(r' vx: index=\d+,type=vxlan,vxlan: vni=42 local=\S+ '
+                   r'dstport=4789 remote=%s remote=%s\r?$'
+                   % (re.escape(b), re.escape(SECOND[fam])), info, re.M),
+         'IPv%d: info network shows the vxlan netdev' % fam, diag=info)
 
 
 def check_bad_input(t, fam, q, a):
@@ -182,6 +328,30 @@ def check_bad_input(t, fam, q, a):
     r = ping_ok(1)
     t.ok(r.returncode == 0, 'IPv%d: vmwire still forwards after bad input'
          % fam, diag=r.stdout + r.stderr)
+
+
+def check_too_big(t, fam, q):
+    """With a 1300-byte route MTU to B at vmwire's end (the link stays at
+    1500, so Linux's request still arrives), a 1342-byte inner reply would
+    need fragments: it is dropped and counted (too-big, oversized), and
+    small frames still pass."""
+    host = FAMILIES[fam][1] + ('/32' if fam == 4 else '/128')
+    ns(NS_A, 'ip', '-%d' % fam, 'route', 'add', host, 'dev', VETH_A,
+       'mtu', '1300')
+    before = fdb_of(q)['too-big']
+    r = ns(NS_B, 'ping', '-c', '2', '-i', '0.2', '-W', '1', '-s', '1300',
+           '10.42.0.1', check=False)
+    after = fdb_of(q)['too-big']
+    oversized = [c['oversized'] for c in q.cmd('x-query-network')
+                 if c['id'] == 'vx'][0]
+    t.ok(r.returncode != 0 and after - before >= 1 and oversized >= 1,
+         'IPv%d: a frame too big for the underlay is dropped and counted, '
+         'not fragmented' % fam,
+         diag='ping rc %d, too-big %d -> %d, oversized %d'
+         % (r.returncode, before, after, oversized))
+    r = ping_ok(1)
+    t.ok(r.returncode == 0, 'IPv%d: small frames still pass' % fam,
+         diag=r.stdout + r.stderr)
 
 
 def main():
