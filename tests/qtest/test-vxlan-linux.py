@@ -21,7 +21,8 @@ veth.  For an IPv4 and an IPv6 underlay:
             different for ARP and ICMP (the inner flow), UDP checksum 0
             over IPv4 and a good one over IPv6.
   qmp       x-vxlan-fdb-add / -del (a static unicast entry, a flood
-            remote) and their errors; `info network`'s line.
+            remote) and their errors; netdev_add of a second vxlan netdev
+            in JSON, netdev_del; `info network`'s line.
   bad       a raw UDP socket in B sends a 4-byte datagram, a header with
             flags 0x0c, one with VNI 43 and one whose inner frame is 10
             bytes: bad-header grows by 3, wrong-vni by 1, the netdev's
@@ -301,6 +302,16 @@ def check_qmp(t, fam, q, v, b):
                     "address"],
          'IPv%d: the FDB commands refuse in the user\'s terms' % fam,
          diag=json.dumps(errors))
+    q.cmd('netdev_add', {'type': 'vxlan', 'id': 'vx2', 'vni': 43,
+                         'local': FAMILIES[fam][0], 'dstport': 4790,
+                         'remote': [{'str': b}, {'str': SECOND[fam]}]})
+    added = q.cmd('x-query-vxlan-fdb', {'netdev': 'vx2'})[0]
+    q.cmd('netdev_del', {'id': 'vx2'})
+    t.ok(added['vni'] == 43 and [e['remote'] for e in added['entries']] ==
+         [b, SECOND[fam]] and
+         [f['netdev'] for f in q.cmd('x-query-vxlan-fdb')] == ['vx'],
+         'IPv%d: netdev_add takes a vxlan netdev in JSON (remote as a list), '
+         'netdev_del removes it' % fam, diag=json.dumps(added))
     info = q.cmd('human-monitor-command',
                  {'command-line': 'info network'})
     t.ok(re.search(r' vx: index=\d+,type=vxlan,vxlan: vni=42 local=\S+ '
