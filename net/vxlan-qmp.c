@@ -26,7 +26,8 @@ static VxlanState *vxlan_qmp_find(const char *id, GError **errp)
     VxlanState *s = vxlan_from_client(nc);
 
     if (!nc) {
-        error_setg(errp, "Device '%s' not found", id);
+        g_set_error(errp, VMWIRE_ERROR, VMWIRE_ERROR_NOT_FOUND,
+                    "Device '%s' not found", id);
     } else if (!s) {
         error_setg(errp, "netdev '%s' is not a vxlan netdev", id);
     }

@@ -295,7 +295,9 @@ def check_qmp(t, fam, q, v, b):
                                  'remote': 'nowhere'})):
         reply = q.execute(cmd, arguments)
         errors.append(reply.get('error', {}).get('desc'))
-    t.ok(errors == ["Device 'nope' not found",
+        if len(errors) == 1:
+            errors[0] += ' (%s)' % reply.get('error', {}).get('class')
+    t.ok(errors == ["Device 'nope' not found (DeviceNotFound)",
                     "netdev 'p0' is not a vxlan netdev", 'no such entry',
                     "Parameter 'mac' expects a MAC address",
                     "remote address 'nowhere' is not a valid IPv4 or IPv6 "
