@@ -30,6 +30,10 @@ veth.  For an IPv4 and an IPv6 underlay:
   too-big   with a 1300-byte route MTU towards B in A, a 1328-byte ping
             gets no answer: the reply is dropped and counted (too-big,
             oversized), not fragmented; small pings still pass.
+  multicast Linux's vx0 with `group 239.1.1.1 dev vethB` (IPv6:
+            ff05::4242) and vmwire's group=,dev=: Linux pings the stub,
+            each side learns the other behind its unicast address, and
+            vmwire lists the group as its flood entry.
 
 At the end SIGTERM must give exit status 0 and no sanitizer report.
 """
@@ -57,6 +61,7 @@ FAMILIES = {
     4: ('10.199.0.1', '10.199.0.2', '24'),
     6: ('fd00:199::1', 'fd00:199::2', '64'),
 }
+GROUPS = {4: '239.1.1.1', 6: 'ff05::4242'}
 # A second address in B: vmwire's second remote= (head-end replication).
 SECOND = {4: '10.199.0.3', 6: 'fd00:199::3'}
 FIELDS = ['ip.src', 'ipv6.src', 'ip.dst', 'ipv6.dst', 'udp.srcport',
@@ -93,8 +98,9 @@ def teardown():
         run('ip', 'netns', 'del', name, check=False)
 
 
-def setup(fam):
-    """Namespaces, the veth pair, and Linux's vxlan in a bridge in B."""
+def setup(fam, group=None):
+    """Namespaces, the veth pair, and Linux's vxlan in a bridge in B
+    (unicast to A, or multicast to @group on B's veth)."""
     a, b, plen = FAMILIES[fam]
     run('ip', 'netns', 'add', NS_A)
     run('ip', 'netns', 'add', NS_B)
@@ -108,7 +114,8 @@ def setup(fam):
     ns(NS_B, 'ip', 'addr', 'add', '%s/%s' % (SECOND[fam], plen), 'dev',
        VETH_B, *(['nodad'] if fam == 6 else []))
     ns(NS_B, 'ip', 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42',
-       'local', b, 'remote', a, 'dstport', '4789', 'dev', VETH_B)
+       'local', b, *(['group', group] if group else ['remote', a]),
+       'dstport', '4789', 'dev', VETH_B)
     ns(NS_B, 'ip', 'link', 'add', 'br0', 'type', 'bridge')
     ns(NS_B, 'ip', 'link', 'set', 'vx0', 'master', 'br0')
     ns(NS_B, 'ip', 'addr', 'add', '10.42.0.2/24', 'dev', 'br0')
@@ -367,6 +374,47 @@ def check_too_big(t, fam, q):
          diag=r.stdout + r.stderr)
 
 
+def scenario_mcast(t, fam):
+    """Linux with `group G dev vethB`, vmwire with group=G,dev=vethA."""
+    a, b, _ = FAMILIES[fam]
+    group = GROUPS[fam]
+    teardown()
+    br_mac = setup(fam, group)
+    wrapper = os.environ.get('VMWIRE_WRAPPER', '')
+    os.environ['VMWIRE_WRAPPER'] = 'ip netns exec %s %s' % (NS_A, wrapper)
+    try:
+        with tempdir('vxlan') as d:
+            qmp_path = os.path.join(d, 'qmp.sock')
+            args = ['-netdev', 'vxlan,id=vx,vni=42,local=%s,group=%s,dev=%s'
+                    % (a, group, VETH_A),
+                    '-netdev', 'hubport,id=p0,hubid=0,netdev=vx',
+                    '-netdev', 'hubport,id=p1,hubid=0',
+                    '-device', 'nic-stub,id=s0,netdev=p1,mac=%s,'
+                    'ip=10.42.0.1/24' % STUB_MAC,
+                    '-qmp', 'unix:%s,server=on,wait=off' % qmp_path]
+            with Vmwire(args) as v, QMP.unix(qmp_path) as q:
+                q.negotiate()
+                r = ping_ok()
+                t.ok(r.returncode == 0, 'IPv%d multicast (group %s): Linux '
+                     'pings the nic-stub over VXLAN' % (fam, group),
+                     diag=lambda: r.stdout + r.stderr + v.log())
+                fdb = ns(NS_B, 'bridge', 'fdb', 'show', 'dev',
+                         'vx0').stdout
+                entries = fdb_of(q)['entries']
+                t.ok(re.search(r'^%s dst %s ' % (STUB_MAC, re.escape(a)),
+                               fdb, re.M) is not None and
+                     {'mac': br_mac, 'remote': b, 'static': False} in
+                     [{k: e[k] for k in ('mac', 'remote', 'static')}
+                      for e in entries] and
+                     {'mac': '00:00:00:00:00:00', 'remote': group,
+                      'static': True, 'age-ms': 0} in entries,
+                     'IPv%d multicast: both learn the other side behind its '
+                     'unicast address; the group is the flood entry' % fam,
+                     diag=fdb + json.dumps(entries))
+    finally:
+        os.environ['VMWIRE_WRAPPER'] = wrapper
+
+
 def main():
     with TAP() as t:
         if os.geteuid() != 0:
@@ -375,6 +423,9 @@ def main():
             for fam in (4, 6):
                 with t.scenario('ipv%d' % fam):
                     scenario(t, fam)
+            for fam in (4, 6):
+                with t.scenario('ipv%d multicast' % fam):
+                    scenario_mcast(t, fam)
         finally:
             teardown()
         left = run('ip', 'netns', 'list').stdout
