@@ -50,20 +50,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test.qmp import QMP  # noqa: E402
 from vmwire_test import TAP, Vmwire, tempdir  # noqa: E402
+from vxlanrig import (FAMILIES, GROUPS, NS_A, NS_B, SECOND, STUB_MAC,  # noqa: E402,E501
+                      VETH_A, VETH_B, fdb_of, in_ns_a, malformed, ns,
+                      ping_ok, run, setup, teardown)
 
-PID = os.getpid()
-NS_A = 'vmw-vx-a-%d' % PID
-NS_B = 'vmw-vx-b-%d' % PID
-VETH_A = 'vxa%d' % (PID % 1000000)
-VETH_B = 'vxb%d' % (PID % 1000000)
-STUB_MAC = '52:54:00:00:42:01'
-FAMILIES = {
-    4: ('10.199.0.1', '10.199.0.2', '24'),
-    6: ('fd00:199::1', 'fd00:199::2', '64'),
-}
-GROUPS = {4: '239.1.1.1', 6: 'ff05::4242'}
-# A second address in B: vmwire's second remote= (head-end replication).
-SECOND = {4: '10.199.0.3', 6: 'fd00:199::3'}
 FIELDS = ['ip.src', 'ipv6.src', 'ip.dst', 'ipv6.dst', 'udp.srcport',
           'udp.dstport', 'udp.checksum', 'udp.checksum.status',
           'vxlan.flags', 'vxlan.vni', 'eth.src', 'eth.dst']
@@ -82,70 +72,6 @@ for d in (b'\x08\x00\x00\x00',            # short
           hdr(0x08, 42) + inner[:10]):    # runt inner frame
     s.sendto(d, (host, 4789))
 '''
-
-
-def run(*argv, check=True):
-    return subprocess.run(argv, check=check, capture_output=True, text=True,
-                          timeout=30)
-
-
-def ns(name, *argv, check=True):
-    return run('ip', 'netns', 'exec', name, *argv, check=check)
-
-
-def teardown():
-    for name in (NS_A, NS_B):
-        run('ip', 'netns', 'del', name, check=False)
-
-
-def setup(fam, group=None):
-    """Namespaces, the veth pair, and Linux's vxlan in a bridge in B
-    (unicast to A, or multicast to @group on B's veth)."""
-    a, b, plen = FAMILIES[fam]
-    run('ip', 'netns', 'add', NS_A)
-    run('ip', 'netns', 'add', NS_B)
-    run('ip', 'link', 'add', VETH_A, 'netns', NS_A, 'type', 'veth',
-        'peer', 'name', VETH_B, 'netns', NS_B)
-    for name, dev, addr in ((NS_A, VETH_A, a), (NS_B, VETH_B, b)):
-        ns(name, 'ip', 'link', 'set', 'lo', 'up')
-        ns(name, 'ip', 'addr', 'add', '%s/%s' % (addr, plen), 'dev', dev,
-           *(['nodad'] if fam == 6 else []))
-        ns(name, 'ip', 'link', 'set', dev, 'up')
-    ns(NS_B, 'ip', 'addr', 'add', '%s/%s' % (SECOND[fam], plen), 'dev',
-       VETH_B, *(['nodad'] if fam == 6 else []))
-    ns(NS_B, 'ip', 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42',
-       'local', b, *(['group', group] if group else ['remote', a]),
-       'dstport', '4789', 'dev', VETH_B)
-    ns(NS_B, 'ip', 'link', 'add', 'br0', 'type', 'bridge')
-    ns(NS_B, 'ip', 'link', 'set', 'vx0', 'master', 'br0')
-    ns(NS_B, 'ip', 'addr', 'add', '10.42.0.2/24', 'dev', 'br0')
-    ns(NS_B, 'ip', 'link', 'set', 'vx0', 'up')
-    ns(NS_B, 'ip', 'link', 'set', 'br0', 'up')
-    info = json.loads(ns(NS_B, 'ip', '-j', 'link', 'show', 'br0').stdout)
-    return info[0]['address']
-
-
-def ping_ok(count=3):
-    """Linux in B pings the stub: up to 10 s (the bridge may still be in
-    its forwarding delay, ARP has to go round first)."""
-    deadline = time.monotonic() + 10
-    while True:
-        r = ns(NS_B, 'ping', '-c', str(count), '-i', '0.2', '-W', '1',
-               '10.42.0.1', check=False)
-        if r.returncode == 0 or time.monotonic() > deadline:
-            return r
-        time.sleep(0.5)
-
-
-def fdb_of(q):
-    return q.cmd('x-query-vxlan-fdb', {'netdev': 'vx'})[0]
-
-
-def malformed(q):
-    for c in q.cmd('x-query-network'):
-        if c['id'] == 'vx':
-            return c['dropped-malformed']
-    return None
 
 
 class Capture:
@@ -185,11 +111,9 @@ def scenario(t, fam):
     a, b, _ = FAMILIES[fam]
     teardown()
     br_mac = setup(fam)
-    wrapper = os.environ.get('VMWIRE_WRAPPER', '')
-    os.environ['VMWIRE_WRAPPER'] = 'ip netns exec %s %s' % (NS_A, wrapper)
     cap = None
     try:
-        with tempdir('vxlan') as d:
+        with in_ns_a(), tempdir('vxlan') as d:
             qmp_path = os.path.join(d, 'qmp.sock')
             cap = Capture(os.path.join(d, 'underlay.pcap'))
             args = ['-netdev', 'vxlan,id=vx,vni=42,local=%s,remote=%s,'
@@ -209,7 +133,6 @@ def scenario(t, fam):
     finally:
         if cap:
             cap.stop()
-        os.environ['VMWIRE_WRAPPER'] = wrapper
 
 
 def check(t, fam, q, v, a, b, br_mac):
@@ -380,39 +303,34 @@ def scenario_mcast(t, fam):
     group = GROUPS[fam]
     teardown()
     br_mac = setup(fam, group)
-    wrapper = os.environ.get('VMWIRE_WRAPPER', '')
-    os.environ['VMWIRE_WRAPPER'] = 'ip netns exec %s %s' % (NS_A, wrapper)
-    try:
-        with tempdir('vxlan') as d:
-            qmp_path = os.path.join(d, 'qmp.sock')
-            args = ['-netdev', 'vxlan,id=vx,vni=42,local=%s,group=%s,dev=%s'
-                    % (a, group, VETH_A),
-                    '-netdev', 'hubport,id=p0,hubid=0,netdev=vx',
-                    '-netdev', 'hubport,id=p1,hubid=0',
-                    '-device', 'nic-stub,id=s0,netdev=p1,mac=%s,'
-                    'ip=10.42.0.1/24' % STUB_MAC,
-                    '-qmp', 'unix:%s,server=on,wait=off' % qmp_path]
-            with Vmwire(args) as v, QMP.unix(qmp_path) as q:
-                q.negotiate()
-                r = ping_ok()
-                t.ok(r.returncode == 0, 'IPv%d multicast (group %s): Linux '
-                     'pings the nic-stub over VXLAN' % (fam, group),
-                     diag=lambda: r.stdout + r.stderr + v.log())
-                fdb = ns(NS_B, 'bridge', 'fdb', 'show', 'dev',
-                         'vx0').stdout
-                entries = fdb_of(q)['entries']
-                t.ok(re.search(r'^%s dst %s ' % (STUB_MAC, re.escape(a)),
-                               fdb, re.M) is not None and
-                     {'mac': br_mac, 'remote': b, 'static': False} in
-                     [{k: e[k] for k in ('mac', 'remote', 'static')}
-                      for e in entries] and
-                     {'mac': '00:00:00:00:00:00', 'remote': group,
-                      'static': True, 'age-ms': 0} in entries,
-                     'IPv%d multicast: both learn the other side behind its '
-                     'unicast address; the group is the flood entry' % fam,
-                     diag=fdb + json.dumps(entries))
-    finally:
-        os.environ['VMWIRE_WRAPPER'] = wrapper
+    with in_ns_a(), tempdir('vxlan') as d:
+        qmp_path = os.path.join(d, 'qmp.sock')
+        args = ['-netdev', 'vxlan,id=vx,vni=42,local=%s,group=%s,dev=%s'
+                % (a, group, VETH_A),
+                '-netdev', 'hubport,id=p0,hubid=0,netdev=vx',
+                '-netdev', 'hubport,id=p1,hubid=0',
+                '-device', 'nic-stub,id=s0,netdev=p1,mac=%s,'
+                'ip=10.42.0.1/24' % STUB_MAC,
+                '-qmp', 'unix:%s,server=on,wait=off' % qmp_path]
+        with Vmwire(args) as v, QMP.unix(qmp_path) as q:
+            q.negotiate()
+            r = ping_ok()
+            t.ok(r.returncode == 0, 'IPv%d multicast (group %s): Linux '
+                 'pings the nic-stub over VXLAN' % (fam, group),
+                 diag=lambda: r.stdout + r.stderr + v.log())
+            fdb = ns(NS_B, 'bridge', 'fdb', 'show', 'dev',
+                     'vx0').stdout
+            entries = fdb_of(q)['entries']
+            t.ok(re.search(r'^%s dst %s ' % (STUB_MAC, re.escape(a)),
+                           fdb, re.M) is not None and
+                 {'mac': br_mac, 'remote': b, 'static': False} in
+                 [{k: e[k] for k in ('mac', 'remote', 'static')}
+                  for e in entries] and
+                 {'mac': '00:00:00:00:00:00', 'remote': group,
+                  'static': True, 'age-ms': 0} in entries,
+                 'IPv%d multicast: both learn the other side behind its '
+                 'unicast address; the group is the flood entry' % fam,
+                 diag=fdb + json.dumps(entries))
 
 
 def main():
