@@ -101,10 +101,12 @@ def malformed(q):
 
 
 @contextlib.contextmanager
-def in_ns_a():
-    """vmwire started in the block runs in namespace A."""
+def in_ns_a(prefix=''):
+    """vmwire started in the block runs in namespace A (under the command
+    prefix, say 'setpriv --bounding-set -net_raw', then any wrapper)."""
     wrapper = os.environ.get('VMWIRE_WRAPPER', '')
-    os.environ['VMWIRE_WRAPPER'] = 'ip netns exec %s %s' % (NS_A, wrapper)
+    os.environ['VMWIRE_WRAPPER'] = 'ip netns exec %s %s %s' % (NS_A, prefix,
+                                                              wrapper)
     try:
         yield
     finally:
