@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "net/net.h"
+#include "util/batch.h"
 #include "util/fd-handler.h"
 
 #define VXLAN_HDR_LEN 8             /* flags, 3 reserved, VNI, 1 reserved */
@@ -26,6 +27,8 @@
 #define VXLAN_RX_BATCH 16           /* datagrams per recvmmsg() */
 #define VXLAN_RX_READS 2            /* recvmmsg() calls per wake-up */
 #define VXLAN_RX_BUF 65536          /* bytes per received datagram */
+#define VXLAN_TX_BATCH 32           /* datagrams per sendmmsg() */
+#define VXLAN_TX_BYTES (256 * 1024) /* their bytes, at most */
 #define VXLAN_SPORT_MIN 32768       /* Linux's default ephemeral range */
 #define VXLAN_SPORT_MAX 60999
 
@@ -90,6 +93,14 @@ typedef struct VxlanState {
     VxlanAddr rx_from[VXLAN_RX_BATCH];
     unsigned rx_next, rx_count;     /* received, not yet handed on */
     bool read_blocked;              /* a frame is queued at the peer */
+    /* Datagrams of the current batch, sent by one sendmmsg() at its end. */
+    uint8_t *tx_buf;                /* VXLAN_TX_BYTES, owned */
+    size_t tx_used;
+    unsigned tx_count;
+    struct mmsghdr tx_msgs[VXLAN_TX_BATCH];
+    struct iovec tx_iov[VXLAN_TX_BATCH];
+    VxlanAddr tx_to[VXLAN_TX_BATCH];
+    BatchEntry tx_flush;
     uint64_t bad_header, wrong_vni, too_big;
 } VxlanState;
 

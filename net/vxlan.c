@@ -17,9 +17,11 @@
  *   peer -> underlay: the inner destination MAC is looked up in the FDB:
  *     a known unicast MAC goes to its one remote, anything else to every
  *     address of the flood list (group=, or every remote=, plus entries
- *     appended over QMP).  One sendmsg() per destination; a full socket
- *     buffer drops the frame for that destination (queue full), as a
- *     kernel tunnel does.
+ *     appended over QMP).  Inside a batch (util/batch.h) each datagram is
+ *     copied into a fixed transmit arena and the batch's datagrams leave
+ *     in one sendmmsg() when it ends; outside one, sendmsg() at once.  A
+ *     full socket buffer drops the frame for that destination (queue
+ *     full), as a kernel tunnel does.
  *
  * Sending uses a raw UDP socket (CAP_NET_RAW) so that the outer source
  * port can follow the inner flow (a hash of MACs, IP addresses and ports
@@ -29,8 +31,8 @@
  * sockets forbid fragmentation: a frame too big for the underlay fails
  * with EMSGSIZE and is dropped and counted (oversized, too-big).
  *
- * Owns: its two sockets, the receive buffer and the FDB, all allocated at
- * creation.  net/vxlan-qmp.c has its QMP commands.
+ * Owns: its two sockets, the receive buffer, the transmit arena and the
+ * FDB, all allocated at creation.  net/vxlan-qmp.c has its QMP commands.
  */
 #include "net/netdev.h"
 
@@ -45,6 +47,7 @@
 #include "vxlan-internal.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/batch.h"
 #include "util/sockops.h"
 
 /* ---- the wire -------------------------------------------------------- */
@@ -473,37 +476,93 @@ static void vxlan_addr_set_port(VxlanAddr *addr, uint16_t port)
 
 /* ---- transmit: peer -> underlay -------------------------------------- */
 
-/* One frame to @dst: sendmsg() with the outer headers in front. */
-static void vxlan_send_one(VxlanState *s, const VxlanAddr *dst,
-                           uint8_t *outer, size_t outer_len,
-                           const struct iovec *iov, int iovcnt)
+/* A datagram that could not be sent: dropped, counted by its reason. */
+static void vxlan_count_send_error(VxlanState *s, int err)
 {
-    struct iovec out[16];
-    VxlanAddr to = *dst;
-    struct msghdr msg = {
-        .msg_name = &to, .msg_namelen = vxlan_addr_len(dst),
-        .msg_iov = out, .msg_iovlen = (size_t)iovcnt + 1,
-    };
-    ssize_t ret;
-
-    vxlan_addr_set_port(&to, s->tx_raw ? 0 : s->dstport);
-    out[0] = (struct iovec){ outer, outer_len };
-    memcpy(&out[1], iov, (size_t)iovcnt * sizeof(*iov));
-    do {
-        ret = sockops->sendmsg(s->tx_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    } while (ret < 0 && errno == EINTR);
-    if (ret >= 0) {
-        return;
-    }
-    if (errno == EMSGSIZE) {
+    if (err == EMSGSIZE) {
         s->too_big++;
         net_client_count_oversized(&s->nc);
         net_client_count_lost(&s->nc);
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+    } else if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
         net_client_count_drop(&s->nc, NET_DROP_QUEUE_FULL);
     } else {
         net_client_count_lost(&s->nc);  /* unreachable and the like */
     }
+}
+
+/* Send what the batch collected: sendmmsg(), a failed datagram skipped. */
+static void vxlan_tx_flush(BatchEntry *e)
+{
+    VxlanState *s = container_of(e, VxlanState, tx_flush);
+    unsigned done = 0, tries = 0;
+
+    while (done < s->tx_count) {
+        int n = sockops->sendmmsg(s->tx_fd, &s->tx_msgs[done],
+                                  s->tx_count - done,
+                                  MSG_DONTWAIT | MSG_NOSIGNAL);
+
+        if (n > 0) {
+            done += (unsigned)n;
+        } else if (errno == EINTR && ++tries < VXLAN_TX_BATCH) {
+            continue;
+        } else {
+            vxlan_count_send_error(s, errno);
+            done++;
+        }
+    }
+    s->tx_count = 0;
+    s->tx_used = 0;
+}
+
+/*
+ * One datagram to @dst: the outer headers, then the frame.  Inside a
+ * batch it is copied for the batch's sendmmsg(); outside, sent at once.
+ */
+static void vxlan_send_one(VxlanState *s, const VxlanAddr *dst,
+                           const uint8_t *outer, size_t outer_len,
+                           const struct iovec *iov, int iovcnt, size_t size)
+{
+    unsigned i;
+    uint8_t *p;
+
+    if (!batch_active()) {
+        struct iovec out[16];
+        VxlanAddr to = *dst;
+        struct msghdr msg = {
+            .msg_name = &to, .msg_namelen = vxlan_addr_len(dst),
+            .msg_iov = out, .msg_iovlen = (size_t)iovcnt + 1,
+        };
+        ssize_t ret;
+
+        vxlan_addr_set_port(&to, s->tx_raw ? 0 : s->dstport);
+        out[0] = (struct iovec){ (void *)outer, outer_len };
+        memcpy(&out[1], iov, (size_t)iovcnt * sizeof(*iov));
+        do {
+            ret = sockops->sendmsg(s->tx_fd, &msg,
+                                   MSG_DONTWAIT | MSG_NOSIGNAL);
+        } while (ret < 0 && errno == EINTR);
+        if (ret < 0) {
+            vxlan_count_send_error(s, errno);
+        }
+        return;
+    }
+    if (s->tx_count == VXLAN_TX_BATCH ||
+        s->tx_used + outer_len + size > VXLAN_TX_BYTES) {
+        vxlan_tx_flush(&s->tx_flush);
+    }
+    i = s->tx_count++;
+    p = s->tx_buf + s->tx_used;
+    memcpy(p, outer, outer_len);
+    iov_to_buf(iov, iovcnt, p + outer_len, size);
+    s->tx_used += outer_len + size;
+    s->tx_to[i] = *dst;
+    vxlan_addr_set_port(&s->tx_to[i], s->tx_raw ? 0 : s->dstport);
+    s->tx_iov[i] = (struct iovec){ p, outer_len + size };
+    s->tx_msgs[i].msg_hdr = (struct msghdr){
+        .msg_name = &s->tx_to[i], .msg_namelen = vxlan_addr_len(dst),
+        .msg_iov = &s->tx_iov[i], .msg_iovlen = 1,
+    };
+    batch_defer(&s->tx_flush, vxlan_tx_flush);
 }
 
 static ssize_t vxlan_receive_iov(NetClientState *nc, const struct iovec *iov,
@@ -543,7 +602,7 @@ static ssize_t vxlan_receive_iov(NetClientState *nc, const struct iovec *iov,
     for (unsigned k = 0; k < n; k++) {
         vxlan_send_one(s, &dst[k], outer,
                        s->tx_raw ? sizeof(outer) : VXLAN_HDR_LEN, iov,
-                       iovcnt);
+                       iovcnt, size);
     }
     return (ssize_t)size;
 }
@@ -660,6 +719,7 @@ static void vxlan_cleanup(NetClientState *nc)
 {
     VxlanState *s = container_of(nc, VxlanState, nc);
 
+    batch_cancel(&s->tx_flush);
     g_clear_pointer(&s->rx_handler, fd_handler_free);
     if (s->tx_fd >= 0 && s->tx_fd != s->rx_fd) {
         sockops->close(s->tx_fd);
@@ -669,6 +729,7 @@ static void vxlan_cleanup(NetClientState *nc)
     }
     s->rx_fd = s->tx_fd = -1;
     g_clear_pointer(&s->rx_buf, g_free);
+    g_clear_pointer(&s->tx_buf, g_free);
     vxlan_fdb_destroy(&s->fdb);
 }
 
@@ -1017,6 +1078,7 @@ bool net_init_vxlan(const Netdev *netdev, GError **errp)
                       NULL);
     }
     s->rx_buf = g_malloc((size_t)VXLAN_RX_BATCH * VXLAN_RX_BUF);
+    s->tx_buf = g_malloc(VXLAN_TX_BYTES);
     if (!vxlan_open(s, c, errp)) {
         net_client_free(nc);
         return false;
