@@ -36,6 +36,12 @@ veth.  For an IPv4 and an IPv6 underlay:
             vmwire lists the group as its flood entry.
   no-raw    vmwire without CAP_NET_RAW (setpriv): one warning, frames
             leave from port 4789, Linux still pings the stub.
+  three     two vmwire daemons (10.199.0.1 and .4, both in A) and
+            Linux (`bridge fdb append 00:00:00:00:00:00 ... dst .4`):
+            Linux pings both stubs; a broadcast from either stub reaches
+            all and every endpoint learns it; then 10 ICMP echoes between
+            the two stubs are all answered while B's veth sees none of
+            them.
 
 At the end SIGTERM must give exit status 0 and no sanitizer report.
 """
@@ -45,6 +51,8 @@ import json
 import os
 import re
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -380,6 +388,118 @@ def scenario_no_raw(t):
             cap.stop()
 
 
+def csum(data):
+    if len(data) % 2:
+        data += b'\0'
+    total = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    return ~total & 0xffff
+
+
+def mac_bytes(mac):
+    return bytes.fromhex(mac.replace(':', ''))
+
+
+def echo_request(src_mac, dst_mac, src_ip, dst_ip, seq):
+    """An Ethernet frame holding an ICMP echo request, checksums right."""
+    icmp = struct.pack('!BBHHH', 8, 0, 0, 0x4242, seq) + bytes(32)
+    icmp = icmp[:2] + struct.pack('!H', csum(icmp)) + icmp[4:]
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(icmp), seq, 0, 64,
+                     1, 0, socket.inet_aton(src_ip),
+                     socket.inet_aton(dst_ip))
+    ip = ip[:10] + struct.pack('!H', csum(ip)) + ip[12:]
+    return mac_bytes(dst_mac) + mac_bytes(src_mac) + b'\x08\x00' + ip + icmp
+
+
+def garp(mac, ip):
+    """A gratuitous ARP request: a broadcast from @mac."""
+    return (b'\xff' * 6 + mac_bytes(mac) + b'\x08\x06' +
+            bytes.fromhex('0001080006040001') + mac_bytes(mac) +
+            socket.inet_aton(ip) + bytes(6) + socket.inet_aton(ip) +
+            bytes(18))
+
+
+def inject(q, stub, frame):
+    q.cmd('x-nic-stub-inject', {'id': stub,
+                                'data': base64.b64encode(frame).decode()})
+
+
+def three_args(local, remotes, stub_mac, stub_ip, qmp_path):
+    return ['-netdev', 'vxlan,id=vx,vni=42,local=%s,%s'
+            % (local, ','.join('remote=' + r for r in remotes)),
+            '-netdev', 'hubport,id=p0,hubid=0,netdev=vx',
+            '-netdev', 'hubport,id=p1,hubid=0',
+            '-device', 'nic-stub,id=s0,netdev=p1,mac=%s,ip=%s/24'
+            % (stub_mac, stub_ip),
+            '-qmp', 'unix:%s,server=on,wait=off' % qmp_path]
+
+
+def scenario_three(t):
+    """Two vmwire endpoints (10.199.0.1 and .4, both in A) and Linux
+    (.2, `bridge fdb append 00:00:00:00:00:00 dev vx0 dst .4`)."""
+    a, b, _ = FAMILIES[4]
+    c = '10.199.0.4'
+    m1, m2 = STUB_MAC, '52:54:00:00:42:05'
+    teardown()
+    setup(4)
+    ns(NS_A, 'ip', 'addr', 'add', c + '/24', 'dev', VETH_A)
+    ns(NS_B, 'bridge', 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx0',
+       'dst', c)
+    with in_ns_a(), tempdir('vxlan') as d:
+        q1p, q2p = os.path.join(d, 'q1.sock'), os.path.join(d, 'q2.sock')
+        with Vmwire(three_args(a, [b, c], m1, '10.42.0.1', q1p)) as v1, \
+                Vmwire(three_args(c, [a, b], m2, '10.42.0.5', q2p)) as v2, \
+                QMP.unix(q1p) as q1, QMP.unix(q2p) as q2:
+            q1.negotiate()
+            q2.negotiate()
+            r1, r2 = ping_ok(target='10.42.0.1'), ping_ok(target='10.42.0.5')
+            t.ok(r1.returncode == 0 and r2.returncode == 0,
+                 'three endpoints: Linux pings the stubs of both vmwire '
+                 'daemons', diag=lambda: r1.stdout + r2.stdout + v1.log() +
+                 v2.log())
+            rx_before = q2.cmd('x-nic-stub-stats', {'id': 's0'})['rx-frames']
+            inject(q1, 's0', garp(m1, '10.42.0.1'))
+            inject(q2, 's0', garp(m2, '10.42.0.5'))
+            time.sleep(0.3)
+            rx_after = q2.cmd('x-nic-stub-stats', {'id': 's0'})['rx-frames']
+            fdb = ns(NS_B, 'bridge', 'fdb', 'show', 'dev', 'vx0').stdout
+            e1 = fdb_of(q1)['entries']
+            e2 = fdb_of(q2)['entries']
+            t.ok(rx_after > rx_before and
+                 {'mac': m2, 'remote': c} in
+                 [{k: e[k] for k in ('mac', 'remote')} for e in e1] and
+                 {'mac': m1, 'remote': a} in
+                 [{k: e[k] for k in ('mac', 'remote')} for e in e2] and
+                 re.search(r'^%s dst %s ' % (m2, c), fdb, re.M),
+                 'three endpoints: a broadcast reaches every endpoint; each '
+                 'learns the others', diag=fdb + json.dumps([e1, e2]))
+            check_three_unicast(t, d, q1, q2, m1, m2)
+
+
+def check_three_unicast(t, d, q1, q2, m1, m2):
+    """Unicast between the two vmwire stubs, once learned, goes to the
+    one remote: Linux's end of the veth sees none of it."""
+    cap = Capture(os.path.join(d, 'three.pcap'))
+    try:
+        before = q2.cmd('x-nic-stub-stats', {'id': 's0'})['echo-replies']
+        for seq in range(1, 11):
+            inject(q1, 's0', echo_request(m1, m2, '10.42.0.1', '10.42.0.5',
+                                          seq))
+        time.sleep(0.5)
+        replies = q2.cmd('x-nic-stub-stats', {'id': 's0'})['echo-replies']
+    finally:
+        rows = cap.vxlan_rows()
+    seen = [r for r in rows
+            if {r['eth.src'].split(',')[-1], r['eth.dst'].split(',')[-1]}
+            == {m1, m2}]
+    t.ok(replies - before == 10 and not seen,
+         'three endpoints: 10 echoes between the vmwire stubs are answered, '
+         'and the third endpoint sees none of them (no flooding once '
+         'learned)', diag='%d replies, %d frames at Linux'
+         % (replies - before, len(seen)))
+
+
 def main():
     with TAP() as t:
         if os.geteuid() != 0:
@@ -393,6 +513,8 @@ def main():
                     scenario_mcast(t, fam)
             with t.scenario('no CAP_NET_RAW'):
                 scenario_no_raw(t)
+            with t.scenario('three endpoints'):
+                scenario_three(t)
         finally:
             teardown()
         left = run('ip', 'netns', 'list').stdout

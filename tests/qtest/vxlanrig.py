@@ -77,13 +77,13 @@ def setup(fam, group=None):
     return info[0]['address']
 
 
-def ping_ok(count=3):
-    """Linux in B pings the stub: up to 10 s (the bridge may still be in
-    its forwarding delay, ARP has to go round first)."""
+def ping_ok(count=3, target='10.42.0.1'):
+    """Linux in B pings @target (the stub): up to 10 s (the bridge may
+    still be in its forwarding delay, ARP has to go round first)."""
     deadline = time.monotonic() + 10
     while True:
         r = ns(NS_B, 'ping', '-c', str(count), '-i', '0.2', '-W', '1',
-               '10.42.0.1', check=False)
+               target, check=False)
         if r.returncode == 0 or time.monotonic() > deadline:
             return r
         time.sleep(0.5)
