@@ -533,6 +533,7 @@ static void vxlan_send_one(VxlanState *s, const VxlanAddr *dst,
             .msg_iov = out, .msg_iovlen = (size_t)iovcnt + 1,
         };
         ssize_t ret;
+        unsigned tries = 0;
 
         vxlan_addr_set_port(&to, s->tx_raw ? 0 : s->dstport);
         out[0] = (struct iovec){ (void *)outer, outer_len };
@@ -540,7 +541,7 @@ static void vxlan_send_one(VxlanState *s, const VxlanAddr *dst,
         do {
             ret = sockops->sendmsg(s->tx_fd, &msg,
                                    MSG_DONTWAIT | MSG_NOSIGNAL);
-        } while (ret < 0 && errno == EINTR);
+        } while (ret < 0 && errno == EINTR && ++tries < VXLAN_TX_BATCH);
         if (ret < 0) {
             vxlan_count_send_error(s, errno);
         }
