@@ -582,11 +582,16 @@ static ssize_t vxlan_receive_iov(NetClientState *nc, const struct iovec *iov,
         net_client_count_drop(nc, NET_DROP_MALFORMED);
         return (ssize_t)size;
     }
+    /* No UDP datagram holds it (IPv4's 65535 bytes count its header). */
+    if (size + 8 + VXLAN_HDR_LEN > 0xffff - (s->family == AF_INET ? 20 : 0)) {
+        vxlan_count_send_error(s, EMSGSIZE);
+        return (ssize_t)size;
+    }
     vxlan_header_build(vx, s->vni);
     if (s->tx_raw) {
         uint16_t sport = vxlan_flow_port(head, head_len, s->sport_min,
                                          s->sport_max);
-        uint16_t ulen = (uint16_t)MIN(size + 16, 0xffff);
+        uint16_t ulen = (uint16_t)(size + 16);
 
         outer[0] = (uint8_t)(sport >> 8);
         outer[1] = (uint8_t)sport;
