@@ -1,8 +1,8 @@
 /*
  * DOC: fuzz-vxlan: the underlay's datagrams into net/vxlan.c
  *
- * A real `-netdev vxlan` (VNI 42, local 127.0.0.1, two remote=, mac-age=1
- * on a fake clock) peered with a harness NIC.  Socket calls go through
+ * A real `-netdev vxlan` (VNI 42, local 127.0.0.1 on a UDP port free at
+ * start, two remote=, mac-age=1 on a fake clock) peered with a harness NIC.  Socket calls go through
  * the harness's SocketOps table: recvmmsg() on the netdev's receive
  * socket returns the datagrams the input describes (from one of four
  * underlay addresses), sendmsg() and sendmmsg() on its sending socket
@@ -59,7 +59,6 @@ typedef enum FuzzVxlanOp {
 
 #define FUZZ_VXLAN_STEPS 4
 #define FUZZ_VXLAN_MAX_BATCH 24
-#define FUZZ_VXLAN_PORT 47394
 #define FUZZ_VXLAN_SOURCES 4        /* 127.0.0.2 .. 127.0.0.5 */
 
 typedef struct FuzzVxlanMsg {
@@ -91,6 +90,7 @@ typedef struct FuzzVxlan {
 } FuzzVxlan;
 
 static FuzzVxlan *fuzz_vxlan;
+static unsigned fuzz_vxlan_port;    /* dstport=, a free one at start */
 static int64_t fuzz_vxlan_now;
 
 static int64_t fuzz_vxlan_clock(void)
@@ -122,7 +122,7 @@ static int fuzz_vxlan_recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n,
     for (unsigned i = 0; i < count; i++) {
         struct msghdr *h = &msgs[i].msg_hdr;
         struct sockaddr_in sa = { .sin_family = AF_INET,
-                                  .sin_port = htons(FUZZ_VXLAN_PORT),
+                                  .sin_port = htons(fuzz_vxlan_port),
                                   .sin_addr.s_addr =
                                       fuzz_vxlan_source(s->msg[i].source) };
         size_t len = MIN(s->msg[i].len, h->msg_iov->iov_len);
@@ -163,7 +163,7 @@ static void fuzz_vxlan_check_sent(FuzzVxlan *s, const struct msghdr *m)
         unsigned sport = (unsigned)buf[0] << 8 | buf[1];
 
         fuzz_check(sport >= VXLAN_SPORT_MIN && sport <= VXLAN_SPORT_MAX &&
-                   (buf[2] << 8 | buf[3]) == FUZZ_VXLAN_PORT &&
+                   (unsigned)(buf[2] << 8 | buf[3]) == fuzz_vxlan_port &&
                    (size_t)(buf[4] << 8 | buf[5]) == len,
                    "a bad UDP header: source %u", sport);
     }
@@ -262,7 +262,7 @@ static void fuzz_vxlan_loop(void)
 static void fuzz_vxlan_poke(void)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET,
-                              .sin_port = htons(FUZZ_VXLAN_PORT),
+                              .sin_port = htons(fuzz_vxlan_port),
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
@@ -274,8 +274,8 @@ static void fuzz_vxlan_start(FuzzVxlan *s)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *opts = g_strdup_printf(
-        "vxlan,id=fuzz-vxlan,vni=42,local=127.0.0.1,dstport=%d,"
-        "remote=127.0.0.2,remote=127.0.0.3,mac-age=1", FUZZ_VXLAN_PORT);
+        "vxlan,id=fuzz-vxlan,vni=42,local=127.0.0.1,dstport=%u,"
+        "remote=127.0.0.2,remote=127.0.0.3,mac-age=1", fuzz_vxlan_port);
     g_autoptr(Netdev) netdev = netdev_parse(opts, &err);
 
     fuzz_check(netdev && netdev_add(netdev, &err), "-netdev %s: %s", opts,
@@ -444,8 +444,24 @@ static void fuzz_vxlan_fdb(FuzzVxlan *s)
 
 static void fuzz_vxlan_run(const uint8_t *data, size_t size);
 
+/* A UDP port on 127.0.0.1 that is free now (a fixed one may be taken). */
+static unsigned fuzz_vxlan_free_port(void)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    fuzz_check(fd >= 0 && bind(fd, (struct sockaddr *)&sa, len) == 0 &&
+               getsockname(fd, (struct sockaddr *)&sa, &len) == 0,
+               "no free UDP port: %s", g_strerror(errno));
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    fuzz_vxlan_port = fuzz_vxlan_free_port();
     fuzz_vxlan_ops = sockops_system;
     fuzz_vxlan_ops.recvmmsg = fuzz_vxlan_recvmmsg;
     fuzz_vxlan_ops.sendmmsg = fuzz_vxlan_sendmmsg;
