@@ -17,7 +17,8 @@ veth.  For an IPv4 and an IPv6 underlay:
             00:00:00:00:00:00 entries.
   wire      a broadcast injected at the stub reaches each remote once;
             tshark decodes every datagram vmwire sent as VXLAN, VNI 42,
-            flags 0x08, dstport 4789, source port in 32768-60999 and
+            flags 0x08, dstport 4789, the TTL of ttl= (17; IPv6: 9), a
+            source port in 32768-60999 (IPv6: srcport=40000-49999) and
             different for ARP and ICMP (the inner flow), UDP checksum 0
             over IPv4 and a good one over IPv6.
   qmp       x-vxlan-fdb-add / -del (a static unicast entry, a flood
@@ -66,7 +67,12 @@ from vxlanrig import (FAMILIES, GROUPS, NS_A, NS_B, SECOND, STUB_MAC,  # noqa: E
 
 FIELDS = ['ip.src', 'ipv6.src', 'ip.dst', 'ipv6.dst', 'udp.srcport',
           'udp.dstport', 'udp.checksum', 'udp.checksum.status',
-          'vxlan.flags', 'vxlan.vni', 'eth.src', 'eth.dst']
+          'vxlan.flags', 'vxlan.vni', 'eth.src', 'eth.dst', 'ip.ttl',
+          'ipv6.hlim']
+# Per underlay family: the outer TTL / hop limit and the source ports
+# vmwire is given (IPv4: the default range).
+WIRE = {4: ('ttl=17', 17, 32768, 60999),
+        6: ('ttl=9,srcport=40000-49999', 9, 40000, 49999)}
 
 BAD_SENDER = r'''
 import socket, struct, sys
@@ -140,7 +146,7 @@ def scenario(t, fam):
             qmp_path = os.path.join(d, 'qmp.sock')
             cap = Capture(os.path.join(d, 'underlay.pcap'))
             args = ['-netdev', 'vxlan,id=vx,vni=42,local=%s,remote=%s,'
-                    'remote=%s' % (a, b, SECOND[fam]),
+                    'remote=%s,%s' % (a, b, SECOND[fam], WIRE[fam][0]),
                     '-netdev', 'hubport,id=p0,hubid=0,netdev=vx',
                     '-netdev', 'hubport,id=p1,hubid=0',
                     '-device', 'nic-stub,id=s0,netdev=p1,mac=%s,'
@@ -200,15 +206,18 @@ def check_wire(t, fam, q, cap, a, b):
     t.ok(bcast_to == sorted([b, SECOND[fam]]),
          'IPv%d: a broadcast goes to each remote= once' % fam,
          diag='to %s' % bcast_to)
+    _, ttl, lo, hi = WIRE[fam]
     bad = [r for r in ours
            if r['vxlan.vni'] != '42' or int(r['vxlan.flags'], 16) != 0x0800
            or r['udp.dstport'] != '4789'
-           or not 32768 <= int(r['udp.srcport']) <= 60999
+           or not lo <= int(r['udp.srcport']) <= hi
+           or r['ip.ttl' if fam == 4 else 'ipv6.hlim'] != str(ttl)
            or (fam == 4 and int(r['udp.checksum'], 16) != 0)
            or (fam == 6 and r['udp.checksum.status'] != '1')]
     t.ok(ours and not bad, 'IPv%d: tshark decodes %d datagrams from vmwire '
-         'as VXLAN VNI 42, flags 0x08, source port in 32768-60999, %s'
-         % (fam, len(ours), 'checksum 0' if fam == 4 else 'good checksum'),
+         'as VXLAN VNI 42, flags 0x08, source port in %d-%d, TTL %d, %s'
+         % (fam, len(ours), lo, hi, ttl,
+            'checksum 0' if fam == 4 else 'good checksum'),
          diag=json.dumps(bad[:3] or rows[:3]))
     ports = {r['udp.srcport'] for r in ours
              if r['eth.src'].split(',')[-1] == STUB_MAC}
