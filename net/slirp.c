@@ -25,7 +25,9 @@
  * Main loop: libslirp is poll-based.  One GSource per stack: prepare()
  * asks slirp_pollfds_fill() for the fds and the timeout (its TCP timers:
  * infinite when idle, so an idle stack costs no CPU), check() looks at
- * revents and the deadline, dispatch() calls slirp_pollfds_poll().  The
+ * revents and the deadline (which only moves earlier until dispatch()
+ * has run: a busy loop must not postpone the timers for ever),
+ * dispatch() calls slirp_pollfds_poll().  The
  * fds are registered with the source only when the set changes (GLib
  * wakes the loop up on every change); the two GPollFD arrays are reused.
  * libslirp's own timers (SlirpCb.timer_*: IPv6 router advertisements)
@@ -421,10 +423,18 @@ static void net_slirp_update_polls(NetSlirpState *s)
     }
 }
 
+/*
+ * The deadline only ever moves earlier until dispatch() has polled: a
+ * busy loop (other VMs' frames) calls prepare() every few hundred
+ * microseconds, and "now + ms" recomputed each time would never be
+ * reached, so libslirp's TCP timers (delayed ACKs, retransmissions, the
+ * 75 s limit on a half-open hostfwd connection) would never run.
+ */
 static gboolean net_slirp_prepare(GSource *source, gint *timeout)
 {
     NetSlirpState *s = ((NetSlirpSource *)source)->s;
     uint32_t ms = UINT32_MAX;
+    gint64 now;
 
     g_array_set_size(s->fill, 0);
     if (!s->blocked) {
@@ -436,9 +446,14 @@ static gboolean net_slirp_prepare(GSource *source, gint *timeout)
         *timeout = -1;
         return FALSE;
     }
-    s->deadline = g_get_monotonic_time() + (gint64)ms * 1000;
-    *timeout = (gint)MIN(ms, (uint32_t)G_MAXINT);
-    return ms == 0;
+    now = g_get_monotonic_time();
+    s->deadline = MIN(s->deadline, now + (gint64)ms * 1000);
+    if (now >= s->deadline) {
+        *timeout = 0;
+        return TRUE;
+    }
+    *timeout = (gint)MIN((s->deadline - now + 999) / 1000, (gint64)G_MAXINT);
+    return FALSE;
 }
 
 static gboolean net_slirp_check(GSource *source)
@@ -458,6 +473,7 @@ static gboolean net_slirp_dispatch(GSource *source, GSourceFunc unused,
 {
     NetSlirpState *s = ((NetSlirpSource *)source)->s;
 
+    s->deadline = G_MAXINT64;          /* the next fill sets it anew */
     slirp_pollfds_poll(s->slirp, 0, net_slirp_get_revents, s);
     /* Handled: do not report these revents again before the next fill. */
     for (guint i = 0; i < s->pollfds->len; i++) {

@@ -47,7 +47,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test import (ETH_P_IP, TAP, TIMEOUT_SCALE,  # noqa: E402
                          PeerClosed, StreamPeer, Vmwire, VmwireRuns,
-                         arp_frame, cpu_seconds, rss_kib,
+                         arp_frame, cpu_seconds, inet_checksum, rss_kib,
                          eth_frame, free_port, stream_record,
                          wait_port_bound)
 
@@ -74,13 +74,6 @@ def secs(s):
 
 # --- frames --------------------------------------------------------------------
 
-def inet_checksum(data):
-    if len(data) % 2:
-        data += b'\0'
-    total = sum(struct.unpack('!%dH' % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xffff) + (total >> 16)
-    return ~total & 0xffff
 
 
 def arp_request(target_ip=STUB_IP, sender_ip=PEER_IP, sender_mac=PEER_MAC):

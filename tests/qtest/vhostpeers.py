@@ -18,7 +18,7 @@ import struct
 import time
 
 from vmwire_test import (ETH_P_IP, TIMEOUT_SCALE, Vmwire, VmwireRuns,
-                         arp_frame, eth_frame, tempdir)
+                         arp_frame, eth_frame, inet_checksum, tempdir)
 from vmwire_test.qmp import QMP, QMPTimeout
 from vmwire_test.vhost_user import VhostUserFrontend
 
@@ -57,13 +57,6 @@ def numbered(dst, src, i, size):
     return eth(dst, src, body)
 
 
-def inet_checksum(data):
-    if len(data) % 2:
-        data += b'\0'
-    total = sum(struct.unpack('!%dH' % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xffff) + (total >> 16)
-    return ~total & 0xffff
 
 
 def ipv4(src, dst, payload, ident, ttl=64):

@@ -6,7 +6,8 @@
 Starts the real vmwire (VMWIRE_BIN, as the qtests do) with one segment:
 hub 0 behind a multi-client stream listener (`vms`), a nic-stub and a
 `-netdev user` with a hostfwd on the hub, plus FLOWS single-client stream
-listeners (`fc0`...) each with its own nic-stub.  Then, for S seconds
+listeners (`fc0`...) each with its own nic-stub.  After a warm-up (every
+maximum below reached once), for S seconds
 (default $VMWIRE_SOAK_SECONDS, else 30), one seeded random generator
 picks what happens next, one action after another:
 
@@ -69,7 +70,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'qtest'))
-from vmwire_test import TAP, Vmwire, free_port, tempdir  # noqa: E402
+from vmwire_test import (TAP, TIMEOUT_SCALE, Vmwire, free_port,  # noqa: E402
+                         inet_checksum, tempdir)
 from vmwire_test.daemon import VmwireRuns  # noqa: E402
 from vmwire_test.process import rss_kib  # noqa: E402
 from vmwire_test.qmp import QMP, QMPError  # noqa: E402
@@ -79,6 +81,7 @@ MAX_CLIENTS = 32        # the listener's max-clients=
 FLOWS = 3               # flow-controlled ping flows (fc0..)
 MAX_HOTPLUG = 4         # hot-plugged listeners / hub ports at once
 MAX_FILTERS = 3         # filter-dump objects at once
+HOSTFWD_HELD = 16       # host connections libslirp holds in the warm-up
 OUT_CAP = 1 << 20       # bytes a driver socket may have waiting to go
 NET_BUFSIZE = 4096 + 65536
 MAGIC = b'SOAK'
@@ -87,16 +90,9 @@ HUB_STUB_IP = '10.0.2.100'
 
 
 def secs(n):
-    return n * float(os.environ.get('VMWIRE_TIMEOUT_SCALE', '1'))
+    return n * TIMEOUT_SCALE
 
 
-def ip_checksum(data):
-    if len(data) % 2:
-        data += b'\0'
-    s = sum(struct.unpack('!%dH' % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
 
 
 def eth(dst, src, ethertype, payload):
@@ -123,11 +119,11 @@ def soak_payload_ok(payload):
 
 def icmp_echo(src_mac, src_ip, dst_ip, ident, seq, data):
     icmp = struct.pack('!BBHHH', 8, 0, 0, ident, seq & 0xffff) + data
-    icmp = icmp[:2] + struct.pack('!H', ip_checksum(icmp)) + icmp[4:]
+    icmp = icmp[:2] + struct.pack('!H', inet_checksum(icmp)) + icmp[4:]
     ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(icmp), seq & 0xffff,
                      0, 64, 1, 0, socket.inet_aton(src_ip),
                      socket.inet_aton(dst_ip))
-    ip = ip[:10] + struct.pack('!H', ip_checksum(ip)) + ip[12:]
+    ip = ip[:10] + struct.pack('!H', inet_checksum(ip)) + ip[12:]
     return eth(STUB_MAC, src_mac, 0x0800, ip + icmp)
 
 
@@ -146,7 +142,7 @@ def dhcp_discover(src_mac, xid):
     udp = struct.pack('!HHHH', 68, 67, 8 + len(bootp), 0) + bootp
     ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), 0, 0, 64, 17,
                      0, b'\0' * 4, b'\xff' * 4)
-    ip = ip[:10] + struct.pack('!H', ip_checksum(ip)) + ip[12:]
+    ip = ip[:10] + struct.pack('!H', inet_checksum(ip)) + ip[12:]
     return eth(b'\xff' * 6, src_mac, 0x0800, ip + udp)
 
 
@@ -350,6 +346,7 @@ class Soak:
         self.links_down = set()
         self.hostfwds = set()
         self.hups = 0
+        self.fwd_clients = []   # (when to close, socket)
         self.log_files = []
         self.vm_frames_checked = 0
         self.accounted = 0      # VMs whose counters were checked
@@ -431,6 +428,7 @@ class Soak:
     # --- pumping ---------------------------------------------------------
 
     def pump(self):
+        self.close_fwd_clients()
         for vm in list(self.vms.values()):
             if not vm.pump():
                 self.vm_cut(vm)
@@ -740,12 +738,24 @@ class Soak:
         self.qmp('x-hostfwd-add', {'netdev': 'u0',
                                    'rule': 'tcp:127.0.0.1:%d-:22' % port})
         self.hostfwds.add(port)
-        try:        # a host client: libslirp sends a SYN to the guest
-            s = socket.create_connection(('127.0.0.1', port), timeout=1)
-            s.close()
-        except OSError:
-            pass
+        if self.rng.randrange(8) == 0:
+            self.hostfwd_connect(port)
         self.note('hostfwd add %d' % port)
+
+    def hostfwd_connect(self, port):
+        """A host client on a forwarded port, closed a second later.
+        libslirp accepts it and holds it (an fd and its buffers) while it
+        tries to reach the guest, which no VM here answers: up to 75 s."""
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(('127.0.0.1', port))
+        self.fwd_clients.append((time.monotonic() + 1, s))
+
+    def close_fwd_clients(self, everything=False):
+        now = time.monotonic()
+        while self.fwd_clients and (everything or
+                                    self.fwd_clients[0][0] <= now):
+            self.fwd_clients.pop(0)[1].close()
 
     def qmp_query(self):
         cmd = self.rng.choice(('x-query-network', 'x-query-mac-table',
@@ -816,13 +826,13 @@ class Soak:
 
     def warm_up(self):
         """Every maximum once: the reference for the RSS bound."""
+        for _ in range(HOSTFWD_HELD):
+            self.hostfwd_connect(self.fwd_port)
         for _ in range(MAX_VMS):
             self.vm_join()
-        for _ in range(MAX_HOTPLUG):
-            self.qmp_hotplug_add()
+        self.fill_up(self.qmp_hotplug, self.hotplug, MAX_HOTPLUG)
         self.pump()
-        for i in range(MAX_FILTERS):
-            self.qmp_filter_add()
+        self.fill_up(self.qmp_filter, self.filters, MAX_FILTERS)
         for vm in self.vms.values():
             vm.reading = False
         for f in self.flows:
@@ -844,20 +854,10 @@ class Soak:
         self.settle(lambda: False, timeout=1)
         self.sample_rss()
 
-    def qmp_hotplug_add(self):
-        while len(self.hotplug) < MAX_HOTPLUG:
-            before = len(self.hotplug)
-            self.qmp_hotplug()
-            if len(self.hotplug) > before:
-                return
-
-    def qmp_filter_add(self):
-        while len(self.filters) < MAX_FILTERS:
-            before = len(self.filters)
-            self.qmp_filter()
-            if len(self.filters) > before:
-                return
-
+    def fill_up(self, action, have, most):
+        """Run action (which adds or removes one) until have holds most."""
+        while len(have) < most:
+            action()
     def vm_burst_of(self, vm):
         if len(vm.out) > OUT_CAP:
             return
@@ -881,7 +881,7 @@ class Soak:
         self.flows = [Flow(self, i, p) for i, p in enumerate(self.fc_ports)]
         self.warm_up()
         self.rss_bound = max(k for _, k in self.rss) * 5 // 4 + 16 * 1024
-        end = self.t0 + self.seconds
+        end = time.monotonic() + self.seconds      # chaos, after the warm-up
         names = [a for a, _ in self.ACTIONS]
         weights = [w for _, w in self.ACTIONS]
         steps = 0
@@ -931,6 +931,7 @@ class Soak:
         for f in self.flows:
             f.close()
         self.flows = []
+        self.close_fwd_clients(everything=True)
         for nid in sorted(self.hotplug):
             self.qmp('netdev_del', {'id': nid})
         for fid in sorted(self.filters):

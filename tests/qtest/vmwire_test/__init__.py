@@ -42,6 +42,7 @@ the vhost-user frontend as `from vmwire_test import vhost_user`):
                  timeout, recv_all (everything until quiet), wait_closed;
                  PeerClosed on EOF or reset
     mac_bytes, mac_str, stream_record, eth_frame, parse_eth, arp_frame,
+    inet_checksum,
     arp_fields   build and take apart Ethernet (optionally 802.1Q-tagged)
                  and ARP frames, byte for byte
 
@@ -83,8 +84,9 @@ from .daemon import (SANITIZER_REPORT, Vmwire, VmwireError, VmwireRuns,
                      check_vmwire_exit, run_vmwire, vmwire_binary,
                      vmwire_command)
 from .frames import (BROADCAST, ETH_P_8021Q, ETH_P_ARP,
-                     ETH_P_IP, arp_fields, arp_frame, eth_frame, mac_bytes,
-                     mac_str, parse_eth, stream_record)
+                     ETH_P_IP, arp_fields, arp_frame, eth_frame,
+                     inet_checksum, mac_bytes, mac_str, parse_eth,
+                     stream_record)
 from .guest import (BUILD_GUEST, GUEST_SH_PRELUDE,
                     GUEST_SH_RECEIVE_COUNT, KERNEL_CMDLINE_MAX, Guest,
                     GuestError, GuestUnavailable, dhcp_cmd, dhcp_lease,
@@ -104,6 +106,7 @@ __all__ = [
     'cpu_seconds', 'rss_kib',
     'dhcp_cmd', 'dhcp_lease', 'error_of', 'eth_frame', 'ETH_P_8021Q',
     'ETH_P_ARP', 'ETH_P_IP', 'free_port', 'Guest', 'guest_dir',
+    'inet_checksum',
     'guest_done_handshake', 'guest_done_listen', 'guest_image',
     'GUEST_SH_PRELUDE', 'GUEST_SH_RECEIVE_COUNT', 'GuestError',
     'GuestUnavailable', 'KERNEL_CMDLINE_MAX', 'mac_bytes', 'mac_str',

@@ -2,6 +2,7 @@
 built and taken apart byte for byte, and QEMU's stream record."""
 
 import socket
+import struct
 
 
 BROADCAST = b'\xff' * 6
@@ -24,6 +25,17 @@ def mac_str(mac):
 
 def _ip4(ip):
     return ip if isinstance(ip, (bytes, bytearray)) else socket.inet_aton(ip)
+
+
+def inet_checksum(data):
+    """The Internet checksum (RFC 1071) of data, as IPv4, ICMP, TCP and
+    UDP carry it."""
+    if len(data) % 2:
+        data += b'\0'
+    total = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    return ~total & 0xffff
 
 
 def stream_record(frame):
