@@ -12,7 +12,8 @@ VALGRIND_BUILD ?= build-valgrind
 BUILD_DEPS = meson ninja-build pkg-config gcc libglib2.0-dev libjson-glib-dev \
              libslirp-dev libseccomp-dev
 TEST_DEPS  = $(BUILD_DEPS) python3 qemu-system-x86 busybox-static \
-             linux-image-amd64 cpio kmod valgrind tshark mypy dpdk
+             linux-image-amd64 cpio kmod valgrind tshark mypy dpdk \
+             iproute2 iputils-ping ethtool
 
 .PHONY: all deps build-deps build run check clean valgrind
 

@@ -23,6 +23,7 @@ static NetdevInitFunc *const netdev_init[NET_CLIENT_DRIVER__MAX] = {
     [NET_CLIENT_DRIVER_HUBPORT] = net_init_hubport,
     [NET_CLIENT_DRIVER_USER] = net_init_user,
     [NET_CLIENT_DRIVER_VHOST_USER] = net_init_vhost_user,
+    [NET_CLIENT_DRIVER_VXLAN] = net_init_vxlan,
 };
 
 bool netdev_add(const Netdev *netdev, GError **errp)
@@ -60,9 +61,34 @@ static bool netdev_check_id_first(JsonNode *node, GError **errp)
 }
 
 /*
+ * The type an @optarg in key=value form names (its implied first key, or
+ * type=), or -1.  Commas in values are doubled (",,"), never in a type.
+ */
+static int netdev_peek_type(const char *optarg)
+{
+    g_auto(GStrv) parts = g_strsplit(optarg, ",", -1);
+
+    for (int i = 0; parts[i]; i++) {
+        const char *value = NULL;
+
+        if (i == 0 && !strchr(parts[i], '=')) {
+            value = parts[i];
+        } else if (g_str_has_prefix(parts[i], "type=")) {
+            value = parts[i] + 5;
+        }
+        if (value) {
+            return qapi_enum_parse(&NetClientDriver_lookup, value, -1, NULL);
+        }
+    }
+    return -1;
+}
+
+/*
  * @optarg as JSON, or as key=value where the list members of the type's
- * branch (hostfwd= of user) may repeat: parsed letting every branch's
- * lists repeat, converted with the chosen branch's.
+ * branch (hostfwd= of user, remote= of vxlan) may repeat: parsed letting
+ * the named type's lists repeat (every branch's if the type is unknown,
+ * which leaves out a name two branches use differently, as vxlan's
+ * remote= and dgram's remote.*), converted with the chosen branch's.
  */
 static JsonNode *netdev_parse_node(const char *optarg, bool *keyval,
                                    GError **errp)
@@ -75,7 +101,10 @@ static JsonNode *netdev_parse_node(const char *optarg, bool *keyval,
         return keyval_parse_option(optarg, "type", keyval, errp);
     }
     *keyval = true;
-    list = keyval_parse_lists(optarg, "type", Netdev_list_members, errp);
+    type = netdev_peek_type(optarg);
+    list = keyval_parse_lists(optarg, "type", type >= 0 ?
+                              Netdev_branch_list_members[type] :
+                              Netdev_list_members, errp);
     if (!list) {
         return NULL;
     }

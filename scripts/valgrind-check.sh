@@ -19,7 +19,8 @@ cd "$(dirname "$0")/.."
 qtests=(test-cmdline test-stream-peers test-multi-peers test-qmp-net
         test-service test-qmp test-qmp-fuzz test-port-counters
         test-mac-table test-vhost-user-peers test-vhost-user-hub
-        test-vhost-user-rings test-vhost-user-netdev test-vhost-user-faults)
+        test-vhost-user-rings test-vhost-user-netdev test-vhost-user-faults
+        test-vxlan-linux)
 
 if [ "${1:-}" = --list-qtests ]; then
     printf '%s\n' "${qtests[@]}"

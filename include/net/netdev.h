@@ -56,5 +56,6 @@ NetdevInitFunc net_init_dgram;
 NetdevInitFunc net_init_hubport;
 NetdevInitFunc net_init_user;
 NetdevInitFunc net_init_vhost_user;
+NetdevInitFunc net_init_vxlan;
 
 #endif /* NET_NETDEV_H */

@@ -391,6 +391,49 @@ def slirp_seeds() -> Dict[str, bytes]:
     }
 
 
+X_RECV, X_TAKE, X_SEND, X_WRITE, X_CLOCK, X_FDB = range(6)
+
+
+def x_recv(*dgrams: tuple) -> bytes:
+    """(data, source 0-3, hint: bit 0 writes a valid VNI 42 header)
+    datagrams in one batch, for fuzz-vxlan."""
+    out = u8(X_RECV) + u8(len(dgrams) - 1)
+    for data, source, hint in dgrams:
+        out += u16(len(data)) + u8(source) + u8(hint) + data
+    return out
+
+
+def vxlan_seeds() -> Dict[str, bytes]:
+    hdr = bytes.fromhex('0800000000002a00')
+    good = [(hdr + eth(60 + i, i)[:6] + bytes([0x52, 0x54, 0, 0, 0, i]) +
+             eth(60 + i, i)[12:], i % 4, 0) for i in range(20)]
+    bad = [(b'\x08\0\0\0', 0, 0),                       # short
+           (bytes.fromhex('0c00000000002a00') + eth(60), 1, 0),  # flags
+           (bytes.fromhex('0800000000002b00') + eth(60), 2, 0),  # VNI 43
+           (hdr + eth(10), 3, 0),                          # runt
+           (bytes.fromhex('0800000000002a01') + eth(60), 0, 0),  # reserved
+           (eth(70, 9), 1, 1)]                             # hint: made valid
+    return {
+        'batch': x_recv(*good) + u8(X_TAKE) + u8(255),
+        'bad': u8(X_TAKE) + u8(0) + x_recv(*bad) + u8(X_TAKE) + u8(255),
+        'send': (x_recv(*good[:4]) + u8(X_TAKE) + u8(255) +
+                 u8(X_SEND) + u16(60) + u8(0) + u8(1) +
+                 u8(X_SEND) + u16(1514) + u8(0x81) + u8(2) +
+                 u8(X_SEND) + u16(60) + u8(4) + u8(3) +
+                 u8(X_WRITE) + u8(2) + u8(X_SEND) + u16(1514) + u8(1) +
+                 u8(4) + u8(X_WRITE) + u8(0) +
+                 u8(X_CLOCK) + u16(2000) + u8(X_SEND) + u16(60) + u8(0) +
+                 u8(5)),
+        'fdb': (u8(X_FDB) + u8(0) + u8(0) + u8(3) +     # append .5
+                u8(X_FDB) + u8(0) + u8(1) + u8(2) +     # static unicast
+                u8(X_FDB) + u8(0) + u8(2) + u8(1) +     # multicast: refused
+                u8(X_SEND) + u16(60) + u8(0x80) + u8(6) +
+                u8(X_FDB) + u8(1) + u8(0) + u8(3) +     # del the append
+                u8(X_FDB) + u8(3) + u8(1) + u8(0) +     # del unicast
+                u8(X_FDB) + u8(1) + u8(4) + u8(0)),     # bad MAC
+    }
+
+
 def write_corpus(target: str, seeds: Dict[str, bytes]) -> None:
     out = os.path.join(HERE, 'corpus', target)
     os.makedirs(out, exist_ok=True)
@@ -408,6 +451,7 @@ def main() -> int:
     write_corpus('fuzz-nic-stub', nic_stub_seeds())
     write_corpus('fuzz-hub', hub_seeds())
     write_corpus('fuzz-slirp', slirp_seeds())
+    write_corpus('fuzz-vxlan', vxlan_seeds())
     return 0
 
 

@@ -10,7 +10,8 @@
  * -> framing -> queue -> NIC ring -> tiny host -> reply -> queue -> tx
  * ring -> socket), pumping the GLib main loop, while the counter must stay
  * at zero.  Setup and teardown may allocate; the frames may not.  The
- * same for datagrams: two udp= ports on a hub (recvmmsg/sendmmsg batches).
+ * same for datagrams: two udp= ports on a hub (recvmmsg/sendmmsg batches),
+ * and two hubs joined by two vxlan netdevs over loopback.
  *
  * Built only without sanitizers (they own malloc); CI runs it in the plain
  * build under `make valgrind`.
@@ -378,6 +379,60 @@ static void test_udp_hub_no_alloc(void)
     net_cleanup();
 }
 
+/*
+ * VXLAN (recvmmsg -> header check, FDB learning -> hub; hub -> FDB
+ * lookup, flow hash -> sendmsg): udp= port -> hub 0 -> vxlan on
+ * 127.0.0.1 ==VXLAN==> vxlan on 127.0.0.2 -> hub 1 -> udp= port.
+ */
+static void test_vxlan_no_alloc(void)
+{
+    unsigned pf0, pf1, p0 = listen_port(), p1 = listen_port();
+    unsigned pv = listen_port();
+    int f0 = udp_bound(&pf0), f1 = udp_bound(&pf1);
+    g_autofree char *u0 = g_strdup_printf(
+        "socket,id=u0,udp=127.0.0.1:%u,localaddr=127.0.0.1:%u", pf0, p0);
+    g_autofree char *u1 = g_strdup_printf(
+        "socket,id=u1,udp=127.0.0.1:%u,localaddr=127.0.0.1:%u", pf1, p1);
+    g_autofree char *v0 = g_strdup_printf(
+        "vxlan,id=v0,vni=42,local=127.0.0.1,remote=127.0.0.2,dstport=%u",
+        pv);
+    g_autofree char *v1 = g_strdup_printf(
+        "vxlan,id=v1,vni=42,local=127.0.0.2,remote=127.0.0.1,dstport=%u",
+        pv);
+    const char *nds[] = {
+        u0, u1, v0, v1,
+        "hubport,id=h0,hubid=0,netdev=u0",
+        "hubport,id=h1,hubid=0,netdev=v0",
+        "hubport,id=h2,hubid=1,netdev=v1",
+        "hubport,id=h3,hubid=1,netdev=u1",
+    };
+    unsigned long before, allocs;
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(nds); i++) {
+        g_autoptr(Netdev) nd = netdev_parse(nds[i], NULL);
+
+        g_assert_nonnull(nd);
+        g_assert_true(netdev_add(nd, NULL));
+    }
+    for (int i = 0; i < 4; i++) {
+        udp_exchange(f0, p0, f1, FRAMES_PER_BATCH);
+    }
+
+    before = alloc_calls;
+    for (int i = 0; i < BATCHES; i++) {
+        udp_exchange(f0, p0, f1, FRAMES_PER_BATCH);
+    }
+    allocs = alloc_calls - before;
+    g_test_message("%lu allocations for %u frames through VXLAN", allocs,
+                   BATCHES * FRAMES_PER_BATCH);
+    g_assert_cmpuint(allocs, ==, 0);
+    g_assert_cmpuint(net_client_find("v1")->stats.tx_frames, >=,
+                     BATCHES * FRAMES_PER_BATCH);
+    close(f0);
+    close(f1);
+    net_cleanup();
+}
+
 /* The counter itself works: a test that cannot fail is a defect. */
 static void test_counter_counts(void)
 {
@@ -395,5 +450,6 @@ int main(int argc, char **argv)
     g_test_add_func("/alloc-free/dump-ping", test_dump_ping_no_alloc);
     g_test_add_func("/alloc-free/hub-ping", test_hub_ping_no_alloc);
     g_test_add_func("/alloc-free/udp-hub", test_udp_hub_no_alloc);
+    g_test_add_func("/alloc-free/vxlan", test_vxlan_no_alloc);
     return g_test_run();
 }

@@ -557,7 +557,7 @@ static void test_enum_lookup(void)
     g_assert_cmpstr(DeviceModel_str(DEVICE_MODEL_NIC_STUB), ==, "nic-stub");
     g_assert_cmpstr(QapiErrorClass_str(QAPI_ERROR_CLASS_DEVICENOTFOUND), ==,
                     "DeviceNotFound");
-    g_assert_cmpint(NET_CLIENT_DRIVER__MAX, ==, 7);
+    g_assert_cmpint(NET_CLIENT_DRIVER__MAX, ==, 8);
     g_assert_cmpint(NetClientDriver_lookup.size, ==, NET_CLIENT_DRIVER__MAX);
     g_assert_cmpint(qapi_enum_parse(&SocketAddressType_lookup, "unix", -1,
                                     &err), ==, SOCKET_ADDRESS_TYPE_UNIX);
@@ -1166,7 +1166,8 @@ static void test_introspection_shape(void)
                     "\"type\":\"NetdevHubPortOptions\"},"
                     "{\"case\":\"user\",\"type\":\"NetdevUserOptions\"},"
                     "{\"case\":\"vhost-user\","
-                    "\"type\":\"NetdevVhostUserOptions\"}"
+                    "\"type\":\"NetdevVhostUserOptions\"},"
+                    "{\"case\":\"vxlan\",\"type\":\"NetdevVxlanOptions\"}"
                     "]}");
     g_assert_cmpstr(quit, ==, "{\"name\":\"quit\",\"meta-type\":\"command\","
                     "\"arg-type\":\"q_empty\",\"ret-type\":\"q_empty\"}");
