@@ -51,6 +51,7 @@
 #include "qapi-commands.h"
 #include "system/sandbox.h"
 #include "util/error.h"
+#include "util/log.h"
 
 #define NET_SLIRP_MTU_MIN 68
 #define NET_SLIRP_MTU_MAX 65520
@@ -75,10 +76,33 @@ typedef struct NetSlirpFrag {
     gint64 since;               /* 0: free slot */
 } NetSlirpFrag;
 
+/*
+ * DHCP leases (F7, docs/security.md).  libslirp 4.7 hands out 16 leases
+ * (its NB_BOOTP_CLIENTS), never takes one back, and once all are taken
+ * it answers a DISCOVER from any other MAC with nothing, after
+ * allocating the reply's mbuf, which it keeps until the stack goes: about
+ * 1.6 KB per DISCOVER, so a guest sending DISCOVERs from ever new MACs
+ * grows vmwire without bound.  vmwire watches what libslirp does: the
+ * MACs it sent an OFFER or ACK to (at most 16), and whether a DISCOVER
+ * from a MAC without a lease got no OFFER (then every lease is taken, for
+ * good).  From then on such DISCOVERs are dropped here, counted as
+ * malformed and logged once; libslirp would not have answered them.
+ */
+#define NET_SLIRP_LEASES 16
+
+typedef struct NetSlirpDhcp {
+    uint8_t leased[NET_SLIRP_LEASES][6];    /* MACs offered a lease */
+    unsigned n_leased;
+    bool full;                  /* a DISCOVER went unanswered */
+    bool replied;               /* an OFFER/ACK left during slirp_input */
+    uint64_t refused;           /* DISCOVERs dropped since @full */
+} NetSlirpDhcp;
+
 struct NetSlirpState {
     NetClientState nc;
     Slirp *slirp;
     NetSlirpFrag frags[NET_SLIRP_FRAGS];
+    NetSlirpDhcp dhcp;
     GSource *source;            /* NetSlirpSource, attached once */
     GArray *pollfds;            /* GPollFD registered with the source */
     GArray *fill;               /* GPollFD of this fill, compared to it */
@@ -98,6 +122,82 @@ static GQueue net_slirp_stacks = G_QUEUE_INIT;
 
 /* ---- frames ------------------------------------------------------------ */
 
+#define DHCP_SERVER_PORT 67
+#define DHCP_CLIENT_PORT 68
+#define DHCPDISCOVER 1
+#define DHCPOFFER 2
+#define DHCPACK 5
+
+/*
+ * The DHCP message type of @buf if it is an untagged IPv4/UDP BOOTP
+ * message from port @sport to port @dport, its client MAC in @mac;
+ * 0 otherwise.
+ */
+static int net_slirp_dhcp_type(const uint8_t *buf, size_t size,
+                               unsigned sport, unsigned dport, uint8_t *mac)
+{
+    const uint8_t *ip = buf + 14, *udp, *bootp, *opt, *end;
+    size_t ihl;
+
+    if (size < 14 + 20 || buf[12] != 0x08 || buf[13] != 0x00 ||
+        (ip[0] >> 4) != 4 || ip[9] != 17 ||
+        (ip[6] & 0x3f) != 0 || ip[7] != 0) {        /* no fragments */
+        return 0;
+    }
+    ihl = (size_t)(ip[0] & 0x0f) * 4;
+    udp = ip + ihl;
+    bootp = udp + 8;
+    if (ihl < 20 || (size_t)(bootp - buf) + 240 > size ||
+        (((unsigned)udp[0] << 8) | udp[1]) != sport ||
+        (((unsigned)udp[2] << 8) | udp[3]) != dport ||
+        memcmp(bootp + 236, "\x63\x82\x53\x63", 4) != 0) {
+        return 0;
+    }
+    memcpy(mac, bootp + 28, 6);
+    end = buf + size;
+    for (opt = bootp + 240; opt < end && *opt != 255;) {
+        if (*opt == 0) {                            /* pad */
+            opt++;
+            continue;
+        }
+        if (end - opt < 2 || end - opt < 2 + opt[1]) {
+            return 0;
+        }
+        if (opt[0] == 53 && opt[1] == 1) {
+            return opt[2];
+        }
+        opt += 2 + opt[1];
+    }
+    return 0;
+}
+
+static bool net_slirp_leased(const NetSlirpDhcp *d, const uint8_t *mac)
+{
+    for (unsigned i = 0; i < d->n_leased; i++) {
+        if (memcmp(d->leased[i], mac, 6) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* libslirp -> the peer: note the MACs it gives leases to. */
+static void net_slirp_dhcp_sent(NetSlirpDhcp *d, const uint8_t *buf,
+                                size_t size)
+{
+    uint8_t mac[6];
+    int type = net_slirp_dhcp_type(buf, size, DHCP_SERVER_PORT,
+                                   DHCP_CLIENT_PORT, mac);
+
+    if (type != DHCPOFFER && type != DHCPACK) {
+        return;
+    }
+    d->replied = true;
+    if (!net_slirp_leased(d, mac) && d->n_leased < NET_SLIRP_LEASES) {
+        memcpy(d->leased[d->n_leased++], mac, 6);
+    }
+}
+
 static void net_slirp_sent(NetClientState *nc, ssize_t len)
 {
     NetSlirpState *s = container_of(nc, NetSlirpState, nc);
@@ -116,6 +216,7 @@ static ssize_t net_slirp_send_packet(const void *buf, size_t len,
 {
     NetSlirpState *s = opaque;
 
+    net_slirp_dhcp_sent(&s->dhcp, buf, len);
     if (s->blocked) {
         net_client_send(&s->nc, buf, len);
     } else if (net_client_send_async(&s->nc, buf, len, net_slirp_sent) == 0) {
@@ -225,12 +326,25 @@ static ssize_t net_slirp_receive(NetClientState *nc, const uint8_t *buf,
                                  size_t size)
 {
     NetSlirpState *s = container_of(nc, NetSlirpState, nc);
+    NetSlirpDhcp *d = &s->dhcp;
+    uint8_t mac[6];
+    int dhcp = net_slirp_dhcp_type(buf, size, DHCP_CLIENT_PORT,
+                                   DHCP_SERVER_PORT, mac);
+    bool unleased = dhcp == DHCPDISCOVER && !net_slirp_leased(d, mac);
 
-    if (!net_slirp_fragment_ok(s, buf, size)) {
+    if (!net_slirp_fragment_ok(s, buf, size) || (unleased && d->full)) {
+        d->refused += unleased;
         net_client_count_drop(nc, NET_DROP_MALFORMED);
         return (ssize_t)size;
     }
+    d->replied = false;
     slirp_input(s->slirp, buf, (int)size);
+    if (unleased && !d->replied && d->n_leased >= NET_SLIRP_LEASES) {
+        d->full = true;
+        log_report_id(nc->name, "DHCP: all %d addresses are leased; "
+                      "DISCOVERs from other MACs are dropped from now on",
+                      NET_SLIRP_LEASES);
+    }
     return (ssize_t)size;
 }
 
