@@ -60,7 +60,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmwire_test.qmp import QMP  # noqa: E402
-from vmwire_test import TAP, Vmwire, tempdir  # noqa: E402
+from vmwire_test import (TAP, Vmwire, inet_checksum,  # noqa: E402
+                         mac_bytes, tempdir)
 from vxlanrig import (FAMILIES, GROUPS, NS_A, NS_B, SECOND, STUB_MAC,  # noqa: E402,E501
                       VETH_A, VETH_B, fdb_of, in_ns_a, malformed, ns,
                       ping_ok, run, setup, teardown)
@@ -397,27 +398,16 @@ def scenario_no_raw(t):
             cap.stop()
 
 
-def csum(data):
-    if len(data) % 2:
-        data += b'\0'
-    total = sum(struct.unpack('!%dH' % (len(data) // 2), data))
-    while total >> 16:
-        total = (total & 0xffff) + (total >> 16)
-    return ~total & 0xffff
-
-
-def mac_bytes(mac):
-    return bytes.fromhex(mac.replace(':', ''))
 
 
 def echo_request(src_mac, dst_mac, src_ip, dst_ip, seq):
     """An Ethernet frame holding an ICMP echo request, checksums right."""
     icmp = struct.pack('!BBHHH', 8, 0, 0, 0x4242, seq) + bytes(32)
-    icmp = icmp[:2] + struct.pack('!H', csum(icmp)) + icmp[4:]
+    icmp = icmp[:2] + struct.pack('!H', inet_checksum(icmp)) + icmp[4:]
     ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(icmp), seq, 0, 64,
                      1, 0, socket.inet_aton(src_ip),
                      socket.inet_aton(dst_ip))
-    ip = ip[:10] + struct.pack('!H', csum(ip)) + ip[12:]
+    ip = ip[:10] + struct.pack('!H', inet_checksum(ip)) + ip[12:]
     return mac_bytes(dst_mac) + mac_bytes(src_mac) + b'\x08\x00' + ip + icmp
 
 

@@ -336,6 +336,31 @@ static void udp_exchange(int tx, unsigned to, int rx, unsigned n)
 }
 
 /*
+ * Add the netdevs @nds, warm them up, then count the allocations while
+ * BATCHES x FRAMES_PER_BATCH datagrams go from f0 through them to f1
+ * (port p0 is where f0 sends).
+ */
+static unsigned long udp_allocs_through(const char *const *nds, unsigned n,
+                                        int f0, unsigned p0, int f1)
+{
+    unsigned long before;
+
+    for (unsigned i = 0; i < n; i++) {
+        g_autoptr(Netdev) nd = netdev_parse(nds[i], NULL);
+
+        g_assert_nonnull(nd);
+        g_assert_true(netdev_add(nd, NULL));
+    }
+    for (int i = 0; i < 4; i++) {
+        udp_exchange(f0, p0, f1, FRAMES_PER_BATCH);
+    }
+    before = alloc_calls;
+    for (int i = 0; i < BATCHES; i++) {
+        udp_exchange(f0, p0, f1, FRAMES_PER_BATCH);
+    }
+    return alloc_calls - before;
+}
+/*
  * Datagrams in batches (recvmmsg -> hub -> transmit ring -> sendmmsg):
  * two udp= ports on a hub, plain UDP sockets at both ends.
  */
@@ -352,23 +377,9 @@ static void test_udp_hub_no_alloc(void)
         "hubport,id=h0,hubid=0,netdev=u0",
         "hubport,id=h1,hubid=0,netdev=u1",
     };
-    unsigned long before, allocs;
+    unsigned long allocs;
 
-    for (unsigned i = 0; i < G_N_ELEMENTS(nds); i++) {
-        g_autoptr(Netdev) nd = netdev_parse(nds[i], NULL);
-
-        g_assert_nonnull(nd);
-        g_assert_true(netdev_add(nd, NULL));
-    }
-    for (int i = 0; i < 4; i++) {
-        udp_exchange(f0, p0, f1, FRAMES_PER_BATCH);
-    }
-
-    before = alloc_calls;
-    for (int i = 0; i < BATCHES; i++) {
-        udp_exchange(f0, p0, f1, FRAMES_PER_BATCH);
-    }
-    allocs = alloc_calls - before;
+    allocs = udp_allocs_through(nds, G_N_ELEMENTS(nds), f0, p0, f1);
     g_test_message("%lu allocations for %u datagrams", allocs,
                    BATCHES * FRAMES_PER_BATCH);
     g_assert_cmpuint(allocs, ==, 0);
@@ -406,23 +417,9 @@ static void test_vxlan_no_alloc(void)
         "hubport,id=h2,hubid=1,netdev=v1",
         "hubport,id=h3,hubid=1,netdev=u1",
     };
-    unsigned long before, allocs;
+    unsigned long allocs;
 
-    for (unsigned i = 0; i < G_N_ELEMENTS(nds); i++) {
-        g_autoptr(Netdev) nd = netdev_parse(nds[i], NULL);
-
-        g_assert_nonnull(nd);
-        g_assert_true(netdev_add(nd, NULL));
-    }
-    for (int i = 0; i < 4; i++) {
-        udp_exchange(f0, p0, f1, FRAMES_PER_BATCH);
-    }
-
-    before = alloc_calls;
-    for (int i = 0; i < BATCHES; i++) {
-        udp_exchange(f0, p0, f1, FRAMES_PER_BATCH);
-    }
-    allocs = alloc_calls - before;
+    allocs = udp_allocs_through(nds, G_N_ELEMENTS(nds), f0, p0, f1);
     g_test_message("%lu allocations for %u frames through VXLAN", allocs,
                    BATCHES * FRAMES_PER_BATCH);
     g_assert_cmpuint(allocs, ==, 0);
