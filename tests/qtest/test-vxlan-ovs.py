@@ -106,15 +106,23 @@ class Ovs:
         return out
 
     def stop(self):
-        """SIGTERM, then SIGKILL after 10 s; every child is waited for."""
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(secs(10))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        """SIGTERM to both, then wait up to 10 s; whatever is left, or
+        if the wait itself is interrupted (the test got a signal), is
+        killed and reaped."""
+        try:
+            for p in reversed(self.procs):
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in reversed(self.procs):
+                try:
+                    p.wait(secs(10))
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:
+            for p in self.procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
 
     def alive(self):
         return [p.pid for p in self.procs if p.poll() is None]
