@@ -85,6 +85,7 @@ class Peer:
         self.out = b''
         self.buf = b''
         self.got = []           # (kind, round, sender, dst) per frame
+        self.closed = False     # vmwire closed it (a failure)
 
     def queue(self, dst, kind, rnd):
         payload = MAGIC + struct.pack('!BHH', kind, rnd, self.n)
@@ -118,7 +119,8 @@ class Loop:
         self.sel.register(p.sock, selectors.EVENT_READ, p)
 
     def remove(self, p):
-        self.sel.unregister(p.sock)
+        if not p.closed:
+            self.sel.unregister(p.sock)
         p.sock.close()
         del self.peers[p.n]
 
@@ -128,6 +130,8 @@ class Loop:
         self.sel.close()
 
     def _interest(self, p):
+        if p.closed:
+            return
         ev = selectors.EVENT_READ | (selectors.EVENT_WRITE if p.out else 0)
         self.sel.modify(p.sock, ev, p)
 
@@ -153,7 +157,8 @@ class Loop:
                     except BlockingIOError:
                         continue
                     if not data:
-                        self.sel.modify(p.sock, selectors.EVENT_WRITE, p)
+                        self.sel.unregister(p.sock)
+                        p.closed = True
                         p.got.append(('eof',))
                         continue
                     p.buf += data
