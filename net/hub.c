@@ -374,7 +374,14 @@ static void net_hub_forward(NetHubPort *src, uint16_t vlan,
     if (hub->learning && !(src_mac[0] & 1)) {
         NetHubMacEntry *e = src->last_src;
 
-        if (e && e->port == src && net_hub_entry_is(e, src_mac, vlan)) {
+        /*
+         * The cached entry only while it is live: one that aged out may
+         * have a newer entry for the same MAC elsewhere (it moved), and
+         * refreshing the old one would leave two, the frames going to
+         * whichever a lookup meets first (found by fuzz-hub).
+         */
+        if (e && e->port == src && net_hub_entry_live(hub, e, now) &&
+            net_hub_entry_is(e, src_mac, vlan)) {
             e->seen = now;
         } else {
             src->last_src = net_hub_learn(hub, src_mac, vlan, src, now);
