@@ -61,11 +61,13 @@ VALID = [
 
 def send_in_background(q, data):
     """A thread that writes data to q's socket while this one reads
-    replies.  It writes through a dup of the socket: QMP's reads set
-    the socket object's timeout, and a blocked sendall() on the same
-    object would inherit a reader's short timeout and give up."""
+    replies.  It writes through a dup of the socket with its own long
+    timeout: QMP's reads set the socket object's timeout, and a blocked
+    sendall() on the same object would inherit a reader's short one and
+    give up.  Not None: the dup shares the file's O_NONBLOCK with the
+    reader's object, so only a timeout (poll, then send) copes with it."""
     out = q.sock.dup()
-    out.settimeout(None)
+    out.settimeout(secs(120))
 
     def send():
         with out:
