@@ -95,7 +95,6 @@ typedef struct NetSlirpDhcp {
     unsigned n_leased;
     bool full;                  /* a DISCOVER went unanswered */
     bool replied;               /* an OFFER/ACK left during slirp_input */
-    uint64_t refused;           /* DISCOVERs dropped since @full */
 } NetSlirpDhcp;
 
 struct NetSlirpState {
@@ -333,7 +332,6 @@ static ssize_t net_slirp_receive(NetClientState *nc, const uint8_t *buf,
     bool unleased = dhcp == DHCPDISCOVER && !net_slirp_leased(d, mac);
 
     if (!net_slirp_fragment_ok(s, buf, size) || (unleased && d->full)) {
-        d->refused += unleased;
         net_client_count_drop(nc, NET_DROP_MALFORMED);
         return (ssize_t)size;
     }
