@@ -34,7 +34,10 @@
  *     buffers (mergeable if negotiated) and defers publishing the used
  *     index and the call to the batch's end (include/util/batch.h).  No
  *     buffers: return 0 (the flow-control rule), flush when the guest
- *     kicks vring 0.  RX kicks are asked for only while a frame waits.
+ *     kicks vring 0.  RX kicks are asked for only while a frame waits,
+ *     and from the guest's current index on, not from the first buffer
+ *     we left: a frame may need more buffers than are posted, and a
+ *     guest with EVENT_IDX kicks only when its index crosses ours.
  * Calls go out only when virtq_should_notify() says the guest wants one.
  * A ring started without a kick fd (the no-fd bit: the frontend asks us
  * to poll) is looked at every VHOST_USER_POLL_MS from a timeout.
@@ -70,6 +73,7 @@
 
 #define VHOST_USER_READS 32         /* recvmsg() calls per wake-up */
 #define VHOST_USER_TX_BATCH 256     /* TX chains per wake-up */
+#define VHOST_USER_RX_TRIES 8       /* a frame racing the guest's refill */
 #define VHOST_USER_POLL_MS 1        /* rings started without a kick fd */
 #define VHOST_USER_POLL_MAX_NS_DEFAULT 262144   /* see docs/vhost-user.md */
 #define VHOST_USER_POLL_MAX_NS_LIMIT 1000000000
@@ -227,7 +231,12 @@ static ssize_t vhost_user_receive_iov(NetClientState *nc,
     if (!vu_dev_vring_live(&b->dev, VU_DEV_RX)) {
         return -ENOTCONN;               /* counted as dropped */
     }
-    for (int tries = 0; tries < 2; tries++) {
+    /*
+     * Not enough buffers: wait for the guest to add more.  A retry needs
+     * its index to have moved between our two reads of it; a guest that
+     * keeps it moving only delays its own frames, so the retries stop.
+     */
+    for (int tries = 0; tries < VHOST_USER_RX_TRIES; tries++) {
         ssize_t r = virtq_rx_frame(vq, &b->dev.mem, &b->rx_elem,
                                    vu_dev_hdr_len(&b->dev), mergeable,
                                    iov, iovcnt);
@@ -238,7 +247,7 @@ static ssize_t vhost_user_receive_iov(NetClientState *nc,
             vhost_user_rx_publish(b);
             return r;
         }
-        if (!virtq_enable_and_recheck(vq)) {
+        if (!virtq_enable_for_more(vq)) {
             break;
         }
     }

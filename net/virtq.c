@@ -568,6 +568,22 @@ bool virtq_enable_and_recheck(Virtq *vq)
     return virtq_avail_count(vq) > 0;
 }
 
+bool virtq_enable_for_more(Virtq *vq)
+{
+    uint16_t seen;
+
+    if (!virtq_ready(vq)) {
+        return false;
+    }
+    virtq_set_notification(vq, true);
+    seen = shared_load16_acquire(&vq->avail->idx);
+    if (vq->event_idx) {
+        shared_store16(virtq_avail_event(vq), seen);
+    }
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return shared_load16_acquire(&vq->avail->idx) != seen;
+}
+
 /* ---- frames ---- */
 
 /* Copy from @src (from piece *src_i, offset *src_off) into @dst. */

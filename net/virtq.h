@@ -198,6 +198,14 @@ void virtq_set_notification(Virtq *vq, bool enable);
  * caller then disables again and keeps draining).  Full fence between.
  */
 bool virtq_enable_and_recheck(Virtq *vq);
+/*
+ * Ask for a kick when the guest adds an entry beyond those there now:
+ * for a frame that needs more RX buffers than are posted.  (With
+ * EVENT_IDX, kicks asked for from the first unused entry would never
+ * come: the guest is past it already.)  True if the guest's index moved
+ * meanwhile: try again.  Full fence between.
+ */
+bool virtq_enable_for_more(Virtq *vq);
 
 /*
  * RX: copy one frame (@iov, @iovcnt, the Ethernet frame without a virtio

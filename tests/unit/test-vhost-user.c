@@ -453,6 +453,73 @@ static void test_rx_waits(void)
     g_assert_cmpuint(count_fds(), ==, fds);
 }
 
+/*
+ * With EVENT_IDX, would the guest kick after adding its latest entry to
+ * @ring, @added entries since it last looked?  (vring_need_event on the
+ * avail_event we publish after the used ring.)
+ */
+static bool fe_kick_wanted(Frontend *fe, unsigned ring, uint16_t added)
+{
+    uint16_t event = __atomic_load_n(
+        (uint16_t *)&fe_used(fe, ring)->ring[RING_NUM], __ATOMIC_ACQUIRE);
+    uint16_t new_idx = fe->avail_idx[ring];
+
+    return (uint16_t)(new_idx - event - 1) < added;
+}
+
+/*
+ * A frame larger than the RX buffers posted so far (MRG_RXBUF, EVENT_IDX):
+ * it waits, and the guest's next buffer must bring a kick even though
+ * buffers were there already.  Asking for kicks from the first unused
+ * buffer instead (it is behind the guest's index) stalls RX for good: a
+ * Linux guest kicks only when its new index crosses avail_event.
+ */
+static void test_rx_waits_for_more(void)
+{
+    unsigned fds = count_fds();
+    g_autofree char *path = sock_path("more.sock");
+    NetClientState *vu = netdev_new("vhost-user,id=vu0,addr.type=unix,"
+                                    "addr.path=%s", path);
+    TestClient *nic = nic_on(vu);
+    g_autofree uint8_t *want = g_malloc(3000);
+    uint8_t got[3000];
+    VirtqUsedElem e[2];
+    uint16_t nbufs;
+    Frontend fe;
+
+    fe_connect(&fe, path);
+    fe_setup(&fe, false);
+    fe_rx_buffers(&fe, 1, true);                /* 2 KiB: 3012 needs two */
+    pump(5);
+    g_assert_cmpint(test_send_async(nic, 5, 3000), ==, 0);   /* waits */
+    pump(5);
+    g_assert_cmpuint(fe_used_idx(&fe, VU_DEV_RX), ==, 0);
+    fe_rx_buffers(&fe, 1, false);
+    g_assert_true(fe_kick_wanted(&fe, VU_DEV_RX, 1));
+    g_assert_cmpint(write(fe.kick[VU_DEV_RX], &(uint64_t){ 1 }, 8), ==, 8);
+    pump(10);
+    g_assert_cmpuint(fe_used_idx(&fe, VU_DEV_RX), ==, 2);
+    e[0] = fe_used(&fe, VU_DEV_RX)->ring[0];
+    e[1] = fe_used(&fe, VU_DEV_RX)->ring[1];
+    g_assert_cmpuint(e[0].len, ==, 0x800);
+    g_assert_cmpuint(e[1].len, ==, VIRTIO_NET_HDR_LEN + 3000 - 0x800);
+    memcpy(&nbufs, fe.mem + RX_BUFS + e[0].id * 0x800 + 10, 2);
+    g_assert_cmpuint(nbufs, ==, 2);
+    memcpy(got, fe.mem + RX_BUFS + e[0].id * 0x800 + VIRTIO_NET_HDR_LEN,
+           0x800 - VIRTIO_NET_HDR_LEN);
+    memcpy(got + 0x800 - VIRTIO_NET_HDR_LEN,
+           fe.mem + RX_BUFS + e[1].id * 0x800,
+           3000 - (0x800 - VIRTIO_NET_HDR_LEN));
+    test_frame_fill(want, 3000, 5);
+    g_assert_cmpmem(got, 3000, want, 3000);
+    g_assert_cmpuint(nic->sent->len, ==, 1);                 /* callback */
+    g_assert_cmpuint(vu->stats.dropped, ==, 0);
+    fe_close(&fe);
+    net_cleanup();
+    pump(5);
+    g_assert_cmpuint(count_fds(), ==, fds);
+}
+
 /* Refused messages: one reset each, the connection closed, fds closed. */
 static void test_bad_messages(void)
 {
@@ -588,19 +655,6 @@ static void test_polling(void)
 }
 
 /*
- * With EVENT_IDX, would the guest kick after adding its latest TX entry?
- * (vring_need_event on the avail_event we publish after the used ring.)
- */
-static bool fe_tx_kick_wanted(Frontend *fe)
-{
-    uint16_t event = __atomic_load_n(
-        (uint16_t *)&fe_used(fe, VU_DEV_TX)->ring[RING_NUM], __ATOMIC_ACQUIRE);
-    uint16_t new_idx = fe->avail_idx[VU_DEV_TX];
-
-    return (uint16_t)(new_idx - event - 1) < 1;
-}
-
-/*
  * poll-max-ns: frames that follow each other closely open a polling
  * window; in it the guest is told not to kick, and a frame it adds
  * without a kick is taken all the same.  With poll-max-ns=0 the same
@@ -628,7 +682,7 @@ static void test_busy_poll(void)
             g_assert_cmpuint(nic->frames->len, ==, seq + 1);
         }
         fe_tx(&fe, 0, 99, 100, 1, false);
-        g_assert_cmpint(fe_tx_kick_wanted(&fe), ==, !polled);
+        g_assert_cmpint(fe_kick_wanted(&fe, VU_DEV_TX, 1), ==, !polled);
         pump(20);
         g_assert_cmpuint(nic->frames->len, ==, 24 + polled);
         if (polled) {
@@ -702,6 +756,8 @@ int main(int argc, char **argv)
     g_assert_nonnull(test_dir);
     g_test_add_func("/net/vhost-user/frames", test_frames);
     g_test_add_func("/net/vhost-user/rx-waits", test_rx_waits);
+    g_test_add_func("/net/vhost-user/rx-waits-for-more",
+                    test_rx_waits_for_more);
     g_test_add_func("/net/vhost-user/bad-messages", test_bad_messages);
     g_test_add_func("/net/vhost-user/broken-ring", test_broken_ring);
     g_test_add_func("/net/vhost-user/second-frontend", test_second_frontend);

@@ -494,6 +494,7 @@ static void test_rx_mergeable(void)
 static void test_rx_no_room(void)
 {
     Fx f;
+    uint16_t *avail_event;
     uint8_t frame[3000] = { 0 };
     struct iovec iov = { frame, sizeof(frame) };
 
@@ -505,6 +506,14 @@ static void test_rx_no_room(void)
     g_assert_cmpuint(f.used->idx, ==, 0);           /* nothing consumed */
     g_assert_cmpuint(f.vq.last_avail_idx, ==, 0);
     g_assert_cmpuint(virtq_avail_count(&f.vq), ==, 2);
+    /*
+     * With EVENT_IDX a kick must come with the guest's next buffer: from
+     * index 2 on, not 0 (the first unused), which the guest is past.
+     */
+    f.vq.event_idx = true;
+    g_assert_false(virtq_enable_for_more(&f.vq));
+    avail_event = (uint16_t *)&f.used->ring[8];
+    g_assert_cmpuint(*avail_event, ==, 2);
     /* The guest adds a buffer: now it fits. */
     set_desc(&f, 2, gpa(BUF_OFF + 0x1000), 1500, VIRTQ_DESC_F_WRITE, 0);
     make_avail(&f, 2);
