@@ -265,7 +265,9 @@ static void fuzz_op_notify(FuzzGuest *g)
     Virtq *vq = fuzz_guest_vq(g);
     uint8_t how = fuzz_u8(&g->in);
 
-    if (how & 2) {
+    if (how & 4) {
+        virtq_enable_for_more(vq);
+    } else if (how & 2) {
         virtq_enable_and_recheck(vq);
     } else {
         virtq_set_notification(vq, how & 1);
