@@ -19,7 +19,7 @@
 #define BENCH_HDR 4                 /* stream framing length */
 #define BENCH_MIN_FRAME 64
 #define BENCH_MAX_FRAME 65535
-#define BENCH_MAX_PORTS 64
+#define BENCH_MAX_PORTS 256
 
 typedef enum {
     RELAY_VMWIRE, RELAY_QEMU, RELAY_COPY, RELAY_DPDK, RELAY_MEMCPY, RELAY_COUNT
@@ -115,6 +115,7 @@ void relay_stop(Relay *r);
 void relay_death_note(const Relay *r, Result *res);
 void *flow_receive(void *opaque);
 void announce(const int *fds, int n);
+void announce_learned(const int *fds, int n);
 int compare_double(const void *a, const void *b);
 
 /* vu-cells.c */
