@@ -32,11 +32,13 @@
  *            port i+1; the flows start once every port's announcement
  *            has come back from every other port (the hub has learned
  *            them all).  Each flow has its own sender and receiver thread,
- *            512 threads for ports/256: measured, that costs the generator
- *            about 1.5 us of CPU per frame against 0.8 at ports/32 (57
- *            against 21 context switches per 1000 frames, --verbose), so
- *            on 2 cores ports/256 gives vmwire less CPU than ports/32
- *            does and its figure is a floor, not vmwire's ceiling
+ *            512 threads for ports/256: measured (--verbose), that costs
+ *            the generator 1.1-1.5 us of CPU per frame against 0.8 at
+ *            ports/32 and 0.45 at ports/2 (41-57 context switches per
+ *            1000 frames against 21 and 15), so on 2 cores ports/256
+ *            leaves vmwire less CPU than the smaller cells do: its figure
+ *            is a floor for vmwire.  Driving many ports from a few
+ *            threads with epoll would be fairer; not written yet.
  *   flood    2 ports sending broadcast frames
  *   stuck    the same with a third port whose client connects and never
  *            reads, each run paired with a flood run just before it;
@@ -53,8 +55,10 @@
  *   vhost-user/N, vhost-user-stream/1500, vhost-user-rtt, dpdk/N,
  *   memcpy/N  vhost-user frontends through vmwire and through DPDK's
  *            vhost switch, and one core's memcpy: see vu-cells.c
- *            (--vu-sizes sets N, 64 and 1500 by default); the ratios of
- *            issue 12's targets follow the table
+ *            (--vu-sizes sets N, 64 and 1500 by default)
+ *
+ * After the table, the targets of issues 12 and 14 (targets[]) whose
+ * cells ran: the two medians, their ratio, whether it holds.
  *
  * Output: a table on stdout, and --md / --csv files with the same rows.
  * Figures are never asserted here: the machine is shared and noisy;
