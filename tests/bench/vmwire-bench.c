@@ -605,10 +605,10 @@ static int relay_terminate(pid_t pid)
 }
 
 /*
- * Stop the relay.  If it died on its own, say how in r->death: it had
- * ended before we asked (a crash, a signal, an exit mid-cell), or our
- * SIGTERM ended it with a failing status or another signal (a crash on
- * the way out).
+ * Stop process @pid of a relay.  If it died on its own, say how in
+ * @death: it had ended before we asked (a crash, a signal, an exit
+ * mid-cell), or our SIGTERM ended it with a failing status or another
+ * signal (a crash on the way out).
  */
 static void relay_process_stop(RelayKind kind, pid_t pid, char *death,
                                size_t len)
@@ -634,7 +634,10 @@ static void relay_process_stop(RelayKind kind, pid_t pid, char *death,
     }
 }
 
-/* ... and of a vxlan pair both daemons, the note naming which died. */
+/*
+ * Stop the relay, and say in r->death how it died if it did (a vxlan
+ * pair: both daemons, the note naming the one that died).
+ */
 void relay_stop(Relay *r)
 {
     char first[96], second[96] = "";
