@@ -38,7 +38,9 @@
  *            1000 frames against 21 and 15), so on 2 cores ports/256
  *            leaves vmwire less CPU than the smaller cells do: its figure
  *            is a floor for vmwire.  Driving many ports from a few
- *            threads with epoll would be fairer; not written yet.
+ *            threads with epoll would be fairer; not written yet, as it
+ *            would not decide issue 14's target: vmwire's own CPU per
+ *            frame doubles from ports/2 to ports/256 (docs/performance.md)
  *   flood    2 ports sending broadcast frames
  *   stuck    the same with a third port whose client connects and never
  *            reads, each run paired with a flood run just before it;
