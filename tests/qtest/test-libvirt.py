@@ -177,6 +177,33 @@ class Libvirtd:
         return left
 
 
+def kill_stale_qemus():
+    """SIGKILL the QEMUs a test-libvirt process killed outright (SIGKILL,
+    no cleanup) left behind: libvirt's QEMUs are not the test's children,
+    so neither PR_SET_PDEATHSIG nor the end of libvirtd stops them.  They
+    are known by their domain's name (dom_name), whose PID is gone.
+    Returns the pids killed."""
+    killed = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        owner = re.search(rb'\0guest=vmwire-test-(\d+)-', cmdline)
+        if (b'qemu-system' not in cmdline.split(b'\0')[0] or not owner
+                or os.path.exists('/proc/%s' % owner.group(1).decode())):
+            continue
+        try:
+            os.kill(int(entry), 9)
+            killed.append(int(entry))
+        except ProcessLookupError:
+            pass
+    return killed
+
+
 def _is_qemu(pid):
     try:
         with open('/proc/%d/cmdline' % pid, 'rb') as f:
@@ -299,11 +326,16 @@ SHARED_MEMORY = '''
   </memoryBacking>'''
 
 
+def dom_name(name):
+    """A domain's name: it carries the test's pid (see kill_stale_qemus)."""
+    return 'vmwire-test-%d-%s' % (os.getpid(), name)
+
+
 def domain_xml(name, mac, interface, console, cmdline):
     kernel, initrd = guest_image()
     vhost = name == 'vhostuser'
     return '''<domain type='qemu' xmlns:qemu='%(ns)s'>
-  <name>vmwire-%(name)s</name>
+  <name>%(name)s</name>
   <memory unit='MiB'>%(mem)s</memory>
   <vcpu>1</vcpu>%(shared)s
   <os>
@@ -331,7 +363,7 @@ def domain_xml(name, mac, interface, console, cmdline):
     <memballoon model='none'/>
   </devices>%(override)s
 </domain>
-''' % {'ns': QEMU_NS, 'name': name, 'mem': Guest.MEMORY,
+''' % {'ns': QEMU_NS, 'name': dom_name(name), 'mem': Guest.MEMORY,
        'shared': SHARED_MEMORY if vhost else '', 'kernel': kernel,
        'initrd': initrd, 'cmdline': cmdline, 'qemu': _which(qemu_binary()),
        'interface': interface, 'mac': mac, 'console': console,
@@ -394,11 +426,11 @@ def start_domains(t, lv, d, p, host):
         with open(xml_path, 'w') as f:
             f.write(domain_xml(name, mac, interface, console, cmdline))
         define = lv.virsh('define', xml_path)
-        start = lv.virsh('start', 'vmwire-' + name)
+        start = lv.virsh('start', dom_name(name))
         t.ok(define.returncode == 0 and start.returncode == 0,
              '%s: virsh define and virsh start succeed' % name,
              diag=lambda: define.stdout + define.stderr + start.stdout +
-             start.stderr + lv.qemu_log('vmwire-' + name))
+             start.stderr + lv.qemu_log(dom_name(name)))
         domains[name] = (mac, console)
     return domains
 
@@ -409,7 +441,7 @@ def check_guests(t, lv, v, domains, host):
     leases = {}
     for name, (mac, console) in domains.items():
         text = read(console)
-        diag = (lambda n=name, x=text: x + '\n' + lv.qemu_log('vmwire-' + n)
+        diag = (lambda n=name, x=text: x + '\n' + lv.qemu_log(dom_name(n))
                 + '\nvmwire:\n' + v.log())
         lease = dhcp_lease(text)
         leases[name] = lease and lease['ip']
@@ -430,7 +462,7 @@ def check_guests(t, lv, v, domains, host):
 
 
 def check_override(t, lv):
-    log = lv.qemu_log('vmwire-vhostuser')
+    log = lv.qemu_log(dom_name('vhostuser'))
     t.ok(re.search(r'"driver":"virtio-net-pci",[^}]*"vectors":0', log)
          and '"memory-backend-memfd"' in log and '"share":true' in log
          and re.search(r'-chardev socket,id=charnet0,path=[^ ]*,'
@@ -465,14 +497,14 @@ def check_destroy(t, lv, v, domains, p):
     }
     for name in domains:
         since = len(v.log())
-        res = lv.virsh('destroy', 'vmwire-' + name)
+        res = lv.virsh('destroy', dom_name(name))
         t.ok(res.returncode == 0, '%s: virsh destroy succeeds' % name,
              diag=res.stdout + res.stderr)
         if name in seen:
             t.ok(v.wait_log(seen[name], 15, since),
                  '%s: vmwire sees the domain go (%s)' % (name, seen[name]),
                  diag=v.log)
-        res = lv.virsh('undefine', 'vmwire-' + name)
+        res = lv.virsh('undefine', dom_name(name))
         t.ok(res.returncode == 0, '%s: virsh undefine succeeds' % name,
              diag=res.stdout + res.stderr)
 
@@ -506,6 +538,10 @@ def check_nothing_left(t, lv, qemus, left):
 
 def main(t):
     guest_image()
+    stale = kill_stale_qemus()
+    if stale:
+        t.diag('killed QEMUs left by an earlier run killed outright: %s'
+               % stale)
     qemus, left = [], []
     with tempdir('libvirt') as d:
         p = Ports(d)
