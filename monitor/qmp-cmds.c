@@ -77,6 +77,7 @@ int monitor_fd_param(const char *str, int *fd, int *type)
             return MONITOR_FD_INVALID;
         }
         *fd = (int)n;
+        listen_fds_forget(*fd);     /* a passed socket taken by number */
     }
     if (fcntl(*fd, F_GETFL) < 0) {
         return MONITOR_FD_CLOSED;

@@ -14,7 +14,8 @@
  * by default the .socket unit's name; "unknown" when LISTEN_FDNAMES is
  * unset) until an option takes one: `addr.type=fd,addr.str=NAME`
  * (-netdev stream, dgram, vhost-user) or `fd=NAME` (-netdev socket),
- * through monitor_fd_param(), after QMP getfd names.  A name given
+ * through monitor_fd_param(), after QMP getfd names; one taken by its
+ * number (`addr.str=3`) is the option's too (listen_fds_forget()).  A name given
  * twice is handed out in fd order.  The default network takes
  * vmwire-default, vmwire-tcp and vmwire-vhost-user when passed
  * (system/default-net.c).  Once every option is applied, vl.c calls
@@ -178,6 +179,15 @@ int listen_fds_take(const char *name)
     fd = listen_fds.fds[i];
     listen_fds.fds[i] = -1;
     return fd;
+}
+
+void listen_fds_forget(int fd)
+{
+    for (int i = 0; i < listen_fds.count; i++) {
+        if (listen_fds.fds[i] == fd) {
+            listen_fds.fds[i] = -1;
+        }
+    }
 }
 
 const char *listen_fds_hint(void)

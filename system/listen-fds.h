@@ -42,6 +42,12 @@ int listen_fds_lookup(const char *name);
 int listen_fds_take(const char *name);
 
 /*
+ * An option took passed fd @fd by its number (addr.str=3): it is the
+ * option's now, not closed as unclaimed.  Other fds are ignored.
+ */
+void listen_fds_forget(int fd);
+
+/*
  * Words to append to "File descriptor named 'X' has not been found" on
  * the command line: which names systemd passed (" (systemd passed
  * sockets named: a, b)"); "" when it passed none, and once

@@ -4,10 +4,12 @@
  * listen_fds_parse() on the environments systemd (or a stray parent)
  * leaves, with the exact messages a user would see; then
  * listen_fds_init() on real sockets placed at fds 3 and 4, as systemd
- * places them: taken by name, the variables gone, an unclaimed one
- * closed.
+ * places them: taken by name (or by number, through monitor_fd_param()),
+ * the variables gone, an unclaimed one closed.
  */
 #include "system/listen-fds.h"
+
+#include "monitor/monitor.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -183,6 +185,29 @@ static void test_init_not_open(void)
     restore(4, saved4);
 }
 
+/* addr.str=3 (a number) takes passed fd 3: not closed as unclaimed. */
+static void test_init_by_number(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *pid = g_strdup_printf("%d", (int)getpid());
+    int saved3, fd = -1, type = 0;
+
+    socket_at(3, &saved3);
+    g_setenv("LISTEN_PID", pid, true);
+    g_setenv("LISTEN_FDS", "1", true);
+    g_unsetenv("LISTEN_FDNAMES");
+    g_assert_true(listen_fds_init(&err));
+    g_assert_cmpint(monitor_fd_param("3", &fd, &type), ==, 0);
+    g_assert_cmpint(fd, ==, 3);
+    g_assert_cmpint(type, ==, SOCK_STREAM);
+    listen_fds_close_unclaimed();
+    g_assert_cmpint(fcntl(3, F_GETFD), >=, 0);      /* still open */
+    listen_fds_cleanup();
+    g_assert_cmpint(fcntl(3, F_GETFD), >=, 0);
+    close(3);
+    restore(3, saved3);
+}
+
 static void test_init_none(void)
 {
     g_autoptr(GError) err = NULL;
@@ -205,6 +230,7 @@ int main(int argc, char **argv)
     g_test_add_func("/listen-fds/parse/malformed", test_malformed);
     g_test_add_func("/listen-fds/init/take", test_init_take);
     g_test_add_func("/listen-fds/init/not-open", test_init_not_open);
+    g_test_add_func("/listen-fds/init/by-number", test_init_by_number);
     g_test_add_func("/listen-fds/init/none", test_init_none);
     return g_test_run();
 }
