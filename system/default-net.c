@@ -15,10 +15,11 @@
  * else ./vmwire under the working directory (made 0700 if missing).
  * Under socket activation (system/listen-fds.c) a socket passed under
  * the name vmwire-default, vmwire-tcp or vmwire-vhost-user replaces the
- * listener vms, tcp or vhost (`addr.type=fd,addr.str=NAME`): the .socket
- * unit owns that path or port, and vmwire leaves its file alone.  The listeners
- * take many VMs (hubid=, net/stream-multi.c): every connection becomes its
- * own hub port and is logged with its MAC when it joins and leaves.  The
+ * listener vms, tcp or vhost (`addr.type=fd,addr.str=NAME`; tcp is then
+ * a -netdev stream): the .socket unit owns that path or port, and vmwire
+ * leaves its file alone.  The listeners take many VMs (hubid=,
+ * net/stream-multi.c): every connection becomes its own hub port and is
+ * logged with its MAC when it joins and leaves.  The
  * uplink is libslirp with QEMU's defaults (10.0.2.0/24, gateway and host
  * 10.0.2.2, DNS 10.0.2.3, leases from 10.0.2.15).  Everything is built
  * through the same option strings a user could type, so the default is no

@@ -15,8 +15,8 @@
  * unset) until an option takes one: `addr.type=fd,addr.str=NAME`
  * (-netdev stream, dgram, vhost-user) or `fd=NAME` (-netdev socket),
  * through monitor_fd_param(), after QMP getfd names; one taken by its
- * number (`addr.str=3`) is the option's too (listen_fds_forget()).  A name given
- * twice is handed out in fd order.  The default network takes
+ * number (`addr.str=3`) is the option's too (listen_fds_forget()).  A
+ * name given twice is handed out in fd order.  The default network takes
  * vmwire-default, vmwire-tcp and vmwire-vhost-user when passed
  * (system/default-net.c).  Once every option is applied, vl.c calls
  * listen_fds_close_unclaimed(): an fd nobody took is closed with a
