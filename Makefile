@@ -14,7 +14,8 @@ BUILD_DEPS = meson ninja-build pkg-config gcc libglib2.0-dev libjson-glib-dev \
 TEST_DEPS  = $(BUILD_DEPS) python3 qemu-system-x86 busybox-static \
              linux-image-amd64 cpio kmod valgrind tshark mypy dpdk \
              iproute2 iputils-ping ethtool openvswitch-switch \
-             libvirt-daemon-system libvirt-clients
+             libvirt-daemon-system libvirt-clients \
+             mandoc
 
 .PHONY: all deps build-deps build run check clean valgrind
 
