@@ -30,7 +30,8 @@ installed-style executable and reads what it prints, as a user would.
             directory beside the socket; 3000 frames of 1400 bytes
             through `capture -w` all reach the file while the scratch
             file, 4 MB written, holds under 1 MiB on disk (what was
-            copied is punched out).
+            copied is punched out); B leaving during `capture vms.2`
+            ends it by itself, its frames in the file.
   top       A floods while B sends a little: `top -n 2 -d 1` (not a tty)
             prints two blocks whose first row is vms.1.
   absent    no vmwire: `vmwire-ctl: no vmwire at PATH: is it running?
@@ -452,6 +453,33 @@ def test_capture_backlog(t, rig):
          diag='rc=%s %d %s' % (rc, len(fields), terr))
 
 
+def test_capture_port_gone(t, rig):
+    """B leaves during `capture vms.2 -w FILE`: the capture ends by
+    itself, saying so, with B's frames in FILE."""
+    path = os.path.join(rig.dir, 'b.pcap')
+    proc = subprocess.Popen([TOOL, 'capture', 'vms.2', '-w', path],
+                            env=rig.env, stderr=subprocess.PIPE)
+    try:
+        t.ok(wait_scratch(rig, proc), 'capture vms.2 -w: the dump is added')
+        rig.b.send_frames([frame(MAC_B, 90, i) for i in range(3)])
+        rig.settle('vms.2', 'rx-frames', 3)
+        rig.b.close()
+        rig.b = None
+        rc = proc.wait(secs(20))
+        err = proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    fields, terr = tshark_fields(path)
+    t.ok(rc == 0 and err == 'vmwire-ctl: port vms.2 went away; capture '
+         'ended\n', 'when B leaves the capture ends by itself, saying so',
+         diag='rc=%s %r' % (rc, err))
+    t.ok(fields == [(mac_str(MAC_B), '90')] * 3, 'B\'s 3 frames are in '
+         'the file', diag='%r %s' % (fields, terr))
+
+
 def test_capture_errors(t, rig):
     rc, out, err = rig.ctl(['capture', 'stub', '-w', '/dev/null'])
     t.ok(rc == 1 and err == "vmwire-ctl: 'stub' is a NIC: capture the port "
@@ -520,7 +548,8 @@ SCENARIOS = [
     ('link', test_link),
     ('capture', lambda t, r: (test_capture(t, r), test_capture_reader(t, r),
                               test_capture_backlog(t, r),
-                              test_capture_errors(t, r))),
+                              test_capture_errors(t, r),
+                              test_capture_port_gone(t, r))),
     ('top', test_top),
 ]
 
