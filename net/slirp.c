@@ -107,6 +107,8 @@ struct NetSlirpState {
     GArray *fill;               /* GPollFD of this fill, compared to it */
     gint64 deadline;            /* when slirp's TCP timers want a poll */
     bool blocked;               /* a frame is queued at the peer */
+    GArray *hostfwds;           /* NetSlirpFwd: the rules in force */
+    struct in_addr dhcp_start;  /* a rule's guest address when omitted */
 };
 
 typedef struct NetSlirpTimer {
@@ -615,6 +617,7 @@ static void net_slirp_cleanup(NetClientState *nc)
     g_clear_pointer(&s->slirp, slirp_cleanup);
     g_clear_pointer(&s->pollfds, g_array_unref);
     g_clear_pointer(&s->fill, g_array_unref);
+    g_clear_pointer(&s->hostfwds, g_array_unref);
 }
 
 static const NetClientInfo net_slirp_info = {
@@ -718,9 +721,23 @@ static const char *net_slirp_parse_hostfwd(const char *rule, NetSlirpFwd *fwd)
     return NULL;
 }
 
+/* The user netdev whose stack is @slirp (there are a few at most). */
+static NetSlirpState *net_slirp_of(Slirp *slirp)
+{
+    for (GList *l = net_slirp_stacks.head; l; l = l->next) {
+        NetSlirpState *s = l->data;
+
+        if (s->slirp == slirp) {
+            return s;
+        }
+    }
+    g_assert_not_reached();
+}
+
 bool net_slirp_hostfwd_add_rule(Slirp *slirp, const char *rule,
                                 GError **errp)
 {
+    NetSlirpState *s = net_slirp_of(slirp);
     NetSlirpFwd fwd;
     const char *why = net_slirp_parse_hostfwd(rule, &fwd);
 
@@ -733,6 +750,10 @@ bool net_slirp_hostfwd_add_rule(Slirp *slirp, const char *rule,
         error_setg(errp, "Could not set up host forwarding rule '%s'", rule);
         return false;
     }
+    if (!fwd.guest_addr.s_addr) {
+        fwd.guest_addr = s->dhcp_start;     /* as libslirp does */
+    }
+    g_array_append_val(s->hostfwds, fwd);
     return true;
 }
 
@@ -1052,6 +1073,15 @@ static bool net_slirp_add_rules(NetSlirpState *s,
             return false;
         }
     }
+    /* Listed in the order given (x-query-hostfwd), not set up. */
+    for (guint i = 0, j = s->hostfwds->len; j-- > i + 1; i++) {
+        NetSlirpFwd *a = &g_array_index(s->hostfwds, NetSlirpFwd, i);
+        NetSlirpFwd *b = &g_array_index(s->hostfwds, NetSlirpFwd, j);
+        NetSlirpFwd swap = *a;
+
+        *a = *b;
+        *b = swap;
+    }
     return true;
 }
 
@@ -1085,6 +1115,8 @@ bool net_init_user(const Netdev *netdev, GError **errp)
     s->pollfds = g_array_new(FALSE, TRUE, sizeof(GPollFD));
     s->fill = g_array_new(FALSE, TRUE, sizeof(GPollFD));
     s->deadline = G_MAXINT64;
+    s->hostfwds = g_array_new(FALSE, TRUE, sizeof(NetSlirpFwd));
+    s->dhcp_start = cfg.vdhcp_start;
     s->slirp = slirp_new(&cfg, &net_slirp_cb, s);
     g_queue_push_tail(&net_slirp_stacks, s);
     if (!net_slirp_add_rules(s, user, errp)) {
@@ -1118,6 +1150,21 @@ Slirp *net_slirp_stack(NetClientState *nc)
     return container_of(nc, NetSlirpState, nc)->slirp;
 }
 
+/* Drop the first rule of @s listening where libslirp just closed one. */
+static void net_slirp_forget_hostfwd(NetSlirpState *s,
+                                     const NetSlirpFwd *host, int port)
+{
+    for (guint i = 0; i < s->hostfwds->len; i++) {
+        NetSlirpFwd *fwd = &g_array_index(s->hostfwds, NetSlirpFwd, i);
+
+        if (fwd->udp == host->udp && fwd->host_port == port &&
+            fwd->host_addr.s_addr == host->host_addr.s_addr) {
+            g_array_remove_index(s->hostfwds, i);
+            return;
+        }
+    }
+}
+
 bool net_slirp_hostfwd_remove_rule(Slirp *slirp, const char *rule,
                                    GError **errp)
 {
@@ -1140,7 +1187,27 @@ bool net_slirp_hostfwd_remove_rule(Slirp *slirp, const char *rule,
         error_setg(errp, "host forwarding rule for %s not found", rule);
         return false;
     }
+    net_slirp_forget_hostfwd(net_slirp_of(slirp), &fwd, (int)port);
     return true;
+}
+
+void net_slirp_foreach_hostfwd(NetClientState *nc, NetSlirpFwdFunc func,
+                               void *opaque)
+{
+    for (GList *l = net_slirp_stacks.head; l; l = l->next) {
+        NetSlirpState *s = l->data;
+
+        for (guint i = 0; (!nc || nc == &s->nc) && i < s->hostfwds->len;
+             i++) {
+            NetSlirpFwd *fwd = &g_array_index(s->hostfwds, NetSlirpFwd, i);
+            char host[INET_ADDRSTRLEN], guest[INET_ADDRSTRLEN];
+
+            inet_ntop(AF_INET, &fwd->host_addr, host, sizeof(host));
+            inet_ntop(AF_INET, &fwd->guest_addr, guest, sizeof(guest));
+            func(s->nc.name, fwd->udp, host, fwd->host_port, guest,
+                 fwd->guest_port, opaque);
+        }
+    }
 }
 
 /*
