@@ -50,15 +50,18 @@ def build_options():
 
 def check_files(t, dest, prefix):
     root = dest + prefix
-    want = ['bin/vmwire', 'share/man/man1/vmwire.1',
+    want = ['bin/vmwire', 'share/man/man1/vmwire.1', 'bin/vmwire-ctl',
+            'share/man/man1/vmwire-ctl.1',
             'share/qemu/vhost-user/50-vmwire.json']
     want += ['lib/systemd/%s/%s' % (kind, unit) for kind in ('system', 'user')
              for unit in UNITS]
     missing = [w for w in want if not os.path.isfile(os.path.join(root, w))]
-    t.ok(not missing, 'installed: binary, man page, vhost-user JSON, system '
-         'and user units', diag='missing under %s: %s' % (root, missing))
-    t.ok(os.access(os.path.join(root, 'bin/vmwire'), os.X_OK),
-         'bin/vmwire is executable')
+    t.ok(not missing, 'installed: binary, vmwire-ctl, man pages, vhost-user '
+         'JSON, system and user units',
+         diag='missing under %s: %s' % (root, missing))
+    t.ok(all(os.access(os.path.join(root, b), os.X_OK)
+             for b in ('bin/vmwire', 'bin/vmwire-ctl')),
+         'bin/vmwire and bin/vmwire-ctl are executable')
     try:
         with open(os.path.join(root, 'share/qemu/vhost-user/50-vmwire.json'),
                   encoding='utf-8') as f:
