@@ -13,7 +13,8 @@ BUILD_DEPS = meson ninja-build pkg-config gcc libglib2.0-dev libjson-glib-dev \
              libslirp-dev libseccomp-dev
 TEST_DEPS  = $(BUILD_DEPS) python3 qemu-system-x86 busybox-static \
              linux-image-amd64 cpio kmod valgrind tshark mypy dpdk \
-             iproute2 iputils-ping ethtool openvswitch-switch
+             iproute2 iputils-ping ethtool openvswitch-switch \
+             dpkg-dev debhelper lintian debootstrap
 
 .PHONY: all deps build-deps build run check clean valgrind
 
