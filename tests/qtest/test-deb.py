@@ -47,9 +47,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmwire_test import (TAP, TIMEOUT_SCALE, arp_fields,  # noqa: E402
-                         arp_frame, stream_record, tempdir)
-from vmwire_test.process import REPO_ROOT, _kill_and_reap, _spawn  # noqa: E402,E501
+from vmwire_test import (REPO_ROOT, TAP, TIMEOUT_SCALE,  # noqa: E402
+                         arp_fields, arp_frame, stream_record, tempdir)
+from vmwire_test.process import _kill_and_reap, _spawn  # noqa: E402
 
 CACHE = os.environ.get('VMWIRE_DEB_CACHE', '/var/cache/vmwire-test')
 SUITE = 'bookworm'
