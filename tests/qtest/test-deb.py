@@ -21,6 +21,9 @@ Debian 12 and started there, as a user of the .deb would.
             vhost-user description, and whatever is added later; a man page
             may be gzipped), and the description names the binary the
             package installed.
+  units     each system unit (service, socket) with an [Install] section
+            is enabled by the postinst; user units are not enabled for
+            every user.
   run       the packaged /usr/bin/vmwire, run inside the chroot (its own
             mount namespace with /proc), prints its version and
             "vmwire: ready"; a peer speaking QEMU's stream framing on its
@@ -349,11 +352,13 @@ def wanted_by(path):
 
 
 def check_units_enabled(t, root, listed):
-    """Each system service the package ships with an [Install] section is
-    enabled by its postinst (Debian 12's dh_installsystemd saw it); user
-    services are not enabled for every user (debian/rules)."""
+    """Each system service or socket unit the package ships with an
+    [Install] section is enabled by its postinst (Debian 12's
+    dh_installsystemd saw it); user units are not enabled for every user
+    (debian/rules)."""
     for unit in sorted(p for p in listed if re.match(
-            r'(/usr)?/lib/systemd/(system|user)/[^/]+\.service$', p)):
+            r'(/usr)?/lib/systemd/(system|user)/[^/]+\.(service|socket)$',
+            p)):
         name = os.path.basename(unit)
         kind = unit.split('/')[-2]
         for target in wanted_by(os.path.join(root, unit.lstrip('/'))):
