@@ -34,6 +34,11 @@
  * data/50-vmwire.json is the matching description file) and exits 0,
  * whatever else is on the command line.
  *
+ * Sockets systemd passed (LISTEN_FDS, system/listen-fds.c) are taken
+ * first of all, before -daemonize forks, and wait under their names for
+ * an `addr.type=fd,addr.str=NAME` or `fd=NAME`; those no option took are
+ * closed, with a warning, once every netdev and monitor exists.
+ *
  * Once everything exists, -runas and -sandbox take effect (system/
  * sandbox.c: the user dropped to, the seccomp allowlist loaded; the
  * default network turns -sandbox on unless -sandbox is given), then
@@ -55,6 +60,7 @@
 #include "net/net.h"
 #include "net/netdev.h"
 #include "system/default-net.h"
+#include "system/listen-fds.h"
 #include "system/object.h"
 #include "system/os.h"
 #include "system/sandbox.h"
@@ -400,6 +406,7 @@ static bool startup(GArray *opts, bool use_default)
         log_report("%s", err->message);
         return false;
     }
+    listen_fds_close_unclaimed();
     net_client_foreach(warn_unpeered, NULL);
     if (use_default) {
         default_net_explain();
@@ -432,6 +439,19 @@ static void shutdown_all(void)
     log_file_cleanup();
     default_net_cleanup();
     sandbox_cleanup();
+    listen_fds_cleanup();
+}
+
+/* Sockets systemd passed (system/listen-fds.c): before anything forks. */
+static void take_listen_fds(void)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!listen_fds_init(&err)) {
+        log_report("%s", err->message);
+        listen_fds_cleanup();
+        exit(1);
+    }
 }
 
 int main(int argc, char **argv)
@@ -449,6 +469,7 @@ int main(int argc, char **argv)
      * "Bounded resources").  Connection buffers stay mmap()ed.
      */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    take_listen_fds();
     opts = cmdline_parse(argc, argv);
     use_default = opts->len == 0 && !monitor_given;
     if (use_default && !sandbox_given) {

@@ -24,6 +24,7 @@
 #include "qapi-commands.h"
 #include "qapi-introspect.h"
 #include "qapi/util.h"
+#include "system/listen-fds.h"
 #include "util/error.h"
 #include "util/sockops.h"
 
@@ -64,6 +65,9 @@ int monitor_fd_param(const char *str, int *fd, int *type)
     if (!g_ascii_isdigit(str[0])) {
         *fd = monitor_fd_get(str, true);
         if (*fd < 0) {
+            *fd = listen_fds_take(str);
+        }
+        if (*fd < 0) {
             return MONITOR_FD_NOT_FOUND;
         }
     } else {
@@ -73,6 +77,7 @@ int monitor_fd_param(const char *str, int *fd, int *type)
             return MONITOR_FD_INVALID;
         }
         *fd = (int)n;
+        listen_fds_forget(*fd);     /* a passed socket taken by number */
     }
     if (fcntl(*fd, F_GETFL) < 0) {
         return MONITOR_FD_CLOSED;

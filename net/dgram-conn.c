@@ -435,8 +435,11 @@ void dgram_data_init(DgramData *d)
     frame_ring_init(&c->tx, DGRAM_CONN_TX_BYTES, DGRAM_CONN_TX_FRAMES);
 }
 
-/* Make a socket buffer hold at least a few batches; never shrink it. */
-static void dgram_conn_size_buffer(int fd, int name)
+/*
+ * Make a socket buffer (@name SO_RCVBUF or SO_SNDBUF) hold at least a few
+ * batches; never shrink it.  Also the vxlan netdev's (net/vxlan.c).
+ */
+void dgram_conn_size_buffer(int fd, int name)
 {
     int size = 0;
     int want = DGRAM_CONN_SOCKBUF;

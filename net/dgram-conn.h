@@ -74,6 +74,7 @@ void dgram_conn_set_dst(DgramConn *c, const struct sockaddr *sa,
                         socklen_t len);
 /* Close both sockets, free the buffer; safe twice. */
 void dgram_conn_cleanup(DgramConn *c);
+void dgram_conn_size_buffer(int fd, int name);
 
 /*
  * Join multicast @group (AF_INET or AF_INET6) on interface @ifaddr (IPv4:

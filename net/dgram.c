@@ -39,6 +39,7 @@
 #include "net/dgram.h"
 #include "net/net.h"
 #include "net/netdev.h"
+#include "system/listen-fds.h"
 #include "util/error.h"
 #include "util/sockets.h"
 #include "util/sockops.h"
@@ -441,7 +442,8 @@ static bool net_dgram_get_fd(const char *id, const char *str, int *fd,
                          id, *fd);
         return false;
     default:
-        error_setg(errp, "Invalid file descriptor number '%s'", str);
+        error_setg(errp, "Invalid file descriptor number '%s'%s", str,
+                   listen_fds_hint());
         return false;
     }
 }

@@ -30,6 +30,7 @@
 #include "net/stream-conn.h"
 #include "net/stream-multi.h"
 #include "qapi-events.h"
+#include "system/listen-fds.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/sockets.h"
@@ -189,7 +190,8 @@ static bool net_socket_fd_init(const char *id, const char *str,
         error_setg(errp, "can't get socket option SO_TYPE");
         return false;
     default:
-        error_setg(errp, "Invalid file descriptor number '%s'", str);
+        error_setg(errp, "Invalid file descriptor number '%s'%s", str,
+                   listen_fds_hint());
         return false;
     }
     ret = fd_set_nonblock(fd);

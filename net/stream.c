@@ -48,6 +48,7 @@
 #include "net/stream-conn.h"
 #include "net/stream-multi.h"
 #include "qapi-events.h"
+#include "system/listen-fds.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/fd-handler.h"
@@ -182,8 +183,8 @@ static int net_stream_get_fd(const char *str, GError **errp)
     case 0:
         break;
     case MONITOR_FD_NOT_FOUND:
-        error_setg(errp, "File descriptor named '%s' has not been found",
-                   str);
+        error_setg(errp, "File descriptor named '%s' has not been found%s",
+                   str, listen_fds_hint());
         return -1;
     case MONITOR_FD_NOT_SOCKET:
         error_setg(errp, "File descriptor '%s' is not a socket", str);

@@ -66,6 +66,7 @@
 #include "qapi-events.h"
 #include "util/batch.h"
 #include "util/busy-poll.h"
+#include "system/listen-fds.h"
 #include "util/error.h"
 #include "util/fd-handler.h"
 #include "util/log.h"
@@ -1005,8 +1006,14 @@ static bool vhost_user_addr_fd(const char *str, VhostUserConfig *cfg,
     struct sockaddr_un own = { 0 };
     socklen_t len = sizeof(own);
     int type = 0;
+    int ret = monitor_fd_param(str, &cfg->fd, &type);
 
-    if (monitor_fd_param(str, &cfg->fd, &type) != 0 || type != SOCK_STREAM) {
+    if (ret == MONITOR_FD_NOT_FOUND) {
+        error_setg(errp, "File descriptor named '%s' has not been found%s",
+                   str, listen_fds_hint());
+        return false;
+    }
+    if (ret != 0 || type != SOCK_STREAM) {
         error_setg(errp, "addr.str=%s: not a stream socket we were given",
                    str);
         return false;

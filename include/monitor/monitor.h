@@ -47,8 +47,9 @@ typedef enum MonitorFdError {
 
 /*
  * The one fd= parser (-netdev socket, stream and dgram), as QEMU's
- * monitor_fd_param(): a name stored with getfd (taken over by the
- * caller), else a decimal fd number; then F_GETFL and, if @type is not
+ * monitor_fd_param(): a name stored with getfd, else a name systemd
+ * passed (system/listen-fds.h; either taken over by the caller), else a
+ * decimal fd number; then F_GETFL and, if @type is not
  * NULL, SO_TYPE into *@type.  Returns 0, or a MonitorFdError (errno set
  * for CLOSED and NOT_SOCKET); *@fd is the fd from CLOSED on, else -1.
  */

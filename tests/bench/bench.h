@@ -19,7 +19,7 @@
 #define BENCH_HDR 4                 /* stream framing length */
 #define BENCH_MIN_FRAME 64
 #define BENCH_MAX_FRAME 65535
-#define BENCH_MAX_PORTS 64
+#define BENCH_MAX_PORTS 256
 
 typedef enum {
     RELAY_VMWIRE, RELAY_QEMU, RELAY_COPY, RELAY_DPDK, RELAY_MEMCPY, RELAY_COUNT
@@ -49,14 +49,22 @@ typedef struct BenchOptions {
 } BenchOptions;
 extern BenchOptions opt;
 
+/*
+ * A relay: one process, or for the vxlan cell two vmwire daemons (pid:
+ * port 0's, tunnel_pid: port 1's) joined by VXLAN over loopback; its RSS
+ * and CPU are then the two daemons' sum.
+ */
 typedef struct Relay {
     RelayKind kind;
     pid_t pid;
+    pid_t tunnel_pid;               /* vxlan: the second daemon, else 0 */
     int nports;
     bool dgram;
+    bool vxlan;
+    int tunnel_port;                /* vxlan: both daemons' dstport= */
     int ports[BENCH_MAX_PORTS];     /* where the generator connects/sends */
     int peers[BENCH_MAX_PORTS];     /* dgram: where the generator receives */
-    char death[96];                 /* set by relay_stop() if it died */
+    char death[128];                /* set by relay_stop() if it died */
 } Relay;
 
 /*
@@ -102,6 +110,7 @@ int tcp_listen(int port);
 int tcp_connect(int port);
 bool write_all(int fd, const uint8_t *buf, size_t len);
 bool port_ready(const char *proto, int port);
+bool port_ready_at(const char *proto, const char *host, int port);
 void port_mac(uint8_t mac[6], int port);
 void frame_build(uint8_t *p, size_t size, const uint8_t dst[6],
                  const uint8_t src[6], uint64_t seq);
@@ -115,6 +124,7 @@ void relay_stop(Relay *r);
 void relay_death_note(const Relay *r, Result *res);
 void *flow_receive(void *opaque);
 void announce(const int *fds, int n);
+void announce_learned(const int *fds, int n);
 int compare_double(const void *a, const void *b);
 
 /* vu-cells.c */

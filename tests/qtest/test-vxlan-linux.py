@@ -51,10 +51,8 @@ import base64
 import json
 import os
 import re
-import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 
@@ -63,13 +61,9 @@ from vmwire_test.qmp import QMP  # noqa: E402
 from vmwire_test import (TAP, Vmwire, inet_checksum,  # noqa: E402
                          mac_bytes, tempdir)
 from vxlanrig import (FAMILIES, GROUPS, NS_A, NS_B, SECOND, STUB_MAC,  # noqa: E402,E501
-                      VETH_A, VETH_B, fdb_of, in_ns_a, malformed, ns,
+                      VETH_A, Capture, fdb_of, in_ns_a, malformed, ns,
                       ping_ok, run, setup, teardown)
 
-FIELDS = ['ip.src', 'ipv6.src', 'ip.dst', 'ipv6.dst', 'udp.srcport',
-          'udp.dstport', 'udp.checksum', 'udp.checksum.status',
-          'vxlan.flags', 'vxlan.vni', 'eth.src', 'eth.dst', 'ip.ttl',
-          'ipv6.hlim']
 # Per underlay family: the outer TTL / hop limit and the source ports
 # vmwire is given (IPv4: the default range).
 WIRE = {4: ('ttl=17', 17, 32768, 60999),
@@ -89,52 +83,6 @@ for d in (b'\x08\x00\x00\x00',            # short
           hdr(0x08, 42) + inner[:10]):    # runt inner frame
     s.sendto(d, (host, 4789))
 '''
-
-
-class Capture:
-    """dumpcap on B's end of the veth pair, decoded by tshark."""
-
-    def __init__(self, path):
-        self.path = path
-        self.proc = subprocess.Popen(
-            ['ip', 'netns', 'exec', NS_B, 'dumpcap', '-q', '-i', VETH_B,
-             '-w', path], stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not os.path.exists(path) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def vxlan_rows(self):
-        """Every VXLAN datagram captured, as dicts of FIELDS."""
-        self.stop()
-        out = run('tshark', '-n', '-r', self.path, '-o',
-                  'udp.check_checksum:TRUE', '-Y',
-                  # not the datagrams quoted in ICMP errors (port
-                  # unreachable before vmwire bound its port)
-                  'vxlan && !icmp.type == 3 && !icmpv6.type == 1', '-T',
-                  'fields',
-                  '-E', 'separator=|', *sum((['-e', f] for f in FIELDS), []))
-        rows = []
-        for line in out.stdout.splitlines():
-            row = dict(zip(FIELDS, line.split('|')))
-            # Outer and inner headers both fill ip.*, udp.*: the outer
-            # ones come first.  eth.* is only the inner frame's (and the
-            # capture's link layer first).
-            for f in FIELDS:
-                if f.startswith(('ip.', 'ipv6.', 'udp.')):
-                    row[f] = row[f].split(',')[0]
-            rows.append(row)
-        return rows
 
 
 def scenario(t, fam):

@@ -5,14 +5,24 @@ pair (VETH_A, VETH_B), underlay addresses FAMILIES[4|6] = (A, B, prefix
 length) and SECOND[fam], a second address of B; in B Linux's vxlan device
 vx0 (VNI 42, dstport 4789, `remote A` or `group G dev VETH_B`) in bridge
 br0 with 10.42.0.2/24.  setup() makes them (returns br0's MAC),
-teardown() deletes both namespaces (and so the veth pair and everything
-in them); in_ns_a() runs the vmwire daemons the block starts inside A
-(VMWIRE_WRAPPER='ip netns exec A ...').  Nothing leaves the namespaces.
+teardown() deletes every namespace of the rig (and so the veth pairs and
+everything in them); in_ns_a() runs the vmwire daemons the block starts
+inside A (VMWIRE_WRAPPER='ip netns exec A ...'), in_ns(name) inside any
+of them.  Nothing leaves the namespaces.
+
+setup_three() is the rig of three hosts: A, B and C (THIRD, 10.199.0.4)
+each have one veth into a fourth namespace NS_U, the underlay switch (a
+bridge there), so VETH_B in B carries only what is sent to or from B;
+Linux's vx0 in B has `remote A` and `bridge fdb append ... dst C`.
+
+Capture records an interface of a namespace with dumpcap and decodes
+the VXLAN datagrams with tshark.
 """
 
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -21,6 +31,12 @@ NS_A = 'vmw-vx-a-%d' % PID
 NS_B = 'vmw-vx-b-%d' % PID
 VETH_A = 'vxa%d' % (PID % 1000000)
 VETH_B = 'vxb%d' % (PID % 1000000)
+# The three-host rig: C, and U (the switch; its ends of the veth pairs
+# are named after the host's with a 'u' in front).
+NS_C = 'vmw-vx-c-%d' % PID
+NS_U = 'vmw-vx-u-%d' % PID
+VETH_C = 'vxc%d' % (PID % 1000000)
+THIRD = '10.199.0.4'
 STUB_MAC = '52:54:00:00:42:01'
 FAMILIES = {
     4: ('10.199.0.1', '10.199.0.2', '24'),
@@ -39,8 +55,18 @@ def ns(name, *argv, check=True):
 
 
 def teardown():
-    for name in (NS_A, NS_B):
+    for name in (NS_A, NS_B, NS_C, NS_U):
         run('ip', 'netns', 'del', name, check=False)
+
+
+def _host(name, dev, fam, *addrs):
+    """Loopback up, @addrs on @dev, @dev up, in namespace @name."""
+    plen = FAMILIES[fam][2]
+    ns(name, 'ip', 'link', 'set', 'lo', 'up')
+    for addr in addrs:
+        ns(name, 'ip', 'addr', 'add', '%s/%s' % (addr, plen), 'dev', dev,
+           *(['nodad'] if fam == 6 else []))
+    ns(name, 'ip', 'link', 'set', dev, 'up')
 
 
 def setup(fam, group=None):
@@ -51,13 +77,36 @@ def setup(fam, group=None):
     run('ip', 'netns', 'add', NS_B)
     run('ip', 'link', 'add', VETH_A, 'netns', NS_A, 'type', 'veth',
         'peer', 'name', VETH_B, 'netns', NS_B)
-    for name, dev, addr in ((NS_A, VETH_A, a), (NS_B, VETH_B, b)):
-        ns(name, 'ip', 'link', 'set', 'lo', 'up')
-        ns(name, 'ip', 'addr', 'add', '%s/%s' % (addr, plen), 'dev', dev,
-           *(['nodad'] if fam == 6 else []))
-        ns(name, 'ip', 'link', 'set', dev, 'up')
-    ns(NS_B, 'ip', 'addr', 'add', '%s/%s' % (SECOND[fam], plen), 'dev',
-       VETH_B, *(['nodad'] if fam == 6 else []))
+    _host(NS_A, VETH_A, fam, a)
+    _host(NS_B, VETH_B, fam, b, SECOND[fam])
+    return _linux_vtep(fam, group)
+
+
+def setup_three():
+    """The three-host rig over IPv4 (see the module's doc): returns br0's
+    MAC.  Linux floods to A (remote) and C (fdb append)."""
+    a, b, _ = FAMILIES[4]
+    for name in (NS_A, NS_B, NS_C, NS_U):
+        run('ip', 'netns', 'add', name)
+    ns(NS_U, 'ip', 'link', 'set', 'lo', 'up')
+    ns(NS_U, 'ip', 'link', 'add', 'sw0', 'type', 'bridge')
+    for name, dev, addr in ((NS_A, VETH_A, a), (NS_B, VETH_B, b),
+                            (NS_C, VETH_C, THIRD)):
+        run('ip', 'link', 'add', dev, 'netns', name, 'type', 'veth',
+            'peer', 'name', 'u' + dev, 'netns', NS_U)
+        ns(NS_U, 'ip', 'link', 'set', 'u' + dev, 'master', 'sw0')
+        ns(NS_U, 'ip', 'link', 'set', 'u' + dev, 'up')
+        _host(name, dev, 4, addr)
+    ns(NS_U, 'ip', 'link', 'set', 'sw0', 'up')
+    mac = _linux_vtep(4, None)
+    ns(NS_B, 'bridge', 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx0',
+       'dst', THIRD)
+    return mac
+
+
+def _linux_vtep(fam, group):
+    """Linux's vx0 in bridge br0 (10.42.0.2/24) in B; returns br0's MAC."""
+    a, b, _ = FAMILIES[fam]
     ns(NS_B, 'ip', 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42',
        'local', b, *(['group', group] if group else ['remote', a]),
        'dstport', '4789', 'dev', VETH_B)
@@ -101,13 +150,86 @@ def malformed(q):
 
 
 @contextlib.contextmanager
-def in_ns_a(prefix=''):
-    """vmwire started in the block runs in namespace A (under the command
-    prefix, say 'setpriv --bounding-set -net_raw', then any wrapper)."""
+def in_ns(name, prefix=''):
+    """vmwire started in the block runs in namespace @name (under the
+    command prefix, say 'setpriv --bounding-set -net_raw', then any
+    wrapper)."""
     wrapper = os.environ.get('VMWIRE_WRAPPER', '')
-    os.environ['VMWIRE_WRAPPER'] = 'ip netns exec %s %s %s' % (NS_A, prefix,
+    os.environ['VMWIRE_WRAPPER'] = 'ip netns exec %s %s %s' % (name, prefix,
                                                               wrapper)
     try:
         yield
     finally:
         os.environ['VMWIRE_WRAPPER'] = wrapper
+
+
+def in_ns_a(prefix=''):
+    """in_ns(NS_A, prefix)."""
+    return in_ns(NS_A, prefix)
+
+
+FIELDS = ['ip.src', 'ipv6.src', 'ip.dst', 'ipv6.dst', 'udp.srcport',
+          'udp.dstport', 'udp.checksum', 'udp.checksum.status',
+          'vxlan.flags', 'vxlan.vni', 'eth.src', 'eth.dst', 'ip.ttl',
+          'ipv6.hlim', 'icmp.type', 'arp.opcode']
+
+
+class Capture:
+    """dumpcap on interface @dev of namespace @name (default B's end of
+    the veth pair), with an optional capture filter @bpf; vxlan_rows()
+    stops it and decodes what it recorded with tshark."""
+
+    def __init__(self, path, name=NS_B, dev=VETH_B, bpf=None):
+        self.path = path
+        self.proc = subprocess.Popen(
+            ['ip', 'netns', 'exec', name, 'dumpcap', '-q', '-i', dev,
+             *(['-f', bpf] if bpf else []), '-w', path],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def vxlan_rows(self):
+        """Every VXLAN datagram captured, as dicts of FIELDS: the outer
+        headers' values under the field's name, the innermost one's under
+        'inner.' + the name (eth.* is only the inner frame's, and the
+        capture's link layer first)."""
+        self.stop()
+        out = run('tshark', '-n', '-r', self.path, '-o',
+                  'udp.check_checksum:TRUE', '-Y',
+                  # not the datagrams quoted in ICMP errors (port
+                  # unreachable before vmwire bound its port)
+                  'vxlan && !icmp.type == 3 && !icmpv6.type == 1', '-T',
+                  'fields',
+                  '-E', 'separator=|', *sum((['-e', f] for f in FIELDS), []))
+        rows = []
+        for line in out.stdout.splitlines():
+            row = dict(zip(FIELDS, line.split('|')))
+            # Outer and inner headers both fill ip.*, udp.*: the outer
+            # ones come first.
+            for f in FIELDS:
+                row['inner.' + f] = row[f].split(',')[-1]
+                if f.startswith(('ip.', 'ipv6.', 'udp.')):
+                    row[f] = row[f].split(',')[0]
+            rows.append(row)
+        return rows
+
+
+def describe(rows, limit=8):
+    """A few captured datagrams, one short line each, for diagnostics."""
+    return '\n'.join('%s -> %s vni %s: %s -> %s %s' % (
+        r['ip.src'] or r['ipv6.src'], r['ip.dst'] or r['ipv6.dst'],
+        r['vxlan.vni'], r['inner.eth.src'], r['inner.eth.dst'],
+        'icmp type %s' % r['icmp.type'] if r['icmp.type'] else
+        'arp op %s' % r['arp.opcode'] if r['arp.opcode'] else '')
+        for r in rows[:limit])

@@ -340,11 +340,12 @@ wait_for() {
 '''
 
 
-def guest_done_listen(port):
+def guest_done_listen(port, timeout=75):
     """Guest shell: listen on TCP port for the other guest's "done" (see
-    guest_done_handshake); start it before anything else."""
-    return ('timeout 75 nc -l -p %d > /tmp/peer_done &\n'
-            'listener=$!\n' % port)
+    guest_done_handshake), for at most timeout seconds; start it before
+    anything else."""
+    return ('timeout %d nc -l -p %d > /tmp/peer_done &\n'
+            'listener=$!\n' % (timeout, port))
 
 
 def guest_done_handshake(peer, port):

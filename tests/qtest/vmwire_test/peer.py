@@ -17,7 +17,7 @@ class StreamPeer:
 
     StreamPeer(port, host='127.0.0.1') connects (host may be '::1');
     StreamPeer(sock=s) wraps a connected socket (e.g. one accepted from a
-    vmwire connect=).  Timeouts are in seconds, scaled by
+    vmwire connect=, or a unix stream socket: port is then None).  Timeouts are in seconds, scaled by
     VMWIRE_TIMEOUT_SCALE.  Attributes: sock, port (the local port), buf
     (bytes received and not yet taken as frames).
     """
@@ -27,8 +27,10 @@ class StreamPeer:
             sock = socket.create_connection((host, port),
                                             timeout=timeout * TIMEOUT_SCALE)
         self.sock = sock
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.port = self.sock.getsockname()[1]
+        if sock.family != socket.AF_UNIX:       # a unix peer has no port
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.port = (None if sock.family == socket.AF_UNIX
+                     else self.sock.getsockname()[1])
         self.buf = bytearray()
 
     def send(self, data):
