@@ -22,7 +22,7 @@ TEST_DEPS  = $(BUILD_DEPS) python3 qemu-system-x86 busybox-static \
              linux-image-amd64 cpio kmod valgrind tshark mypy dpdk \
              iproute2 iputils-ping ethtool openvswitch-switch \
              libvirt-daemon-system libvirt-clients \
-             mandoc systemd
+             mandoc systemd dpkg-dev debhelper lintian debootstrap
 
 .PHONY: all deps build-deps build run check clean valgrind
 
