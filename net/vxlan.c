@@ -19,23 +19,24 @@
  *     address of the flood list (group=, or every remote=, plus entries
  *     appended over QMP).  Inside a batch (util/batch.h) each datagram is
  *     copied into a fixed transmit arena and when the batch ends each
- *     send socket's datagrams leave in one sendmmsg(); with UDP GSO (IPv6)
- *     a run of equal-sized datagrams to one remote is one message, cut by
- *     the kernel.  Outside a batch, sendmsg() at once.  A full socket
- *     buffer drops the frame for that destination (queue full), as a
- *     kernel tunnel does.
+ *     send socket's datagrams leave in one sendmmsg(); with UDP GSO
+ *     (IPv6, or IPv4 with udpcsum=on) a run of equal-sized datagrams to
+ *     one remote is one message, cut by the kernel.  Outside a batch,
+ *     sendmsg() at once.  A full socket buffer drops the frame for that
+ *     destination (queue full), as a kernel tunnel does.
  *
  * Sending uses a pool of up to VXLAN_TX_SOCKETS ordinary UDP sockets,
  * each bound to local= and a port of srcport=; a hash of the inner flow
  * (MACs, IP addresses and ports) picks the socket, so one flow keeps one
  * source port and flows spread over as many ports as the pool has (16
  * values of entropy, not the whole range).  No privilege is needed.  The
- * UDP checksum is zero over IPv4 (SO_NO_CHECK, as Linux's vxlan; Linux
- * refuses UDP GSO on such a socket, so over IPv4 each datagram is its
- * own message) and the kernel's over IPv6.  If no port of srcport= can be bound, frames leave
- * from the receive socket (source port dstport=, one warning).  Every
- * socket forbids fragmentation: a frame too big for the underlay fails
- * with EMSGSIZE and is dropped and counted (oversized, too-big).
+ * UDP checksum is zero over IPv4 unless udpcsum=on (SO_NO_CHECK, as
+ * Linux's vxlan; Linux refuses UDP GSO on such a socket, so then each
+ * datagram is its own message) and the kernel's over IPv6.  If no port
+ * of srcport= can be bound, frames leave from the receive socket (source
+ * port dstport=, one warning).  Every socket forbids fragmentation: a
+ * frame too big for the underlay fails with EMSGSIZE and is dropped and
+ * counted (oversized, too-big).
  *
  * Owns: its sockets, the receive buffer, the transmit arena and the
  * FDB, all allocated at creation.  net/vxlan-qmp.c has its QMP commands.
@@ -888,6 +889,7 @@ typedef struct VxlanConfig {
     VxlanAddr remotes[VXLAN_FLOOD_MAX];
     unsigned n_remotes;
     int ttl;                        /* -1: the kernel's */
+    bool zero_csum;                 /* IPv4 without udpcsum=on */
 } VxlanConfig;
 
 static bool vxlan_check_numbers(const NetdevVxlanOptions *o, GError **errp)
@@ -1133,7 +1135,7 @@ static int vxlan_open_tx(const VxlanConfig *c, uint16_t port)
                             sizeof(prog)) < 0 ||
         (family == AF_INET6 &&
          !sockops_setopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, "", NULL)) ||
-        (family == AF_INET &&
+        (c->zero_csum &&
          !sockops_setopt_int(fd, SOL_SOCKET, SO_NO_CHECK, 1, "", NULL)) ||
         !vxlan_tx_options(fd, c, NULL) ||
         sockops->bind(fd, &bind_addr.sa, vxlan_addr_len(&bind_addr)) < 0) {
@@ -1174,7 +1176,7 @@ static bool vxlan_open(VxlanState *s, const VxlanConfig *c, GError **errp)
 {
     s->rx_fd = vxlan_open_rx(c, s->dstport, errp);
     if (s->rx_fd < 0 || !vxlan_tx_options(s->rx_fd, c, errp) ||
-        (s->family == AF_INET &&
+        (c->zero_csum &&
          !sockops_setopt_int(s->rx_fd, SOL_SOCKET, SO_NO_CHECK, 1,
                              "can't set socket option SO_NO_CHECK", errp))) {
         return false;
@@ -1186,8 +1188,8 @@ static bool vxlan_open(VxlanState *s, const VxlanConfig *c, GError **errp)
                  (unsigned)s->sport_min, (unsigned)s->sport_max,
                  (unsigned)s->dstport);
     }
-    /* Linux refuses GSO with SO_NO_CHECK (EINVAL): IPv6 only. */
-    s->tx_gso = s->family == AF_INET6 &&
+    /* Linux refuses GSO with SO_NO_CHECK (EINVAL): not zero_csum. */
+    s->tx_gso = !c->zero_csum &&
                 dgram_gso_probe(s->n_tx ? s->tx_fds[0] : s->rx_fd);
     s->rx_handler = fd_handler_new(s->rx_fd, vxlan_readable, NULL, s);
     return true;
@@ -1230,6 +1232,8 @@ bool net_init_vxlan(const Netdev *netdev, GError **errp)
         return false;
     }
     c->ttl = o->has_ttl ? (int)o->ttl : -1;
+    c->zero_csum = c->local.sa.sa_family == AF_INET &&
+                   !(o->has_udpcsum && o->udpcsum);
     nc = net_client_new(&net_vxlan_info, NULL, "vxlan", netdev->id);
     s = container_of(nc, VxlanState, nc);
     s->vni = (uint32_t)o->vni;

@@ -2,8 +2,9 @@
  * -netdev vxlan's send path (net/vxlan.c) over loopback: the pool of UDP
  * send sockets on ports of srcport= (ports in use skipped, the flow
  * picks the socket), the fallback to the dstport= socket when no port can
- * be had, and UDP GSO for runs of equal datagrams to one remote (IPv6),
- * which goes off, losing nothing, when the kernel refuses it.
+ * be had, and UDP GSO for runs of equal datagrams to one remote (IPv6, or
+ * IPv4 with udpcsum=on; not with IPv4's default zero checksum), which
+ * goes off, losing nothing, when the kernel refuses it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -235,12 +236,14 @@ static int recording_sendmmsg(int fd, struct mmsghdr *msgs, unsigned int n,
 }
 
 /*
- * IPv6 on ::1, sending to itself: the dstport= socket (read here, the
- * main loop does not run) gets every datagram.
+ * A netdev on @ip (::1 or 127.0.0.1) sending to itself, with @extra
+ * options: the dstport= socket (read here, the main loop does not run)
+ * gets every datagram.  NULL if @ip is not there.
  */
-static VxlanState *vx_add6(void)
+static VxlanState *vx_add_self(int family, const char *ip,
+                               const char *extra)
 {
-    int probe = udp_at(AF_INET6, "::1", 0);
+    int probe = udp_at(family, ip, 0);
     unsigned dst;
     g_autofree char *opts = NULL;
 
@@ -249,18 +252,19 @@ static VxlanState *vx_add6(void)
     }
     dst = port_of(probe);
     close(probe);
-    opts = g_strdup_printf("vxlan,id=v,vni=42,local=::1,remote=::1,"
-                           "dstport=%u", dst);
+    opts = g_strdup_printf("vxlan,id=v,vni=42,local=%s,remote=%s,"
+                           "dstport=%u%s", ip, ip, dst, extra);
     return vx_add(opts);
 }
 
-static void gso_run(bool refuse)
+static void gso_run(int family, const char *ip, const char *extra,
+                    bool refuse)
 {
     static SocketOps ops;
-    VxlanState *s = vx_add6();
+    VxlanState *s = vx_add_self(family, ip, extra);
 
     if (!s) {
-        g_test_skip("no IPv6 loopback");
+        g_test_skip("no such loopback address");
         return;
     }
     g_assert_cmpuint(s->n_tx, ==, VXLAN_TX_SOCKETS);
@@ -295,13 +299,19 @@ static void gso_run(bool refuse)
 /* A run of equal datagrams to one remote leaves as one GSO message. */
 static void test_gso(void)
 {
-    gso_run(false);
+    gso_run(AF_INET6, "::1", "", false);
+}
+
+/* IPv4 with udpcsum=on (a real checksum) gets GSO too. */
+static void test_gso_udpcsum(void)
+{
+    gso_run(AF_INET, "127.0.0.1", ",udpcsum=on", false);
 }
 
 /* The kernel refuses GSO (EINVAL): one by one, nothing lost, GSO off. */
 static void test_gso_refused(void)
 {
-    gso_run(true);
+    gso_run(AF_INET6, "::1", "", true);
 }
 
 int main(int argc, char **argv)
@@ -311,5 +321,6 @@ int main(int argc, char **argv)
     g_test_add_func("/net/vxlan/tx/fallback", test_fallback);
     g_test_add_func("/net/vxlan/tx/gso", test_gso);
     g_test_add_func("/net/vxlan/tx/gso-refused", test_gso_refused);
+    g_test_add_func("/net/vxlan/tx/gso-udpcsum", test_gso_udpcsum);
     return g_test_run();
 }
