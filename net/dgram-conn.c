@@ -98,11 +98,19 @@ static void dgram_conn_msghdr(DgramConn *c, struct msghdr *m,
     }
 }
 
-/* Room for one UDP_SEGMENT control message. */
-typedef union DgramGsoCmsg {
-    char buf[CMSG_SPACE(sizeof(uint16_t))];
-    size_t align;                   /* struct cmsghdr's alignment */
-} DgramGsoCmsg;
+void dgram_gso_set(struct msghdr *m, DgramGsoCmsg *ctrl, uint16_t seg)
+{
+    struct cmsghdr *cm;
+
+    memset(ctrl->buf, 0, sizeof(ctrl->buf));    /* and its padding */
+    m->msg_control = ctrl->buf;
+    m->msg_controllen = sizeof(ctrl->buf);
+    cm = CMSG_FIRSTHDR(m);
+    cm->cmsg_level = SOL_UDP;
+    cm->cmsg_type = UDP_SEGMENT;
+    cm->cmsg_len = CMSG_LEN(sizeof(seg));
+    memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+}
 
 /*
  * The next message of a sendmmsg() batch, from the ring's frames @first
@@ -132,17 +140,7 @@ static unsigned dgram_conn_build(DgramConn *c, unsigned first,
     }
     dgram_conn_msghdr(c, &m->msg_hdr, iov, n);
     if (n > 1) {
-        struct cmsghdr *cm;
-        uint16_t seg = (uint16_t)size;
-
-        memset(ctrl->buf, 0, sizeof(ctrl->buf));    /* and its padding */
-        m->msg_hdr.msg_control = ctrl->buf;
-        m->msg_hdr.msg_controllen = sizeof(ctrl->buf);
-        cm = CMSG_FIRSTHDR(&m->msg_hdr);
-        cm->cmsg_level = SOL_UDP;
-        cm->cmsg_type = UDP_SEGMENT;
-        cm->cmsg_len = CMSG_LEN(sizeof(seg));
-        memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+        dgram_gso_set(&m->msg_hdr, ctrl, (uint16_t)size);
     }
     return n;
 }
@@ -154,10 +152,15 @@ static unsigned dgram_conn_build(DgramConn *c, unsigned first,
  * not take (EINVAL).  GSO goes off for this connection, logged once, and
  * the frames go again one by one.
  */
+bool dgram_gso_refusal(int err)
+{
+    return err == EINVAL || err == EIO || err == EMSGSIZE ||
+           err == EOPNOTSUPP || err == ENOPROTOOPT;
+}
+
 static bool dgram_conn_gso_refused(DgramConn *c, int err)
 {
-    if (err != EINVAL && err != EIO && err != EMSGSIZE &&
-        err != EOPNOTSUPP && err != ENOPROTOOPT) {
+    if (!dgram_gso_refusal(err)) {
         return false;
     }
     c->gso = false;
@@ -460,7 +463,7 @@ void dgram_conn_size_buffer(int fd, int name)
  * as one datagram.  Setting the option to 0 (no default segment size)
  * is the probe.
  */
-static bool dgram_conn_can_gso(int fd)
+bool dgram_gso_probe(int fd)
 {
     int domain = 0, protocol = 0, zero = 0;
     socklen_t len = sizeof(int);
@@ -482,7 +485,7 @@ void dgram_conn_start(DgramConn *c, int fd, int send_fd)
 {
     c->fd = fd;
     c->send_fd = send_fd;
-    c->gso = send_fd == fd && dgram_conn_can_gso(fd);
+    c->gso = send_fd == fd && dgram_gso_probe(fd);
     dgram_conn_size_buffer(fd, SO_RCVBUF);
     dgram_conn_size_buffer(send_fd, SO_SNDBUF);
     c->fd_handler = fd_handler_new(fd, dgram_conn_readable,

@@ -87,6 +87,22 @@ bool dgram_conn_mcast_open(DgramConn *c, const struct sockaddr *group,
                            const struct in_addr *ifaddr, unsigned ifindex,
                            const int *clone_fd, GError **errp);
 
+/*
+ * UDP GSO, shared with net/vxlan.c: room for one UDP_SEGMENT control
+ * message; dgram_gso_set() makes @m's frames (its iovecs, @seg bytes each,
+ * the last one possibly shorter) leave as one message the kernel cuts into
+ * datagrams of @seg bytes.
+ */
+typedef union DgramGsoCmsg {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    size_t align;                   /* struct cmsghdr's alignment */
+} DgramGsoCmsg;
+void dgram_gso_set(struct msghdr *m, DgramGsoCmsg *ctrl, uint16_t seg);
+/* Does the kernel take UDP_SEGMENT messages on @fd (a UDP socket)? */
+bool dgram_gso_probe(int fd);
+/* Is @err how the kernel refuses a GSO message as such (not its frames)? */
+bool dgram_gso_refusal(int err);
+
 /* "ip" / "[ip6]", then ":port", of @sa into @buf. */
 #define DGRAM_ADDR_STRLEN (INET6_ADDRSTRLEN + 16)
 const char *dgram_format_addr(const struct sockaddr *sa, char *buf);

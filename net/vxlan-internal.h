@@ -29,6 +29,8 @@
 #define VXLAN_RX_BUF 65536          /* bytes per received datagram */
 #define VXLAN_TX_BATCH 32           /* datagrams per sendmmsg() */
 #define VXLAN_TX_BYTES (256 * 1024) /* their bytes, at most */
+#define VXLAN_TX_SOCKETS 16         /* UDP sockets the flows' ports are */
+#define VXLAN_TX_BIND_TRIES 256     /* ports tried to bind them, at most */
 #define VXLAN_SPORT_MIN 32768       /* Linux's default ephemeral range */
 #define VXLAN_SPORT_MAX 60999
 
@@ -83,8 +85,13 @@ typedef struct VxlanState {
     int family;                     /* AF_INET or AF_INET6 */
     VxlanAddr local;
     int rx_fd;                      /* UDP, bound to dstport, owned */
-    int tx_fd;                      /* raw UDP, or == rx_fd, owned */
-    bool tx_raw;                    /* tx_fd builds its own UDP header */
+    /*
+     * The send sockets: UDP, each bound to local= and a port of srcport=;
+     * the inner flow's hash picks one.  None (n_tx 0): rx_fd sends.
+     */
+    int tx_fds[VXLAN_TX_SOCKETS];   /* owned */
+    unsigned n_tx;
+    bool tx_gso;                    /* runs leave as UDP GSO messages */
     FdHandler *rx_handler;
     VxlanFdb fdb;
     uint8_t *rx_buf;                /* RX_BATCH x RX_BUF bytes, owned */
@@ -100,6 +107,7 @@ typedef struct VxlanState {
     struct mmsghdr tx_msgs[VXLAN_TX_BATCH];
     struct iovec tx_iov[VXLAN_TX_BATCH];
     VxlanAddr tx_to[VXLAN_TX_BATCH];
+    int tx_fd_of[VXLAN_TX_BATCH];   /* the socket each datagram leaves */
     BatchEntry tx_flush;
     uint64_t bad_header, wrong_vni, too_big;
 } VxlanState;
@@ -138,6 +146,8 @@ bool vxlan_parse_addr(const char *str, int family, const char *what,
                       VxlanAddr *addr, GError **errp);
 bool vxlan_parse_mac(const char *str, uint8_t *mac);
 const char *vxlan_format_addr(const VxlanAddr *addr, char *buf, size_t len);
+/* The socket a frame whose head is @head (@len bytes) leaves from. */
+int vxlan_tx_fd(const VxlanState *s, const uint8_t *head, size_t len);
 /* @nc as a VxlanState, or NULL if it is not a vxlan netdev. */
 VxlanState *vxlan_from_client(NetClientState *nc);
 

@@ -18,20 +18,27 @@
  *     a known unicast MAC goes to its one remote, anything else to every
  *     address of the flood list (group=, or every remote=, plus entries
  *     appended over QMP).  Inside a batch (util/batch.h) each datagram is
- *     copied into a fixed transmit arena and the batch's datagrams leave
- *     in one sendmmsg() when it ends; outside one, sendmsg() at once.  A
- *     full socket buffer drops the frame for that destination (queue
- *     full), as a kernel tunnel does.
+ *     copied into a fixed transmit arena and when the batch ends each
+ *     send socket's datagrams leave in one sendmmsg(); with UDP GSO
+ *     (IPv6, or IPv4 with udpcsum=on) a run of equal-sized datagrams to
+ *     one remote is one message, cut by the kernel.  Outside a batch,
+ *     sendmsg() at once.  A full socket buffer drops the frame for that
+ *     destination (queue full), as a kernel tunnel does.
  *
- * Sending uses a raw UDP socket (CAP_NET_RAW) so that the outer source
- * port can follow the inner flow (a hash of MACs, IP addresses and ports
- * within srcport=); the UDP checksum is zero over IPv4 and computed by the
- * kernel over IPv6 (IPV6_CHECKSUM).  Without CAP_NET_RAW frames leave
- * from the receive socket (source port dstport=, one warning).  Both
- * sockets forbid fragmentation: a frame too big for the underlay fails
- * with EMSGSIZE and is dropped and counted (oversized, too-big).
+ * Sending uses a pool of up to VXLAN_TX_SOCKETS ordinary UDP sockets,
+ * each bound to local= and a port of srcport=; a hash of the inner flow
+ * (MACs, IP addresses and ports) picks the socket, so one flow keeps one
+ * source port and flows spread over as many ports as the pool has (16
+ * values of entropy, not the whole range).  No privilege is needed.  The
+ * UDP checksum is zero over IPv4 unless udpcsum=on (SO_NO_CHECK, as
+ * Linux's vxlan; Linux refuses UDP GSO on such a socket, so then each
+ * datagram is its own message) and the kernel's over IPv6.  If no port
+ * of srcport= can be bound, frames leave from the receive socket (source
+ * port dstport=, one warning).  Every socket forbids fragmentation: a
+ * frame too big for the underlay fails with EMSGSIZE and is dropped and
+ * counted (oversized, too-big).
  *
- * Owns: its two sockets, the receive buffer, the transmit arena and the
+ * Owns: its sockets, the receive buffer, the transmit arena and the
  * FDB, all allocated at creation.  net/vxlan-qmp.c has its QMP commands.
  */
 #include "net/netdev.h"
@@ -491,80 +498,213 @@ static void vxlan_count_send_error(VxlanState *s, int err)
     }
 }
 
-/* Send what the batch collected: sendmmsg(), a failed datagram skipped. */
+/* The messages of one sendmmsg() to one socket (see vxlan_tx_plan()). */
+typedef struct VxlanTxPlan {
+    struct mmsghdr msgs[VXLAN_TX_BATCH];
+    struct iovec iov[VXLAN_TX_BATCH];
+    DgramGsoCmsg ctrl[VXLAN_TX_BATCH];
+    unsigned frames[VXLAN_TX_BATCH];    /* datagrams per message */
+    unsigned n;
+} VxlanTxPlan;
+
+/* May datagram @i join the message that ends with datagram @last? */
+static bool vxlan_tx_joins(const VxlanState *s, const VxlanTxPlan *p,
+                           unsigned last, unsigned i)
+{
+    size_t len = s->tx_iov[i].iov_len;
+
+    return s->tx_gso && p->frames[p->n - 1] < DGRAM_CONN_GSO_SEGS &&
+           len == s->tx_iov[last].iov_len &&
+           (p->frames[p->n - 1] + 1) * len <= DGRAM_CONN_GSO_BYTES &&
+           vxlan_addr_equal(&s->tx_to[i], &s->tx_to[last]);
+}
+
+/*
+ * The batch's datagrams that leave @fd, in their order, as messages: with
+ * UDP GSO a run of datagrams of one size to one destination is one
+ * message (UDP_SEGMENT), which the kernel routes once and cuts into the
+ * same datagrams, as net/dgram-conn.c does.
+ */
+static void vxlan_tx_plan(VxlanState *s, int fd, VxlanTxPlan *p)
+{
+    unsigned niov = 0, last = 0, first[VXLAN_TX_BATCH];
+
+    p->n = 0;
+    for (unsigned i = 0; i < s->tx_count; i++) {
+        if (s->tx_fd_of[i] != fd) {
+            continue;
+        }
+        s->tx_fd_of[i] = -1;
+        if (p->n && vxlan_tx_joins(s, p, last, i)) {
+            p->frames[p->n - 1]++;
+        } else {
+            first[p->n] = niov;
+            p->frames[p->n] = 1;
+            p->msgs[p->n++].msg_hdr = s->tx_msgs[i].msg_hdr;
+        }
+        p->iov[niov++] = s->tx_iov[i];
+        last = i;
+    }
+    for (unsigned m = 0; m < p->n; m++) {
+        struct msghdr *h = &p->msgs[m].msg_hdr;
+
+        h->msg_iov = &p->iov[first[m]];
+        h->msg_iovlen = p->frames[m];
+        if (p->frames[m] > 1) {
+            dgram_gso_set(h, &p->ctrl[m], (uint16_t)h->msg_iov->iov_len);
+        }
+    }
+}
+
+/*
+ * The kernel refused GSO message @m as such (dgram_gso_refusal()): its
+ * datagrams go again one by one.  If the first one leaves, GSO was the
+ * trouble (a path without checksum offload, a segment size it does not
+ * take): it goes off for this netdev, logged once.  If not (too big for
+ * the path, EMSGSIZE), the datagrams were; GSO stays.
+ */
+static void vxlan_tx_ungso(VxlanState *s, int fd, struct mmsghdr *m,
+                           int err)
+{
+    struct msghdr one = m->msg_hdr;
+
+    one.msg_control = NULL;
+    one.msg_controllen = 0;
+    one.msg_iovlen = 1;
+    for (size_t k = 0; k < m->msg_hdr.msg_iovlen; k++) {
+        one.msg_iov = &m->msg_hdr.msg_iov[k];
+        if (sockops->sendmsg(fd, &one, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+            vxlan_count_send_error(s, errno);
+        } else if (k == 0 && s->tx_gso) {
+            s->tx_gso = false;
+            log_report_id(s->nc.name, "the kernel refused UDP segmentation "
+                          "offload (%s); sending datagrams one by one",
+                          g_strerror(err));
+        }
+    }
+}
+
+/*
+ * Send the batch's datagrams that leave @fd: sendmmsg() of the plan's
+ * messages; a message that fails is counted (each of its datagrams) and
+ * skipped, one GSO refused as such goes again datagram by datagram.
+ */
+static void vxlan_tx_flush_fd(VxlanState *s, int fd)
+{
+    VxlanTxPlan p;
+    unsigned done = 0, tries = 0;
+
+    vxlan_tx_plan(s, fd, &p);
+    while (done < p.n) {
+        int sent = sockops->sendmmsg(fd, &p.msgs[done], p.n - done,
+                                     MSG_DONTWAIT | MSG_NOSIGNAL);
+        int err = errno;
+
+        if (sent > 0) {
+            done += (unsigned)sent;
+            continue;
+        }
+        if (err == EINTR && ++tries < VXLAN_TX_BATCH) {
+            continue;
+        }
+        if (p.frames[done] > 1 && dgram_gso_refusal(err)) {
+            vxlan_tx_ungso(s, fd, &p.msgs[done], err);
+        } else {
+            for (unsigned k = 0; k < p.frames[done]; k++) {
+                vxlan_count_send_error(s, err);
+            }
+        }
+        done++;
+    }
+}
+
+/*
+ * Send what the batch collected: one sendmmsg() (or more, after an error)
+ * per send socket.  Datagrams of one socket keep their order; those of
+ * two sockets are of two flows, whose order does not matter.
+ */
 static void vxlan_tx_flush(BatchEntry *e)
 {
     VxlanState *s = container_of(e, VxlanState, tx_flush);
-    unsigned done = 0, tries = 0;
 
-    while (done < s->tx_count) {
-        int n = sockops->sendmmsg(s->tx_fd, &s->tx_msgs[done],
-                                  s->tx_count - done,
-                                  MSG_DONTWAIT | MSG_NOSIGNAL);
-
-        if (n > 0) {
-            done += (unsigned)n;
-        } else if (errno == EINTR && ++tries < VXLAN_TX_BATCH) {
-            continue;
-        } else {
-            vxlan_count_send_error(s, errno);
-            done++;
+    for (unsigned i = 0; i < s->tx_count; i++) {
+        if (s->tx_fd_of[i] >= 0) {
+            vxlan_tx_flush_fd(s, s->tx_fd_of[i]);
         }
     }
     s->tx_count = 0;
     s->tx_used = 0;
 }
 
+/* One datagram now, with sendmsg(), outside a batch. */
+static void vxlan_send_now(VxlanState *s, int fd, const VxlanAddr *dst,
+                           const uint8_t *hdr, const struct iovec *iov,
+                           int iovcnt)
+{
+    struct iovec out[16];
+    VxlanAddr to = *dst;
+    struct msghdr msg = {
+        .msg_name = &to, .msg_namelen = vxlan_addr_len(dst),
+        .msg_iov = out, .msg_iovlen = (size_t)iovcnt + 1,
+    };
+    ssize_t ret;
+    unsigned tries = 0;
+
+    vxlan_addr_set_port(&to, s->dstport);
+    out[0] = (struct iovec){ (void *)hdr, VXLAN_HDR_LEN };
+    memcpy(&out[1], iov, (size_t)iovcnt * sizeof(*iov));
+    do {
+        ret = sockops->sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (ret < 0 && errno == EINTR && ++tries < VXLAN_TX_BATCH);
+    if (ret < 0) {
+        vxlan_count_send_error(s, errno);
+    }
+}
+
 /*
- * One datagram to @dst: the outer headers, then the frame.  Inside a
- * batch it is copied for the batch's sendmmsg(); outside, sent at once.
+ * One datagram to @dst from @fd: the VXLAN header, then the frame.
+ * Inside a batch it is copied for the batch's sendmmsg(); outside, sent
+ * at once.
  */
-static void vxlan_send_one(VxlanState *s, const VxlanAddr *dst,
-                           const uint8_t *outer, size_t outer_len,
-                           const struct iovec *iov, int iovcnt, size_t size)
+static void vxlan_send_one(VxlanState *s, int fd, const VxlanAddr *dst,
+                           const uint8_t *hdr, const struct iovec *iov,
+                           int iovcnt, size_t size)
 {
     unsigned i;
     uint8_t *p;
 
     if (!batch_active()) {
-        struct iovec out[16];
-        VxlanAddr to = *dst;
-        struct msghdr msg = {
-            .msg_name = &to, .msg_namelen = vxlan_addr_len(dst),
-            .msg_iov = out, .msg_iovlen = (size_t)iovcnt + 1,
-        };
-        ssize_t ret;
-        unsigned tries = 0;
-
-        vxlan_addr_set_port(&to, s->tx_raw ? 0 : s->dstport);
-        out[0] = (struct iovec){ (void *)outer, outer_len };
-        memcpy(&out[1], iov, (size_t)iovcnt * sizeof(*iov));
-        do {
-            ret = sockops->sendmsg(s->tx_fd, &msg,
-                                   MSG_DONTWAIT | MSG_NOSIGNAL);
-        } while (ret < 0 && errno == EINTR && ++tries < VXLAN_TX_BATCH);
-        if (ret < 0) {
-            vxlan_count_send_error(s, errno);
-        }
+        vxlan_send_now(s, fd, dst, hdr, iov, iovcnt);
         return;
     }
     if (s->tx_count == VXLAN_TX_BATCH ||
-        s->tx_used + outer_len + size > VXLAN_TX_BYTES) {
+        s->tx_used + VXLAN_HDR_LEN + size > VXLAN_TX_BYTES) {
         vxlan_tx_flush(&s->tx_flush);
     }
     i = s->tx_count++;
     p = s->tx_buf + s->tx_used;
-    memcpy(p, outer, outer_len);
-    iov_to_buf(iov, iovcnt, p + outer_len, size);
-    s->tx_used += outer_len + size;
+    memcpy(p, hdr, VXLAN_HDR_LEN);
+    iov_to_buf(iov, iovcnt, p + VXLAN_HDR_LEN, size);
+    s->tx_used += VXLAN_HDR_LEN + size;
     s->tx_to[i] = *dst;
-    vxlan_addr_set_port(&s->tx_to[i], s->tx_raw ? 0 : s->dstport);
-    s->tx_iov[i] = (struct iovec){ p, outer_len + size };
+    vxlan_addr_set_port(&s->tx_to[i], s->dstport);
+    s->tx_fd_of[i] = fd;
+    s->tx_iov[i] = (struct iovec){ p, VXLAN_HDR_LEN + size };
     s->tx_msgs[i].msg_hdr = (struct msghdr){
         .msg_name = &s->tx_to[i], .msg_namelen = vxlan_addr_len(dst),
         .msg_iov = &s->tx_iov[i], .msg_iovlen = 1,
     };
     batch_defer(&s->tx_flush, vxlan_tx_flush);
+}
+
+int vxlan_tx_fd(const VxlanState *s, const uint8_t *head, size_t len)
+{
+    if (s->n_tx == 0) {
+        return s->rx_fd;
+    }
+    /* the flow hash, into 0..n_tx-1 instead of srcport= */
+    return s->tx_fds[vxlan_flow_port(head, len, 0,
+                                     (uint16_t)(s->n_tx - 1))];
 }
 
 static ssize_t vxlan_receive_iov(NetClientState *nc, const struct iovec *iov,
@@ -574,10 +714,10 @@ static ssize_t vxlan_receive_iov(NetClientState *nc, const struct iovec *iov,
     size_t size = iov_size_total(iov, iovcnt);
     uint8_t head[96];
     size_t head_len = iov_to_buf(iov, iovcnt, head, sizeof(head));
-    uint8_t outer[8 + VXLAN_HDR_LEN];
-    uint8_t *vx = s->tx_raw ? outer + 8 : outer;
+    uint8_t hdr[VXLAN_HDR_LEN];
     const VxlanAddr *dst;
     unsigned n;
+    int fd;
 
     if (head_len < VXLAN_ETH_HLEN || iovcnt > 15) {
         net_client_count_drop(nc, NET_DROP_MALFORMED);
@@ -588,28 +728,14 @@ static ssize_t vxlan_receive_iov(NetClientState *nc, const struct iovec *iov,
         vxlan_count_send_error(s, EMSGSIZE);
         return (ssize_t)size;
     }
-    vxlan_header_build(vx, s->vni);
-    if (s->tx_raw) {
-        uint16_t sport = vxlan_flow_port(head, head_len, s->sport_min,
-                                         s->sport_max);
-        uint16_t ulen = (uint16_t)(size + 16);
-
-        outer[0] = (uint8_t)(sport >> 8);
-        outer[1] = (uint8_t)sport;
-        outer[2] = (uint8_t)(s->dstport >> 8);
-        outer[3] = (uint8_t)s->dstport;
-        outer[4] = (uint8_t)(ulen >> 8);
-        outer[5] = (uint8_t)ulen;
-        outer[6] = outer[7] = 0;    /* IPv4: none; IPv6: the kernel's */
-    }
+    vxlan_header_build(hdr, s->vni);
+    fd = vxlan_tx_fd(s, head, head_len);
     n = vxlan_fdb_lookup(&s->fdb, head, &dst);
     if (n == 0) {
         net_client_count_drop(nc, NET_DROP_LINK_DOWN);  /* nowhere to go */
     }
     for (unsigned k = 0; k < n; k++) {
-        vxlan_send_one(s, &dst[k], outer,
-                       s->tx_raw ? sizeof(outer) : VXLAN_HDR_LEN, iov,
-                       iovcnt, size);
+        vxlan_send_one(s, fd, &dst[k], hdr, iov, iovcnt, size);
     }
     return (ssize_t)size;
 }
@@ -728,13 +854,14 @@ static void vxlan_cleanup(NetClientState *nc)
 
     batch_cancel(&s->tx_flush);
     g_clear_pointer(&s->rx_handler, fd_handler_free);
-    if (s->tx_fd >= 0 && s->tx_fd != s->rx_fd) {
-        sockops->close(s->tx_fd);
+    for (unsigned k = 0; k < s->n_tx; k++) {
+        sockops->close(s->tx_fds[k]);
     }
+    s->n_tx = 0;
     if (s->rx_fd >= 0) {
         sockops->close(s->rx_fd);
     }
-    s->rx_fd = s->tx_fd = -1;
+    s->rx_fd = -1;
     g_clear_pointer(&s->rx_buf, g_free);
     g_clear_pointer(&s->tx_buf, g_free);
     vxlan_fdb_destroy(&s->fdb);
@@ -762,6 +889,7 @@ typedef struct VxlanConfig {
     VxlanAddr remotes[VXLAN_FLOOD_MAX];
     unsigned n_remotes;
     int ttl;                        /* -1: the kernel's */
+    bool zero_csum;                 /* IPv4 without udpcsum=on */
 } VxlanConfig;
 
 static bool vxlan_check_numbers(const NetdevVxlanOptions *o, GError **errp)
@@ -985,52 +1113,84 @@ static bool vxlan_tx_options(int fd, const VxlanConfig *c, GError **errp)
 }
 
 /*
- * A raw UDP socket to send from (source port per flow), or -1 without
- * CAP_NET_RAW.  It reads nothing: a filter drops every datagram the
- * kernel would copy to it.
+ * A send socket: UDP bound to local=:@port, zero checksum over IPv4 (as
+ * Linux's vxlan; IPv6 keeps the real one it needs), the options of
+ * vxlan_tx_options().  It reads nothing: a filter drops every datagram
+ * sent to it.  -1 (errno set) if it can't be had, e.g. the port is in use.
  */
-static int vxlan_open_raw(const VxlanConfig *c)
+static int vxlan_open_tx(const VxlanConfig *c, uint16_t port)
 {
     static struct sock_filter drop_all = BPF_STMT(BPF_RET | BPF_K, 0);
     struct sock_fprog prog = { .len = 1, .filter = &drop_all };
     int family = c->local.sa.sa_family;
-    int fd = sockops->socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                             IPPROTO_UDP);
+    int fd = sockops->socket(family, SOCK_DGRAM | SOCK_NONBLOCK |
+                             SOCK_CLOEXEC, 0);
     VxlanAddr bind_addr = c->local;
 
     if (fd < 0) {
         return -1;
     }
+    vxlan_addr_set_port(&bind_addr, port);
     if (sockops->setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
                             sizeof(prog)) < 0 ||
         (family == AF_INET6 &&
-         !sockops_setopt_int(fd, IPPROTO_IPV6, IPV6_CHECKSUM, 6, "", NULL)) ||
+         !sockops_setopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, "", NULL)) ||
+        (c->zero_csum &&
+         !sockops_setopt_int(fd, SOL_SOCKET, SO_NO_CHECK, 1, "", NULL)) ||
+        !vxlan_tx_options(fd, c, NULL) ||
         sockops->bind(fd, &bind_addr.sa, vxlan_addr_len(&bind_addr)) < 0) {
+        int saved = errno;
+
         sockops->close(fd);
+        errno = saved;
         return -1;
     }
     dgram_conn_size_buffer(fd, SO_SNDBUF);
     return fd;
 }
 
+/*
+ * The send sockets: up to VXLAN_TX_SOCKETS, on ports of srcport= from a
+ * random one on (ports in use are skipped; at most VXLAN_TX_BIND_TRIES
+ * tried).  As many as could be had; none leaves n_tx 0.
+ */
+static void vxlan_open_pool(VxlanState *s, const VxlanConfig *c)
+{
+    uint32_t range = (uint32_t)s->sport_max - s->sport_min + 1;
+    uint32_t first = (uint32_t)g_random_int_range(0, (gint32)range);
+
+    for (uint32_t i = 0; i < range && i < VXLAN_TX_BIND_TRIES &&
+         s->n_tx < VXLAN_TX_SOCKETS; i++) {
+        uint16_t port = (uint16_t)(s->sport_min + (first + i) % range);
+        int fd = vxlan_open_tx(c, port);
+
+        if (fd >= 0) {
+            s->tx_fds[s->n_tx++] = fd;
+        } else if (errno == EMFILE || errno == ENFILE) {
+            break;
+        }
+    }
+}
+
 static bool vxlan_open(VxlanState *s, const VxlanConfig *c, GError **errp)
 {
     s->rx_fd = vxlan_open_rx(c, s->dstport, errp);
-    if (s->rx_fd < 0) {
+    if (s->rx_fd < 0 || !vxlan_tx_options(s->rx_fd, c, errp) ||
+        (c->zero_csum &&
+         !sockops_setopt_int(s->rx_fd, SOL_SOCKET, SO_NO_CHECK, 1,
+                             "can't set socket option SO_NO_CHECK", errp))) {
         return false;
     }
-    s->tx_fd = vxlan_open_raw(c);
-    s->tx_raw = s->tx_fd >= 0;
-    if (!s->tx_raw) {
-        log_warn("vxlan %s: no raw socket (CAP_NET_RAW): frames leave from "
-                 "UDP port %u, srcport= is not used", s->nc.name,
+    vxlan_open_pool(s, c);
+    if (s->n_tx == 0) {
+        log_warn("vxlan %s: no UDP port of srcport=%u-%u could be bound: "
+                 "frames leave from UDP port %u", s->nc.name,
+                 (unsigned)s->sport_min, (unsigned)s->sport_max,
                  (unsigned)s->dstport);
-        s->tx_fd = s->rx_fd;
     }
-    if (!vxlan_tx_options(s->tx_fd, c, errp) ||
-        (s->tx_fd != s->rx_fd && !vxlan_tx_options(s->rx_fd, c, errp))) {
-        return false;
-    }
+    /* Linux refuses GSO with SO_NO_CHECK (EINVAL): not zero_csum. */
+    s->tx_gso = !c->zero_csum &&
+                dgram_gso_probe(s->n_tx ? s->tx_fds[0] : s->rx_fd);
     s->rx_handler = fd_handler_new(s->rx_fd, vxlan_readable, NULL, s);
     return true;
 }
@@ -1072,6 +1232,8 @@ bool net_init_vxlan(const Netdev *netdev, GError **errp)
         return false;
     }
     c->ttl = o->has_ttl ? (int)o->ttl : -1;
+    c->zero_csum = c->local.sa.sa_family == AF_INET &&
+                   !(o->has_udpcsum && o->udpcsum);
     nc = net_client_new(&net_vxlan_info, NULL, "vxlan", netdev->id);
     s = container_of(nc, VxlanState, nc);
     s->vni = (uint32_t)o->vni;
@@ -1080,7 +1242,7 @@ bool net_init_vxlan(const Netdev *netdev, GError **errp)
     s->sport_max = sport_max;
     s->family = c->local.sa.sa_family;
     s->local = c->local;
-    s->rx_fd = s->tx_fd = -1;
+    s->rx_fd = -1;
     vxlan_fdb_init(&s->fdb, (o->has_mac_age ? o->mac_age : 300) *
                    G_USEC_PER_SEC, !o->has_learning || o->learning);
     if (c->has_group) {
