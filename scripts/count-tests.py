@@ -20,8 +20,10 @@ list cannot vanish from the total.  SPEC is one of
                         (as meson test --suite/--no-suite select them)
     BUILD:NAME,NAME...  these tests; a name BUILD does not register fails too
 
-Prints one line: "N passed, N failed[, N skipped]" and exits non-zero if
-anything failed or no test ran at all.
+Every failing TAP line is echoed as "count-tests: FAIL LOG: TEST: LINE" just
+before the last line, so the tail of a CI log names what failed.  Prints one
+line last: "N passed, N failed[, N skipped]" and exits non-zero if anything
+failed or no test ran at all.
 
     count-tests.py [--expect SPEC] LOG [[--expect SPEC] LOG ...]
 """
@@ -81,7 +83,10 @@ def entry_name(entry: Dict[str, object]) -> str:
     return str(entry.get('name', '')).rsplit(' / ', 1)[-1]
 
 
-def count_entry(entry: Dict[str, object], totals: Totals) -> None:
+FAILURES: List[str] = []
+
+
+def count_entry(entry: Dict[str, object], totals: Totals, log: str) -> None:
     passed = failed = skipped = 0
     for out in str(entry.get('stdout', '')).splitlines():
         m = TAP_LINE.match(out)
@@ -89,6 +94,8 @@ def count_entry(entry: Dict[str, object], totals: Totals) -> None:
             continue
         if m.group(1) == 'not ok':
             failed += 1
+            FAILURES.append(f'count-tests: FAIL {log}: '
+                            f'{entry_name(entry)}: {out.strip()[:200]}')
         elif re.search(r'#\s*SKIP', m.group(2), re.I):
             skipped += 1
         else:
@@ -96,6 +103,8 @@ def count_entry(entry: Dict[str, object], totals: Totals) -> None:
     if entry.get('result') not in ('OK', 'EXPECTEDFAIL') and failed == 0:
         failed = 1
         print(f"count-tests: {entry.get('name')}: {entry.get('result')}")
+        FAILURES.append(f'count-tests: FAIL {log}: {entry_name(entry)}: '
+                        f"{entry.get('result')} without a failing TAP line")
     totals['passed'] += passed
     totals['failed'] += failed
     totals['skipped'] += skipped
@@ -107,6 +116,7 @@ def count_log(path: str, totals: Totals, expect: Optional[str]) -> None:
             lines = f.read().splitlines()
     except OSError:
         print(f'count-tests: {path}: missing (that step did not run)')
+        FAILURES.append(f'count-tests: FAIL {path}: missing')
         totals['failed'] += 1
         return
     seen = set()
@@ -115,7 +125,7 @@ def count_log(path: str, totals: Totals, expect: Optional[str]) -> None:
             continue
         entry = json.loads(line)
         seen.add(entry_name(entry))
-        count_entry(entry, totals)
+        count_entry(entry, totals, os.path.basename(path))
     if expect is None:
         return
     wanted, errors = expected_tests(expect)
@@ -123,6 +133,7 @@ def count_log(path: str, totals: Totals, expect: Optional[str]) -> None:
                for name in sorted(wanted - seen)]
     for error in errors:
         print(f'count-tests: {path}: {error}')
+        FAILURES.append(f'count-tests: FAIL {path}: {error}')
     totals['failed'] += len(errors)
 
 
@@ -148,6 +159,8 @@ def main(argv: List[str]) -> int:
     totals: Totals = {'passed': 0, 'failed': 0, 'skipped': 0}
     for path, expect in parse_args(argv):
         count_log(path, totals, expect)
+    for failure in FAILURES:
+        print(failure)
     line = f"{totals['passed']} passed, {totals['failed']} failed"
     if totals['skipped']:
         line += f", {totals['skipped']} skipped"

@@ -60,7 +60,7 @@ def run(*args: str) -> Tuple[int, str]:
 
 
 def main() -> int:
-    print('1..12')
+    print('1..14')
     with tempfile.TemporaryDirectory(prefix='count-tests-') as top:
         build = make_build(top)
         full = make_log(top, 'full.json',
@@ -103,6 +103,27 @@ def main() -> int:
 
         rc, out = run('--expect', build, full, os.path.join(top, 'no.json'))
         ok(rc != 0 and 'no.json: missing' in out, 'a missing log fails')
+
+        failing = os.path.join(top, 'failing.json')
+        with open(failing, 'w', encoding='utf-8') as f:
+            f.write(json.dumps({'name': 'vmwire:unit / test-a',
+                                'result': 'FAIL', 'stdout':
+                                '1..2\nok 1 /x/one\nnot ok 2 /x/two\n'})
+                    + '\n')
+        rc, out = run(failing)
+        lines = out.splitlines()
+        ok(rc != 0 and lines[-1] == '1 passed, 1 failed'
+           and lines[-2] == 'count-tests: FAIL failing.json: test-a: '
+           'not ok 2 /x/two',
+           'a failing TAP line is named just before the last line')
+        with open(failing, 'w', encoding='utf-8') as f:
+            f.write(json.dumps({'name': 'vmwire:unit / test-b',
+                                'result': 'TIMEOUT', 'stdout': '1..2\n'})
+                    + '\n')
+        rc, out = run(failing)
+        ok(rc != 0 and 'count-tests: FAIL failing.json: test-b: TIMEOUT'
+           in out.splitlines()[-2],
+           'a program that failed without a TAP line is named too')
     return 0 if all(results) else 1
 
 
