@@ -25,7 +25,21 @@ static void stream_data_sent(NetClientState *nc, ssize_t len);
 
 static bool tx_ring_has_room(const StreamConnTxRing *t, size_t len)
 {
-    return STREAM_CONN_TX_SIZE - t->len >= len;
+    return STREAM_CONN_TX_SIZE - t->len - t->staged_len >= len;
+}
+
+/* Bytes waiting, in the ring and in the arena. */
+static size_t tx_ring_held(const StreamConnTxRing *t)
+{
+    return t->len + t->staged_len;
+}
+
+/* Forget everything waiting. */
+static void tx_ring_clear(StreamConnTxRing *t)
+{
+    t->head = t->len = 0;
+    t->nstaged = 0;
+    t->staged_len = 0;
 }
 
 /* The ring's size is no power of two: wrap without dividing. */
@@ -96,6 +110,75 @@ static void tx_ring_consume(StreamConnTxRing *t, size_t len)
     }
 }
 
+/* ---- the transmit arena (see STREAM_CONN_ARENA_SIZE) ---------------------- */
+
+static uint8_t stream_conn_arena[STREAM_CONN_ARENA_SIZE];
+static size_t stream_conn_arena_used;
+static unsigned stream_conn_arena_gen;
+
+/*
+ * Stage [len][frame] in the arena if the batch's share has room and @t
+ * has a span left (or the record continues its last one).  Only with an
+ * empty ring, inside a batch: every staged byte is written or moved to
+ * the ring by the flush at the batch's end, before the arena is reused.
+ */
+static bool tx_arena_stage(StreamConnTxRing *t, const struct iovec *iov,
+                           int iovcnt, size_t size)
+{
+    size_t rec = STREAM_FRAMING_HEADER_LEN + size;
+    uint8_t *p;
+    struct iovec *last;
+
+    if (stream_conn_arena_gen != batch_generation()) {
+        stream_conn_arena_gen = batch_generation();
+        stream_conn_arena_used = 0;
+    }
+    if (STREAM_CONN_ARENA_SIZE - stream_conn_arena_used < rec) {
+        return false;
+    }
+    p = stream_conn_arena + stream_conn_arena_used;
+    last = t->nstaged ? &t->staged[t->nstaged - 1] : NULL;
+    if (last && (uint8_t *)last->iov_base + last->iov_len == p) {
+        last->iov_len += rec;
+    } else if (t->nstaged < STREAM_CONN_STAGED) {
+        t->staged[t->nstaged++] = (struct iovec){ p, rec };
+    } else {
+        return false;
+    }
+    stream_conn_arena_used += rec;
+    t->staged_len += rec;
+    stream_framing_put_header(p, (uint32_t)size);
+    p += STREAM_FRAMING_HEADER_LEN;
+    for (int i = 0; i < iovcnt; i++) {
+        memcpy(p, iov[i].iov_base, iov[i].iov_len);
+        p += iov[i].iov_len;
+    }
+    return true;
+}
+
+/*
+ * Copy the staged bytes after the first @skip (already written) into the
+ * ring, which is empty (and allocated if any are left): they fit, room
+ * counted them.
+ */
+static void tx_arena_unstage(StreamConnTxRing *t, size_t skip)
+{
+    g_assert(t->len == 0);
+    for (unsigned i = 0; i < t->nstaged; i++) {
+        size_t n = t->staged[i].iov_len;
+
+        if (skip >= n) {
+            skip -= n;
+            continue;
+        }
+        g_assert(t->buf);
+        tx_ring_copy_in(t, (uint8_t *)t->staged[i].iov_base + skip, n - skip);
+        skip = 0;
+    }
+    t->nstaged = 0;
+    t->staged_len = 0;
+}
+
 /* ---- setup and teardown -------------------------------------------------- */
 
 void stream_data_init(StreamData *d, const StreamConnOps *ops)
@@ -124,7 +207,7 @@ static guint stream_conn_sweep_id;
 /* True if nothing is buffered, so the buffers can go. */
 static bool stream_conn_drained(const StreamConn *c)
 {
-    return c->tx.len == 0 && !c->read_blocked &&
+    return tx_ring_held(&c->tx) == 0 && !c->read_blocked &&
            (!c->rx || stream_framing_pending(c->rx) == 0);
 }
 
@@ -132,7 +215,7 @@ static void stream_conn_free_buffers(StreamConn *c)
 {
     g_clear_pointer(&c->rx, g_free);
     g_clear_pointer(&c->tx.buf, g_free);
-    c->tx.head = c->tx.len = 0;
+    tx_ring_clear(&c->tx);
     if (c->holding) {
         c->holding = false;
         g_ptr_array_remove_fast(stream_conn_holders, c);
@@ -211,7 +294,7 @@ static void stream_conn_release(StreamConn *c)
     if (c->rx) {
         stream_framing_reset(c->rx);
     }
-    c->tx.head = c->tx.len = 0;
+    tx_ring_clear(&c->tx);
     c->connecting = c->read_blocked = c->tx_dead = false;
     batch_cancel(&c->tx_flush);
 }
@@ -252,13 +335,13 @@ void stream_conn_close(StreamConn *c, StreamConnClose why, int err)
  * handed out (read on), false if the peer pushed back or the connection
  * was closed.
  */
-static bool stream_conn_deliver(StreamConn *c)
+static bool stream_conn_deliver(StreamConn *c, StreamFraming *sf)
 {
     const uint8_t *frame = NULL;
     size_t len = 0;
 
     for (;;) {
-        switch (stream_framing_next(c->rx, &frame, &len)) {
+        switch (stream_framing_next(sf, &frame, &len)) {
         case STREAM_FRAMING_NEED_MORE:
             return true;
         case STREAM_FRAMING_EMPTY:
@@ -295,9 +378,59 @@ static void stream_data_sent(NetClientState *nc, ssize_t len)
         return;
     }
     c->read_blocked = false;
-    if (stream_conn_deliver(c)) {
+    if (stream_conn_deliver(c, c->rx)) {
         fd_handler_set_read(c->fd_handler, true);
     }
+}
+
+/*
+ * The receive scratch: every connection reads into this one buffer and
+ * keeps only what is left after its frames were handed on (a partial
+ * frame, or the bytes behind a frame its peer queued) in its own.  With
+ * hundreds of busy connections, reading each into its own buffer made
+ * every kernel copy and every parse touch memory last used hundreds of
+ * wake-ups earlier (256 x 256 KiB); this buffer stays in the cache.
+ * The main loop is single-threaded; a nested read (none is known) falls
+ * back to the connection's own buffer.
+ */
+static StreamFraming stream_conn_scratch;
+static bool stream_conn_scratch_busy;
+
+/* Move what @from still holds to @to (empty). */
+static void stream_conn_move_pending(StreamFraming *to, StreamFraming *from)
+{
+    size_t pending = stream_framing_pending(from);
+    size_t taken;
+
+    stream_framing_reset(to);
+    taken = stream_framing_feed(to, from->buf + from->start, pending);
+    g_assert(taken == pending);
+    stream_framing_reset(from);
+}
+
+/*
+ * One recv() into @sf, its complete frames handed on.  Returns the bytes
+ * read, 0 when the socket had none (EAGAIN, EINTR), -1 when the
+ * connection closed or a frame was queued: stop reading.
+ */
+static ssize_t stream_conn_read_into(StreamConn *c, StreamFraming *sf)
+{
+    size_t room;
+    uint8_t *space = stream_framing_read_space(sf, &room);
+    ssize_t n;
+
+    g_assert(room >= STREAM_FRAMING_READ_ROOM);
+    n = sockops->recv(c->fd, space, STREAM_FRAMING_READ_ROOM, 0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN ||
+                  errno == EWOULDBLOCK)) {
+        return 0;
+    }
+    if (n <= 0) {
+        stream_conn_close(c, STREAM_CONN_CLOSE_PEER, n < 0 ? errno : 0);
+        return -1;
+    }
+    stream_framing_commit(sf, (size_t)n);
+    return stream_conn_deliver(c, sf) ? n : -1;
 }
 
 /*
@@ -308,39 +441,78 @@ static void stream_data_sent(NetClientState *nc, ssize_t len)
 static void stream_conn_readable(void *opaque)
 {
     StreamConn *c = opaque;
+    StreamFraming *own = stream_conn_rx(c);
+    StreamFraming *sf = own;
+    ssize_t n = 0;
 
+    if (!stream_conn_scratch_busy) {
+        /* What is left is less than one record (or nothing). */
+        stream_conn_scratch_busy = true;
+        sf = &stream_conn_scratch;
+        stream_conn_move_pending(sf, own);
+    }
     for (int i = 0; i < STREAM_CONN_READS; i++) {
-        size_t room;
-        uint8_t *space = stream_framing_read_space(stream_conn_rx(c), &room);
-        ssize_t n;
-
-        g_assert(room >= STREAM_FRAMING_READ_ROOM);
-        n = sockops->recv(c->fd, space, STREAM_FRAMING_READ_ROOM, 0);
-        if (n < 0 && errno == EINTR) {
-            continue;
+        n = stream_conn_read_into(c, sf);
+        if (n < STREAM_FRAMING_READ_ROOM) {
+            break;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return;
+    }
+    if (sf != own) {
+        /* -1 and not blocked: the connection closed; nothing to keep. */
+        if (c->fd >= 0 && (n >= 0 || c->read_blocked)) {
+            stream_conn_move_pending(own, sf);
+        } else {
+            stream_framing_reset(sf);
         }
-        if (n <= 0) {
-            stream_conn_close(c, STREAM_CONN_CLOSE_PEER, n < 0 ? errno : 0);
-            return;
-        }
-        stream_framing_commit(c->rx, (size_t)n);
-        if (!stream_conn_deliver(c) || n < STREAM_FRAMING_READ_ROOM) {
-            return;
-        }
+        stream_conn_scratch_busy = false;
     }
 }
 
 /* ---- peer -> socket ------------------------------------------------------ */
 
 /*
- * Write what the ring holds, many frames per sendmsg(), a bounded number of
- * calls.  Write interest stays on while bytes remain.  0 or -errno.
+ * Write the staged arena spans with one sendmsg() and move what the socket
+ * did not take into the ring.  0 or -errno (the spans are dropped).
+ */
+static int stream_conn_write_staged(StreamConn *c)
+{
+    struct msghdr msg = { .msg_iov = c->tx.staged,
+                          .msg_iovlen = c->tx.nstaged };
+    ssize_t n;
+    int tries = 0;
+
+    do {
+        n = sockops->sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR && ++tries < STREAM_CONN_WRITES);
+    if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+        c->tx.nstaged = 0;
+        c->tx.staged_len = 0;
+        return -errno;
+    }
+    if (n > 0) {
+        c->busy = true;
+    }
+    if ((size_t)MAX(n, 0) < c->tx.staged_len) {
+        stream_conn_tx_alloc(c);
+    }
+    tx_arena_unstage(&c->tx, (size_t)MAX(n, 0));
+    return 0;
+}
+
+/*
+ * Write what is waiting (the staged spans, then the ring), many frames per
+ * sendmsg(), a bounded number of calls.  Write interest stays on while
+ * bytes remain.  0 or -errno.
  */
 static int stream_conn_write(StreamConn *c)
 {
+    if (c->tx.nstaged > 0) {
+        int ret = stream_conn_write_staged(c);
+
+        if (ret < 0) {
+            return ret;
+        }
+    }
     for (int i = 0; i < STREAM_CONN_WRITES && c->tx.len > 0; i++) {
         struct iovec iov[2];
         struct msghdr msg = { .msg_iov = iov };
@@ -382,13 +554,23 @@ static void stream_conn_tx_resume(StreamConn *c)
 static void stream_conn_push(StreamConn *c)
 {
     batch_cancel(&c->tx_flush);
-    if (c->fd < 0 || c->connecting || c->tx_dead || c->tx.len == 0 ||
-        fd_handler_writing(c->fd_handler)) {
+    if (c->fd < 0 || c->tx_dead) {
+        tx_ring_clear(&c->tx);
+        return;
+    }
+    if (c->connecting || fd_handler_writing(c->fd_handler)) {
+        if (c->tx.nstaged > 0) {    /* the writable callback takes it */
+            stream_conn_tx_alloc(c);
+            tx_arena_unstage(&c->tx, 0);
+        }
+        return;
+    }
+    if (tx_ring_held(&c->tx) == 0) {
         return;
     }
     if (stream_conn_write(c) < 0) {
         c->tx_dead = true;
-        c->tx.head = c->tx.len = 0;
+        tx_ring_clear(&c->tx);
         fd_handler_set_write(c->fd_handler, true);
     }
 }
@@ -470,7 +652,17 @@ ssize_t stream_data_receive_iov(NetClientState *nc, const struct iovec *iov,
             return 0;
         }
     }
+    if (batch_active() && c->tx.len == 0 && !c->connecting &&
+        !fd_handler_writing(c->fd_handler) &&
+        tx_arena_stage(&c->tx, iov, iovcnt, size)) {
+        stream_conn_hold(c);
+        batch_defer(&c->tx_flush, stream_conn_batch_flush);
+        return (ssize_t)size;
+    }
     stream_conn_tx_alloc(c);
+    if (c->tx.nstaged > 0) {
+        tx_arena_unstage(&c->tx, 0);    /* the arena's share is used up */
+    }
     tx_ring_put_record(&c->tx, iov, iovcnt, size);
     if (c->connecting || fd_handler_writing(c->fd_handler)) {
         return (ssize_t)size;   /* the writable callback takes it */
@@ -504,7 +696,7 @@ void stream_conn_attach(StreamConn *c, int fd, bool connecting)
     if (c->rx) {
         stream_framing_reset(c->rx);
     }
-    c->tx.head = c->tx.len = 0;
+    tx_ring_clear(&c->tx);
     c->fd_handler = fd_handler_new(fd, stream_conn_readable,
                                    stream_conn_writable, c);
     c->connecting = connecting;

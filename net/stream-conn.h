@@ -26,17 +26,21 @@
  * reconnecting) and its cleanup, which calls stream_data_cleanup().
  *
  *   socket -> peer: at most STREAM_CONN_READS recv() calls of up to
- *     STREAM_FRAMING_READ_ROOM (256 KiB) per wake-up go straight into the
- *     framing buffer (a short read ends the wake-up early: the socket is
- *     drained); every complete frame is handed to the peer without
- *     copying with net_client_send_async().  A queued frame
+ *     STREAM_FRAMING_READ_ROOM (256 KiB) per wake-up go into the receive
+ *     scratch, one framing buffer shared by all connections, behind the
+ *     partial frame the connection kept (a short read ends the wake-up
+ *     early: the socket is drained); every complete frame is handed to
+ *     the peer without copying with net_client_send_async(), and what is
+ *     left goes back to the connection's own buffer.  A queued frame
  *     (the peer returned 0) stops reading and parsing; the completion
  *     resumes the buffered bytes, then reading.  Nothing is lost.
  *   peer -> socket: stream_conn_receive_iov() copies [len][frame] into the
- *     ring.  Inside a batch (a main-loop callback, include/util/batch.h)
- *     the write is deferred to the batch's end, so all the frames one
- *     wake-up produced leave in one sendmsg(); outside one it writes at
- *     once.  Pending write interest means the writable callback resumes
+ *     shared transmit arena (STREAM_CONN_ARENA_SIZE) or, when the ring
+ *     holds bytes or the arena cannot take it, into the ring.  Inside a
+ *     batch (a main-loop callback, include/util/batch.h) the write is
+ *     deferred to the batch's end, so all the frames one wake-up produced
+ *     leave in one sendmsg() and what the socket did not take moves to
+ *     the ring; outside one it writes at once.  Pending write interest means the writable callback resumes
  *     a partial write.  A ring without room is written out first; if it
  *     still has none, receive returns 0 and net_client_flush_queued()
  *     follows once the largest record fits.
@@ -101,12 +105,30 @@ typedef struct StreamConnOps {
                      socklen_t len);
 } StreamConnOps;
 
-/* Bytes waiting to be written: a fixed ring. */
+/*
+ * The transmit arena: records written inside a batch to a connection with
+ * nothing else waiting go into one buffer shared by all connections
+ * (STREAM_CONN_ARENA_SIZE, reused every batch), described by up to
+ * STREAM_CONN_STAGED spans per connection, and are written from there at
+ * the batch's end; only what the socket does not take is copied into the
+ * connection's own ring.  So a hub of hundreds of busy ports copies each
+ * frame into memory that is still in the cache instead of into one of
+ * hundreds of rings.  Staged bytes count against the ring's size: the
+ * ring can always take them.
+ */
+#define STREAM_CONN_ARENA_SIZE (512 * 1024)
+#define STREAM_CONN_STAGED 8
+
+/* Bytes waiting to be written: a fixed ring, and staged arena spans. */
 typedef struct StreamConnTxRing {
     uint8_t *buf;                   /* STREAM_CONN_TX_SIZE bytes, owned;
                                        NULL while idle */
     size_t head;                    /* offset of the oldest byte */
     size_t len;                     /* bytes held */
+    /* In the arena, this batch only, older than nothing: len is 0. */
+    struct iovec staged[STREAM_CONN_STAGED];
+    unsigned nstaged;
+    size_t staged_len;
 } StreamConnTxRing;
 
 struct StreamConn {

@@ -358,7 +358,7 @@ void assert_nic_frame(FakeNic *nic, unsigned i, size_t len, uint32_t seq)
 
 /* ---- the far end and the loop ------------------------------------------- */
 
-static FarEnd *active_far[4];
+static FarEnd *active_far[8];
 
 FarEnd *far_new(int fd)
 {
