@@ -378,7 +378,8 @@ static void stream_data_sent(NetClientState *nc, ssize_t len)
         return;
     }
     c->read_blocked = false;
-    if (stream_conn_deliver(c, c->rx)) {
+    /* No buffer: the queued frame was the last byte read. */
+    if (!c->rx || stream_conn_deliver(c, c->rx)) {
         fd_handler_set_read(c->fd_handler, true);
     }
 }
@@ -441,15 +442,20 @@ static ssize_t stream_conn_read_into(StreamConn *c, StreamFraming *sf)
 static void stream_conn_readable(void *opaque)
 {
     StreamConn *c = opaque;
-    StreamFraming *own = stream_conn_rx(c);
-    StreamFraming *sf = own;
+    StreamFraming *sf;
     ssize_t n = 0;
 
-    if (!stream_conn_scratch_busy) {
-        /* What is left is less than one record (or nothing). */
+    c->busy = true;             /* keeps a buffer it holds from the sweep */
+    if (stream_conn_scratch_busy) {
+        sf = stream_conn_rx(c);
+    } else {
+        /* What the connection kept is less than one record, or nothing. */
         stream_conn_scratch_busy = true;
         sf = &stream_conn_scratch;
-        stream_conn_move_pending(sf, own);
+        stream_framing_reset(sf);
+        if (c->rx) {
+            stream_conn_move_pending(sf, c->rx);
+        }
     }
     for (int i = 0; i < STREAM_CONN_READS; i++) {
         n = stream_conn_read_into(c, sf);
@@ -457,13 +463,17 @@ static void stream_conn_readable(void *opaque)
             break;
         }
     }
-    if (sf != own) {
-        /* -1 and not blocked: the connection closed; nothing to keep. */
-        if (c->fd >= 0 && (n >= 0 || c->read_blocked)) {
-            stream_conn_move_pending(own, sf);
-        } else {
-            stream_framing_reset(sf);
+    if (sf == &stream_conn_scratch) {
+        /*
+         * Keep what is left in the connection's own buffer (allocated
+         * only now: a peer that sends whole frames never needs it).
+         * -1 and not blocked: the connection closed; nothing to keep.
+         */
+        if (stream_framing_pending(sf) > 0 && c->fd >= 0 &&
+            (n >= 0 || c->read_blocked)) {
+            stream_conn_move_pending(stream_conn_rx(c), sf);
         }
+        stream_framing_reset(sf);
         stream_conn_scratch_busy = false;
     }
 }

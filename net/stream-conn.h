@@ -6,9 +6,12 @@
  * embedded in the backend's state next to its NetClientState and owns the
  * connected socket, its FdHandler, the StreamFraming receive buffer and a
  * fixed transmit ring (STREAM_CONN_TX_SIZE).  Both buffers are allocated
- * on demand, the receive buffer when the socket first has bytes to read,
- * the ring with the first record to write, and freed once the connection
- * has been idle (nothing read or written, nothing buffered) for a whole
+ * on demand, only for bytes that must wait: reads go into one receive
+ * scratch and writes leave from one transmit arena, both shared by every
+ * connection, so the receive buffer comes with the first partial frame
+ * (or the bytes behind a queued frame) to keep, the ring with the first
+ * bytes the socket did not take; both are freed once the connection has
+ * been idle (nothing read or written, nothing buffered) for a whole
  * STREAM_CONN_IDLE_MS: an idle connection holds no buffer
  * (docs/security.md, "Bounded resources").  A busy connection keeps them,
  * so steady traffic allocates nothing; only the idle->busy transition
