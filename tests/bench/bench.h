@@ -50,7 +50,7 @@ typedef struct BenchOptions {
     int window_bytes;
     int latency_rounds;
     int vu_rx_buffer;
-    int ports_threads;              /* ports cells: 0 one per core, -1 threaded */
+    int ports_threads;              /* ports cells: 0 cores - 1, -1 threaded */
     BenchFault fault;
     bool quick;
     bool verbose;

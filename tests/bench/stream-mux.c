@@ -6,7 +6,9 @@
  * which on this 2-core machine cost more CPU per frame than vmwire itself
  * and left it less of the machine.  This one drives the same flows, with
  * the same frames and the same checks, from a few threads (one per core
- * unless --ports-threads says otherwise).
+ * but one, which is left to the relay, unless --ports-threads says
+ * otherwise: on 2 cores, 2 threads made ports/32 slower than 1 did, and
+ * vmwire's CPU per frame higher, docs/performance.md).
  *
  * Each thread owns a contiguous share of the flows, both their ends:
  * it writes flow i's records on its sending port and reads them back on
@@ -422,15 +424,15 @@ static void mux_thread_free(MuxThread *t)
 /*
  * Run @nflows flows (unicast, one frame size, each port sending for one
  * flow at most and receiving for one at most) on the connected @fds of
- * @nports ports, from @nthreads threads (0: one per core), until their
- * stop_at; the Flow counters and notes are then final as
+ * @nports ports, from @nthreads threads (0: one per core but one), until
+ * their stop_at; the Flow counters and notes are then final as
  * flow_send()/flow_receive() leave them.  The fds are left nonblocking.
  */
 void stream_mux_run(Flow *flows, int nflows, const int *fds, int nports,
                     int nthreads)
 {
     if (nthreads <= 0) {
-        nthreads = MAX(1, (int)sysconf(_SC_NPROCESSORS_ONLN));
+        nthreads = MAX(1, (int)sysconf(_SC_NPROCESSORS_ONLN) - 1);
     }
     nthreads = MIN(nthreads, nflows);
     MuxThread *threads = g_new0(MuxThread, nthreads);

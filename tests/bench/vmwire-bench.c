@@ -32,8 +32,8 @@
  *            port i+1; the flows start once every port's announcement
  *            has come back from every other port (the hub has learned
  *            them all).  The flows are driven by stream-mux.c: a few
- *            threads (one per core, --ports-threads), each with epoll
- *            over its share of the flows' nonblocking sockets, the same
+ *            threads (one per core but one, --ports-threads), each with
+ *            epoll over its share of the flows' nonblocking sockets, the same
  *            frames, window and checks as the threaded generator.  That
  *            one (a sender and a receiver thread per flow, 512 threads
  *            for ports/256; --ports-threads -1) cost the generator 1.1-1.5
@@ -1856,7 +1856,7 @@ static void parse_options(int argc, char **argv)
         { "md", 0, 0, G_OPTION_ARG_FILENAME, &opt.md, "write the table as markdown", "FILE" },
         { "csv", 0, 0, G_OPTION_ARG_FILENAME, &opt.csv, "write the table as CSV", "FILE" },
         { "log", 0, 0, G_OPTION_ARG_FILENAME, &opt.log, "append the relays' output to FILE", "FILE" },
-        { "ports-threads", 0, 0, G_OPTION_ARG_INT, &opt.ports_threads, "ports cells: generator threads, each with epoll over its share of the flows (0: one per core; -1: a sender and a receiver thread per flow, the old generator)", "N" },
+        { "ports-threads", 0, 0, G_OPTION_ARG_INT, &opt.ports_threads, "ports cells: generator threads, each with epoll over its share of the flows (0: one per core but one, left to the relay; -1: a sender and a receiver thread per flow, the old generator)", "N" },
         { "fault", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &fault, "for tests: flow 0 of the ports cells loses, duplicates or damages a frame (lose, duplicate, damage)", "KIND" },
         { "quick", 0, 0, G_OPTION_ARG_NONE, &opt.quick, "smoke test: short runs, one repetition", NULL },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "dgram: print each offered rate, and where frames were lost", NULL },
