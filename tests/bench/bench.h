@@ -26,6 +26,13 @@ typedef enum {
 } RelayKind;
 extern const char *const relay_names[RELAY_COUNT];
 
+/* --fault, for tests: flow 0 of a ports cell loses, duplicates or damages
+ * its frame number BENCH_FAULT_AT on the way out (stream-mux.c) */
+typedef enum {
+    BENCH_FAULT_NONE, BENCH_FAULT_LOSE, BENCH_FAULT_DUPLICATE, BENCH_FAULT_DAMAGE,
+} BenchFault;
+#define BENCH_FAULT_AT 100
+
 typedef struct BenchOptions {
     char *vmwire;
     char *qemu;
@@ -43,6 +50,8 @@ typedef struct BenchOptions {
     int window_bytes;
     int latency_rounds;
     int vu_rx_buffer;
+    int ports_threads;              /* ports cells: 0 cores - 1, -1 threaded */
+    BenchFault fault;
     bool quick;
     bool verbose;
     bool relay_enabled[RELAY_COUNT];
@@ -83,6 +92,7 @@ typedef struct Flow {
     uint64_t damaged;
     double first_rx, last_rx;
     bool failed;
+    char bad[64];                   /* stream-mux.c: the first bad frame */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     VuFrontend *vu_tx, *vu_rx;      /* vhost-user cells: the frontends */
@@ -126,6 +136,10 @@ void *flow_receive(void *opaque);
 void announce(const int *fds, int n);
 void announce_learned(const int *fds, int n);
 int compare_double(const void *a, const void *b);
+
+/* stream-mux.c */
+void stream_mux_run(Flow *flows, int nflows, const int *fds, int nports,
+                    int nthreads);
 
 /* vu-cells.c */
 double thread_cpu_s(void);

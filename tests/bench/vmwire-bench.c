@@ -31,16 +31,14 @@
  *   ports    N ports (--ports, up to 256) all sending at once, port i to
  *            port i+1; the flows start once every port's announcement
  *            has come back from every other port (the hub has learned
- *            them all).  Each flow has its own sender and receiver thread,
- *            512 threads for ports/256: measured (--verbose), that costs
- *            the generator 1.1-1.5 us of CPU per frame against 0.8 at
- *            ports/32 and 0.45 at ports/2 (41-57 context switches per
- *            1000 frames against 21 and 15), so on 2 cores ports/256
- *            leaves vmwire less CPU than the smaller cells do: its figure
- *            is a floor for vmwire.  Driving many ports from a few
- *            threads with epoll would be fairer; not written yet, as it
- *            would not decide issue 14's target: vmwire's own CPU per
- *            frame doubles from ports/2 to ports/256 (docs/performance.md)
+ *            them all).  The flows are driven by stream-mux.c: a few
+ *            threads (one per core but one, --ports-threads), each with
+ *            epoll over its share of the flows' nonblocking sockets, the same
+ *            frames, window and checks as the threaded generator.  That
+ *            one (a sender and a receiver thread per flow, 512 threads
+ *            for ports/256; --ports-threads -1) cost the generator 1.1-1.5
+ *            us of CPU per frame at ports/256 against 0.45 at ports/2,
+ *            and left vmwire less of the 2 cores (docs/performance.md)
  *   flood    2 ports sending broadcast frames
  *   stuck    the same with a third port whose client connects and never
  *            reads, each run paired with a flood run just before it;
@@ -740,6 +738,17 @@ static void copy_relay_run(const Relay *r)
 /* ---- stream load -------------------------------------------------------- */
 
 
+/*
+ * Does flow @f send on?  Until its stop_at, and at least one batch: a
+ * sender thread that starts after stop_at (a starved machine; the last of
+ * 512 threads in a --quick run) would otherwise send nothing, and the
+ * cell would fail with "0/0 frames" though nothing was lost.
+ */
+static bool flow_sending(const Flow *f)
+{
+    return !f->failed && (f->sent == 0 || now_s() < f->stop_at);
+}
+
 static void *flow_send(void *opaque)
 {
     Flow *f = opaque;
@@ -758,12 +767,12 @@ static void *flow_send(void *opaque)
                                  (uint64_t)opt.window_bytes / rec));
 
     per_batch = MIN(per_batch, window);
-    while (now_s() < f->stop_at && !f->failed) {
+    while (flow_sending(f)) {
         size_t n = per_batch;
 
         pthread_mutex_lock(&f->lock);
         while (f->sent - atomic_load(&f->received) + n > window &&
-               !f->failed && now_s() < f->stop_at) {
+               flow_sending(f)) {
             if (f->sent - atomic_load(&f->received) < window) {
                 n = window - (f->sent - atomic_load(&f->received));
                 break;
@@ -778,7 +787,7 @@ static void *flow_send(void *opaque)
             pthread_cond_timedwait(&f->cond, &f->lock, &ts);
         }
         pthread_mutex_unlock(&f->lock);
-        if (now_s() >= f->stop_at || f->failed) {
+        if (!flow_sending(f)) {
             break;
         }
         for (size_t i = 0; i < n; i++) {
@@ -950,18 +959,34 @@ static double self_cpu_s(long *switches)
            ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
+/* Each flow its own sender and receiver thread (flow_send(), flow_receive()). */
+static void flows_run_threaded(Flow *flows, int nflows)
+{
+    pthread_t tx[BENCH_MAX_PORTS], rx[BENCH_MAX_PORTS];
+
+    for (int i = 0; i < nflows; i++) {
+        pthread_create(&rx[i], NULL, flow_receive, &flows[i]);
+        pthread_create(&tx[i], NULL, flow_send, &flows[i]);
+    }
+    for (int i = 0; i < nflows; i++) {
+        pthread_join(tx[i], NULL);
+        pthread_join(rx[i], NULL);
+    }
+}
+
 /*
  * Run @nflows flows at once on @nports connected ports for opt.seconds:
  * flow i sends from port i to port (i+1) % nports (or port 1 when @stuck:
- * port 2 then connects and never reads).  Returns aggregate figures.
+ * port 2 then connects and never reads).  @mux: from a few threads with
+ * epoll (stream-mux.c, the ports cells unless --ports-threads -1), else
+ * a sender and a receiver thread per flow.  Returns aggregate figures.
  */
 static Result run_flows(RelayKind kind, int nports, int nflows, size_t size,
-                        bool broadcast, bool stuck)
+                        bool broadcast, bool stuck, bool mux)
 {
     Relay r;
     int fds[BENCH_MAX_PORTS];
     Flow *flows = g_new0(Flow, nflows);
-    pthread_t tx[BENCH_MAX_PORTS], rx[BENCH_MAX_PORTS];
     Result res = { 0 };
     uint64_t frames = 0;
     double t0 = 1e18, t1 = 0;
@@ -985,18 +1010,20 @@ static Result run_flows(RelayKind kind, int nports, int nflows, size_t size,
         f->stop_at = stop_at;
         pthread_mutex_init(&f->lock, NULL);
         pthread_cond_init(&f->cond, NULL);
-        pthread_create(&rx[i], NULL, flow_receive, f);
-        pthread_create(&tx[i], NULL, flow_send, f);
+    }
+    if (mux) {
+        stream_mux_run(flows, nflows, fds, nports, opt.ports_threads);
+    } else {
+        flows_run_threaded(flows, nflows);
     }
     for (int i = 0; i < nflows; i++) {
         Flow *f = &flows[i];
-        pthread_join(tx[i], NULL);
-        pthread_join(rx[i], NULL);
         if (f->failed || f->received != f->sent || f->first_rx == 0) {
             res.failed = true;
             snprintf(res.note, sizeof(res.note), "flow %d: %" PRIu64 "/%"
-                     PRIu64 " frames, %" PRIu64 " damaged", i,
-                     (uint64_t)f->received, f->sent, f->damaged);
+                     PRIu64 " frames, %" PRIu64 " damaged%s%s", i,
+                     (uint64_t)f->received, f->sent, f->damaged,
+                     f->bad[0] ? ": " : "", f->bad);
         }
         frames += f->received;
         t0 = MIN(t0, f->first_rx);
@@ -1393,18 +1420,19 @@ static Result cell_run_once(const Cell *c, RelayKind relay)
 {
     switch (c->kind) {
     case CELL_STREAM:
-        return run_flows(relay, 2, 1, c->arg, false, false);
+        return run_flows(relay, 2, 1, c->arg, false, false, false);
     case CELL_LATENCY:
         return run_latency(relay);
     case CELL_PORTS:
-        return run_flows(relay, c->arg, c->arg, 1500, false, false);
+        return run_flows(relay, c->arg, c->arg, 1500, false, false,
+                         opt.ports_threads >= 0);
     case CELL_FLOOD:
-        return run_flows(relay, 2, 1, 1500, true, false);
+        return run_flows(relay, 2, 1, 1500, true, false, false);
     case CELL_STUCK: {
         /* paired with a flood run just before it: the machine's noise
          * moves both alike, so their ratio is what the cell reports */
-        Result flood = run_flows(relay, 2, 1, 1500, true, false);
-        Result stuck = run_flows(relay, 3, 1, 1500, true, true);
+        Result flood = run_flows(relay, 2, 1, 1500, true, false, false);
+        Result stuck = run_flows(relay, 3, 1, 1500, true, true, false);
         stuck.paired = flood.mpps > 0 && !flood.failed
                        ? stuck.mpps / flood.mpps : 0;
         return stuck;
@@ -1796,8 +1824,22 @@ static bool cell_selected(const Cell *c)
     return false;
 }
 
+/* --fault KIND (for tests, stream-mux.c) */
+static BenchFault parse_fault(const char *name)
+{
+    static const char *const kinds[] = { "none", "lose", "duplicate", "damage" };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
+        if (g_str_equal(name, kinds[i])) {
+            return i;
+        }
+    }
+    die("--fault: '%s' is not lose, duplicate or damage", name);
+}
+
 static void parse_options(int argc, char **argv)
 {
+    g_autofree char *fault = NULL;
     GOptionEntry entries[] = {
         { "vmwire", 0, 0, G_OPTION_ARG_FILENAME, &opt.vmwire, "vmwire binary", "PATH" },
         { "qemu", 0, 0, G_OPTION_ARG_FILENAME, &opt.qemu, "QEMU binary (qemu-system-x86_64)", "PATH" },
@@ -1814,6 +1856,8 @@ static void parse_options(int argc, char **argv)
         { "md", 0, 0, G_OPTION_ARG_FILENAME, &opt.md, "write the table as markdown", "FILE" },
         { "csv", 0, 0, G_OPTION_ARG_FILENAME, &opt.csv, "write the table as CSV", "FILE" },
         { "log", 0, 0, G_OPTION_ARG_FILENAME, &opt.log, "append the relays' output to FILE", "FILE" },
+        { "ports-threads", 0, 0, G_OPTION_ARG_INT, &opt.ports_threads, "ports cells: generator threads, each with epoll over its share of the flows (0: one per core but one, left to the relay; -1: a sender and a receiver thread per flow, the old generator)", "N" },
+        { "fault", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &fault, "for tests: flow 0 of the ports cells loses, duplicates or damages a frame (lose, duplicate, damage)", "KIND" },
         { "quick", 0, 0, G_OPTION_ARG_NONE, &opt.quick, "smoke test: short runs, one repetition", NULL },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "dgram: print each offered rate, and where frames were lost", NULL },
         { NULL },
@@ -1837,9 +1881,11 @@ static void parse_options(int argc, char **argv)
         opt.latency_rounds = 200;
     }
     if (opt.repeat < 1 || opt.repeat > BENCH_MAX_SAMPLES || opt.seconds <= 0 ||
-        opt.window < 1 || opt.window_bytes < BENCH_HDR + BENCH_MAX_FRAME) {
-        die("bad --repeat, --seconds, --window or --window-bytes");
+        opt.window < 1 || opt.window_bytes < BENCH_HDR + BENCH_MAX_FRAME ||
+        opt.ports_threads < -1) {
+        die("bad --repeat, --seconds, --window, --window-bytes or --ports-threads");
     }
+    opt.fault = fault ? parse_fault(fault) : BENCH_FAULT_NONE;
     g_auto(GStrv) relays = g_strsplit(opt.relays ? opt.relays : "vmwire,qemu,copy,dpdk,memcpy", ",", -1);
     for (char **p = relays; *p; p++) {
         int k = 0;
