@@ -26,7 +26,7 @@
 #define VXLAN_AGE_MAX_S 1000000
 #define VXLAN_RX_BATCH 16           /* datagrams per recvmmsg() */
 #define VXLAN_RX_READS 2            /* recvmmsg() calls per wake-up */
-#define VXLAN_RX_BUF 65536          /* bytes per received datagram */
+#define VXLAN_RX_BUF 65536          /* bytes per received message */
 #define VXLAN_TX_BATCH 32           /* datagrams per sendmmsg() */
 #define VXLAN_TX_BYTES (256 * 1024) /* their bytes, at most */
 #define VXLAN_TX_SOCKETS 16         /* UDP sockets the flows' ports are */
@@ -40,6 +40,15 @@ typedef union VxlanAddr {
     struct sockaddr_in in;
     struct sockaddr_in6 in6;
 } VxlanAddr;
+
+/*
+ * Room for the UDP_GRO control message of one received message: the
+ * segment size of the datagrams the kernel coalesced into it (an int).
+ */
+typedef union VxlanGroCmsg {
+    char buf[CMSG_SPACE(sizeof(int))];
+    size_t align;                   /* struct cmsghdr's alignment */
+} VxlanGroCmsg;
 
 /* Outcome of vxlan_header_parse(). */
 typedef enum VxlanRx {
@@ -98,7 +107,13 @@ typedef struct VxlanState {
     struct mmsghdr rx_msgs[VXLAN_RX_BATCH];
     struct iovec rx_iov[VXLAN_RX_BATCH];
     VxlanAddr rx_from[VXLAN_RX_BATCH];
-    unsigned rx_next, rx_count;     /* received, not yet handed on */
+    bool rx_gro;                    /* the kernel coalesces (UDP_GRO) */
+    VxlanGroCmsg rx_ctrl[VXLAN_RX_BATCH];
+    /* Per message: its datagrams' size (UDP_GRO), 0: one datagram. */
+    size_t rx_seg[VXLAN_RX_BATCH];
+    /* Received, not yet handed on: from message rx_next, byte rx_off. */
+    unsigned rx_next, rx_count;
+    size_t rx_off;
     bool read_blocked;              /* a frame is queued at the peer */
     /* Datagrams of the current batch, sent by one sendmmsg() at its end. */
     uint8_t *tx_buf;                /* VXLAN_TX_BYTES, owned */

@@ -7,13 +7,20 @@
  * inner frame without FCS.
  *
  *   underlay -> peer: at most VXLAN_RX_READS recvmmsg() per wake-up into a
- *     fixed buffer; a datagram that is short, has flags other than 0x08,
- *     (or any reserved bit set, as Linux), carries a runt inner frame or
- *     another VNI is dropped and counted
- *     (dropped_by malformed, and bad-header / wrong-vni); otherwise the
- *     inner source MAC is learned (-> the outer source address) and the
- *     frame goes to the peer with net_client_send_async(); a frame the
- *     peer queues stops reading until its completion (lossless).
+ *     fixed buffer (VXLAN_RX_BATCH messages of up to 64 KiB).  The
+ *     receive socket takes UDP GRO where the kernel has it: datagrams of
+ *     one flow may arrive coalesced, one message with a UDP_GRO control
+ *     message giving their size (a UDP GSO message over loopback always
+ *     does), and are split again (vxlan_rx_next(); a size of 0 or not
+ *     below the message's length: one datagram).  Each datagram that is
+ *     short, has flags other than 0x08 (or any reserved bit set, as
+ *     Linux), carries a runt inner frame or another VNI is dropped and
+ *     counted (dropped_by malformed, and bad-header / wrong-vni);
+ *     otherwise the inner source MAC is learned (-> the outer source
+ *     address) and the frame goes to the peer with
+ *     net_client_send_async(); a frame the peer queues stops reading
+ *     until its completion (lossless), which resumes with the next
+ *     datagram (rx_next, and rx_off inside a coalesced message).
  *   peer -> underlay: the inner destination MAC is looked up in the FDB:
  *     a known unicast MAC goes to its one remote, anything else to every
  *     address of the flood list (group=, or every remote=, plus entries
@@ -50,6 +57,7 @@
 #include <linux/filter.h>
 #include <net/if.h>
 #include <netinet/ip.h>
+#include <netinet/udp.h>
 
 #include "vxlan-internal.h"
 #include "dgram-conn.h"
@@ -744,19 +752,23 @@ static ssize_t vxlan_receive_iov(NetClientState *nc, const struct iovec *iov,
 
 static void vxlan_sent(NetClientState *nc, ssize_t len);
 
-/* Check, learn from and hand on one datagram.  False if the peer queued. */
-static bool vxlan_deliver_one(VxlanState *s, struct mmsghdr *m,
-                              VxlanAddr *from)
-{
-    const uint8_t *buf = m->msg_hdr.msg_iov->iov_base;
-    size_t len = m->msg_len;
+/* One datagram of a received message (see vxlan_rx_next()). */
+typedef struct VxlanRxDatagram {
+    const uint8_t *buf;             /* borrowed: the receive buffer */
+    size_t len;
+    bool truncated;                 /* the kernel cut the message */
+    VxlanAddr *from;
+} VxlanRxDatagram;
 
-    if (m->msg_hdr.msg_flags & MSG_TRUNC) {
+/* Check, learn from and hand on one datagram.  False if the peer queued. */
+static bool vxlan_deliver_one(VxlanState *s, const VxlanRxDatagram *d)
+{
+    if (d->truncated) {
         net_client_count_oversized(&s->nc);
         net_client_count_lost(&s->nc);
         return true;
     }
-    switch (vxlan_header_parse(buf, len, s->vni)) {
+    switch (vxlan_header_parse(d->buf, d->len, s->vni)) {
     case VXLAN_RX_BAD_HEADER:
         s->bad_header++;
         net_client_count_drop(&s->nc, NET_DROP_MALFORMED);
@@ -768,21 +780,49 @@ static bool vxlan_deliver_one(VxlanState *s, struct mmsghdr *m,
     case VXLAN_RX_OK:
         break;
     }
-    if (from->sa.sa_family == AF_INET6 && s->family == AF_INET6) {
-        from->in6.sin6_port = 0;
-        from->in6.sin6_flowinfo = 0;
+    if (d->from->sa.sa_family == AF_INET6 && s->family == AF_INET6) {
+        d->from->in6.sin6_port = 0;
+        d->from->in6.sin6_flowinfo = 0;
     }
-    vxlan_fdb_learn(&s->fdb, buf + VXLAN_HDR_LEN + 6, from);
-    return net_client_send_async(&s->nc, buf + VXLAN_HDR_LEN,
-                                 len - VXLAN_HDR_LEN, vxlan_sent) != 0;
+    vxlan_fdb_learn(&s->fdb, d->buf + VXLAN_HDR_LEN + 6, d->from);
+    return net_client_send_async(&s->nc, d->buf + VXLAN_HDR_LEN,
+                                 d->len - VXLAN_HDR_LEN, vxlan_sent) != 0;
+}
+
+/*
+ * The next datagram of the batch: in message rx_next from byte rx_off,
+ * its segment size long (the last segment: what is left), or the whole
+ * message if it is one datagram.  The cursor moves past it, so a frame
+ * the peer queues resumes with the next one.  False: the batch is done.
+ */
+static bool vxlan_rx_next(VxlanState *s, VxlanRxDatagram *d)
+{
+    unsigned i = s->rx_next;
+    size_t rest, seg;
+
+    if (i >= s->rx_count) {
+        return false;
+    }
+    rest = s->rx_msgs[i].msg_len - s->rx_off;
+    seg = s->rx_seg[i] ? MIN(rest, s->rx_seg[i]) : rest;
+    d->buf = s->rx_buf + (size_t)i * VXLAN_RX_BUF + s->rx_off;
+    d->len = seg;
+    d->truncated = s->rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC;
+    d->from = &s->rx_from[i];
+    s->rx_off += seg;
+    if (s->rx_off >= s->rx_msgs[i].msg_len) {
+        s->rx_next++;
+        s->rx_off = 0;
+    }
+    return true;
 }
 
 static bool vxlan_deliver(VxlanState *s)
 {
-    while (s->rx_next < s->rx_count) {
-        unsigned i = s->rx_next++;
+    VxlanRxDatagram d;
 
-        if (!vxlan_deliver_one(s, &s->rx_msgs[i], &s->rx_from[i])) {
+    while (vxlan_rx_next(s, &d)) {
+        if (!vxlan_deliver_one(s, &d)) {
             s->read_blocked = true;
             fd_handler_set_read(s->rx_handler, false);
             return false;
@@ -792,6 +832,34 @@ static bool vxlan_deliver(VxlanState *s)
         }
     }
     return true;
+}
+
+/*
+ * The segment size of received message @h, @len bytes: what its UDP_GRO
+ * control message says (the kernel coalesced datagrams of that size, the
+ * last one possibly shorter), or 0: one datagram.  The kernel's word is
+ * still checked: a size of 0, or not below @len, is one datagram too.
+ */
+static size_t vxlan_gro_size(struct msghdr *h, size_t len)
+{
+    const char *end = (const char *)h->msg_control + h->msg_controllen;
+
+    if (!h->msg_control || h->msg_controllen > sizeof(VxlanGroCmsg)) {
+        return 0;
+    }
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm;
+         cm = CMSG_NXTHDR(h, cm)) {
+        int seg;
+
+        if (cm->cmsg_level != SOL_UDP || cm->cmsg_type != UDP_GRO ||
+            cm->cmsg_len < CMSG_LEN(sizeof(seg)) ||
+            (const char *)CMSG_DATA(cm) + sizeof(seg) > end) {
+            continue;
+        }
+        memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
+        return seg > 0 && (size_t)seg < len ? (size_t)seg : 0;
+    }
+    return 0;
 }
 
 static int vxlan_read_batch(VxlanState *s)
@@ -806,10 +874,24 @@ static int vxlan_read_batch(VxlanState *s)
             .msg_namelen = sizeof(s->rx_from[i]),
             .msg_iov = &s->rx_iov[i], .msg_iovlen = 1,
         };
+        if (s->rx_gro) {
+            s->rx_msgs[i].msg_hdr.msg_control = s->rx_ctrl[i].buf;
+            s->rx_msgs[i].msg_hdr.msg_controllen = sizeof(s->rx_ctrl[i]);
+        }
     }
     n = sockops->recvmmsg(s->rx_fd, s->rx_msgs, VXLAN_RX_BATCH,
                           MSG_DONTWAIT, NULL);
-    return n < 0 ? -errno : n;
+    if (n < 0) {
+        return -errno;
+    }
+    for (int i = 0; i < n && i < VXLAN_RX_BATCH; i++) {
+        struct mmsghdr *m = &s->rx_msgs[i];
+
+        m->msg_len = MIN(m->msg_len, VXLAN_RX_BUF);
+        s->rx_seg[i] = m->msg_hdr.msg_flags & MSG_TRUNC ? 0 :
+                       vxlan_gro_size(&m->msg_hdr, m->msg_len);
+    }
+    return MIN(n, VXLAN_RX_BATCH);
 }
 
 static void vxlan_readable(void *opaque)
@@ -826,6 +908,7 @@ static void vxlan_readable(void *opaque)
             continue;   /* EINTR, or a pending ICMP error */
         }
         s->rx_next = 0;
+        s->rx_off = 0;
         s->rx_count = (unsigned)n;
         if (!vxlan_deliver(s) || n < VXLAN_RX_BATCH) {
             return;
@@ -1181,6 +1264,8 @@ static bool vxlan_open(VxlanState *s, const VxlanConfig *c, GError **errp)
                              "can't set socket option SO_NO_CHECK", errp))) {
         return false;
     }
+    /* where the kernel takes it: coalesced datagrams of a flow, one read */
+    s->rx_gro = sockops_setopt_int(s->rx_fd, SOL_UDP, UDP_GRO, 1, "", NULL);
     vxlan_open_pool(s, c);
     if (s->n_tx == 0) {
         log_warn("vxlan %s: no UDP port of srcport=%u-%u could be bound: "

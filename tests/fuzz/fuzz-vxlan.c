@@ -11,8 +11,11 @@
  *
  *   operations until the input ends: u8 op, operands
  *   RECV   u8 count (1-24), each: u16 len (above VXLAN_RX_BUF: truncated,
- *          as the kernel does), u8 source (0-3), then len bytes; u8 hint:
- *          bit 0 makes the first 8 bytes a valid header for VNI 42
+ *          as the kernel does), u8 source (0-3), u8 hint, [u16 gso], then
+ *          len bytes; hint bit 0 makes the first 8 bytes a valid header
+ *          for VNI 42; bit 1: the message comes coalesced, with a UDP_GRO
+ *          control message saying gso (any value: 0, above len), and then
+ *          bit 2 makes each gso-byte segment's header valid
  *   TAKE   u8 n: the NIC takes n more frames (0: it refuses), flushes
  *   SEND   u16 len, u8 dst (a MAC the underlay used, or broadcast; bit
  *          7: inside a batch, so sendmmsg()), u8 fill: the NIC sends a
@@ -25,7 +28,8 @@
  *
  * Checked: the NIC gets exactly the payloads of the datagrams with a
  * valid header for VNI 42 and a 14-byte inner frame, whole, in order,
- * each once; bad-header, wrong-vni and oversized count the others; every
+ * each once (a coalesced message is datagrams of gso bytes, the last one
+ * what is left, if 0 < gso < len; else one datagram); bad-header, wrong-vni and oversized count the others; every
  * datagram sent has flags 0x08, VNI 42, reserved bits zero, the frame
  * after it, goes to one of the four underlay addresses (raw socket: the
  * UDP header's ports, source within 32768-60999, and length are right);
@@ -36,6 +40,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -65,6 +70,8 @@ typedef struct FuzzVxlanMsg {
     const uint8_t *data;        /* NULL: truncated, filled */
     size_t len;
     uint8_t source;
+    bool gro;                   /* with a UDP_GRO control message */
+    int gso;                    /* what it says */
 } FuzzVxlanMsg;
 
 typedef struct FuzzVxlanNic {
@@ -105,6 +112,23 @@ static in_addr_t fuzz_vxlan_source(unsigned i)
 
 /* ---- the socket seam ---------------------------------------------------- */
 
+/* @h's control: @m's UDP_GRO message if it has one and there is room. */
+static void fuzz_vxlan_gro_cmsg(struct msghdr *h, const FuzzVxlanMsg *m)
+{
+    struct cmsghdr *cm;
+
+    if (!m->gro || h->msg_controllen < CMSG_SPACE(sizeof(m->gso))) {
+        h->msg_controllen = 0;
+        return;
+    }
+    cm = CMSG_FIRSTHDR(h);
+    cm->cmsg_level = SOL_UDP;
+    cm->cmsg_type = UDP_GRO;
+    cm->cmsg_len = CMSG_LEN(sizeof(m->gso));
+    memcpy(CMSG_DATA(cm), &m->gso, sizeof(m->gso));
+    h->msg_controllen = CMSG_SPACE(sizeof(m->gso));
+}
+
 static int fuzz_vxlan_recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n,
                                int flags, struct timespec *timeout)
 {
@@ -133,6 +157,7 @@ static int fuzz_vxlan_recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n,
             memset(h->msg_iov->iov_base, 0x08, len);
         }
         h->msg_flags = s->msg[i].len > len ? MSG_TRUNC : 0;
+        fuzz_vxlan_gro_cmsg(h, &s->msg[i]);
         memcpy(h->msg_name, &sa, sizeof(sa));
         h->msg_namelen = sizeof(sa);
         msgs[i].msg_len = (unsigned)len;
@@ -314,14 +339,11 @@ static void fuzz_vxlan_check_progress(FuzzVxlan *s)
     }
 }
 
-/* What the netdev must make of datagram @m: expected frame, or a count. */
-static void fuzz_vxlan_expect(FuzzVxlan *s, const FuzzVxlanMsg *m)
+/* What the netdev must make of datagram @data: a frame, or a count. */
+static void fuzz_vxlan_expect_one(FuzzVxlan *s, const uint8_t *data,
+                                  size_t len)
 {
-    if (m->len > VXLAN_RX_BUF) {
-        s->oversized++;
-        return;
-    }
-    switch (vxlan_header_parse(m->data, m->len, 42)) {
+    switch (vxlan_header_parse(data, len, 42)) {
     case VXLAN_RX_BAD_HEADER:
         s->bad_header++;
         break;
@@ -330,12 +352,56 @@ static void fuzz_vxlan_expect(FuzzVxlan *s, const FuzzVxlanMsg *m)
         break;
     case VXLAN_RX_OK:
         g_queue_push_tail(&s->expect,
-                          g_bytes_new(m->data + VXLAN_HDR_LEN,
-                                      m->len - VXLAN_HDR_LEN));
+                          g_bytes_new(data + VXLAN_HDR_LEN,
+                                      len - VXLAN_HDR_LEN));
         if (s->nmacs < FUZZ_VXLAN_MAX_BATCH) {
-            memcpy(s->macs[s->nmacs++], m->data + VXLAN_HDR_LEN + 6, 6);
+            memcpy(s->macs[s->nmacs++], data + VXLAN_HDR_LEN + 6, 6);
         }
         break;
+    }
+}
+
+/* The datagrams of message @m: gso bytes each if it came coalesced. */
+static size_t fuzz_vxlan_step(const FuzzVxlan *s, const FuzzVxlanMsg *m)
+{
+    if (!m->gro || !s->vx->rx_gro || m->gso <= 0 ||
+        (size_t)m->gso >= m->len) {
+        return m->len;
+    }
+    return (size_t)m->gso;
+}
+
+/* What the netdev must make of message @m: frames, or counts. */
+static void fuzz_vxlan_expect(FuzzVxlan *s, const FuzzVxlanMsg *m)
+{
+    size_t step = fuzz_vxlan_step(s, m);
+
+    if (m->len > VXLAN_RX_BUF) {
+        s->oversized++;
+        return;
+    }
+    if (m->len == 0) {
+        fuzz_vxlan_expect_one(s, m->data, 0);
+        return;
+    }
+    for (size_t off = 0; off < m->len; off += step) {
+        fuzz_vxlan_expect_one(s, m->data + off, MIN(step, m->len - off));
+    }
+}
+
+/* Hint bits 0 and 2: valid headers where the netdev will look. */
+static void fuzz_vxlan_headers(FuzzVxlan *s, FuzzVxlanMsg *m, uint8_t *data,
+                               uint8_t hint)
+{
+    size_t step = fuzz_vxlan_step(s, m);
+
+    if ((hint & 1) && m->len >= VXLAN_HDR_LEN) {
+        vxlan_header_build(data, 42);
+    }
+    for (size_t off = step; (hint & 4) && off < m->len; off += step) {
+        if (m->len - off >= VXLAN_HDR_LEN) {
+            vxlan_header_build(data + off, 42);
+        }
     }
 }
 
@@ -355,14 +421,14 @@ static void fuzz_vxlan_recv(FuzzVxlan *s)
         m->len = fuzz_u16(&s->in);
         m->source = fuzz_u8(&s->in) % FUZZ_VXLAN_SOURCES;
         hint = fuzz_u8(&s->in);
+        m->gro = hint & 2;
+        m->gso = m->gro ? fuzz_u16(&s->in) : 0;
         m->data = NULL;
         if (m->len <= VXLAN_RX_BUF) {
             m->len = MIN(m->len, s->in.size - s->in.pos);
             memcpy(copy[s->nmsg], s->in.data + s->in.pos, m->len);
             s->in.pos += m->len;
-            if ((hint & 1) && m->len >= VXLAN_HDR_LEN) {
-                vxlan_header_build(copy[s->nmsg], 42);
-            }
+            fuzz_vxlan_headers(s, m, copy[s->nmsg], hint);
             m->data = copy[s->nmsg];
         }
         fuzz_vxlan_expect(s, m);

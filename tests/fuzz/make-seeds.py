@@ -395,11 +395,16 @@ X_RECV, X_TAKE, X_SEND, X_WRITE, X_CLOCK, X_FDB = range(6)
 
 
 def x_recv(*dgrams: tuple) -> bytes:
-    """(data, source 0-3, hint: bit 0 writes a valid VNI 42 header)
-    datagrams in one batch, for fuzz-vxlan."""
+    """(data, source 0-3, hint[, gso]) messages in one batch, for
+    fuzz-vxlan; hint bit 0 writes a valid VNI 42 header, bit 1 sends the
+    message coalesced (a UDP_GRO control message saying gso), bit 2 then
+    writes a valid header at each gso-byte segment."""
     out = u8(X_RECV) + u8(len(dgrams) - 1)
-    for data, source, hint in dgrams:
-        out += u16(len(data)) + u8(source) + u8(hint) + data
+    for data, source, hint, *gso in dgrams:
+        out += u16(len(data)) + u8(source) + u8(hint)
+        if hint & 2:
+            out += u16(gso[0])
+        out += data
     return out
 
 
@@ -413,7 +418,18 @@ def vxlan_seeds() -> Dict[str, bytes]:
            (hdr + eth(10), 3, 0),                          # runt
            (bytes.fromhex('0800000000002a01') + eth(60), 0, 0),  # reserved
            (eth(70, 9), 1, 1)]                             # hint: made valid
+    # Coalesced (UDP GRO): 68-byte datagrams, one with flags 0x0c, a runt
+    # last; then sizes the kernel never says: 0, the whole message, more.
+    seg = [hdr + eth(60, i) for i in range(6)]
+    seg[2] = bytes.fromhex('0c00000000002a00') + eth(60, 2)
+    gro = [(b''.join(seg) + hdr + eth(5), 0, 2, 68),
+           (b''.join(seg[:2]), 1, 2, 0),
+           (b''.join(seg[:1]), 2, 2, 68),
+           (b''.join(seg[:1]), 3, 2, 60000),
+           (bytes(40), 0, 7, 8)]                       # headers made valid
     return {
+        'gro': (u8(X_TAKE) + u8(3) + x_recv(*gro) + u8(X_TAKE) + u8(1) +
+                u8(X_TAKE) + u8(255)),
         'batch': x_recv(*good) + u8(X_TAKE) + u8(255),
         'bad': u8(X_TAKE) + u8(0) + x_recv(*bad) + u8(X_TAKE) + u8(255),
         'send': (x_recv(*good[:4]) + u8(X_TAKE) + u8(255) +
