@@ -842,11 +842,12 @@ static bool vxlan_deliver(VxlanState *s)
  */
 static size_t vxlan_gro_size(struct msghdr *h, size_t len)
 {
-    const char *end = (const char *)h->msg_control + h->msg_controllen;
+    const char *end;
 
     if (!h->msg_control || h->msg_controllen > sizeof(VxlanGroCmsg)) {
         return 0;
     }
+    end = (const char *)h->msg_control + h->msg_controllen;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(h); cm;
          cm = CMSG_NXTHDR(h, cm)) {
         int seg;
