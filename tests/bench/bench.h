@@ -44,6 +44,7 @@ typedef struct BenchOptions {
     char *md;
     char *csv;
     char *log;
+    char *vxlan_opts;               /* appended to the vxlan cell's -netdev */
     double seconds;
     int repeat;
     int window;

@@ -433,9 +433,10 @@ static pid_t relay_spawn_vxlan(const Relay *r, int i)
     g_ptr_array_add(argv, g_strdup(opt.vmwire));
     relay_port_args(argv, r, i);
     argv_add(argv, "-netdev");
-    argv_add(argv, "vxlan,id=vx,vni=%d,local=%s,remote=%s,dstport=%d",
+    argv_add(argv, "vxlan,id=vx,vni=%d,local=%s,remote=%s,dstport=%d%s%s",
              BENCH_VXLAN_VNI, vxlan_underlay[i], vxlan_underlay[1 - i],
-             r->tunnel_port);
+             r->tunnel_port, opt.vxlan_opts ? "," : "",
+             opt.vxlan_opts ? opt.vxlan_opts : "");
     argv_add(argv, "-netdev");
     argv_add(argv, "hubport,id=hv,hubid=0,netdev=vx");
     g_ptr_array_add(argv, NULL);
@@ -1849,6 +1850,7 @@ static void parse_options(int argc, char **argv)
         { "vu-sizes", 0, 0, G_OPTION_ARG_STRING, &opt.vu_sizes, "frame sizes of the memcpy, vhost-user and dpdk cells (64,1500)", "LIST" },
         { "vu-rx-buffer", 0, 0, G_OPTION_ARG_INT, &opt.vu_rx_buffer, "vhost-user RX descriptors of this many bytes (default: 2 KiB, a frame each; less: frames spread over several, MRG_RXBUF)", "BYTES" },
         { "cells", 0, 0, G_OPTION_ARG_STRING, &opt.cells, "run only these cells: kinds (stream,latency,ports,flood,stuck,dgram,vxlan,memcpy,vhost-user,dpdk,vhost-user-stream,vhost-user-rtt) or names (stream/64)", "LIST" },
+        { "vxlan-opts", 0, 0, G_OPTION_ARG_STRING, &opt.vxlan_opts, "vxlan cell: options appended to both daemons' -netdev vxlan (udpcsum=on)", "STR" },
         { "seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt.seconds, "seconds per run (2)", "S" },
         { "repeat", 0, 0, G_OPTION_ARG_INT, &opt.repeat, "runs per cell, median reported (3)", "N" },
         { "window", 0, 0, G_OPTION_ARG_INT, &opt.window, "frames in flight at most (1024)", "N" },
