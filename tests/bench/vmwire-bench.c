@@ -1748,6 +1748,8 @@ static const Target targets[] = {
     { CELL_VU_STREAM, 1500, CELL_STREAM, 1500, RELAY_VMWIRE, 1.0, true },
     /* issue 14: one daemon for hundreds of VMs, and two across VXLAN */
     { CELL_PORTS, 256, CELL_STREAM, 1500, RELAY_VMWIRE, 0.8, true },
+    /* the issue's "two-port figure" read literally: two ports both sending */
+    { CELL_PORTS, 256, CELL_PORTS, 2, RELAY_VMWIRE, 0.8, true },
     { CELL_VXLAN, -1, CELL_DGRAM, -1, RELAY_VMWIRE, 0.8, true },
 };
 
