@@ -1383,13 +1383,15 @@ static Result run_dgram(RelayKind kind, bool vxlan)
         }
         char tunnel_opts[80] = "";
         if (vxlan) {
-            snprintf(tunnel_opts, sizeof(tunnel_opts), "vxlan %s; ",
-                     *opt.vxlan_opts ? opt.vxlan_opts : "defaults");
+            g_snprintf(tunnel_opts, sizeof(tunnel_opts), "vxlan %.60s; ",
+                       *opt.vxlan_opts ? opt.vxlan_opts : "defaults");
         }
-        snprintf(res.note, sizeof(res.note), "%sloss from %s: relay sock %"
-                 PRIu64 ", rcvr sock %" PRIu64 "%s, other %" PRIu64,
-                 tunnel_opts, at, first.relay_socket, first.receiver_socket, tunnel,
-                 first.lost - MIN(first.lost, sockets));
+        /* g_snprintf: a long --vxlan-opts may cut the note, as it should */
+        g_snprintf(res.note, sizeof(res.note), "%sloss from %s: relay sock %"
+                   PRIu64 ", rcvr sock %" PRIu64 "%s, other %" PRIu64,
+                   tunnel_opts, at, first.relay_socket,
+                   first.receiver_socket, tunnel,
+                   first.lost - MIN(first.lost, sockets));
     }
 
     atomic_store(&d.rx.stop, true);
