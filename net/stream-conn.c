@@ -115,6 +115,97 @@ static void tx_ring_consume(StreamConnTxRing *t, size_t len)
 static uint8_t stream_conn_arena[STREAM_CONN_ARENA_SIZE];
 static size_t stream_conn_arena_used;
 static unsigned stream_conn_arena_gen;
+static StreamConnTxStats stream_conn_tx_stats;
+
+/*
+ * The receive scratch (see stream_conn_readable()), declared here because
+ * the transmit side writes from it too: a frame read into it sits right
+ * behind its own [len] header, so a stream port relaying to a stream port
+ * stages that record where it lies instead of copying it into the arena.
+ * Staging lends the scratch to the batch: until the batch ends no read
+ * goes into it (they use the connection's own buffer), so the bytes are
+ * still there when the flush writes them or moves them to a ring.
+ */
+static StreamFraming stream_conn_scratch;
+static bool stream_conn_scratch_busy;      /* a read is parsing it now */
+static bool stream_conn_scratch_lent;
+static unsigned stream_conn_scratch_lent_gen;
+
+static bool stream_conn_scratch_is_lent(void)
+{
+    return stream_conn_scratch_lent && batch_active() &&
+           stream_conn_scratch_lent_gen == batch_generation();
+}
+
+/*
+ * Append span [p, p + len) to @t's staged spans, continuing the last one
+ * if it ends at @p; false if @t has no span left.
+ */
+static bool tx_staged_append(StreamConnTxRing *t, uint8_t *p, size_t len)
+{
+    struct iovec *last = t->nstaged ? &t->staged[t->nstaged - 1] : NULL;
+
+    if (last && (uint8_t *)last->iov_base + last->iov_len == p) {
+        last->iov_len += len;
+    } else if (t->nstaged < STREAM_CONN_STAGED) {
+        t->staged[t->nstaged++] = (struct iovec){ p, len };
+    } else {
+        return false;
+    }
+    t->staged_len += len;
+    return true;
+}
+
+/*
+ * Stage [len][frame] without copying if the scratch holds exactly that
+ * record: the last piece of @iov lies in the bytes the current read left
+ * there, and the header and every earlier piece match the bytes before it
+ * (a hub hands on a frame as a copy of its 12 address bytes and the rest
+ * in place).  Only while that read is being parsed: nothing else points
+ * into the scratch.
+ */
+static bool tx_scratch_stage(StreamConnTxRing *t, const struct iovec *iov,
+                             int iovcnt, size_t size)
+{
+    const StreamFraming *sf = &stream_conn_scratch;
+    uintptr_t base = (uintptr_t)sf->buf;
+    uintptr_t last, end, off;
+    uint8_t hdr[STREAM_FRAMING_HEADER_LEN];
+    uint8_t *rec;
+
+    if (!stream_conn_scratch_busy || iovcnt < 1 || iovcnt > 4) {
+        return false;
+    }
+    last = (uintptr_t)iov[iovcnt - 1].iov_base;
+    if (last < base || last > base + sf->end ||
+        iov[iovcnt - 1].iov_len > base + sf->end - last) {
+        return false;
+    }
+    end = last - base + iov[iovcnt - 1].iov_len;
+    if (end < sizeof(hdr) + size) {
+        return false;
+    }
+    rec = (uint8_t *)sf->buf + end - size - sizeof(hdr);
+    stream_framing_put_header(hdr, (uint32_t)size);
+    if (memcmp(rec, hdr, sizeof(hdr)) != 0) {
+        return false;
+    }
+    off = sizeof(hdr);
+    for (int i = 0; i < iovcnt - 1; i++) {
+        if (iov[i].iov_base != rec + off &&
+            memcmp(iov[i].iov_base, rec + off, iov[i].iov_len) != 0) {
+            return false;
+        }
+        off += iov[i].iov_len;
+    }
+    if (!tx_staged_append(t, rec, sizeof(hdr) + size)) {
+        return false;
+    }
+    stream_conn_scratch_lent = true;
+    stream_conn_scratch_lent_gen = batch_generation();
+    stream_conn_tx_stats.lent += sizeof(hdr) + size;
+    return true;
+}
 
 /*
  * Stage [len][frame] in the arena if the batch's share has room and @t
@@ -127,7 +218,6 @@ static bool tx_arena_stage(StreamConnTxRing *t, const struct iovec *iov,
 {
     size_t rec = STREAM_FRAMING_HEADER_LEN + size;
     uint8_t *p;
-    struct iovec *last;
 
     if (stream_conn_arena_gen != batch_generation()) {
         stream_conn_arena_gen = batch_generation();
@@ -137,16 +227,11 @@ static bool tx_arena_stage(StreamConnTxRing *t, const struct iovec *iov,
         return false;
     }
     p = stream_conn_arena + stream_conn_arena_used;
-    last = t->nstaged ? &t->staged[t->nstaged - 1] : NULL;
-    if (last && (uint8_t *)last->iov_base + last->iov_len == p) {
-        last->iov_len += rec;
-    } else if (t->nstaged < STREAM_CONN_STAGED) {
-        t->staged[t->nstaged++] = (struct iovec){ p, rec };
-    } else {
+    if (!tx_staged_append(t, p, rec)) {
         return false;
     }
     stream_conn_arena_used += rec;
-    t->staged_len += rec;
+    stream_conn_tx_stats.arena += rec;
     stream_framing_put_header(p, (uint32_t)size);
     p += STREAM_FRAMING_HEADER_LEN;
     for (int i = 0; i < iovcnt; i++) {
@@ -173,6 +258,7 @@ static void tx_arena_unstage(StreamConnTxRing *t, size_t skip)
         }
         g_assert(t->buf);
         tx_ring_copy_in(t, (uint8_t *)t->staged[i].iov_base + skip, n - skip);
+        stream_conn_tx_stats.unstaged += n - skip;
         skip = 0;
     }
     t->nstaged = 0;
@@ -394,9 +480,6 @@ static void stream_data_sent(NetClientState *nc, ssize_t len)
  * The main loop is single-threaded; a nested read (none is known) falls
  * back to the connection's own buffer.
  */
-static StreamFraming stream_conn_scratch;
-static bool stream_conn_scratch_busy;
-
 /* Move what @from still holds to @to (empty). */
 static void stream_conn_move_pending(StreamFraming *to, StreamFraming *from)
 {
@@ -446,7 +529,7 @@ static void stream_conn_readable(void *opaque)
     ssize_t n = 0;
 
     c->busy = true;             /* keeps a buffer it holds from the sweep */
-    if (stream_conn_scratch_busy) {
+    if (stream_conn_scratch_busy || stream_conn_scratch_is_lent()) {
         sf = stream_conn_rx(c);
     } else {
         /* What the connection kept is less than one record, or nothing. */
@@ -459,7 +542,9 @@ static void stream_conn_readable(void *opaque)
     }
     for (int i = 0; i < STREAM_CONN_READS; i++) {
         n = stream_conn_read_into(c, sf);
-        if (n < STREAM_FRAMING_READ_ROOM) {
+        /* A lent scratch keeps its bytes: read again on the next wake-up. */
+        if (n < STREAM_FRAMING_READ_ROOM ||
+            (sf == &stream_conn_scratch && stream_conn_scratch_is_lent())) {
             break;
         }
     }
@@ -664,7 +749,8 @@ ssize_t stream_data_receive_iov(NetClientState *nc, const struct iovec *iov,
     }
     if (batch_active() && c->tx.len == 0 && !c->connecting &&
         !fd_handler_writing(c->fd_handler) &&
-        tx_arena_stage(&c->tx, iov, iovcnt, size)) {
+        (tx_scratch_stage(&c->tx, iov, iovcnt, size) ||
+         tx_arena_stage(&c->tx, iov, iovcnt, size))) {
         stream_conn_hold(c);
         batch_defer(&c->tx_flush, stream_conn_batch_flush);
         return (ssize_t)size;
@@ -674,6 +760,7 @@ ssize_t stream_data_receive_iov(NetClientState *nc, const struct iovec *iov,
         tx_arena_unstage(&c->tx, 0);    /* the arena's share is used up */
     }
     tx_ring_put_record(&c->tx, iov, iovcnt, size);
+    stream_conn_tx_stats.ring += STREAM_FRAMING_HEADER_LEN + size;
     if (c->connecting || fd_handler_writing(c->fd_handler)) {
         return (ssize_t)size;   /* the writable callback takes it */
     }
@@ -683,6 +770,11 @@ ssize_t stream_data_receive_iov(NetClientState *nc, const struct iovec *iov,
         stream_conn_push(c);
     }
     return (ssize_t)size;
+}
+
+StreamConnTxStats stream_conn_tx_stats_get(void)
+{
+    return stream_conn_tx_stats;
 }
 
 bool stream_data_can_receive(NetClientState *nc)

@@ -37,9 +37,12 @@
  *     left goes back to the connection's own buffer.  A queued frame
  *     (the peer returned 0) stops reading and parsing; the completion
  *     resumes the buffered bytes, then reading.  Nothing is lost.
- *   peer -> socket: stream_conn_receive_iov() copies [len][frame] into the
- *     shared transmit arena (STREAM_CONN_ARENA_SIZE) or, when the ring
- *     holds bytes or the arena cannot take it, into the ring.  Inside a
+ *   peer -> socket: stream_conn_receive_iov() stages [len][frame] where
+ *     the receive scratch holds it (a stream port relaying to a stream
+ *     port: no copy; the scratch is then lent to the batch, and reads
+ *     until its end go into the connections' own buffers), or copies it
+ *     into the shared transmit arena (STREAM_CONN_ARENA_SIZE) or, when
+ *     the ring holds bytes or neither can take it, into the ring.  Inside a
  *     batch (a main-loop callback, include/util/batch.h) the write is
  *     deferred to the batch's end, so all the frames one wake-up produced
  *     leave in one sendmsg() and what the socket did not take moves to
@@ -110,7 +113,9 @@ typedef struct StreamConnOps {
 
 /*
  * The transmit arena: records written inside a batch to a connection with
- * nothing else waiting go into one buffer shared by all connections
+ * nothing else waiting, and not already in the receive scratch (staged
+ * where they lie, see the DOC comment), go into one buffer shared by all
+ * connections
  * (STREAM_CONN_ARENA_SIZE, reused every batch), described by up to
  * STREAM_CONN_STAGED spans per connection, and are written from there at
  * the batch's end; only what the socket does not take is copied into the
@@ -121,6 +126,21 @@ typedef struct StreamConnOps {
  */
 #define STREAM_CONN_ARENA_SIZE (512 * 1024)
 #define STREAM_CONN_STAGED 8
+
+/*
+ * Where transmitted records were put, in bytes since start (for tests and
+ * profiling): written from the receive scratch where they were read
+ * (lent), copied into the arena, into a ring (the ring path), and moved
+ * from staged spans to a ring because the socket did not take them.
+ */
+typedef struct StreamConnTxStats {
+    uint64_t lent;
+    uint64_t arena;
+    uint64_t ring;
+    uint64_t unstaged;
+} StreamConnTxStats;
+
+StreamConnTxStats stream_conn_tx_stats_get(void);
 
 /* Bytes waiting to be written: a fixed ring, and staged arena spans. */
 typedef struct StreamConnTxRing {

@@ -6,8 +6,9 @@
  * once under short reads, EAGAIN and EINTR; the far end reads exactly the
  * expected [len][frame] bytes under one-byte writes; backpressure stops
  * reading and loses nothing; frames read in one wake-up leave in one
- * write, also when one wake-up fans out to several ports through the
- * shared transmit arena; the peer going away (ECONNRESET, EOF, a write error) downs the
+ * write, also when one wake-up fans out to several ports, from the
+ * receive scratch without a copy (also when a second read comes in the
+ * same batch) or through the shared transmit arena; the peer going away (ECONNRESET, EOF, a write error) downs the
  * link with one log line; a busy backend frees cleanly.
  */
 #include <arpa/inet.h>
@@ -29,6 +30,7 @@
 #include "net/netdev.h"
 #include "net/stream-conn.h"
 #include "net/stream-framing.h"
+#include "util/batch.h"
 #include "util/sockops.h"
 
 #include "socket-faults.h"
@@ -234,8 +236,10 @@ static void test_stream_tx_coalesced(void)
     const unsigned total = 400;
     g_autoptr(GByteArray) want = g_byte_array_new();
     FarEnd *far0 = NULL, *far1 = NULL;
+    StreamConnTxStats before, after;
 
     test_begin();
+    before = stream_conn_tx_stats_get();
     faults.fd = hub_pair_new(&far0, &far1);
     for (unsigned i = 0; i < total; i++) {
         stream_append(far0->out, 60 + (i * 37) % 1455, i);
@@ -246,6 +250,12 @@ static void test_stream_tx_coalesced(void)
     g_assert_cmpmem(far1->in->data, far1->in->len, want->data, want->len);
     g_assert_cmpuint(faults.send_calls, >, 0);
     g_assert_cmpuint(faults.send_calls * 8, <=, total);
+    /* Written from the receive scratch where they were read: no copy. */
+    after = stream_conn_tx_stats_get();
+    g_assert_cmpuint(after.lent - before.lent, ==, want->len);
+    g_assert_cmpuint(after.arena - before.arena, ==, 0);
+    g_assert_cmpuint(after.ring - before.ring, ==, 0);
+    g_assert_cmpuint(after.unstaged - before.unstaged, ==, 0);
     far_free(far0);
     far_free(far1);
     test_end();
@@ -262,8 +272,10 @@ static void test_stream_tx_coalesced_partial(void)
     const unsigned total = 300;
     g_autoptr(GByteArray) want = g_byte_array_new();
     FarEnd *far0 = NULL, *far1 = NULL;
+    StreamConnTxStats before, after;
 
     test_begin();
+    before = stream_conn_tx_stats_get();
     faults.fd = hub_pair_new(&far0, &far1);
     fault_script(&faults.send, true, 5, FAULT_PASS, FAULT_EAGAIN,
                  FAULT_PASS, FAULT_EINTR, FAULT_PASS);
@@ -279,30 +291,40 @@ static void test_stream_tx_coalesced_partial(void)
     g_assert_cmpmem(far1->in->data, far1->in->len, want->data, want->len);
     /* Short writes: at least one call per 1000 bytes. */
     g_assert_cmpuint(faults.send_calls, >=, want->len / 1000);
+    /* What a short write left of the lent scratch moved to the ring. */
+    after = stream_conn_tx_stats_get();
+    g_assert_cmpuint(after.lent - before.lent, >, 0);
+    g_assert_cmpuint(after.unstaged - before.unstaged, >, 0);
     far_free(far0);
     far_free(far1);
     test_end();
 }
 
 /*
- * The transmit arena (STREAM_CONN_ARENA_SIZE) under fan-out: a flooding
- * hub copies every frame s0's far end writes to four stream ports, so
- * each port's records interleave in the arena (more than
- * STREAM_CONN_STAGED spans), frames up to 60000 bytes overflow the
- * arena's 512 KiB within one wake-up: the staged bytes move to the
- * port's ring mid-batch and the rest follow them there.  Every far end
- * reads exactly the bytes s0's wrote, in order.  (Short writes of staged
- * bytes: tx-coalesced-partial.  A port slowed by injected faults would
- * lose frames here, as a hub's slow port does: not this test's point.)
+ * Fan-out from a stream port: a flooding hub hands every frame s0's far
+ * end writes to four stream ports, each staging the same bytes of the
+ * receive scratch; frames up to 60000 bytes fill a port's ring room
+ * within one wake-up, so staged bytes are written or moved to the ring
+ * mid-batch and the rest follow them there.  Every far end reads exactly
+ * the bytes s0's wrote, in order.  With @nic, 60 frames (150 KiB) come
+ * from a NIC on the hub instead, all inside one batch: they are copied
+ * into the transmit arena, where the four ports' records interleave (more
+ * than STREAM_CONN_STAGED spans) and overflow its 512 KiB.  (Short writes of
+ * staged bytes: tx-coalesced-partial.  A port slowed by injected faults
+ * would lose frames here, as a hub's slow port does: not this test's
+ * point.)
  */
-static void test_stream_tx_arena_fanout(void)
+static void stream_fanout(bool nic)
 {
-    const unsigned total = 160;
+    const unsigned total = nic ? 60 : 160;
     g_autoptr(GByteArray) want = g_byte_array_new();
     FarEnd *far0 = NULL, *fars[4] = { NULL };
+    StreamConnTxStats before, after;
+    NetClientState *h0;
+    FakeNic *fake = NULL;
 
     test_begin();
-    stream_pair_new("s0", &far0, NULL);
+    before = stream_conn_tx_stats_get();
     for (unsigned i = 0; i < 4; i++) {
         g_autofree char *id = g_strdup_printf("s%u", i + 1);
 
@@ -310,13 +332,32 @@ static void test_stream_tx_arena_fanout(void)
         netdev_new_ok("hubport,id=h%u,hubid=62,learning=off,netdev=%s",
                       i + 1, id);
     }
-    netdev_new_ok("hubport,id=h0,hubid=62,learning=off,netdev=s0");
+    if (nic) {
+        h0 = netdev_new_ok("hubport,id=h0,hubid=62,learning=off");
+        fake = fake_nic_new(h0, "nic0");
+        batch_begin();
+    } else {
+        stream_pair_new("s0", &far0, NULL);
+        netdev_new_ok("hubport,id=h0,hubid=62,learning=off,netdev=s0");
+    }
     for (unsigned i = 0; i < total; i++) {
         static const size_t sizes[] = { 60, 1500, 60000, 9014, 64, 30000 };
-        size_t len = sizes[i % G_N_ELEMENTS(sizes)] + i % 7;
+        /* One batch: ~150 KiB a port fits its ring, four overflow the arena */
+        static const size_t nic_sizes[] = { 60, 1500, 9014, 64, 3000, 1514 };
+        size_t len = (nic ? nic_sizes[i % G_N_ELEMENTS(nic_sizes)]
+                          : sizes[i % G_N_ELEMENTS(sizes)]) + i % 7;
 
-        stream_append(far0->out, len, i);
+        if (nic) {
+            g_autoptr(GByteArray) f = frame_new(len, i);
+
+            fake_nic_send(fake, f->data, f->len);
+        } else {
+            stream_append(far0->out, len, i);
+        }
         stream_append(want, len, i);
+    }
+    if (nic) {
+        batch_end();
     }
     for (unsigned i = 0; i < 4; i++) {
         WAIT_FOR(fars[i]->in->len >= want->len);
@@ -327,7 +368,114 @@ static void test_stream_tx_arena_fanout(void)
                         want->data, want->len);
         far_free(fars[i]);
     }
-    far_free(far0);
+    after = stream_conn_tx_stats_get();
+    if (nic) {
+        g_assert_cmpuint(after.arena - before.arena, >, 0);
+        g_assert_cmpuint(after.lent - before.lent, ==, 0);
+    } else {
+        g_assert_cmpuint(after.lent - before.lent, >, 0);
+        g_assert_cmpuint(after.arena - before.arena, ==, 0);
+        far_free(far0);
+    }
+    test_end();
+}
+
+static void test_stream_tx_scratch_fanout(void)
+{
+    stream_fanout(false);
+}
+
+static void test_stream_tx_arena_fanout(void)
+{
+    stream_fanout(true);
+}
+
+/*
+ * Two reads inside one batch: a connection's frames staged from the
+ * receive scratch (lent) are still there when the batch ends, because the
+ * second connection reads into its own buffer instead.  The test holds one
+ * batch open around several main-loop iterations, so s0's and s2's wake-ups
+ * (each a nested batch) share it; without the lending rule s2's read would
+ * overwrite the bytes s1 is about to write.  s2's frames, not in the
+ * scratch, go through the arena.
+ */
+static void test_stream_tx_scratch_lent(void)
+{
+    const unsigned total = 120;
+    g_autoptr(GByteArray) want1 = g_byte_array_new();
+    g_autoptr(GByteArray) want3 = g_byte_array_new();
+    FarEnd *far[4] = { NULL };
+    NetClientState *s0, *s2;
+    StreamConnTxStats before, after;
+
+    test_begin();
+    before = stream_conn_tx_stats_get();
+    s0 = stream_pair_new("s0", &far[0], NULL);
+    stream_pair_new("s1", &far[1], NULL);
+    s2 = stream_pair_new("s2", &far[2], NULL);
+    stream_pair_new("s3", &far[3], NULL);
+    netdev_new_ok("hubport,id=h0,hubid=63,learning=off,netdev=s0");
+    netdev_new_ok("hubport,id=h1,hubid=63,netdev=s1");
+    netdev_new_ok("hubport,id=h2,hubid=64,learning=off,netdev=s2");
+    netdev_new_ok("hubport,id=h3,hubid=64,netdev=s3");
+    for (unsigned i = 0; i < total; i++) {
+        stream_append(far[0]->out, 60 + (i * 41) % 1455, i);
+        stream_append(want1, 60 + (i * 41) % 1455, i);
+        stream_append(far[2]->out, 1514 - (i * 29) % 1400, 1000 + i);
+        stream_append(want3, 1514 - (i * 29) % 1400, 1000 + i);
+    }
+    batch_begin();
+    WAIT_FOR(s0->stats.tx_frames > 0 && s2->stats.tx_frames > 0);
+    batch_end();
+    WAIT_FOR(far[1]->in->len >= want1->len && far[3]->in->len >= want3->len);
+    loop_settle(5);
+    g_assert_cmpmem(far[1]->in->data, far[1]->in->len,
+                    want1->data, want1->len);
+    g_assert_cmpmem(far[3]->in->data, far[3]->in->len,
+                    want3->data, want3->len);
+    after = stream_conn_tx_stats_get();
+    g_assert_cmpuint(after.lent - before.lent, >, 0);
+    g_assert_cmpuint(after.arena - before.arena, >, 0);
+    for (unsigned i = 0; i < 4; i++) {
+        far_free(far[i]);
+    }
+    test_end();
+}
+
+/*
+ * Frames from a client that is not a stream port (a NIC) inside one batch
+ * are copied into the transmit arena and leave in one sendmsg().
+ */
+static void test_stream_tx_arena_nic(void)
+{
+    g_autoptr(GByteArray) want = g_byte_array_new();
+    FarEnd *far = NULL;
+    NetClientState *nc;
+    FakeNic *nic;
+    StreamConnTxStats before, after;
+    int bfd;
+
+    test_begin();
+    nc = stream_pair_new("s0", &far, &bfd);
+    nic = fake_nic_new(nc, "nic0");
+    faults.fd = bfd;
+    before = stream_conn_tx_stats_get();
+    batch_begin();
+    for (unsigned i = 0; i < 50; i++) {
+        g_autoptr(GByteArray) f = frame_new(60 + i * 29, i);
+
+        fake_nic_send(nic, f->data, f->len);
+        stream_append(want, 60 + i * 29, i);
+    }
+    batch_end();
+    WAIT_FOR(far->in->len >= want->len);
+    loop_settle(5);
+    g_assert_cmpmem(far->in->data, far->in->len, want->data, want->len);
+    g_assert_cmpuint(faults.send_calls, ==, 1);
+    after = stream_conn_tx_stats_get();
+    g_assert_cmpuint(after.arena - before.arena, ==, want->len);
+    g_assert_cmpuint(after.lent - before.lent, ==, 0);
+    far_free(far);
     test_end();
 }
 
@@ -565,8 +713,14 @@ int main(int argc, char **argv)
                     test_stream_tx_coalesced);
     g_test_add_func("/net/socket/stream/tx-coalesced-partial",
                     test_stream_tx_coalesced_partial);
+    g_test_add_func("/net/socket/stream/tx-scratch-fanout",
+                    test_stream_tx_scratch_fanout);
     g_test_add_func("/net/socket/stream/tx-arena-fanout",
                     test_stream_tx_arena_fanout);
+    g_test_add_func("/net/socket/stream/tx-scratch-lent",
+                    test_stream_tx_scratch_lent);
+    g_test_add_func("/net/socket/stream/tx-arena-nic",
+                    test_stream_tx_arena_nic);
     g_test_add_func("/net/socket/stream/econnreset", test_stream_econnreset);
     g_test_add_func("/net/socket/stream/eof", test_stream_eof);
     g_test_add_func("/net/socket/stream/tx-error", test_stream_tx_error);
