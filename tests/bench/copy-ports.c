@@ -138,7 +138,10 @@ static void copy_pump(CopyRelay *c, int i)
     if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
         w = 0;
     }
-    if (w >= 0 && w < n) {          /* an error: the generator closed it */
+    if (w < 0) {
+        return;                     /* the generator closed it: ending */
+    }
+    if (w < n) {
         memcpy(dst->pending, c->buf + w, n - w);
         dst->off = 0;
         dst->len = n - w;
