@@ -919,11 +919,12 @@ void announce(const int *fds, int n)
  * the others' announcements (@heard frames each: n - 1 through a hub,
  * skipped by receivers anyway) so the flows start only once the relay
  * has forwarded, and so learned, every port's MAC (up to 10 s; a relay
- * that lost some is left to fail the cell).  Without the wait, vmwire with 256 ports was still working
- * through the 256 x 255 copies of the announcements when the first flows
- * began: frames to the ports not yet learned were flooded to all 255, and
- * that flood kept the rest of the announcements waiting (the learning took
- * seconds, ports/256 read a tenth of its figure).
+ * that lost some is left to fail the cell).  Without the wait, vmwire
+ * with 256 ports was still working through the 256 x 255 copies of the
+ * announcements when the first flows began: frames to the ports not yet
+ * learned were flooded to all 255, and that flood kept the rest of the
+ * announcements waiting (the learning took seconds, ports/256 read a
+ * tenth of its figure).
  */
 void announce_learned(const int *fds, int n, int heard)
 {
@@ -1530,9 +1531,9 @@ static void cell_judge(const Cell *c, RelayKind k, const Result *runs, int n)
 
 /*
  * Does @c run on relay @k?  The socket cells on vmwire, QEMU and the copy
- * relay (not stuck: its port 2 has no flow to copy); the vhost-user cells on vmwire, dpdk/N
- * (and vhost-user-rtt, for comparison) on DPDK's switch, memcpy/N on one
- * core alone.
+ * relay (not stuck: its port 2 has no flow to copy); the vhost-user cells
+ * on vmwire, dpdk/N (and vhost-user-rtt, for comparison) on DPDK's
+ * switch, memcpy/N on one core alone.
  */
 static bool cell_runs_on(const Cell *c, RelayKind k)
 {
@@ -1741,7 +1742,7 @@ static void report(const Cell *cells, int ncells)
 
 /*
  * The targets of issues 12 and 14, as ratios of this run's medians: which
- * hold.  Each compares a cell on @relay (vmwire unless set) with a
+ * hold.  Each compares a cell on @relay (vmwire but for a ceiling) with a
  * reference cell on relay @ref_relay; @at_least: the ratio must reach
  * @want (else stay at or below it, for round trips).  @want 0: no target,
  * a ceiling printed beside one.  @arg -1: the cell of that kind whatever
