@@ -71,6 +71,7 @@ typedef struct Relay {
     int nports;
     bool dgram;
     bool vxlan;
+    bool ring;                      /* flows go port i to i+1 (copy-ports.c) */
     int tunnel_port;                /* vxlan: both daemons' dstport= */
     int ports[BENCH_MAX_PORTS];     /* where the generator connects/sends */
     int peers[BENCH_MAX_PORTS];     /* dgram: where the generator receives */
@@ -135,8 +136,11 @@ void relay_stop(Relay *r);
 void relay_death_note(const Relay *r, Result *res);
 void *flow_receive(void *opaque);
 void announce(const int *fds, int n);
-void announce_learned(const int *fds, int n);
+void announce_learned(const int *fds, int n, int heard);
 int compare_double(const void *a, const void *b);
+
+/* copy-ports.c */
+void copy_ports_run(const Relay *r);
 
 /* stream-mux.c */
 void stream_mux_run(Flow *flows, int nflows, const int *fds, int nports,
