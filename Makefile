@@ -57,7 +57,8 @@ clean:
 	rm -rf $(BUILD) $(RELEASE_BUILD)
 
 # libFuzzer harnesses (docs/security.md, "Fuzzing"): a clang build in
-# build-fuzz/, each target fuzzed for FUZZ_SECONDS.
+# build-fuzz/ (warnings are errors there too), each target fuzzed for
+# FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
 FUZZ_DEPS = $(BUILD_DEPS) clang libclang-rt-14-dev
 

@@ -116,12 +116,12 @@ DeviceOptions *device_from_json(JsonNode *node, bool keyval, GError **errp)
     return opts;
 }
 
-DeviceOptions *device_parse(const char *optarg, GError **errp)
+DeviceOptions *device_parse(const char *arg, GError **errp)
 {
     g_autoptr(JsonNode) node = NULL;
     bool keyval;
 
-    node = keyval_parse_option(optarg, "driver", &keyval, errp);
+    node = keyval_parse_option(arg, "driver", &keyval, errp);
     return node ? device_from_json(node, keyval, errp) : NULL;
 }
 

@@ -120,7 +120,7 @@ static const HmpCommand hmp_info_commands[] = {
       NULL },
     { "mac-table", "", "show the MAC addresses hubs learned (vmwire)",
       hmp_info_mac_table, false, NULL },
-    { NULL },
+    { .name = NULL },
 };
 
 static const HmpCommand hmp_commands[] = {
@@ -133,7 +133,7 @@ static const HmpCommand hmp_commands[] = {
     { "hostfwd_remove", "[netdev_id] [tcp|udp]:[hostaddr]:hostport",
       "remove host-to-guest TCP or UDP redirection", hmp_hostfwd_remove,
       true, NULL },
-    { NULL },
+    { .name = NULL },
 };
 
 static bool hmp_is_blank(char c)

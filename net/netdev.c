@@ -61,12 +61,12 @@ static bool netdev_check_id_first(JsonNode *node, GError **errp)
 }
 
 /*
- * The type an @optarg in key=value form names (its implied first key, or
+ * The type an @arg in key=value form names (its implied first key, or
  * type=), or -1.  Commas in values are doubled (",,"), never in a type.
  */
-static int netdev_peek_type(const char *optarg)
+static int netdev_peek_type(const char *arg)
 {
-    g_auto(GStrv) parts = g_strsplit(optarg, ",", -1);
+    g_auto(GStrv) parts = g_strsplit(arg, ",", -1);
 
     for (int i = 0; parts[i]; i++) {
         const char *value = NULL;
@@ -84,25 +84,25 @@ static int netdev_peek_type(const char *optarg)
 }
 
 /*
- * @optarg as JSON, or as key=value where the list members of the type's
+ * @arg as JSON, or as key=value where the list members of the type's
  * branch (hostfwd= of user, remote= of vxlan) may repeat: parsed letting
  * the named type's lists repeat (every branch's if the type is unknown,
  * which leaves out a name two branches use differently, as vxlan's
  * remote= and dgram's remote.*), converted with the chosen branch's.
  */
-static JsonNode *netdev_parse_node(const char *optarg, bool *keyval,
+static JsonNode *netdev_parse_node(const char *arg, bool *keyval,
                                    GError **errp)
 {
     g_autoptr(KeyValList) list = NULL;
     const char *const *lists = NULL;
     int type;
 
-    if (optarg[0] == '{') {
-        return keyval_parse_option(optarg, "type", keyval, errp);
+    if (arg[0] == '{') {
+        return keyval_parse_option(arg, "type", keyval, errp);
     }
     *keyval = true;
-    type = netdev_peek_type(optarg);
-    list = keyval_parse_lists(optarg, "type", type >= 0 ?
+    type = netdev_peek_type(arg);
+    list = keyval_parse_lists(arg, "type", type >= 0 ?
                               Netdev_branch_list_members[type] :
                               Netdev_list_members, errp);
     if (!list) {
@@ -126,13 +126,13 @@ static bool netdev_is_type(JsonNode *node, const char *type)
            strcmp(json_node_get_string(t), type) == 0;
 }
 
-Netdev *netdev_parse(const char *optarg, GError **errp)
+Netdev *netdev_parse(const char *arg, GError **errp)
 {
     g_autoptr(JsonNode) node = NULL;
     Netdev *netdev = NULL;
     bool keyval;
 
-    node = netdev_parse_node(optarg, &keyval, errp);
+    node = netdev_parse_node(arg, &keyval, errp);
     if (!node || (keyval && !netdev_check_id_first(node, errp))) {
         return NULL;
     }

@@ -400,12 +400,9 @@ static bool net_stream_resolve(NetStreamConfig *s, const SocketAddress *addr,
     default:
         return true;
     }
-    {
-        g_autofree char *uri = NULL;
-        g_autoptr(SocketAddress) d = stream_data_describe(&s->sa, s->sa_len,
-                                                         NULL, &uri);
-        s->target = g_steal_pointer(&uri);
-    }
+    /* Only the URI is kept; the SocketAddress goes at once. */
+    qapi_free_SocketAddress(stream_data_describe(&s->sa, s->sa_len, NULL,
+                                                 &s->target));
     return true;
 }
 

@@ -2,12 +2,12 @@
 # scripts/fuzz-coverage.sh RUNDIR [TARGET...]: line and branch coverage of
 # what fuzzing reached (docs/security.md, "Record of runs").  Builds the
 # fuzz targets once more in $COV_BUILD (default build-fuzz-cov/: clang,
-# libFuzzer, source-based coverage, no sanitizers), replays each target's
-# final corpus (RUNDIR/corpus-TARGET/, as scripts/fuzz-long.sh leaves it,
-# plus the seeds in tests/fuzz/corpus/TARGET/) once with -runs=0, and
-# prints llvm-cov's report for the files that target is about.  Targets:
-# those named, else every corpus-* in RUNDIR.  Profiles and reports stay
-# in RUNDIR/coverage/.
+# libFuzzer, source-based coverage, no sanitizers, warnings are errors),
+# replays each target's final corpus (RUNDIR/corpus-TARGET/, as
+# scripts/fuzz-long.sh leaves it, plus the seeds in
+# tests/fuzz/corpus/TARGET/) once with -runs=0, and prints llvm-cov's
+# report for the files that target is about.  Targets: those named, else
+# every corpus-* in RUNDIR.  Profiles and reports stay in RUNDIR/coverage/.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 RUNDIR [TARGET...]" >&2; exit 2; }
 cd "$(dirname "$0")/.."
@@ -38,7 +38,7 @@ if [ $# -eq 0 ]; then
     set -- $(cd "$run" && ls -d corpus-* | sed 's/^corpus-//')
 fi
 CC=clang ./scripts/ensure-build.sh "$build" -Dfuzzing=true \
-    -Db_lundef=false \
+    -Db_lundef=false -Dwerror=true \
     "-Dc_args=-fsanitize=fuzzer-no-link -fprofile-instr-generate -fcoverage-mapping" \
     "-Dc_link_args=-fprofile-instr-generate"
 ninja -C "$build" $(printf 'tests/fuzz/%s ' "$@") >/dev/null

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/fuzz.sh [TARGET...]: the libFuzzer harnesses of tests/fuzz/, built
-# with clang, ASan and UBSan in $FUZZ_BUILD (default build-fuzz/), each
+# with clang, ASan and UBSan in $FUZZ_BUILD (default build-fuzz/; warnings
+# are errors, as in the gcc builds: clang has some gcc does not), each
 # fuzzed for $FUZZ_SECONDS (default 60) as meson suite 'fuzz' (all targets,
 # or the ones named, e.g. fuzz-virtq), one after the other.  Exits non-zero
 # if any run stopped on a crash, a leak or a timeout; the saved input and
@@ -32,7 +33,7 @@ fi
 # A failed build must not leave the last run's results to be counted.
 rm -f "$build/meson-logs/fuzz.json"
 CC=clang ./scripts/ensure-build.sh "$build" -Dfuzzing=true \
-    -Db_sanitize=address,undefined -Db_lundef=false \
+    -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true \
     -Dc_args=-fsanitize=fuzzer-no-link
 if [ "${1:-}" = --setup-only ]; then
     exit 0

@@ -35,13 +35,13 @@ static bool object_exists(const char *id)
     return net_filter_find(id) != NULL;
 }
 
-ObjectOptions *object_parse(const char *optarg, GError **errp)
+ObjectOptions *object_parse(const char *arg, GError **errp)
 {
     g_autoptr(JsonNode) node = NULL;
     ObjectOptions *opts = NULL;
     bool keyval;
 
-    node = keyval_parse_option(optarg, "qom-type", &keyval, errp);
+    node = keyval_parse_option(arg, "qom-type", &keyval, errp);
     if (!node) {
         return NULL;
     }

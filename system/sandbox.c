@@ -339,6 +339,12 @@ static bool sandbox_prepare_handler(GError **errp)
     return true;
 }
 
+/*
+ * The allowlist, then the calls allowed with certain arguments only.
+ * Each SCMP_An() is given its datum_b too (0; EQ and NE do not read it),
+ * so that the struct it builds is initialized in full (clang's
+ * -Wmissing-field-initializers).
+ */
 static int sandbox_add_rules(scmp_filter_ctx ctx)
 {
     int rc = 0;
@@ -349,18 +355,18 @@ static int sandbox_add_rules(scmp_filter_ctx ctx)
     /* libslirp asks how big a waiting datagram is (FIONREAD), only that. */
     if (!rc) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                              SCMP_A1(SCMP_CMP_EQ, FIONREAD));
+                              SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0));
     }
     /* GLib restores a signal's handler when its last source goes. */
     if (!rc) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
-                              SCMP_A0(SCMP_CMP_NE, SIGSYS));
+                              SCMP_A0(SCMP_CMP_NE, SIGSYS, 0));
     }
     for (size_t i = 0; i < G_N_ELEMENTS(sandbox_socket_families) && !rc;
          i++) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
                               SCMP_A0(SCMP_CMP_EQ,
-                                      sandbox_socket_families[i]));
+                                      sandbox_socket_families[i], 0));
     }
     return rc;
 }

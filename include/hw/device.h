@@ -26,7 +26,7 @@ bool device_add(const DeviceOptions *opts, GError **errp);
  * @errp set: "nic-stub,id=s0,..." is key=value with the driver implied
  * first, '{"driver": "nic-stub", ...}' is JSON.  See device_from_json().
  */
-DeviceOptions *device_parse(const char *optarg, GError **errp);
+DeviceOptions *device_parse(const char *arg, GError **errp);
 
 /*
  * DeviceOptions from @node (borrowed; @keyval as for the visitors) with

@@ -47,7 +47,7 @@ bool netdev_add(const Netdev *netdev, GError **errp);
  * visitor's messages: "Parameter 'type' is missing", "Parameter 'type'
  * does not accept value 'x'", "Invalid parameter 'x'" ...
  */
-Netdev *netdev_parse(const char *optarg, GError **errp);
+Netdev *netdev_parse(const char *arg, GError **errp);
 
 /* The backends. */
 NetdevInitFunc net_init_socket;

@@ -21,7 +21,7 @@
  * A -object argument (key=value with qom-type implied first, or JSON) as
  * a new ObjectOptions (caller frees), or NULL with @errp set.
  */
-ObjectOptions *object_parse(const char *optarg, GError **errp);
+ObjectOptions *object_parse(const char *arg, GError **errp);
 
 /*
  * Create the object (borrowed options).  Errors, with QEMU 7.2's words:

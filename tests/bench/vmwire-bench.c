@@ -1902,7 +1902,7 @@ static void parse_options(int argc, char **argv)
         { "fault", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &fault, "for tests: flow 0 of the ports cells loses, duplicates or damages a frame (lose, duplicate, damage)", "KIND" },
         { "quick", 0, 0, G_OPTION_ARG_NONE, &opt.quick, "smoke test: short runs, one repetition", NULL },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt.verbose, "dgram: print each offered rate, and where frames were lost", NULL },
-        { NULL },
+        G_OPTION_ENTRY_NULL,
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("- vmwire vs QEMU vs a byte-copy relay");
     g_autoptr(GError) err = NULL;

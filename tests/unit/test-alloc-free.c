@@ -436,6 +436,7 @@ static void test_counter_counts(void)
     unsigned long before = alloc_calls;
     g_autofree char *s = g_strdup("x");
 
+    g_assert_cmpstr(s, ==, "x");
     g_assert_cmpuint(alloc_calls, >, before);
 }
 
