@@ -128,12 +128,11 @@ static StreamConnTxStats stream_conn_tx_stats;
  */
 static StreamFraming stream_conn_scratch;
 static bool stream_conn_scratch_busy;      /* a read is parsing it now */
-static bool stream_conn_scratch_lent;
-static unsigned stream_conn_scratch_lent_gen;
+static unsigned stream_conn_scratch_lent_gen;  /* the batch it is lent to */
 
 static bool stream_conn_scratch_is_lent(void)
 {
-    return stream_conn_scratch_lent && batch_active() &&
+    return batch_active() &&
            stream_conn_scratch_lent_gen == batch_generation();
 }
 
@@ -201,7 +200,6 @@ static bool tx_scratch_stage(StreamConnTxRing *t, const struct iovec *iov,
     if (!tx_staged_append(t, rec, sizeof(hdr) + size)) {
         return false;
     }
-    stream_conn_scratch_lent = true;
     stream_conn_scratch_lent_gen = batch_generation();
     stream_conn_tx_stats.lent += sizeof(hdr) + size;
     return true;
@@ -477,9 +475,12 @@ static void stream_data_sent(NetClientState *nc, ssize_t len)
  * hundreds of busy connections, reading each into its own buffer made
  * every kernel copy and every parse touch memory last used hundreds of
  * wake-ups earlier (256 x 256 KiB); this buffer stays in the cache.
- * The main loop is single-threaded; a nested read (none is known) falls
- * back to the connection's own buffer.
+ * The main loop is single-threaded; a nested read (none is known), and
+ * any read while the scratch is lent to the batch, goes into the
+ * connection's own buffer.  (The scratch is declared with the transmit
+ * arena, which writes from it.)
  */
+
 /* Move what @from still holds to @to (empty). */
 static void stream_conn_move_pending(StreamFraming *to, StreamFraming *from)
 {
